@@ -1,0 +1,150 @@
+"""Schemas for catalogue entries. Indicators follow OpenPrescribing's measure definitions: data with a
+definition, a polarity and governance (authored_by, checked_by, next_review)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from uptake.levels import Level
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+class Kind(StrEnum):
+    TREATMENT_THERAPY = "treatment-therapy"
+    DIGITAL_AI = "digital-ai"
+    CARE_PATHWAY = "care-pathway"
+
+
+class PathwayStage(StrEnum):
+    RESEARCH = "research"
+    INVENTION = "invention"
+    TRIAL = "trial"
+    LICENSING = "licensing"
+    ADOPTION = "adoption"
+    SPREAD = "spread"
+
+
+class Polarity(StrEnum):
+    HIGH_IS_GOOD = "high-is-good"
+    LOW_IS_GOOD = "low-is-good"
+    NO_JUDGEMENT = "no-judgement"
+
+
+class Measure(StrEnum):
+    #: numerator is a subset of the denominator; value = numerator / denominator in [0, 1]
+    PROPORTION = "proportion"
+    #: events per unit of denominator (e.g. per 1,000 registered patients); numerator may exceed denominator
+    RATE = "rate"
+
+
+class Period(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Evidence(Strict):
+    title: str
+    url: HttpUrl | None = None
+
+
+class Source(Strict):
+    name: str
+    publisher: str
+    licence: str = "Open Government Licence v3.0"
+    url: HttpUrl | None = None
+    notes: str | None = None
+
+
+class Innovation(Strict):
+    id: str = Field(pattern=SLUG)
+    name: str
+    kind: Kind
+    conditions: list[str] = Field(min_length=1)
+    pathway_stage: PathwayStage
+    description: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    nice_reference: str | None = None
+    owner: str
+
+
+class Indicator(Strict):
+    id: str = Field(pattern=SLUG)
+    innovation: str = Field(pattern=SLUG)
+    title: str
+    why_it_matters: str
+    numerator: str
+    denominator: str
+    measure: Measure = Measure.PROPORTION
+    #: how a value is shown: value * multiplier, followed by unit (e.g. 100 and "%")
+    multiplier: float = 100.0
+    unit: str = "%"
+    polarity: Polarity
+    #: levels observations are ingested at; results roll up from them through the hierarchy
+    levels: list[Level] = Field(min_length=1)
+    period: Period
+    #: month in which a year starts (1 = calendar year, 4 = NHS financial year); years only
+    year_start_month: int = Field(default=4, ge=1, le=12)
+    first_period: dt.date
+    last_period: dt.date | None = None
+    #: value (as a fraction, before the multiplier) at which an organisation counts as an adopter
+    adoption_threshold: float | None = None
+    #: pounds per extra patient treated, for the opportunity in money; None when not defined
+    unit_cost: float | None = None
+    source: Source
+    #: generated data: labelled synthetic wherever it is shown
+    synthetic: bool = False
+    authored_by: str
+    checked_by: str
+    date_reviewed: dt.date
+    next_review: dt.date
+
+    @field_validator("levels")
+    @classmethod
+    def _no_england_ingest(cls, levels: list[Level]) -> list[Level]:
+        if Level.ENGLAND in levels:
+            raise ValueError("observations are ingested below England level; England is a roll-up")
+        return levels
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Indicator":
+        if self.last_period is not None and self.last_period < self.first_period:
+            raise ValueError("last_period is before first_period")
+        if self.checked_by == self.authored_by:
+            raise ValueError("checked_by must be someone other than authored_by")
+        if self.next_review <= self.date_reviewed:
+            raise ValueError("next_review must be after date_reviewed")
+        if self.adoption_threshold is not None and self.measure == Measure.PROPORTION:
+            if not 0 <= self.adoption_threshold <= 1:
+                raise ValueError("adoption_threshold of a proportion is a fraction between 0 and 1")
+        return self
+
+    def period_ok(self, day: dt.date) -> str | None:
+        """None if `day` is a valid period start for this indicator, else the reason it is not."""
+        if day.day != 1:
+            return f"a {self.period.value} period starts on the 1st of the month"
+        if self.period == Period.QUARTER and day.month not in (1, 4, 7, 10):
+            return "a quarter starts on 1 January, April, July or October"
+        if self.period == Period.YEAR and day.month != self.year_start_month:
+            month = dt.date(2000, self.year_start_month, 1).strftime("%B")
+            return f"a year of this indicator starts on 1 {month}"
+        if day < self.first_period:
+            return f"before the indicator's first period {self.first_period.isoformat()}"
+        if self.last_period is not None and day > self.last_period:
+            return f"after the indicator's last period {self.last_period.isoformat()}"
+        if day > dt.date.today():
+            return "in the future"
+        return None
+
+    def format_value(self, value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"{value * self.multiplier:,.1f}{self.unit if self.unit == '%' else ' ' + self.unit}"

@@ -1,0 +1,27 @@
+"""The real NHS England organisation hierarchy, bundled as package data (see data/ATTRIBUTION.md).
+
+Contract used by the rest of Uptake::
+
+    ref = load_reference()
+    ref.organisations   # one row per organisation version
+    ref.relationships   # child -> parent links, versioned
+
+`organisations` columns (ORG_COLUMNS): code (ODS code; see docs for stroke units and ISDNs), level
+(uptake.levels.Level value), name, ons_code, postcode, lat, lon (WGS84), imd_score, imd_quintile
+(1 = most deprived), population (registered list size or catchment where known), trust_type (trusts
+only: acute, mental-health, community, ambulance, other), valid_from, valid_to (ISO dates; valid_to
+empty while current).
+
+`relationships` columns (REL_COLUMNS): child_code, child_level, parent_code, parent_level, valid_from,
+valid_to. Every organisation but England has exactly one parent per parent level on any date.
+"""
+
+from uptake.reference.loader import (
+    ORG_COLUMNS,
+    REL_COLUMNS,
+    Reference,
+    load_boundaries,
+    load_reference,
+)
+
+__all__ = ["ORG_COLUMNS", "REL_COLUMNS", "Reference", "load_boundaries", "load_reference"]
