@@ -21,6 +21,7 @@ from uptake.workspace import Workspace
 class DemoSummary:
     workspace: Path
     organisations: dict[str, int] = field(default_factory=dict)
+    trust_types: dict[str, int] = field(default_factory=dict)
     indicators: list[dict] = field(default_factory=list)
 
 
@@ -83,6 +84,11 @@ def summarise(store, ws: Workspace, catalogue) -> DemoSummary:
         "SELECT level, count(*) FROM organisations WHERE valid_to IS NULL GROUP BY level ORDER BY level"
     ).fetchall():
         summary.organisations[level] = count
+    for trust_type, count in con.execute(
+        "SELECT coalesce(trust_type, 'no type'), count(*) FROM organisations "
+        "WHERE level = 'trust' AND valid_to IS NULL GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall():
+        summary.trust_types[trust_type] = count
     rows = con.execute(
         """
         WITH latest AS (
@@ -117,9 +123,13 @@ def print_summary(summary: DemoSummary, console: Console) -> None:
     for level, count in summary.organisations.items():
         orgs.add_row(level, f"{count:,}")
     console.print(orgs)
-    inds = Table(
-        "indicator", "observations", "periods", "latest national value", "data", title="Indicators"
-    )
+    if summary.trust_types:
+        types = ", ".join(f"{name} {count:,}" for name, count in summary.trust_types.items())
+        console.print(f"Trusts by type: {types}")
+    inds = Table(title="Indicators (national value = pooled numerator / denominator, latest period)")
+    inds.add_column("indicator", no_wrap=True)
+    for name in ("observations", "periods", "latest national value", "data"):
+        inds.add_column(name)
     for row in summary.indicators:
         inds.add_row(
             row["indicator"], f"{row['observations']:,}", f"{row['first_period']} to {row['last_period']}",

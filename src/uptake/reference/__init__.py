@@ -13,15 +13,31 @@ only: acute, mental-health, community, ambulance, other), valid_from, valid_to (
 empty while current).
 
 `relationships` columns (REL_COLUMNS): child_code, child_level, parent_code, parent_level, valid_from,
-valid_to. Every organisation but England has exactly one parent per parent level on any date.
+valid_to. Every organisation but England has exactly one parent per parent level on any date (90
+practices belong to no PCN; see docs/reference-data.md).
+
+Dated changes (e.g. the 2026 ICB mergers) are applied with ``apply_changes(ref, "changes.csv")``; see
+uptake.reference.versioning and docs/reference-data.md.
 """
 
 from uptake.reference.loader import (
     ORG_COLUMNS,
     REL_COLUMNS,
     Reference,
+    UnknownOrganisation,
     load_boundaries,
     load_reference,
+    read_reference,
 )
+from uptake.reference.versioning import apply_changes
 
-__all__ = ["ORG_COLUMNS", "REL_COLUMNS", "Reference", "load_boundaries", "load_reference"]
+__all__ = [
+    "ORG_COLUMNS",
+    "REL_COLUMNS",
+    "Reference",
+    "UnknownOrganisation",
+    "apply_changes",
+    "load_boundaries",
+    "load_reference",
+    "read_reference",
+]
