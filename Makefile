@@ -10,7 +10,7 @@ STAMP := $(VENV)/.uptake-installed
 WORKSPACE ?= uptake-workspace
 PYTEST_ARGS ?=
 
-.PHONY: demo test install clean
+.PHONY: demo test install chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,26 @@ $(STAMP): $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end assets (NHS.UK frontend, HTMX, axe-core) from the npm registry, exact versions from the lock.
+node_modules/.uptake-installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright's own browser download does not work offline).
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+chromium:
+ifeq ($(CHROMIUM),)
+	$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+		|| echo "could not install chromium: the browser tests will be skipped"
+endif
+
+install: $(STAMP) node_modules/.uptake-installed
 
 demo: install
 	$(BIN)/uptake demo --workspace $(WORKSPACE)
 
-test: install
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
