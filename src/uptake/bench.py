@@ -1,0 +1,254 @@
+"""`uptake bench pipeline`: the variation pipeline at national scale, against two named baselines measured
+in the same run (these machines are noisy; only ratios within one run mean anything).
+
+Phases, each in its own subprocess so that each reports its own peak resident memory:
+
+* **generate** (setup, not compared): synthetic monthly observations for N indicators over the real GP
+  practice list (about 6,300 practices), loaded into a fresh analytics store with the real hierarchy.
+  The defaults (80 indicators x 60 months) give about 30 million rows.
+* **pipeline** (a): ``uptake.pipeline.run_pipeline`` on DuckDB: every result table written.
+* **pandas** (b): the same core outputs written as an experienced analyst would in pandas: vectorised
+  groupby, no per-organisation Python loops (values with roll-ups, Wilson intervals, percent ranks,
+  deciles and the comparison with England; funnel limits with Spiegelhalter overdispersion; XmR limits
+  with the outside-limits, shift and trend rules; opportunity against the median and top decile),
+  written to Parquet. It omits peers, CUSUM, adoption and equity, so it does less than (a).
+* **floor** (c): one DuckDB GROUP BY pass over the same observations computing the pooled numerator and
+  denominator per organisation level, organisation and period: the least any pipeline must do.
+
+Printed: rows, seconds for each, the ratios a/b and a/c, and peak resident memory of each phase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+BENCH_SEED = 20261122
+
+
+def bench_indicator_ids(count: int) -> list[str]:
+    return [f"bench-{k:03d}" for k in range(1, count + 1)]
+
+
+def bench_catalogue(count: int, first_period: dt.date):
+    """A catalogue of `count` synthetic practice-level monthly proportion indicators (high is good)."""
+    from uptake.catalogue.loader import Catalogue
+    from uptake.catalogue.schemas import Indicator, Innovation
+
+    innovation = Innovation(
+        id="bench", name="Benchmark innovation (synthetic)", kind="care-pathway", conditions=["benchmark"],
+        pathway_stage="spread", description="Synthetic data for `uptake bench pipeline`.", owner="uptake",
+    )
+    indicators = {}
+    for ident in bench_indicator_ids(count):
+        indicators[ident] = Indicator(
+            id=ident, innovation="bench", title=f"Benchmark indicator {ident} (synthetic)",
+            why_it_matters="Measures pipeline speed only.", numerator="synthetic adopters",
+            denominator="synthetic eligible patients", polarity="high-is-good", levels=["practice"],
+            period="month", first_period=first_period, adoption_threshold=0.5,
+            unit_cost=100.0, source={"name": "uptake bench", "publisher": "Uptake", "licence": "MIT"},
+            synthetic=True, authored_by="uptake-bench", checked_by="uptake-lead",
+            date_reviewed=dt.date(2026, 11, 22), next_review=dt.date(2027, 11, 22),
+        )
+    return Catalogue(innovations={"bench": innovation}, indicators=indicators)
+
+
+def _month_starts(months: int, first: dt.date) -> list[dt.date]:
+    out = []
+    year, month = first.year, first.month
+    for _ in range(months):
+        out.append(dt.date(year, month, 1))
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return out
+
+
+FIRST_PERIOD = dt.date(2020, 1, 1)
+
+
+def generate(workdir: Path, indicators: int, months: int) -> dict:
+    """Build the benchmark store: real hierarchy, synthetic S-curve uptake per practice."""
+    import pyarrow as pa
+
+    from uptake.analytics.store import AnalyticsStore
+    from uptake.reference import load_reference
+
+    reference = load_reference()
+    store = AnalyticsStore.open(workdir / "analytics" / "uptake.duckdb")
+    store.sync_reference(reference.organisations, reference.relationships)
+    orgs = reference.organisations
+    practices = orgs[(orgs["level"] == "practice") & orgs["valid_to"].isna()]
+    codes = practices["code"].to_numpy(dtype=object)
+    list_size = practices["population"].fillna(practices["population"].median()).to_numpy(dtype=float)
+    periods = np.array(_month_starts(months, FIRST_PERIOD), dtype="datetime64[D]")
+    rng = np.random.default_rng(BENCH_SEED)
+    n_org, n_t = len(codes), len(periods)
+    t = np.arange(n_t, dtype=float)
+    total = 0
+    with store:
+        for k, ident in enumerate(bench_indicator_ids(indicators)):
+            prevalence = rng.uniform(0.005, 0.05)
+            midpoint = rng.uniform(0.2, 0.8) * n_t + rng.normal(0, n_t / 6, n_org)
+            speed = rng.uniform(0.05, 0.2)
+            ceiling = rng.uniform(0.6, 0.95, n_org)
+            share = ceiling[:, None] / (1 + np.exp(-speed * (t[None, :] - midpoint[:, None])))
+            den = rng.poisson(np.maximum(list_size * prevalence, 1.0)[:, None], (n_org, n_t)) + 1
+            num = rng.binomial(den, share)
+            table = pa.table({
+                "org_code": pa.array(np.repeat(codes, n_t), pa.string()),
+                "period": pa.array(np.tile(periods, n_org)),
+                "numerator": pa.array(num.ravel().astype(float)),
+                "denominator": pa.array(den.ravel().astype(float)),
+            })
+            store.load_observations(
+                table, indicator=ident, source="uptake bench (synthetic)", file_name=f"{ident}.generated",
+                file_sha256=f"bench-{BENCH_SEED}-{k}-{indicators}-{months}", loaded_by="uptake-bench",
+            )
+            total += table.num_rows
+    return {"rows": total, "practices": int(n_org), "months": n_t, "indicators": indicators}
+
+
+def phase_pipeline(workdir: Path, indicators: int) -> dict:
+    from uptake.pipeline import run_pipeline
+
+    catalogue = bench_catalogue(indicators, FIRST_PERIOD)
+    run = run_pipeline(workdir / "analytics" / "uptake.duckdb", engine="duckdb", catalogue=catalogue)
+    return {"result_rows": int(sum(getattr(run, "row_counts", {}).values()) if hasattr(run, "row_counts") else 0)}
+
+
+def phase_floor(workdir: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(workdir / "analytics" / "uptake.duckdb"), read_only=True)
+    rows = con.execute(
+        """
+        WITH obs AS (SELECT indicator, org_code, period, numerator, denominator FROM observations_current),
+        links AS (
+            SELECT child_code, parent_level AS level, parent_code AS org_code FROM relationships
+            WHERE valid_to IS NULL
+            UNION ALL SELECT code, level, code FROM organisations WHERE valid_to IS NULL
+        )
+        SELECT count(*) FROM (
+            SELECT o.indicator, l.level, l.org_code, o.period,
+                   sum(o.numerator) AS numerator, sum(o.denominator) AS denominator
+            FROM obs o JOIN links l ON l.child_code = o.org_code
+            GROUP BY ALL
+        )
+        """
+    ).fetchone()[0]
+    con.close()
+    return {"result_rows": int(rows)}
+
+
+BASELINE = Path(__file__).resolve().parents[2] / "benchmarks" / "pandas_baseline.py"
+
+
+def phase_pandas(workdir: Path, out_dir: Path) -> dict:
+    """Baseline (b), from benchmarks/pandas_baseline.py in the source checkout."""
+    import importlib.util
+
+    if not BASELINE.exists():
+        raise SystemExit(f"the pandas baseline {BASELINE} is missing: run the benchmark from a source checkout")
+    spec = importlib.util.spec_from_file_location("pandas_baseline", BASELINE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pandas_pipeline = module.pandas_pipeline
+    return {"result_rows": pandas_pipeline(workdir / "analytics" / "uptake.duckdb", out_dir)}
+
+
+@dataclass
+class PhaseResult:
+    phase: str
+    seconds: float
+    peak_rss_mib: float
+    detail: dict
+
+
+def _run_phase(phase: str, workdir: Path, indicators: int, months: int) -> PhaseResult:
+    """Run one phase in a fresh interpreter and read back its time and peak memory."""
+    cmd = [sys.executable, "-m", "uptake.bench", phase, str(workdir), str(indicators), str(months)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark phase {phase} failed:\n{proc.stdout}\n{proc.stderr}")
+    record = json.loads(proc.stdout.strip().splitlines()[-1])
+    return PhaseResult(phase, record["seconds"], record["peak_rss_mib"], record["detail"])
+
+
+def _phase_main(phase: str, workdir: Path, indicators: int, months: int) -> None:
+    start = time.perf_counter()
+    if phase == "generate":
+        detail = generate(workdir, indicators, months)
+    elif phase == "pipeline":
+        detail = phase_pipeline(workdir, indicators)
+    elif phase == "pandas":
+        detail = phase_pandas(workdir, workdir / "pandas-results")
+    elif phase == "floor":
+        detail = phase_floor(workdir)
+    else:
+        raise SystemExit(f"unknown phase {phase}")
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "detail": detail}))
+
+
+def run_benchmark(indicators: int = 80, months: int = 60, workdir: Path | None = None, console=None) -> dict:
+    """Generate, then time the pipeline, the pandas baseline and the DuckDB floor in the same run."""
+    temp = None
+    if workdir is None:
+        temp = tempfile.TemporaryDirectory(prefix="uptake-bench-")
+        workdir = Path(temp.name)
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    def say(text: str) -> None:
+        if console is not None:
+            console.print(text)
+
+    try:
+        say(f"generating {indicators} indicators x {months} months over the real GP practice list ...")
+        gen = _run_phase("generate", workdir, indicators, months)
+        rows = gen.detail["rows"]
+        say(f"  {rows:,} observation rows in {gen.seconds:.1f} s")
+        results = {}
+        for phase, label in (("floor", "(c) floor: one DuckDB GROUP BY"),
+                             ("pipeline", "(a) pipeline: uptake compute on DuckDB"),
+                             ("pandas", "(b) pandas baseline")):
+            say(f"running {label} ...")
+            results[phase] = _run_phase(phase, workdir, indicators, months)
+            say(f"  {results[phase].seconds:.1f} s, peak {results[phase].peak_rss_mib:,.0f} MiB")
+        a, b, c = (results[p].seconds for p in ("pipeline", "pandas", "floor"))
+        report = {
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count()},
+            "rows": rows,
+            "indicators": indicators,
+            "months": months,
+            "practices": gen.detail["practices"],
+            "phases": {name: asdict(res) for name, res in results.items()},
+            "generate_seconds": gen.seconds,
+            "pipeline_vs_pandas_speedup": b / a if a else None,
+            "pipeline_over_floor": a / c if c else None,
+            "targets": {
+                "pipeline_at_least_10x_faster_than_pandas": (b / a) >= 10 if a else None,
+                "pipeline_within_4x_of_floor": (a / c) <= 4 if c else None,
+                "pipeline_peak_memory_at_most_6_gib": results["pipeline"].peak_rss_mib <= 6 * 1024,
+            },
+        }
+        return report
+    finally:
+        if temp is not None:
+            temp.cleanup()
+
+
+if __name__ == "__main__":
+    _phase_main(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
