@@ -70,6 +70,7 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
                 frame = source.build()
             result = ingest_frame(
                 store, catalogue, frame, indicator_id, source=source.name, loaded_by=user,
+                name=" + ".join(source.files) if source.files else f"generated: {indicator_id} (synthetic)",
             )
             state = "already loaded" if result.no_op else f"loaded {result.rows:,} rows"
             console.print(f"  {indicator_id}: {state} (batch {result.batch_id})")
