@@ -181,8 +181,8 @@ PROBE_MIGRATION = """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "probe"
+down_revision = "{down_revision}"
 
 
 def upgrade():
@@ -204,7 +204,9 @@ def test_a_batch_migration_keeps_the_rows_that_refer_to_the_rebuilt_table(databa
 
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
-    (migrations / "versions" / "0002_probe.py").write_text(PROBE_MIGRATION)
+    (migrations / "versions" / "9999_probe.py").write_text(
+        PROBE_MIGRATION.replace("{down_revision}", head_revision())
+    )
     upgrade(database_url)
     engine = make_engine(database_url)
     try:

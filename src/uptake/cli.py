@@ -39,6 +39,25 @@ def _mount() -> None:
     app.command("ingest")(ingest)
     app.command("batches")(batches)
 
+    from uptake.pipeline.cli import compute
+
+    app.command("compute")(compute)
+
+    from uptake.mission import cli as mission_cli
+
+    app.add_typer(mission_cli.nsf_app, name="nsf", help="National Service Frameworks: list, show, load.")
+    app.add_typer(mission_cli.ratings_app, name="ratings", help="Innovation ratings: compute, review, publish, list.")
+    app.add_typer(mission_cli.plans_app, name="plans", help="Comply or justify: ICB plans and justifications.")
+    app.add_typer(mission_cli.assessments_app, name="assessments", help="Value assessments and availability gaps.")
+    app.command("export")(mission_cli.export_command)
+
+    from uptake.web.cli import serve, users_add
+
+    app.command("serve")(serve)
+    users_app = typer.Typer(help="People who can sign in to the web app.", no_args_is_help=True)
+    users_app.command("add")(users_add)
+    app.add_typer(users_app, name="users")
+
 
 @app.command()
 def version() -> None:
@@ -66,10 +85,9 @@ def demo(
     ws, summary = build_demo(workspace, console=console)
     print_summary(summary, console=console)
     if not no_serve:
-        console.print(
-            "[yellow]The web app is not built yet (see the web app issue); "
-            "the workspace is ready for the CLI.[/yellow]"
-        )
+        from uptake.web.cli import serve_demo
+
+        serve_demo(ws, console)
 
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks measured against named baselines in the same run.")

@@ -74,6 +74,17 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
             )
             state = "already loaded" if result.no_op else f"loaded {result.rows:,} rows"
             console.print(f"  {indicator_id}: {state} (batch {result.batch_id})")
+    from uptake.pipeline import run_pipeline
+
+    with console.status("Computing variation, funnels, SPC, peers, opportunity and adoption (uptake compute)"):
+        run = run_pipeline(ws, catalogue=catalogue)
+    console.print(f"  results computed in {run.elapsed:.1f} s "
+                  f"(run {run.run_id}, engine {run.engine})")
+    from uptake.mission.demo import seed_demo_mission
+
+    for line in seed_demo_mission(ws, console=console).lines():
+        console.print(f"  {line}")
+    with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
 

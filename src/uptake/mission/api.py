@@ -1,0 +1,377 @@
+"""The mission's JSON API under /api/v1 (a FastAPI router for the web app to mount: ``app.include_router``).
+
+It reads ``request.app.state.web`` (uptake.web.app.Web) for the workflow database engine, the workspace and
+the signed-in principal, so it answers exactly as the rest of the app does:
+
+- public: published frameworks, attainment, published ratings, published filings, assessments and gaps;
+- writes (filings, steps, assessments) need a signed-in user: a bearer token, or a session cookie with
+  the ``X-CSRF-Token`` header; the role and scope rules are uptake.mission.permissions;
+- a refusal answers 403 with the reason; a filing the caller may not see answers 404 (its existence does
+  not leak); other problems with the request answer 400 with the message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from uptake.errors import UptakeError
+from uptake.mission.permissions import NotPermitted, Who, may_see_framework, who_for
+from uptake.store.db import session_scope
+
+router = APIRouter(prefix="/api/v1", tags=["mission"])
+
+MAX_PER_PAGE = 1000
+
+
+Slug = Annotated[str, Field(min_length=1, max_length=64)]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class FilingIn(BaseModel):
+    framework: Slug
+    commitment: Slug
+    icb: Slug
+    kind: Annotated[str, Field(max_length=16)]
+    content: dict[str, Any]
+
+
+class StepIn(BaseModel):
+    comment: Annotated[str | None, Field(max_length=10000)] = None
+
+
+class AssessmentIn(BaseModel):
+    innovation: Slug
+    body: Annotated[str, Field(min_length=1, max_length=255)]
+    scope: Annotated[str, Field(max_length=16)] = "national"
+    decision: Annotated[str, Field(max_length=32)]
+    decided_on: dt.date
+    icer: Annotated[float | None, Field(ge=0, le=1e12)] = None
+    threshold: Annotated[float | None, Field(ge=0, le=1e12)] = None
+    conditions: Annotated[str | None, Field(max_length=10000)] = None
+    reference: Annotated[str | None, Field(max_length=64)] = None
+    org_code: Annotated[str | None, Field(max_length=64)] = None
+
+
+# --- plumbing ---------------------------------------------------------------------------------------------
+
+
+def _web(request: Request) -> Any:
+    return request.app.state.web
+
+
+def _who(request: Request) -> Who:
+    return who_for(_web(request).principal(request))
+
+
+@contextmanager
+def _db(request: Request) -> Iterator[Session]:
+    try:
+        with session_scope(_web(request).engine) as session:
+            yield session
+    except NotPermitted as exc:
+        raise HTTPException(403, str(exc)) from None
+    except UptakeError as exc:
+        status = 404 if str(exc).startswith(("there is no filing", "no framework")) else 400
+        raise HTTPException(status, str(exc)) from None
+
+
+def _store(request: Request):
+    from uptake.mission.results import open_store
+
+    try:
+        return open_store(_web(request).workspace)
+    except UptakeError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _writer(request: Request) -> Who:
+    """The signed-in person making a change; CSRF-checked when they come with a session cookie."""
+    who = _who(request)
+    if who.role == "public":
+        raise HTTPException(401, "sign in, or send Authorization: Bearer TOKEN")
+    if "authorization" not in request.headers:
+        from uptake.web.security import CSRF_HEADER, csrf_ok
+
+        if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
+            raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
+    return who
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _page(rows: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any]:
+    total = len(rows)
+    start = (page - 1) * per_page
+    return {"items": [_json(r) for r in rows[start:start + per_page]], "page": page, "per_page": per_page,
+            "total": total, "pages": max(1, math.ceil(total / per_page))}
+
+
+Page = Annotated[int, Query(ge=1)]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
+
+
+def _frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+# --- frameworks and attainment ---------------------------------------------------------------------------
+
+
+@router.get("/nsf", summary="National Service Frameworks")
+def nsf_list(request: Request) -> list[dict[str, Any]]:
+    from uptake.mission.framework_repository import list_frameworks
+
+    who = _who(request)
+    with _db(request) as session:
+        return [_json(vars(s)) for s in list_frameworks(session) if may_see_framework(who, s.status)]
+
+
+@router.get("/nsf/{framework_id}", summary="A framework version and the history of its versions")
+def nsf_show(request: Request, framework_id: str,
+             version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
+    from uptake.mission.framework_repository import framework_history, framework_version
+
+    who = _who(request)
+    with _db(request) as session:
+        row = framework_version(session, framework_id, version)
+        if not may_see_framework(who, row.status):
+            raise HTTPException(404, f"no framework {framework_id!r}")
+        history = [
+            {"version": v.version, "status": v.status, "loaded_at": v.loaded_at.isoformat(), "loaded_by": v.loaded_by,
+             "changes": v.changes}
+            for v in framework_history(session, framework_id) if may_see_framework(who, v.status)
+        ]
+        return {"definition": row.definition, "versions": history}
+
+
+@router.get("/nsf/{framework_id}/attainment", summary="Attainment of a framework's commitments (result_attainment)")
+def nsf_attainment(
+    request: Request, framework_id: str, commitment: str | None = None, level: str | None = None,
+    org_code: str | None = None, period: dt.date | None = None, page: Page = 1, per_page: PerPage = 100,
+) -> dict[str, Any]:
+    from uptake.mission.results import read_table
+
+    _published_or_404(request, framework_id)
+    where, params = ["framework = ?"], [framework_id]
+    for column, value in (("commitment", commitment), ("level", level), ("org_code", org_code), ("period", period)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    frame = read_table(_store(request), "result_attainment",
+                       "WHERE " + " AND ".join(where) + " ORDER BY commitment, level, org_code, period", params)
+    return _page(_frame_rows(frame), page, per_page)
+
+
+@router.get("/nsf/{framework_id}/progress", summary="Organisations by status, per commitment, level and period")
+def nsf_progress(request: Request, framework_id: str, level: str | None = None,
+                 by_region: bool = False) -> list[dict[str, Any]]:
+    _published_or_404(request, framework_id)
+    store = _store(request)
+    region = ", r.parent_code AS region" if by_region else ""
+    join = ("LEFT JOIN relationships r ON r.child_code = a.org_code AND r.child_level = a.level "
+            "AND r.parent_level = 'region' AND r.valid_to IS NULL") if by_region else ""
+    sql = (f"SELECT a.commitment, a.level, a.period{region}, a.status, count(*) AS organisations "
+           f"FROM result_attainment a {join} WHERE a.framework = ?"
+           + (" AND a.level = ?" if level else "")
+           + f" GROUP BY ALL ORDER BY a.commitment, a.level, a.period{', region' if by_region else ''}, a.status")
+    params: list[Any] = [framework_id] + ([level] if level else [])
+    try:
+        with store.connect() as con:
+            frame = con.execute(sql, params).df()
+    except Exception as exc:  # no attainment yet
+        raise HTTPException(404, f"no attainment computed yet ({exc.__class__.__name__}); run `uptake ratings compute`")
+    return [_json(r) for r in _frame_rows(frame)]
+
+
+def _published_or_404(request: Request, framework_id: str) -> None:
+    from uptake.mission.framework_repository import framework_version
+
+    who = _who(request)
+    with _db(request) as session:
+        row = framework_version(session, framework_id)
+        if not may_see_framework(who, row.status):
+            raise HTTPException(404, f"no framework {framework_id!r}")
+
+
+# --- ratings ------------------------------------------------------------------------------------------------
+
+
+@router.get("/ratings", summary="Innovation ratings with their traces (published unless a national admin asks)")
+def ratings(
+    request: Request, level: str | None = None, period: dt.date | None = None, org_code: str | None = None,
+    status: str = "published", run: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None, page: Page = 1,
+    per_page: PerPage = 100,
+) -> dict[str, Any]:
+    from uptake.mission.ratings import ratings_table
+
+    with _db(request) as session:
+        frame = ratings_table(session, _who(request), status=status, run_id=run, level=level, period=period,
+                              org_code=org_code)
+    return _page(_frame_rows(frame), page, per_page)
+
+
+@router.get("/ratings/watch-list", summary="The decertification watch list")
+def watch_list(request: Request) -> list[dict[str, Any]]:
+    from uptake.mission.results import read_table
+
+    frame = read_table(_store(request), "result_watch_list", "ORDER BY framework, commitment, level, org_code")
+    return [_json(r) for r in _frame_rows(frame)]
+
+
+@router.get("/ratings/missed-opportunities", summary="Commitments most similar peers met and the organisation did not")
+def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
+                         page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
+    from uptake.mission.results import read_table
+
+    where, params = [], []
+    for column, value in (("level", level), ("org_code", org_code)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY level, org_code, framework, commitment, period"
+    return _page(_frame_rows(read_table(_store(request), "result_missed_opportunities", sql, params)), page, per_page)
+
+
+# --- comply or justify ------------------------------------------------------------------------------------
+
+
+def _filing_json(filing: Any) -> dict[str, Any]:
+    fields = ("id", "framework_id", "commitment_key", "icb_code", "kind", "status", "revision", "content",
+              "created_by", "created_at", "updated_by", "updated_at", "submitted_at", "reviewed_by", "reviewed_at",
+              "review_comment", "published_by", "published_at")
+    return _json({name: getattr(filing, name) for name in fields})
+
+
+@router.get("/plans", summary="Comply-or-justify filings the caller may see")
+def plans(request: Request, icb: str | None = None, status: str | None = None,
+          framework: str | None = None) -> list[dict[str, Any]]:
+    from uptake.mission.plans import filings
+
+    with _db(request) as session:
+        return [_filing_json(f) for f in filings(session, _who(request), icb_code=icb, status=status,
+                                                  framework_id=framework)]
+
+
+@router.get("/plans/missing", summary="ICBs with nothing filed (beyond a draft) per commitment")
+def plans_missing(request: Request) -> list[dict[str, Any]]:
+    from uptake.mission.plans import icbs_with_nothing_filed
+
+    with _db(request) as session:
+        return [vars(m) for m in icbs_with_nothing_filed(session)]
+
+
+@router.get("/plans/{filing_id}", summary="A filing, its history and (for a plan) the plan against actual")
+def plan(request: Request, filing_id: Id) -> dict[str, Any]:
+    from uptake.mission.plans import filing_history, get_filing, plan_against_actual
+
+    who = _who(request)
+    with _db(request) as session:
+        filing = get_filing(session, who, filing_id)
+        out = _filing_json(filing)
+        out["history"] = [_json({"revision": r.revision, "action": r.action, "status": r.status, "kind": r.kind,
+                                 "content": r.content, "comment": r.comment, "actor": r.actor,
+                                 "occurred_at": r.occurred_at}) for r in filing_history(session, who, filing_id)]
+        if filing.kind == "plan":
+            try:
+                out["plan_against_actual"] = _frame_rows(plan_against_actual(session, _store(request), who, filing_id))
+                out["plan_against_actual"] = [_json(r) for r in out["plan_against_actual"]]
+            except (UptakeError, HTTPException):
+                out["plan_against_actual"] = None
+        return out
+
+
+@router.post("/plans", status_code=201, summary="Create or edit a draft plan or justification (the ICB's analyst)")
+def plan_save(request: Request, filing: Annotated[FilingIn, Body()]) -> dict[str, Any]:
+    from uptake.mission.plans import save_filing
+
+    who = _writer(request)
+    with _db(request) as session:
+        return _filing_json(save_filing(session, who, filing.framework, filing.commitment, filing.icb, filing.kind,
+                                        filing.content))
+
+
+def _step(action: str) -> Callable[..., dict[str, Any]]:
+    def step(request: Request, filing_id: Id, body: Annotated[StepIn | None, Body()] = None) -> dict[str, Any]:
+        from uptake.mission.plans import transition
+
+        who = _writer(request)
+        with _db(request) as session:
+            return _filing_json(transition(session, who, filing_id, action, body.comment if body else None))
+
+    step.__name__ = f"plan_{action}"
+    return step
+
+
+for _action in ("submit", "accept", "challenge", "resubmit", "publish"):
+    router.add_api_route(f"/plans/{{filing_id}}/{_action}", _step(_action), methods=["POST"],
+                         summary=f"{_action.capitalize()} a filing")
+
+
+# --- value assessment -------------------------------------------------------------------------------------
+
+
+@router.get("/assessments", summary="Value assessments, with due dates and duplicates")
+def assessments(request: Request) -> list[dict[str, Any]]:
+    from uptake.mission.assessments import assessments_frame
+
+    with _db(request) as session:
+        return [_json(r) for r in _frame_rows(assessments_frame(session))]
+
+
+@router.post("/assessments", status_code=201, summary="Record a value assessment")
+def assessment_add(request: Request, assessment: Annotated[AssessmentIn, Body()]) -> dict[str, Any]:
+    from uptake.mission.assessments import add_assessment, due_date
+
+    who = _writer(request)
+    with _db(request) as session:
+        added = add_assessment(
+            session, who, innovation_id=assessment.innovation, body=assessment.body, scope=assessment.scope,
+            decision=assessment.decision, decided_on=assessment.decided_on, icer=assessment.icer,
+            threshold=assessment.threshold, conditions=assessment.conditions, reference=assessment.reference,
+            org_code=assessment.org_code,
+        )
+        a = added.assessment
+        return _json({
+            "id": a.id, "innovation": a.innovation_id, "scope": a.scope, "decision": a.decision,
+            "decided_on": a.decided_on,
+            "due_date": due_date(a.decided_on) if a.scope == "national" and a.decision in ("recommended", "optimised")
+            else None,
+            "duplicate_of": a.duplicate_of_id, "flagged_duplicates": [x.id for x in added.flagged],
+        })
+
+
+@router.get("/assessments/gaps", summary="The availability-gap report")
+def gaps(request: Request, include_caught_up: bool = False, innovation: str | None = None,
+         page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
+    from uptake.mission.assessments import availability_gap_report
+
+    with _db(request) as session:
+        frame = availability_gap_report(session, _store(request), include_caught_up=include_caught_up)
+    if innovation:
+        frame = frame.loc[frame["innovation"] == innovation]
+    return _page(_frame_rows(frame), page, per_page)

@@ -1,0 +1,501 @@
+"""Web pages of the mission, server-rendered with the web app's layout (uptake.web templates, NHS.UK
+frontend). Mount them with ``mount(app)`` after ``create_app`` builds the app: it adds the JSON API
+(uptake.mission.api), these pages and this package's templates to the app's template loader.
+
+Pages: /nsf (frameworks with national and regional progress), /nsf/{id} (a framework), /nsf/{id}/{commitment}
+(trajectory chart and attainment table), /ratings and /ratings/{level}/{code} (a rating explained),
+/plans (filings), /plans/new (the form an ICB analyst files with), /plans/{id} (a filing, its history and
+review buttons), /plans/queue (the national review queue), /availability (availability gaps).
+Every table downloads as CSV from /mission/download/{name}.csv with the same filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from jinja2 import ChoiceLoader, PackageLoader
+
+from uptake.errors import UptakeError
+from uptake.mission.permissions import (
+    FILING_TRANSITIONS,
+    NotPermitted,
+    Who,
+    may_act_on_filing,
+    may_see_framework,
+    who_for,
+)
+from uptake.store.db import session_scope
+
+router = APIRouter(tags=["mission pages"], include_in_schema=False)
+
+STATUS_COLOURS = {"met": "green", "on-trajectory": "blue", "not-distinguishable": "grey",
+                  "off-trajectory": "orange", "missed": "red"}
+RATING_COLOURS = {"outstanding": "green", "good": "blue", "requires-improvement": "orange", "inadequate": "red"}
+
+
+def mount(app: FastAPI) -> None:
+    """Add the mission's API and pages to the web app, and its templates to the app's loader."""
+    from uptake.mission import api
+
+    web = app.state.web
+    web.templates.loader = ChoiceLoader([web.templates.loader, PackageLoader("uptake.mission", "templates")])
+    web.templates.globals.update(status_colours=STATUS_COLOURS, rating_colours=RATING_COLOURS)
+    app.include_router(api.router)
+    app.include_router(router)
+
+
+# --- plumbing ---------------------------------------------------------------------------------------------
+
+
+def _web(request: Request) -> Any:
+    return request.app.state.web
+
+
+def _who(request: Request) -> Who:
+    return who_for(_web(request).principal(request))
+
+
+def _render(request: Request, template: str, **context: Any) -> Response:
+    response = _web(request).render(request, template, nav="mission", **context)
+    response.headers["cache-control"] = "private, no-store"
+    return response
+
+
+def _store(request: Request):
+    from uptake.mission.results import open_store
+
+    return open_store(_web(request).workspace)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row in out:
+        for key, value in row.items():
+            if isinstance(value, pd.Timestamp):
+                row[key] = value.date()
+    return out
+
+
+def _date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(400, f"not a date: {text!r}") from None
+
+
+def _csv(frame: pd.DataFrame, name: str) -> Response:
+    buffer = io.StringIO()
+    flat = frame.copy()
+    for column in flat.columns:
+        if flat[column].map(lambda v: isinstance(v, (dict, list))).any():
+            import json
+
+            flat[column] = flat[column].map(lambda v: json.dumps(v, sort_keys=True, default=str))
+    flat.to_csv(buffer, index=False)
+    return Response(buffer.getvalue(), media_type="text/csv",
+                    headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+
+
+# --- frameworks ---------------------------------------------------------------------------------------------
+
+
+def _attainment(request: Request, where: str = "", params: list | None = None) -> pd.DataFrame:
+    from uptake.mission.results import read_table
+
+    try:
+        return read_table(_store(request), "result_attainment", where, params)
+    except UptakeError:
+        return pd.DataFrame()
+
+
+def _latest_progress(attainment: pd.DataFrame) -> pd.DataFrame:
+    """Per framework, commitment and level: organisations by status in the latest period."""
+    if attainment.empty:
+        return pd.DataFrame(columns=["framework", "commitment", "level", "period", "status", "organisations"])
+    latest = attainment.groupby(["framework", "commitment", "level"])["period"].transform("max")
+    rows = attainment.loc[attainment["period"] == latest]
+    return (rows.groupby(["framework", "commitment", "level", "period", "status"]).size()
+            .rename("organisations").reset_index())
+
+
+@router.get("/nsf")
+def nsf_index(request: Request) -> Response:
+    from uptake.mission.framework_repository import framework_definition, list_frameworks
+
+    who = _who(request)
+    with session_scope(_web(request).engine) as session:
+        summaries = [s for s in list_frameworks(session) if may_see_framework(who, s.status)]
+        frameworks = [framework_definition(session, s.id) for s in summaries]
+    progress = _latest_progress(_attainment(request))
+    table: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in _records(progress):
+        key = (row["framework"], row["commitment"], row["level"])
+        entry = table.setdefault(key, {"period": row["period"], "counts": {}})
+        entry["counts"][row["status"]] = row["organisations"]
+    return _render(request, "mission/nsf_index.html", summaries=summaries, frameworks=frameworks, progress=table,
+                   statuses=list(STATUS_COLOURS))
+
+
+@router.get("/nsf/{framework_id}")
+def nsf_page(request: Request, framework_id: str) -> Response:
+    from uptake.mission.framework_repository import framework_history, framework_version
+    from uptake.mission.framework_files import describe_diff
+    from uptake.mission.schemas import Framework
+
+    who = _who(request)
+    with session_scope(_web(request).engine) as session:
+        try:
+            row = framework_version(session, framework_id)
+        except UptakeError:
+            raise HTTPException(404, f"no framework {framework_id}") from None
+        if not may_see_framework(who, row.status):
+            raise HTTPException(404, f"no framework {framework_id}")
+        framework = Framework.model_validate(row.definition)
+        history = [(v.version, v.status, v.loaded_at, v.loaded_by, describe_diff(v.changes))
+                   for v in framework_history(session, framework_id) if may_see_framework(who, v.status)]
+    regional = pd.DataFrame()
+    store_rows = _attainment(request, "WHERE framework = ? AND level = 'icb'", [framework_id])
+    if not store_rows.empty:
+        try:
+            with _store(request).connect() as con:
+                regions = con.execute(
+                    "SELECT r.child_code AS org_code, r.parent_code AS region, o.name AS region_name "
+                    "FROM relationships r JOIN organisations o ON o.code = r.parent_code AND o.level = 'region' "
+                    "WHERE r.child_level = 'icb' AND r.parent_level = 'region' AND r.valid_to IS NULL").df()
+        except Exception:
+            regions = pd.DataFrame(columns=["org_code", "region", "region_name"])
+        latest = store_rows.groupby("commitment")["period"].transform("max")
+        merged = store_rows.loc[store_rows["period"] == latest].merge(regions, on="org_code", how="left")
+        regional = (merged.groupby(["commitment", "region_name", "status"]).size().rename("icbs").reset_index())
+    by_region: dict[str, dict[str, dict[str, int]]] = {}
+    for item in _records(regional):
+        by_region.setdefault(item["commitment"], {}).setdefault(item["region_name"] or "-", {})[item["status"]] = \
+            item["icbs"]
+    return _render(request, "mission/nsf.html", framework=framework, status=row.status, history=history,
+                   by_region=by_region, statuses=list(STATUS_COLOURS))
+
+
+def _commitment_chart(framework, commitment, attainment: pd.DataFrame, indicator, level: str) -> dict[str, Any]:
+    from uptake.mission.trajectory import trajectory_points
+
+    scale = indicator.multiplier
+    series = attainment.loc[attainment["level"] == level]
+    traces: list[dict[str, Any]] = []
+    if not series.empty:
+        spread = series.groupby("as_of")["value"].quantile([0.1, 0.5, 0.9]).unstack()
+        x = [str(d)[:10] for d in spread.index]
+        traces += [
+            {"type": "scatter", "mode": "lines", "name": "10th centile", "x": x, "y": list(spread[0.1] * scale),
+             "line": {"width": 0}, "showlegend": False},
+            {"type": "scatter", "mode": "lines", "name": "10th to 90th centile", "x": x, "y": list(spread[0.9] * scale),
+             "fill": "tonexty", "line": {"width": 0}, "fillcolor": "rgba(0,94,184,0.15)"},
+            {"type": "scatter", "mode": "lines+markers", "name": "median organisation", "x": x,
+             "y": list(spread[0.5] * scale), "line": {"color": "#005eb8"}},
+        ]
+    points = trajectory_points(framework, commitment)
+    traces.append({"type": "scatter", "mode": "lines+markers", "name": "trajectory",
+                   "x": [p[0].isoformat() for p in points], "y": [p[1] * scale for p in points],
+                   "line": {"color": "#007f3b", "dash": "dash"}})
+    traces.append({"type": "scatter", "mode": "lines", "name": "minimum standard",
+                   "x": [points[0][0].isoformat(), commitment.deadline.isoformat()],
+                   "y": [commitment.minimum_standard * scale] * 2, "line": {"color": "#d5281b", "dash": "dot"}})
+    return {"data": traces, "layout": {"height": 380, "margin": {"t": 20, "r": 10, "b": 40, "l": 50},
+                                       "yaxis": {"title": {"text": indicator.unit}}, "legend": {"orientation": "h"}}}
+
+
+@router.get("/nsf/{framework_id}/{commitment_id}")
+def commitment_page(request: Request, framework_id: str, commitment_id: str, level: str | None = None) -> Response:
+    from uptake.mission.framework_repository import framework_version
+    from uptake.mission.schemas import Framework
+
+    who = _who(request)
+    with session_scope(_web(request).engine) as session:
+        try:
+            row = framework_version(session, framework_id)
+        except UptakeError:
+            raise HTTPException(404, f"no framework {framework_id}") from None
+        if not may_see_framework(who, row.status):
+            raise HTTPException(404, f"no framework {framework_id}")
+    framework = Framework.model_validate(row.definition)
+    try:
+        commitment = framework.commitment(commitment_id)
+    except KeyError:
+        raise HTTPException(404, f"no commitment {commitment_id} in {framework_id}") from None
+    indicator = _web(request).catalogue.indicator(commitment.indicator)
+    levels = [lv.value for lv in commitment.scope.levels]
+    level = level if level in levels else levels[0]
+    attainment = _attainment(request, "WHERE framework = ? AND commitment = ?", [framework_id, commitment_id])
+    chart = _commitment_chart(framework, commitment, attainment, indicator, level)
+    rows = attainment.loc[attainment["level"] == level] if not attainment.empty else attainment
+    latest_period = rows["period"].max() if not rows.empty else None
+    latest = rows.loc[rows["period"] == latest_period].sort_values(["rank", "value"]) if not rows.empty else rows
+    return _render(request, "mission/commitment.html", framework=framework, commitment=commitment,
+                   indicator=indicator, levels=levels, level=level, chart=chart, rows=_records(latest),
+                   latest_period=latest_period.date() if latest_period is not None else None)
+
+
+# --- ratings ----------------------------------------------------------------------------------------------
+
+
+@router.get("/ratings")
+def ratings_page(request: Request, level: str | None = None, period: str | None = None) -> Response:
+    from uptake.mission.ratings import ratings_table
+
+    with session_scope(_web(request).engine) as session:
+        frame = ratings_table(session, level=level or None, period=_date(period))
+        all_published = ratings_table(session)
+    years = sorted({p for p in all_published["period"]}, reverse=True) if not all_published.empty else []
+    levels = sorted(set(all_published["level"])) if not all_published.empty else []
+    summary = (frame.groupby(["level", "rating"]).size().unstack(fill_value=0) if not frame.empty else pd.DataFrame())
+    shown = frame.drop(columns=["trace", "explanation"]).head(500) if not frame.empty else frame
+    return _render(request, "mission/ratings.html", rows=_records(shown), total=len(frame), level=level,
+                   period=period, years=years, levels=levels,
+                   summary={lv: dict(summary.loc[lv]) for lv in summary.index} if not summary.empty else {})
+
+
+@router.get("/ratings/{level}/{org_code}")
+def rating_page(request: Request, level: str, org_code: str) -> Response:
+    from uptake.mission.ratings import ratings_table
+
+    who = _who(request)
+    with session_scope(_web(request).engine) as session:
+        published = ratings_table(session, level=level, org_code=org_code)
+        drafts = ratings_table(session, who, status="all", level=level, org_code=org_code) \
+            if who.role == "national-admin" else pd.DataFrame()
+    if published.empty and drafts.empty:
+        raise HTTPException(404, f"no published rating for {level} {org_code}")
+    return _render(request, "mission/rating.html", level=level, org_code=org_code,
+                   ratings=_records(published.sort_values("period", ascending=False)),
+                   drafts=_records(drafts.loc[drafts["status"] != "published"]) if not drafts.empty else [])
+
+
+# --- comply or justify ------------------------------------------------------------------------------------
+
+
+@router.get("/plans")
+def plans_page(request: Request, icb: str | None = None, status: str | None = None) -> Response:
+    from uptake.mission.plans import filings, icbs_with_nothing_filed
+
+    who = _who(request)
+    with session_scope(_web(request).engine) as session:
+        visible = filings(session, who, icb_code=icb or None, status=status or None)
+        missing = icbs_with_nothing_filed(session)
+    nothing = sorted({(m.icb_code, m.icb_name) for m in missing if m.state == "nothing"})
+    return _render(request, "mission/plans.html", filings=visible, missing=missing, icb=icb, status=status,
+                   who=who, nothing=nothing)
+
+
+@router.get("/plans/queue")
+def queue_page(request: Request) -> Response:
+    from uptake.mission.plans import review_queue
+
+    who = _who(request)
+    with session_scope(_web(request).engine) as session:
+        try:
+            waiting = review_queue(session, who)
+        except NotPermitted:
+            raise HTTPException(403, "the review queue is for national reviewers") from None
+    return _render(request, "mission/queue.html", filings=waiting)
+
+
+@router.get("/plans/new")
+def plan_form(request: Request, framework: str | None = None, commitment: str | None = None,
+              kind: str = "plan") -> Response:
+    from uptake.mission.framework_repository import published_frameworks
+    from uptake.mission.plans import ReasonCategory
+
+    who = _who(request)
+    if who.role != "icb-analyst":
+        raise HTTPException(403, "plans and justifications are filed by an ICB's analyst")
+    with session_scope(_web(request).engine) as session:
+        frameworks = published_frameworks(session)
+    choices = [(f.id, c.id, f"{f.title}: {c.title}") for f in frameworks for c in f.commitments
+               if "icb" in [lv.value for lv in c.scope.levels]]
+    return _render(request, "mission/plan_form.html", choices=choices, framework=framework, commitment=commitment,
+                   kind=kind, icb=who.scope_org_code, reasons=[r.value for r in ReasonCategory], errors=None,
+                   form={})
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _content_from_form(kind: str, form: dict[str, str]) -> dict[str, Any]:
+    """The plan or justification a form describes. Actions: one per line, "description | owner | due date";
+    trajectory: one per line, "date value%"."""
+    if kind == "justification":
+        return {"reason_category": form.get("reason_category", ""), "reason": form.get("reason", ""),
+                "evidence": _lines(form.get("evidence", "")), "alternative": form.get("alternative", ""),
+                "review_date": form.get("review_date", "")}
+    actions = []
+    for line in _lines(form.get("actions", "")):
+        parts = [p.strip() for p in line.split("|")]
+        actions.append({"description": parts[0], "owner": parts[1] if len(parts) > 1 else "",
+                        "due": parts[2] if len(parts) > 2 else ""})
+    trajectory = []
+    for line in _lines(form.get("expected_trajectory", "")):
+        date, _, value = line.partition(" ")
+        value = value.strip().rstrip("%")
+        try:
+            number = float(value) / 100
+        except ValueError:
+            number = value
+        trajectory.append({"date": date, "value": number})
+    try:
+        amount: Any = float(form.get("funding_amount", "").replace(",", "").replace("£", ""))
+    except ValueError:
+        amount = form.get("funding_amount", "")
+    return {"summary": form.get("summary", ""), "actions": actions,
+            "funding": {"amount_pounds": amount, "source": form.get("funding_source", ""),
+                        "years": form.get("funding_years") or None},
+            "support": form.get("support", ""), "expected_trajectory": trajectory}
+
+
+async def _form(request: Request) -> dict[str, str]:
+    from uptake.web.security import CSRF_FIELD, csrf_ok
+
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    if "authorization" not in request.headers and not csrf_ok(request, form.get(CSRF_FIELD)):
+        raise HTTPException(403, "the form has expired or did not come from this site; go back and try again")
+    return form
+
+
+@router.post("/plans/new")
+async def plan_save(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from uptake.mission.plans import ReasonCategory, save_filing
+
+    form = await _form(request)
+    who = await run_in_threadpool(_who, request)
+    framework, _, commitment = form.get("commitment", "").partition("/")
+    kind = form.get("kind", "plan")
+
+    def save() -> int:
+        with session_scope(_web(request).engine) as session:
+            return save_filing(session, who, framework, commitment, who.scope_org_code or "", kind,
+                               _content_from_form(kind, form)).id
+
+    try:
+        filing_id = await run_in_threadpool(save)
+    except NotPermitted as exc:
+        raise HTTPException(403, str(exc)) from None
+    except UptakeError as exc:
+        from uptake.mission.framework_repository import published_frameworks
+
+        def choices():
+            with session_scope(_web(request).engine) as session:
+                return [(f.id, c.id, f"{f.title}: {c.title}") for f in published_frameworks(session)
+                        for c in f.commitments if "icb" in [lv.value for lv in c.scope.levels]]
+
+        return _render(request, "mission/plan_form.html", choices=await run_in_threadpool(choices),
+                       framework=framework, commitment=commitment, kind=kind, icb=who.scope_org_code,
+                       reasons=[r.value for r in ReasonCategory], errors=str(exc), form=form)
+    return RedirectResponse(f"/plans/{filing_id}", status_code=303)
+
+
+@router.get("/plans/{filing_id}")
+def plan_page(request: Request, filing_id: int) -> Response:
+    from uptake.mission.plans import filing_history, get_filing, plan_against_actual
+
+    who = _who(request)
+    with session_scope(_web(request).engine) as session:
+        try:
+            filing = get_filing(session, who, filing_id)
+        except UptakeError:
+            raise HTTPException(404, f"there is no filing {filing_id}") from None
+        history = filing_history(session, who, filing_id)
+        tracked = None
+        if filing.kind == "plan":
+            try:
+                tracked = _records(plan_against_actual(session, _store(request), who, filing_id))
+            except UptakeError:
+                tracked = None
+        steps = [a for a in FILING_TRANSITIONS if a not in ("create", "edit")
+                 and may_act_on_filing(who, a, filing.icb_code, filing.status)]
+        editable = may_act_on_filing(who, "edit", filing.icb_code, filing.status)
+        return _render(request, "mission/plan.html", filing=filing, history=history, tracked=tracked, steps=steps,
+                       editable=editable)
+
+
+@router.post("/plans/{filing_id}/{action}")
+async def plan_step(request: Request, filing_id: int, action: str) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from uptake.mission.plans import transition
+
+    if action not in ("submit", "accept", "challenge", "resubmit", "publish"):
+        raise HTTPException(404, f"no step {action}")
+    form = await _form(request)
+    who = await run_in_threadpool(_who, request)
+
+    def step() -> None:
+        with session_scope(_web(request).engine) as session:
+            transition(session, who, filing_id, action, form.get("comment") or None)
+
+    try:
+        await run_in_threadpool(step)
+    except NotPermitted as exc:
+        raise HTTPException(403, str(exc)) from None
+    except UptakeError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/plans/{filing_id}", status_code=303)
+
+
+# --- availability gaps and downloads -----------------------------------------------------------------------
+
+
+@router.get("/availability")
+def availability_page(request: Request, include_caught_up: bool = False) -> Response:
+    from uptake.mission.assessments import assessments_frame, availability_gap_report
+
+    with session_scope(_web(request).engine) as session:
+        assessments = assessments_frame(session)
+        try:
+            gaps = availability_gap_report(session, _store(request), include_caught_up=include_caught_up)
+        except UptakeError:
+            gaps = pd.DataFrame()
+    return _render(request, "mission/availability.html", assessments=_records(assessments),
+                   gaps=_records(gaps.head(1000)) if not gaps.empty else [], total=len(gaps),
+                   include_caught_up=include_caught_up)
+
+
+@router.get("/mission/download/{name}.csv")
+def download(request: Request, name: str, framework: str | None = None, commitment: str | None = None,
+             level: str | None = None, period: str | None = None, include_caught_up: bool = False) -> Response:
+    """CSV of a mission table, with the filters of the page it came from (what the page shows, no more)."""
+    if name == "attainment":
+        where, params = [], []
+        for column, value in (("framework", framework), ("commitment", commitment), ("level", level)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        return _csv(_attainment(request, ("WHERE " + " AND ".join(where)) if where else "", params), "attainment")
+    with session_scope(_web(request).engine) as session:
+        if name == "ratings":
+            from uptake.mission.ratings import ratings_table
+
+            return _csv(ratings_table(session, level=level or None, period=_date(period)), "ratings")
+        if name == "gaps":
+            from uptake.mission.assessments import availability_gap_report
+
+            return _csv(availability_gap_report(session, _store(request), include_caught_up=include_caught_up), "gaps")
+        if name == "assessments":
+            from uptake.mission.assessments import assessments_frame
+
+            return _csv(assessments_frame(session), "assessments")
+        if name == "filings":
+            from uptake.mission.plans import filings
+
+            rows = [{"id": f.id, "icb_code": f.icb_code, "framework": f.framework_id, "commitment": f.commitment_key,
+                     "kind": f.kind, "status": f.status, "revision": f.revision, "content": f.content,
+                     "updated_at": f.updated_at} for f in filings(session, _who(request))]
+            return _csv(pd.DataFrame(rows), "filings")
+    raise HTTPException(404, f"no table {name}")

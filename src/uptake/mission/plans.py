@@ -1,0 +1,361 @@
+"""Comply or justify (IPPR recommendation 4): for each commitment of a published framework, each ICB files
+either a **plan** (actions with owners and dates, funding, support for its providers, the trajectory it
+expects) or a **justification** (a reason category, evidence, the alternative it offers, a review date).
+
+Workflow (who may do each step: uptake.mission.permissions)::
+
+    draft --submit--> submitted --accept--> accepted --publish--> published
+                          |                    ^
+                          +--challenge--> challenged --resubmit--> resubmitted --accept / challenge
+    (edit: while draft or challenged)
+
+Every change writes a revision (content and status after it, who, when) and an audit event. The public
+sees published filings only. `icbs_with_nothing_filed` lists the ICBs that have not filed (beyond a draft)
+for each commitment; `track_plan` compares a plan's expected trajectory with the results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from uptake.errors import UptakeError
+from uptake.levels import Level
+from uptake.mission.framework_repository import commitment_record, framework_version, published_frameworks
+from uptake.mission.permissions import (
+    FILING_TRANSITIONS,
+    Who,
+    filing_problem,
+    may_see_filing,
+    require,
+)
+from uptake.mission.trajectory import period_end
+from uptake.store.mission_models import ComplyOrJustifyFiling, ComplyOrJustifyRevision
+from uptake.store.models import Organisation, utcnow
+from uptake.store.repository import record_audit
+
+ENTITY = "cj-filing"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Action(Strict):
+    description: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    due: dt.date
+    status: str = Field(default="planned", pattern=r"^(planned|in-progress|done)$")
+
+
+class Funding(Strict):
+    amount_pounds: float = Field(ge=0)
+    source: str = Field(min_length=1)
+    years: str | None = None
+
+
+class TrajectoryPoint(Strict):
+    """The ICB's expected value (a fraction, like the framework's) by a date."""
+
+    date: dt.date
+    value: float
+
+
+class PlanContent(Strict):
+    summary: str = Field(min_length=1)
+    actions: list[Action] = Field(min_length=1)
+    funding: Funding
+    #: how the ICB will support its providers (peer support, training, time, money)
+    support: str = Field(min_length=1)
+    expected_trajectory: list[TrajectoryPoint] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PlanContent":
+        dates = [p.date for p in self.expected_trajectory]
+        if dates != sorted(set(dates)):
+            raise ValueError("expected_trajectory dates must be in order, each once")
+        return self
+
+
+class ReasonCategory(StrEnum):
+    LOCAL_EVIDENCE = "local-evidence"
+    ALTERNATIVE_INNOVATION = "alternative-innovation"
+    POPULATION_NEED = "population-need"
+    SERVICE_CONFIGURATION = "service-configuration"
+    CAPACITY = "capacity"
+    DATA_QUALITY = "data-quality"
+    OTHER = "other"
+
+
+class JustificationContent(Strict):
+    reason_category: ReasonCategory
+    reason: str = Field(min_length=1)
+    evidence: list[str] = Field(min_length=1)
+    #: what the ICB does instead
+    alternative: str = Field(min_length=1)
+    review_date: dt.date
+
+
+CONTENT = {"plan": PlanContent, "justification": JustificationContent}
+
+
+def check_content(kind: str, content: dict[str, Any] | BaseModel) -> dict[str, Any]:
+    """The content as JSON-ready data, checked against its kind's schema (errors name the field)."""
+    if kind not in CONTENT:
+        raise UptakeError(f"a filing is a plan or a justification, not {kind!r}")
+    if isinstance(content, BaseModel):
+        content = content.model_dump(mode="json")
+    try:
+        return CONTENT[kind].model_validate(content).model_dump(mode="json")
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or '(content)'}: {e['msg']}" for e in exc.errors()]
+        raise UptakeError(f"the {kind} has problems:\n  " + "\n  ".join(problems)) from None
+
+
+# --- writing --------------------------------------------------------------------------------------------
+
+
+def _revision(session: Session, filing: ComplyOrJustifyFiling, action: str, who: Who, comment: str | None) -> None:
+    session.add(ComplyOrJustifyRevision(
+        filing_id=filing.id, revision=filing.revision, action=action, status=filing.status, kind=filing.kind,
+        content=filing.content, comment=comment, actor=who.actor, occurred_at=utcnow(),
+    ))
+    record_audit(session, who.actor, f"cj.filing.{action}", ENTITY, str(filing.id), {
+        "icb": filing.icb_code, "framework": filing.framework_id, "commitment": filing.commitment_key,
+        "kind": filing.kind, "status": filing.status, "revision": filing.revision, "comment": comment,
+    })
+
+
+def find_filing(session: Session, framework_id: str, commitment_key: str, icb_code: str) -> ComplyOrJustifyFiling | None:
+    return session.scalar(select(ComplyOrJustifyFiling).where(
+        ComplyOrJustifyFiling.framework_id == framework_id,
+        ComplyOrJustifyFiling.commitment_key == commitment_key,
+        ComplyOrJustifyFiling.icb_code == icb_code,
+    ))
+
+
+def _check_icb(session: Session, icb_code: str) -> None:
+    found = session.scalar(select(Organisation.code).where(Organisation.code == icb_code,
+                                                           Organisation.level == Level.ICB.value))
+    if found is None:
+        raise UptakeError(f"{icb_code} is not an ICB in the workflow database")
+
+
+def save_filing(
+    session: Session,
+    who: Who,
+    framework_id: str,
+    commitment_key: str,
+    icb_code: str,
+    kind: str,
+    content: dict[str, Any] | BaseModel,
+) -> ComplyOrJustifyFiling:
+    """Create the ICB's draft for a commitment, or edit it (while draft or challenged). A filing may
+    change kind (plan <-> justification) while it can be edited."""
+    data = check_content(kind, content)
+    for name, value in (("framework", framework_id), ("commitment", commitment_key), ("ICB code", icb_code)):
+        if not value or len(value) > 64:
+            raise UptakeError(f"the {name} must be 1 to 64 characters")
+    existing = find_filing(session, framework_id, commitment_key, icb_code)
+    action = "create" if existing is None else "edit"
+    require(filing_problem(who, action, icb_code, None if existing is None else existing.status), who,
+            f"{action} the filing of {icb_code} for {framework_id}/{commitment_key}")
+    version = framework_version(session, framework_id)
+    if version.status != "published":
+        raise UptakeError(f"framework {framework_id} v{version.version} is a draft; ICBs file against published "
+                          "frameworks")
+    commitment = commitment_record(session, framework_id, commitment_key)
+    if Level.ICB.value not in commitment.levels:
+        raise UptakeError(f"commitment {framework_id}/{commitment_key} does not apply to ICBs")
+    _check_icb(session, icb_code)
+    now = utcnow()
+    if existing is None:
+        filing = ComplyOrJustifyFiling(
+            framework_id=framework_id, commitment_key=commitment_key, commitment_id=commitment.id, icb_code=icb_code,
+            kind=kind, status="draft", revision=1, content=data, created_by=who.actor, created_at=now,
+            updated_by=who.actor, updated_at=now,
+        )
+        session.add(filing)
+        session.flush()
+    else:
+        filing = existing
+        filing.kind, filing.content, filing.commitment_id = kind, data, commitment.id
+        filing.revision += 1
+        filing.updated_by, filing.updated_at = who.actor, now
+    _revision(session, filing, action, who, None)
+    session.flush()
+    return filing
+
+
+def transition(session: Session, who: Who, filing_id: int, action: str, comment: str | None = None) -> ComplyOrJustifyFiling:
+    """Move a filing on: submit, accept, challenge, resubmit or publish. A challenge needs a comment."""
+    if action in ("create", "edit") or action not in FILING_TRANSITIONS:
+        raise UptakeError(f"unknown step {action!r}; steps: submit, accept, challenge, resubmit, publish")
+    filing = session.get(ComplyOrJustifyFiling, filing_id)
+    if filing is None:
+        raise UptakeError(f"there is no filing {filing_id}")
+    require(filing_problem(who, action, filing.icb_code, filing.status), who,
+            f"{action} filing {filing_id} ({filing.icb_code}, {filing.framework_id}/{filing.commitment_key})")
+    if action == "challenge" and not (comment and comment.strip()):
+        raise UptakeError("a challenge needs a comment saying what the ICB must change")
+    now = utcnow()
+    filing.status = FILING_TRANSITIONS[action][1]
+    filing.updated_by, filing.updated_at = who.actor, now
+    if action in ("submit", "resubmit"):
+        filing.submitted_at = now
+    elif action in ("accept", "challenge"):
+        filing.reviewed_by, filing.reviewed_at, filing.review_comment = who.actor, now, comment
+    elif action == "publish":
+        filing.published_by, filing.published_at = who.actor, now
+    _revision(session, filing, action, who, comment)
+    session.flush()
+    return filing
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+def filings(session: Session, who: Who, *, icb_code: str | None = None, status: str | None = None,
+            framework_id: str | None = None) -> list[ComplyOrJustifyFiling]:
+    """The filings `who` may see (published ones for the public), newest change first."""
+    query = select(ComplyOrJustifyFiling).order_by(ComplyOrJustifyFiling.updated_at.desc(), ComplyOrJustifyFiling.id)
+    if icb_code:
+        query = query.where(ComplyOrJustifyFiling.icb_code == icb_code)
+    if status:
+        query = query.where(ComplyOrJustifyFiling.status == status)
+    if framework_id:
+        query = query.where(ComplyOrJustifyFiling.framework_id == framework_id)
+    return [f for f in session.scalars(query) if may_see_filing(who, f.icb_code, f.status)]
+
+
+def get_filing(session: Session, who: Who, filing_id: int) -> ComplyOrJustifyFiling:
+    filing = session.get(ComplyOrJustifyFiling, filing_id)
+    if filing is None or not may_see_filing(who, filing.icb_code, filing.status):
+        raise UptakeError(f"there is no filing {filing_id}")  # existence of unpublished filings does not leak
+    return filing
+
+
+def review_queue(session: Session, who: Who) -> list[ComplyOrJustifyFiling]:
+    """Filings waiting for a national reviewer: submitted or resubmitted (national-admin only)."""
+    require(who.role == "national-admin", who, "see the review queue")
+    return list(session.scalars(
+        select(ComplyOrJustifyFiling).where(ComplyOrJustifyFiling.status.in_(["submitted", "resubmitted"]))
+        .order_by(ComplyOrJustifyFiling.submitted_at)
+    ))
+
+
+@dataclass(frozen=True)
+class Missing:
+    icb_code: str
+    icb_name: str
+    framework_id: str
+    commitment_key: str
+    #: "nothing" (no filing at all) or "draft only"
+    state: str
+
+
+def icbs_with_nothing_filed(session: Session, as_of: dt.date | None = None) -> list[Missing]:
+    """For every commitment (of a published framework) that applies to ICBs, the current ICBs that have filed
+    nothing beyond a draft."""
+    as_of = as_of or dt.datetime.now(dt.UTC).date()
+    icbs = session.execute(
+        select(Organisation.code, Organisation.name).where(
+            Organisation.level == Level.ICB.value, Organisation.valid_from <= as_of,
+            Organisation.valid_to.is_(None) | (Organisation.valid_to > as_of),
+        ).order_by(Organisation.code)
+    ).all()
+    state = {(f.framework_id, f.commitment_key, f.icb_code): f.status for f in session.scalars(select(ComplyOrJustifyFiling))}
+    out = []
+    for framework in published_frameworks(session):
+        for c in framework.commitments:
+            if Level.ICB not in c.scope.levels:
+                continue
+            for code, name in icbs:
+                status = state.get((framework.id, c.id, code))
+                if status is None or status == "draft":
+                    out.append(Missing(code, name, framework.id, c.id, "nothing" if status is None else "draft only"))
+    return out
+
+
+def filing_history(session: Session, who: Who, filing_id: int) -> list[ComplyOrJustifyRevision]:
+    filing = get_filing(session, who, filing_id)
+    return list(filing.revisions)
+
+
+# --- plan against actual ------------------------------------------------------------------------------------
+
+
+def track_plan(
+    points: list[TrajectoryPoint] | list[dict[str, Any]],
+    actual: pd.DataFrame,
+    *,
+    period: str,
+    high_is_good: bool = True,
+    as_of: dt.date | None = None,
+) -> pd.DataFrame:
+    """Each expected point of a plan against the result that was current on its date.
+
+    actual: the ICB's results for the commitment's indicator (period, value, ci95_low, ci95_high). The result
+    compared with a point dated d is the latest one whose period ended on or before d. The judgement:
+    "ahead" (interval wholly on the good side of the expected value), "behind" (wholly on the bad side),
+    "on plan" (the interval includes it), "no result yet" (no result had ended by that date), "not due" (d is
+    after `as_of`).
+    """
+    expected = pd.DataFrame([p.model_dump() if isinstance(p, BaseModel) else p for p in points])
+    expected["date"] = pd.to_datetime(expected["date"])
+    actual = actual.dropna(subset=["value"]).copy()
+    rows = []
+    ends = period_end(pd.to_datetime(actual["period"]).to_numpy(), period) if not actual.empty else pd.Series([])
+    actual = actual.assign(_end=ends.to_numpy() if len(actual) else [])
+    actual = actual.sort_values("_end")
+    for point in expected.itertuples(index=False):
+        usable = actual.loc[actual["_end"] <= point.date]
+        not_due = as_of is not None and point.date.date() > as_of
+        if usable.empty or not_due:
+            rows.append({"date": point.date.date(), "expected": point.value, "period": None, "actual": None,
+                         "ci95_low": None, "ci95_high": None, "difference": None,
+                         "judgement": "not due" if not_due else "no result yet"})
+            continue
+        last = usable.iloc[-1]
+        low = last["ci95_low"] if pd.notna(last["ci95_low"]) else last["value"]
+        high = last["ci95_high"] if pd.notna(last["ci95_high"]) else last["value"]
+        sign = 1.0 if high_is_good else -1.0
+        if high_is_good:
+            judgement = "ahead" if low > point.value else "behind" if high < point.value else "on plan"
+        else:
+            judgement = "ahead" if high < point.value else "behind" if low > point.value else "on plan"
+        rows.append({"date": point.date.date(), "expected": point.value, "period": pd.Timestamp(last["period"]).date(),
+                     "actual": float(last["value"]), "ci95_low": float(low), "ci95_high": float(high),
+                     "difference": sign * (float(last["value"]) - point.value), "judgement": judgement})
+    return pd.DataFrame(rows, columns=["date", "expected", "period", "actual", "ci95_low", "ci95_high", "difference",
+                                       "judgement"]).replace({np.nan: None})
+
+
+def plan_against_actual(session: Session, store: Any, who: Who, filing_id: int,
+                        as_of: dt.date | None = None) -> pd.DataFrame:
+    """`track_plan` for a stored plan, against its ICB's results in the analytics store."""
+    from uptake.catalogue import load_catalogue
+    from uptake.catalogue.schemas import Polarity
+    from uptake.store.mission_models import NsfCommitment
+
+    filing = get_filing(session, who, filing_id)
+    if filing.kind != "plan":
+        raise UptakeError(f"filing {filing_id} is a justification; only plans have an expected trajectory")
+    commitment = session.get(NsfCommitment, filing.commitment_id)
+    indicator = load_catalogue().indicator(commitment.indicator_id)
+    with store.connect() as con:
+        actual = con.execute(
+            "SELECT period, value, ci95_low, ci95_high FROM result_values "
+            "WHERE indicator = ? AND level = 'icb' AND org_code = ? ORDER BY period",
+            [commitment.indicator_id, filing.icb_code],
+        ).df()
+    return track_plan(filing.content["expected_trajectory"], actual, period=indicator.period.value,
+                      high_is_good=indicator.polarity != Polarity.LOW_IS_GOOD, as_of=as_of)

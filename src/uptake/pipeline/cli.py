@@ -1,0 +1,166 @@
+"""Command functions for `uptake compute` and `uptake export` (mounted by uptake.cli).
+
+Both turn an UptakeError into a message on stderr and exit status 2, so they behave the same whether
+they are run through `uptake` or mounted elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from uptake.errors import UptakeError
+from uptake.pipeline.export import EXPORT_TABLES, FORMATS, export_table
+from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
+from uptake.pipeline.settings import ENGINES, PipelineSettings
+
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Optional[Path],
+    typer.Option("--workspace", "-w", help="Workspace directory (default ./uptake-workspace or $UPTAKE_WORKSPACE)."),
+]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _workspace(path: Path | None):
+    from uptake.workspace import Workspace
+
+    return Workspace.resolve(path)
+
+
+def compute(
+    workspace: WorkspaceOption = None,
+    engine: Annotated[
+        Optional[str],
+        typer.Option("--engine", help=f"Aggregation engine: {' or '.join(ENGINES)} (default $UPTAKE_ENGINE or duckdb)."),
+    ] = None,
+    trend_length: Annotated[
+        Optional[int],
+        typer.Option("--trend-length", min=2, help="SPC trend and shift length: 7 (Making Data Count default) or 6."),
+    ] = None,
+) -> None:
+    """Compute every result table (values, intervals, ranks, funnels, SPC, changes, peers, opportunity,
+    adoption, equity) from the current observations, replacing the previous results in one step."""
+    try:
+        ws = _workspace(workspace)
+        store = resolve_store(ws)
+        settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
+        run = _run_with_progress(store, engine, settings)
+    except UptakeError as exc:
+        raise _fail(exc) from None
+    print_run(run)
+
+
+def _run_with_progress(store, engine: str | None, settings: PipelineSettings) -> PipelineRun:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        overall = progress.add_task("Preparing", total=None)
+        steps = progress.add_task("", total=len(STEPS), visible=False)
+        state = {"indicator": None}
+
+        def on_event(event: ProgressEvent) -> None:
+            if event.indicator is None:
+                progress.update(overall, description=f"{event.step.capitalize()}")
+                return
+            if progress.tasks[overall].total is None:
+                progress.update(overall, total=event.total, completed=0)
+            if event.indicator != state["indicator"]:
+                if state["indicator"] is not None:
+                    progress.advance(overall)
+                state["indicator"] = event.indicator
+                progress.reset(steps, total=len(STEPS), visible=True)
+                progress.update(overall, description=f"Indicator {event.index + 1} of {event.total}")
+            progress.update(steps, description=f"  {event.indicator}: {event.step}",
+                            completed=STEPS.index(event.step))
+
+        run = run_pipeline(store, engine=engine, settings=settings, progress=on_event)
+        if state["indicator"] is not None:
+            progress.update(overall, completed=progress.tasks[overall].total, description="Indicators")
+            progress.update(steps, completed=len(STEPS), description="  done")
+    return run
+
+
+def print_run(run: PipelineRun) -> None:
+    table = Table(title=f"Pipeline run {run.run_id} on {run.engine} ({run.elapsed:.1f} s)")
+    table.add_column("result table")
+    table.add_column("rows written", justify="right")
+    for name, rows in run.row_counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    console.print(
+        f"{len(run.indicators)} indicator(s) from {run.input_rows:,} observation rows "
+        f"(batches {', '.join(map(str, run.input_batch_ids)) or 'none'})."
+    )
+    for indicator, why in run.skipped.items():
+        console.print(f"[yellow]skipped {indicator}: {why}[/yellow]")
+    for warning in run.warnings:
+        if not any(warning.startswith(f"{i}:") and "skipped" in warning for i in run.skipped):
+            console.print(f"[yellow]note: {warning}[/yellow]", highlight=False)
+
+
+def export(
+    table: Annotated[str, typer.Argument(help=f"Result table: {', '.join(EXPORT_TABLES)}.")],
+    indicator: Annotated[
+        Optional[str], typer.Option("--indicator", help="Indicator id (not needed for peers).")
+    ] = None,
+    level: Annotated[str, typer.Option("--level", help="Organisation level, e.g. sub-icb, icb, practice.")] = "",
+    period: Annotated[
+        Optional[str], typer.Option("--period", help="One period, YYYY-MM-DD (its first day).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "csv",
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="File to write (default: standard output for csv/json).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Export one result table for an indicator and level (csv, parquet or json)."""
+    try:
+        if not level:
+            raise UptakeError("give --level LEVEL, e.g. --level sub-icb")
+        day = None
+        if period is not None:
+            try:
+                day = dt.date.fromisoformat(period.strip())
+            except ValueError:
+                raise UptakeError(f"--period must be a date written YYYY-MM-DD, e.g. 2022-09-01 (got {period!r})") from None
+        ws = _workspace(workspace)
+        store = resolve_store(ws)
+        result = export_table(
+            store, table, indicator=indicator, level=level, period=day, fmt=format, output=output,
+            default_dir=ws.exports_dir, known_indicators=_catalogue_ids(),
+        )
+    except UptakeError as exc:
+        raise _fail(exc) from None
+    if result.text is not None:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+    else:
+        err_console.print(f"Wrote {result.rows:,} rows of {result.table} to {result.path}")
+
+
+def _catalogue_ids() -> tuple[str, ...]:
+    try:
+        from uptake.catalogue import load_catalogue
+
+        return tuple(load_catalogue().indicators)
+    except UptakeError:
+        return ()

@@ -1,0 +1,267 @@
+"""Similar peers per level ("Similar 10", NHS RightCare), from the characteristics the store holds.
+
+Features, per level (documented in docs/results.md):
+
+* ``imd_score`` - deprivation: the organisation's own IMD score where the reference gives one (ICBs,
+  practices), otherwise the population-weighted mean IMD score of its member practices (PCNs,
+  sub-ICB locations, regions) through the current hierarchy;
+* ``population`` - registered list size or population: the organisation's own (practices, sub-ICBs,
+  ICBs, regions), otherwise the sum over its member practices (PCNs);
+* ``activity:<indicators>`` - the size of the groups the indicators measure there (a practice's disease
+  registers, a stroke unit's admissions, a trust's prescribing volume): for each indicator ingested at the
+  level, the organisation's mean denominator per period over the indicator's latest 12 periods, divided
+  by the level's median; the feature is the geometric mean of those ratios over the indicators where the
+  organisation has data. One feature however many indicators, so activity weighs as much as deprivation
+  and list size, never more.
+
+A feature with no value for any organisation of the level is left out; remaining gaps take the level's
+median. Trusts are matched only with trusts of the same type (acute with acute, mental health with
+mental health). A level with no features (ISDNs) has no peers. The arithmetic (cap at mean + 5 SD,
+square root, standardise, weighted squared Euclidean distance, ties by code) is ``stats.similar_peers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from uptake import stats
+from uptake.levels import Level
+from uptake.pipeline.frame import Organisations
+from uptake.pipeline.tables import PEERS, to_arrow
+
+ACTIVITY_PERIODS = 12
+
+
+@dataclass(frozen=True)
+class LevelPeers:
+    """Peers of the current organisations of one level: ``org`` (directory positions) and ``peer``
+    (n x k positions into ``org``), nearest first, and the distances."""
+
+    level: str
+    org: np.ndarray
+    peer: np.ndarray
+    distance: np.ndarray
+    features: tuple[str, ...]
+
+
+def member_features(
+    orgs: Organisations, links: pa.Table, level: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Population-weighted mean IMD score and total population of each current organisation of
+    ``level`` over its member practices (NaN where it has none with data)."""
+    ids = orgs.of_level(level)
+    imd = np.full(ids.size, np.nan)
+    pop = np.full(ids.size, np.nan)
+    if links.num_rows == 0 or ids.size == 0:
+        return imd, pop
+    child = orgs.index_of(links.column("child_code"))
+    parent = orgs.index_of(links.column("parent_code"))
+    child_level = np.asarray(links.column("child_level").to_numpy(zero_copy_only=False), dtype=object)
+    parent_level = np.asarray(links.column("parent_level").to_numpy(zero_copy_only=False), dtype=object)
+    sel = (child_level == Level.PRACTICE.value) & (parent_level == level) & (child >= 0) & (parent >= 0)
+    child, parent = child[sel], parent[sel]
+    position = np.full(orgs.codes.size, -1, dtype=np.int64)
+    position[ids] = np.arange(ids.size)
+    slot = position[parent]
+    keep = slot >= 0
+    child, slot = child[keep], slot[keep]
+    p = orgs.population[child]
+    s = orgs.imd_score[child]
+    has_pop = ~np.isnan(p)
+    pop_sum = np.bincount(slot[has_pop], weights=p[has_pop], minlength=ids.size)
+    pop_any = np.bincount(slot[has_pop], minlength=ids.size) > 0
+    pop[pop_any] = pop_sum[pop_any]
+    both = has_pop & ~np.isnan(s)
+    w = np.bincount(slot[both], weights=p[both], minlength=ids.size)
+    ws = np.bincount(slot[both], weights=(p * s)[both], minlength=ids.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        imd = np.where(w > 0, ws / w, np.nan)
+    return imd, pop
+
+
+def activity_index(
+    orgs: Organisations, activity: pa.Table, level: str, ids: np.ndarray
+) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    """One activity feature for a level: the geometric mean, over the indicators ingested at the level,
+    of each organisation's mean denominator relative to the level's median for that indicator (over the
+    indicators where it has data). None when no indicator measures the level."""
+    if activity.num_rows == 0 or ids.size == 0:
+        return None
+    levels = np.asarray(activity.column("level").to_numpy(zero_copy_only=False), dtype=object)
+    mine = activity.filter(pa.array(levels == level))
+    if mine.num_rows == 0:
+        return None
+    pos = np.full(orgs.codes.size, -1, dtype=np.int64)
+    pos[ids] = np.arange(ids.size)
+    org_of = orgs.index_of(mine.column("org_code"))
+    ind_of = np.asarray(mine.column("indicator").to_numpy(zero_copy_only=False), dtype=object)
+    mean_den = np.asarray(mine.column("mean_denominator").to_numpy(zero_copy_only=False), dtype=np.float64)
+    log_sum = np.zeros(ids.size)
+    count = np.zeros(ids.size)
+    used: list[str] = []
+    for ind in sorted(set(ind_of)):  # one pass per indicator, not per organisation
+        sel = (ind_of == ind) & (org_of >= 0)
+        slot = pos[org_of[sel]]
+        ok = (slot >= 0) & (mean_den[sel] > 0)
+        if not ok.any():
+            continue
+        values = mean_den[sel][ok]
+        log_sum[slot[ok]] += np.log(values / np.median(values))
+        count[slot[ok]] += 1
+        used.append(str(ind))
+    if not used:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = np.where(count > 0, np.exp(log_sum / np.maximum(count, 1)), np.nan)
+    return index, tuple(used)
+
+
+def level_features(
+    orgs: Organisations, links: pa.Table, activity: pa.Table, level: str
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
+    """(directory positions, features matrix, feature names, weights) for the current organisations of
+    a level, gaps filled with the level median and empty features left out."""
+    ids = orgs.of_level(level)
+    member_imd, member_pop = member_features(orgs, links, level)
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    weights: list[float] = []
+    own_imd, own_pop = orgs.imd_score[ids], orgs.population[ids]
+    imd = own_imd if not np.all(np.isnan(own_imd)) else member_imd
+    pop = own_pop if not np.all(np.isnan(own_pop)) else member_pop
+    for name, col in (("imd_score", imd), ("population", pop)):
+        if ids.size and not np.all(np.isnan(col)):
+            columns.append(col)
+            names.append(name)
+            weights.append(1.0)
+    act = activity_index(orgs, activity, level, ids)
+    if act is not None:
+        columns.append(act[0])
+        names.append(f"activity:{'+'.join(act[1])}")
+        weights.append(1.0)
+    if not columns:
+        return ids, np.zeros((ids.size, 0)), (), np.zeros(0)
+    x = np.column_stack(columns)
+    medians = np.nanmedian(np.where(np.isfinite(x), x, np.nan), axis=0)
+    x = np.where(np.isnan(x), medians[None, :], x)
+    x = np.maximum(x, 0.0)
+    return ids, x, tuple(names), np.asarray(weights)
+
+
+_BLOCK_CELLS = 4_000_000  # organisations x organisations per distance block (~32 MB of float64)
+
+
+def similar_peers(
+    features: np.ndarray, codes: np.ndarray, k: int, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``stats.similar_peers`` (RightCare "Similar 10") for thousands of organisations: the same
+    standardisation and the same distances bit for bit (the weighted squares added feature by feature,
+    left to right, as NumPy sums a short last axis), but each row's k nearest are found with a partial
+    sort and only the candidates up to the k-th distance (ties included) are fully ordered by (distance,
+    code). Returns (peer positions, distances), shape (n, min(k, n - 1)).
+
+    Falls back to ``stats.similar_peers`` for 8 or more features (NumPy then sums pairwise)."""
+    n, m = features.shape
+    if m >= 8:
+        result = stats.similar_peers(features, codes, k=k, weights=weights)
+        return result.peer_index, result.distance
+    z = stats.standardise_features(features)
+    _, code_rank = np.unique(codes, return_inverse=True)
+    if np.unique(codes).size != n:
+        raise ValueError("codes must be unique")
+    kk = min(int(k), n - 1)
+    peer = np.empty((n, kk), dtype=np.int64)
+    distance = np.empty((n, kk))
+    if kk == 0:
+        return peer, distance
+    block = max(1, _BLOCK_CELLS // n)
+    cols = np.arange(n)
+    for start in range(0, n, block):
+        rows = np.arange(start, min(n, start + block))
+        d = None
+        for j in range(m):
+            diff = z[rows, j][:, None] - z[None, :, j]
+            term = diff * diff * weights[j]
+            d = term if d is None else d + term
+        d[np.arange(rows.size), rows] = np.inf  # never one's own peer
+        kth = np.partition(d, kk - 1, axis=1)[:, kk - 1]
+        cand_row, cand_col = np.nonzero(d <= kth[:, None])
+        cand_d = d[cand_row, cand_col]
+        order = np.lexsort((code_rank[cand_col], cand_d, cand_row))
+        cand_row, cand_col, cand_d = cand_row[order], cand_col[order], cand_d[order]
+        first = np.searchsorted(cand_row, np.arange(rows.size))
+        rank = np.arange(cand_row.size) - first[cand_row]
+        keep = rank < kk
+        peer[rows[cand_row[keep]], rank[keep]] = cols[cand_col[keep]]
+        distance[rows[cand_row[keep]], rank[keep]] = cand_d[keep]
+    return peer, distance
+
+
+def compute_level(
+    orgs: Organisations, links: pa.Table, activity: pa.Table, level: str, k: int
+) -> LevelPeers | None:
+    ids, x, names, weights = level_features(orgs, links, activity, level)
+    if ids.size < 2 or not names:
+        return None
+    if level == Level.TRUST.value:
+        groups = np.asarray([t if t is not None else "" for t in orgs.trust_type[ids]], dtype=object)
+    else:
+        groups = np.full(ids.size, "", dtype=object)
+    kk = min(k, ids.size - 1)
+    peer = np.full((ids.size, kk), -1, dtype=np.int64)
+    distance = np.full((ids.size, kk), np.nan)
+    for group in np.unique(groups):  # one match per trust type; a single group elsewhere
+        members = np.flatnonzero(groups == group)
+        if members.size < 2:
+            continue
+        index, dist = similar_peers(x[members], orgs.codes[ids[members]].astype(str), k, weights)
+        width = index.shape[1]
+        peer[members, :width] = members[index]
+        distance[members, :width] = dist
+    return LevelPeers(level, ids, peer, distance, names)
+
+
+def peers_table(all_peers: list[LevelPeers], orgs: Organisations) -> pa.Table:
+    parts = []
+    for lp in all_peers:
+        n, k = lp.peer.shape
+        valid = lp.peer >= 0
+        row, rank = np.nonzero(valid)
+        parts.append(
+            to_arrow(
+                PEERS,
+                {
+                    "level": pa.array([lp.level] * row.size, type=pa.string()),
+                    "org_code": orgs.take_codes(lp.org[row]),
+                    "rank": (rank + 1).astype(np.int32),
+                    "peer_code": orgs.take_codes(lp.org[lp.peer[row, rank]]),
+                    "distance": lp.distance[row, rank],
+                    "features": pa.array([",".join(lp.features)] * row.size, type=pa.string()),
+                },
+            )
+        )
+    return pa.concat_tables(parts) if parts else PEERS.schema.empty_table()
+
+
+def peer_benchmark_matrix(values: np.ndarray, peer: np.ndarray, polarity: str, best: int) -> np.ndarray:
+    """``stats.peer_benchmark`` for many periods at once: values (orgs x periods) -> the mean of the
+    best ``best`` peers' values (orgs x periods). Missing peers (-1) count as missing values."""
+    n, k = peer.shape
+    if k == 0:
+        return np.full(values.shape, np.nan)
+    padded = np.vstack([values, np.full((1, values.shape[1]), np.nan)])
+    pv = padded[np.where(peer >= 0, peer, values.shape[0])]  # (n, k, periods)
+    pv = np.ascontiguousarray(np.moveaxis(pv, 1, 2))  # (n, periods, k): reduce over the last axis
+    # Sorting the values themselves (negated when high is good) puts the best first and NaN last, as
+    # stats.peer_benchmark's stable argsort does; equal values are interchangeable in the sum.
+    if polarity == "high-is-good":
+        ordered = -np.sort(-pv, axis=2)[:, :, :best]
+    else:
+        ordered = np.sort(pv, axis=2)[:, :, :best]
+    with np.errstate(invalid="ignore"):
+        counts = np.sum(~np.isnan(ordered), axis=2)
+        totals = np.nansum(ordered, axis=2)
+        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)

@@ -1,0 +1,382 @@
+"""The result tables: what readers see (documented in docs/results.md) and how they are stored.
+
+Readers see the tables of ``RESULT_TABLES``. Five of them have one row per (indicator, level,
+organisation, period) point - values, funnel, SPC, changes, opportunity - and at national scale they
+hold tens of millions of rows each. Writing them as five wide tables repeated the keys five times and
+stored many figures that follow from others, and DuckDB's write speed (about ten million values a
+second on two cores; strings are dearest) made writing the largest part of a run. So the points are
+stored once, narrowly, in ``result_points`` (integer ids, category codes, only figures that cannot be
+derived), and those five tables are **views** over it that add the names, labels and derived columns
+(value = numerator / denominator, SPC lines from the centre and mR-bar, opportunity gaps from the
+benchmarks, pounds from the unit cost) with the same arithmetic the pipeline uses. The other tables are
+small and stored as they are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql: str  # DuckDB type
+
+    @property
+    def arrow(self) -> pa.DataType:
+        return _ARROW[self.sql]
+
+
+_ARROW: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "DOUBLE": pa.float64(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "SMALLINT": pa.int16(),
+    "TINYINT": pa.int8(),
+    "BOOLEAN": pa.bool_(),
+    "DATE": pa.date32(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "BIGINT[]": pa.list_(pa.int64()),
+    "VARCHAR[]": pa.list_(pa.string()),
+    "JSON": pa.string(),
+}
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    name: str
+    columns: tuple[Column, ...]
+    #: the columns that identify a row (documented; the store has no constraints on result tables)
+    key: tuple[str, ...]
+    #: SQL of the view that presents it (None: stored as a table)
+    view: str | None = None
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self, table_name: str | None = None) -> str:
+        cols = ", ".join(f'"{c.name}" {c.sql}' for c in self.columns)
+        return f'CREATE TABLE "{table_name or self.name}" ({cols})'
+
+    def column(self, name: str) -> Column:
+        return self.columns[self.column_names.index(name)]
+
+
+def _cols(spec: str) -> tuple[Column, ...]:
+    out = []
+    for item in spec.split(","):
+        item = item.strip()
+        if item:
+            name, sql = item.split(":")
+            out.append(Column(name.strip(), sql.strip()))
+    return tuple(out)
+
+
+_S, _D, _F, _I, _B, _T = "VARCHAR", "DATE", "DOUBLE", "INTEGER", "BOOLEAN", "TINYINT"
+
+# ------------------------------------------------------------------------------------------ vocabularies
+# Category columns of result_points hold positions in these tuples; the views turn them into the words.
+
+COMPARISON = ("not compared", "similar", "better", "worse", "best", "worst", "higher", "lower")
+FUNNEL_BAND = ("within 95%", "between 95% and 99.8%", "beyond 99.8%", "not compared")
+FUNNEL_SIDE = ("", "high", "low")
+SPC_RULE = ("", "outside-limits", "trend", "two-of-three", "shift")
+SPC_SPECIAL_CAUSE = ("common-cause", "improvement", "concern", "neutral")
+CUSUM_ALERT = ("", "increase", "decrease", "both")
+
+
+def _label(column: str, words: tuple[str, ...]) -> str:
+    listed = ", ".join("'" + w.replace("'", "''") + "'" for w in words)
+    return f"[{listed}][{column} + 1]"
+
+
+# ------------------------------------------------------------------------------------- stored (physical)
+
+INDICATORS = ResultTable(
+    "result_indicators",
+    _cols(
+        f"indicator_id:SMALLINT, indicator:{_S}, title:{_S}, measure:{_S}, polarity:{_S}, multiplier:{_F}, "
+        f"unit:{_S}, unit_cost:{_F}, target:{_F}, adoption_threshold:{_F}, synthetic:{_B}, levels:VARCHAR[]"
+    ),
+    ("indicator",),
+)
+ORGANISATIONS = ResultTable(
+    "result_organisations",
+    _cols(f"org_id:{_I}, code:{_S}, level:{_S}, name:{_S}"),
+    ("org_id",),
+)
+POINTS = ResultTable(
+    "result_points",
+    _cols(
+        f"indicator_id:SMALLINT, org_id:{_I}, period:{_D}, numerator:{_F}, denominator:{_F}, members:{_I}, "
+        f"ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, ci998_high:{_F}, percent_rank:{_F}, decile:{_T}, "
+        f"comparison:{_T}, funnel_lower95:{_F}, funnel_upper95:{_F}, funnel_lower998:{_F}, "
+        f"funnel_upper998:{_F}, funnel_z:{_F}, funnel_band:{_T}, funnel_side:{_T}, spc_segment:SMALLINT, "
+        f"spc_centre:{_F}, spc_moving_range:{_F}, spc_mean_moving_range:{_F}, spc_outside_limits:{_T}, "
+        f"spc_trend:{_T}, spc_two_of_three:{_T}, spc_shift:{_T}, spc_direction:{_T}, spc_rule:{_T}, "
+        f"spc_special_cause:{_T}, cusum_increase:{_F}, cusum_decrease:{_F}, cusum_threshold_increase:{_F}, "
+        f"cusum_threshold_decrease:{_F}, cusum_alert:{_T}, peer_value:{_F}"
+    ),
+    ("indicator_id", "org_id", "period"),
+)
+
+DECILES = ResultTable(
+    "result_deciles",
+    _cols(
+        f"indicator:{_S}, level:{_S}, period:{_D}, organisations:BIGINT, "
+        + ", ".join(f"p{k}:{_F}" for k in range(10, 100, 10))
+    ),
+    ("indicator", "level", "period"),
+)
+FUNNEL_CURVE = ResultTable(
+    "result_funnel_curve",
+    _cols(
+        f"indicator:{_S}, level:{_S}, period:{_D}, denominator:{_F}, lower95:{_F}, upper95:{_F}, "
+        f"lower998:{_F}, upper998:{_F}"
+    ),
+    ("indicator", "level", "period", "denominator"),
+)
+FUNNEL_SUMMARY = ResultTable(
+    "result_funnel_summary",
+    _cols(
+        f"indicator:{_S}, level:{_S}, period:{_D}, benchmark:{_F}, units:BIGINT, method:{_S}, phi:{_F}, "
+        f"tau2:{_F}, overdispersion_adjusted:{_B}, warnings:{_S}"
+    ),
+    ("indicator", "level", "period"),
+)
+SPC_SERIES = ResultTable(
+    "result_spc_series",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, points:{_I}, first_period:{_D}, last_period:{_D}, "
+        f"improvement:{_S}, rule_length:{_I}, variation_icon:{_S}, assurance_icon:{_S}, target:{_F}, "
+        f"warnings:{_S}"
+    ),
+    ("indicator", "level", "org_code"),
+)
+PEERS = ResultTable(
+    "result_peers",
+    _cols(f"level:{_S}, org_code:{_S}, rank:{_I}, peer_code:{_S}, distance:{_F}, features:{_S}"),
+    ("level", "org_code", "rank"),
+)
+OPPORTUNITY_TOTALS = ResultTable(
+    "result_opportunity_totals",
+    _cols(
+        f"indicator:{_S}, level:{_S}, period:{_D}, benchmark:{_S}, area_level:{_S}, area_code:{_S}, "
+        f"organisations:BIGINT, gap_patients:{_F}, gap_pounds:{_F}"
+    ),
+    ("indicator", "level", "period", "benchmark", "area_level", "area_code"),
+)
+ADOPTION = ResultTable(
+    "result_adoption",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, threshold:{_F}, adopted:{_B}, first_adopted:{_D}, "
+        f"months_from_launch:{_F}, category_normal:{_S}, category_quantile:{_S}"
+    ),
+    ("indicator", "level", "org_code"),
+)
+EQUITY = ResultTable(
+    "result_equity",
+    _cols(
+        f"indicator:{_S}, level:{_S}, period:{_D}, organisations:BIGINT, quintiles:{_I}, sii:{_F}, rii:{_F}, "
+        f"intercept:{_F}, "
+        + ", ".join(f"value_q{q}:{_F}" for q in range(1, 6))
+    ),
+    ("indicator", "level", "period"),
+)
+
+# ------------------------------------------------------------------------------------------------ views
+
+_POINT_JOIN = (
+    "FROM result_points AS p JOIN result_indicators AS i USING (indicator_id) "
+    "JOIN result_organisations AS o USING (org_id)"
+)
+_VALUE = "CASE WHEN p.denominator > 0 THEN p.numerator / p.denominator END"
+
+
+def _f(x: float) -> str:
+    """A double literal that parses back to exactly ``x``."""
+    return f"CAST('{x!r}' AS DOUBLE)"
+
+
+VALUES = ResultTable(
+    "result_values",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, org_name:{_S}, period:{_D}, numerator:{_F}, "
+        f"denominator:{_F}, members:BIGINT, value:{_F}, ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, "
+        f"ci998_high:{_F}, percent_rank:{_F}, decile:{_I}, comparison:{_S}, synthetic:{_B}"
+    ),
+    ("indicator", "level", "org_code", "period"),
+    view=(
+        "SELECT i.indicator, o.level, o.code AS org_code, o.name AS org_name, p.period, p.numerator, "
+        f"p.denominator, CAST(p.members AS BIGINT) AS members, {_VALUE} AS value, p.ci95_low, p.ci95_high, "
+        "p.ci998_low, p.ci998_high, p.percent_rank, CAST(p.decile AS INTEGER) AS decile, "
+        f"{_label('p.comparison', COMPARISON)} AS comparison, i.synthetic {_POINT_JOIN}"
+    ),
+)
+FUNNEL = ResultTable(
+    "result_funnel",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, numerator:{_F}, denominator:{_F}, "
+        f"value:{_F}, benchmark:{_F}, lower95:{_F}, upper95:{_F}, lower998:{_F}, upper998:{_F}, band:{_S}, "
+        f"side:{_S}, z:{_F}"
+    ),
+    ("indicator", "level", "org_code", "period"),
+    view=(
+        "SELECT i.indicator, o.level, o.code AS org_code, p.period, p.numerator, p.denominator, "
+        f"CASE WHEN p.funnel_band <> 3 THEN {_VALUE} END AS value, s.benchmark, "
+        "p.funnel_lower95 AS lower95, p.funnel_upper95 AS upper95, p.funnel_lower998 AS lower998, "
+        f"p.funnel_upper998 AS upper998, {_label('p.funnel_band', FUNNEL_BAND)} AS band, "
+        f"{_label('p.funnel_side', FUNNEL_SIDE)} AS side, p.funnel_z AS z {_POINT_JOIN} "
+        "LEFT JOIN result_funnel_summary AS s ON s.indicator = i.indicator AND s.level = o.level "
+        "AND s.period = p.period WHERE p.funnel_band IS NOT NULL"
+    ),
+)
+
+
+def _line(sign: str, factor: float) -> str:
+    return f"p.spc_centre {sign} {_f(factor)} * p.spc_mean_moving_range"
+
+
+SPC = ResultTable(
+    "result_spc",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, value:{_F}, segment:{_I}, centre:{_F}, "
+        f"moving_range:{_F}, mean_moving_range:{_F}, upper_limit:{_F}, lower_limit:{_F}, "
+        f"upper_two_sigma:{_F}, lower_two_sigma:{_F}, upper_one_sigma:{_F}, lower_one_sigma:{_F}, "
+        f"outside_limits:{_T}, trend:{_T}, two_of_three:{_T}, shift:{_T}, direction:{_T}, rule:{_S}, "
+        f"special_cause:{_S}"
+    ),
+    ("indicator", "level", "org_code", "period"),
+    view=(
+        f"SELECT i.indicator, o.level, o.code AS org_code, p.period, {_VALUE} AS value, "
+        "CAST(p.spc_segment AS INTEGER) AS segment, p.spc_centre AS centre, p.spc_moving_range AS moving_range, "
+        f"p.spc_mean_moving_range AS mean_moving_range, {_line('+', LIMIT_FACTOR)} AS upper_limit, "
+        f"{_line('-', LIMIT_FACTOR)} AS lower_limit, {_line('+', TWO_SIGMA_FACTOR)} AS upper_two_sigma, "
+        f"{_line('-', TWO_SIGMA_FACTOR)} AS lower_two_sigma, {_line('+', ONE_SIGMA_FACTOR)} AS upper_one_sigma, "
+        f"{_line('-', ONE_SIGMA_FACTOR)} AS lower_one_sigma, p.spc_outside_limits AS outside_limits, "
+        "p.spc_trend AS trend, p.spc_two_of_three AS two_of_three, p.spc_shift AS shift, "
+        f"p.spc_direction AS direction, {_label('p.spc_rule', SPC_RULE)} AS rule, "
+        f"{_label('p.spc_special_cause', SPC_SPECIAL_CAUSE)} AS special_cause {_POINT_JOIN} "
+        "WHERE p.spc_segment IS NOT NULL"
+    ),
+)
+CHANGES = ResultTable(
+    "result_changes",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, percentile:{_F}, cusum_increase:{_F}, "
+        f"cusum_decrease:{_F}, threshold_increase:{_F}, threshold_decrease:{_F}, alert:{_S}"
+    ),
+    ("indicator", "level", "org_code", "period"),
+    view=(
+        f"SELECT i.indicator, o.level, o.code AS org_code, p.period, p.percent_rank * {_f(100.0)} AS percentile, "
+        "p.cusum_increase, p.cusum_decrease, p.cusum_threshold_increase AS threshold_increase, "
+        "p.cusum_threshold_decrease AS threshold_decrease, "
+        f"{_label('p.cusum_alert', CUSUM_ALERT)} AS alert {_POINT_JOIN} WHERE p.cusum_alert IS NOT NULL"
+    ),
+)
+
+
+def _gap(benchmark: str, numerator: str = "p.numerator") -> str:
+    """stats.opportunity in SQL: max(0, P x den - num) when high is good, max(0, num - P x den) when low."""
+    return (
+        f"CASE WHEN ({benchmark}) IS NULL THEN NULL WHEN i.polarity = 'high-is-good' "
+        f"THEN greatest(({benchmark}) * p.denominator - {numerator}, {_f(0.0)}) "
+        f"ELSE greatest({numerator} - ({benchmark}) * p.denominator, {_f(0.0)}) END"
+    )
+
+
+_TOP = "CASE WHEN i.polarity = 'high-is-good' THEN d.p90 ELSE d.p10 END"
+_FAVOURABLE = "(CASE WHEN i.polarity = 'high-is-good' THEN p.ci95_high ELSE p.ci95_low END) * p.denominator"
+_UNFAVOURABLE = "(CASE WHEN i.polarity = 'high-is-good' THEN p.ci95_low ELSE p.ci95_high END) * p.denominator"
+
+OPPORTUNITY = ResultTable(
+    "result_opportunity",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, numerator:{_F}, denominator:{_F}, "
+        f"value:{_F}, median_value:{_F}, gap_median:{_F}, top_decile_value:{_F}, gap_top_decile:{_F}, "
+        f"peer_value:{_F}, gap_peers:{_F}, gap_peers_low:{_F}, gap_peers_high:{_F}, target_value:{_F}, "
+        f"gap_target:{_F}, unit_cost:{_F}, gap_median_pounds:{_F}, gap_top_decile_pounds:{_F}, "
+        f"gap_peers_pounds:{_F}, gap_target_pounds:{_F}"
+    ),
+    ("indicator", "level", "org_code", "period"),
+    view=(
+        "SELECT indicator, level, org_code, period, numerator, denominator, value, median_value, gap_median, "
+        "top_decile_value, gap_top_decile, peer_value, gap_peers, gap_peers_low, gap_peers_high, target_value, "
+        "gap_target, unit_cost, gap_median * unit_cost AS gap_median_pounds, "
+        "gap_top_decile * unit_cost AS gap_top_decile_pounds, gap_peers * unit_cost AS gap_peers_pounds, "
+        "gap_target * unit_cost AS gap_target_pounds FROM ("
+        "SELECT i.indicator, o.level, o.code AS org_code, p.period, p.numerator, p.denominator, "
+        f"{_VALUE} AS value, d.p50 AS median_value, {_gap('d.p50')} AS gap_median, "
+        f"{_TOP} AS top_decile_value, {_gap(_TOP)} AS gap_top_decile, p.peer_value, "
+        f"{_gap('p.peer_value')} AS gap_peers, {_gap('p.peer_value', _FAVOURABLE)} AS gap_peers_low, "
+        f"{_gap('p.peer_value', _UNFAVOURABLE)} AS gap_peers_high, i.target AS target_value, "
+        f"{_gap('i.target')} AS gap_target, i.unit_cost {_POINT_JOIN} "
+        "JOIN result_deciles AS d ON d.indicator = i.indicator AND d.level = o.level AND d.period = p.period "
+        "WHERE i.polarity <> 'no-judgement' AND p.ci95_low IS NOT NULL AND o.level <> 'england')"
+    ),
+)
+
+#: Every table a reader sees, in documentation order.
+RESULT_TABLES: tuple[ResultTable, ...] = (
+    VALUES,
+    DECILES,
+    FUNNEL,
+    FUNNEL_CURVE,
+    FUNNEL_SUMMARY,
+    SPC,
+    SPC_SERIES,
+    CHANGES,
+    PEERS,
+    OPPORTUNITY,
+    OPPORTUNITY_TOTALS,
+    ADOPTION,
+    EQUITY,
+    INDICATORS,
+    ORGANISATIONS,
+)
+#: The tables written (everything but the views), with result_points last.
+STORED_TABLES: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is None) + (POINTS,)
+VIEWS: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is not None)
+BY_NAME: dict[str, ResultTable] = {t.name: t for t in (*RESULT_TABLES, POINTS)}
+
+PIPELINE_RUNS = ResultTable(
+    "pipeline_runs",
+    _cols(
+        "run_id:BIGINT, engine:VARCHAR, started_at:TIMESTAMP, finished_at:TIMESTAMP, "
+        "input_batch_ids:BIGINT[], input_rows:BIGINT, indicators:VARCHAR[], row_counts:JSON, settings:JSON, "
+        "warnings:VARCHAR[], uptake_version:VARCHAR"
+    ),
+    ("run_id",),
+)
+
+
+def to_arrow(table: ResultTable, columns: dict[str, object]) -> pa.Table:
+    """Build an Arrow table in the table's column order and types from arrays (NumPy or Arrow).
+
+    Floats that are NaN become NULL: the store says "no value" one way only.
+    """
+    missing = [name for name in table.column_names if name not in columns]
+    extra = [name for name in columns if name not in table.column_names]
+    if missing or extra:
+        raise ValueError(f"{table.name}: missing columns {missing}, unexpected columns {extra}")
+    arrays = []
+    for col in table.columns:
+        data = columns[col.name]
+        if isinstance(data, (pa.Array, pa.ChunkedArray)):
+            arr = data.cast(col.arrow) if data.type != col.arrow else data
+        elif col.sql == "DOUBLE":
+            arr = pa.array(data, type=pa.float64(), from_pandas=True)  # NaN -> null
+        else:
+            arr = pa.array(data, type=col.arrow, from_pandas=True)
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=table.schema)

@@ -1,0 +1,170 @@
+"""Values, intervals, percent ranks, deciles and the comparison with England.
+
+* Intervals: Wilson score for proportions; Byar's method (exact Poisson below 10 events) on the count,
+  divided by the denominator, for rates (``uptake.stats.wilson`` / ``byar``).
+* Percent rank within (level, period), ascending, as SQL PERCENT_RANK() (OpenPrescribing).
+* Deciles: continuous 10th..90th centiles of the organisations' values, unweighted, per (level, period).
+  ``decile`` places a value in a band: 1 + the number of decile lines strictly below it (1 = at or below
+  the 10th centile, 10 = above the 90th).
+* Comparison with England in the same period, two-level (95% and 99.8%) and polarity-aware
+  (``uptake.stats.compare_to_benchmark``); England itself and indicators without a polarity are
+  "not compared".
+England has no percent rank or decile (there is one England).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from uptake import stats
+from uptake.catalogue.schemas import Measure, Polarity
+from uptake.pipeline import grouped
+from uptake.pipeline.frame import IndicatorFrame
+from uptake.pipeline.tables import COMPARISON, DECILES, to_arrow
+
+DECILE_KS: tuple[int, ...] = stats.DECILE_CENTILES
+NOT_COMPARED = "not compared"
+
+
+@dataclass
+class ValueColumns:
+    """Per-row results other steps reuse (same row order as the frame)."""
+
+    ci95_low: np.ndarray
+    ci95_high: np.ndarray
+    ci998_low: np.ndarray
+    ci998_high: np.ndarray
+    percent_rank: np.ndarray
+    #: deciles per (level, period) cell: shape (cells, 9)
+    cell_deciles: np.ndarray
+    warnings: list[str]
+
+
+def intervals(frame: IndicatorFrame, confidence: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Confidence limits of each row's value; (low, high, rows that could not be given an interval)."""
+    num, den = frame.numerator, frame.denominator
+    if frame.indicator.measure == Measure.PROPORTION:
+        ok = (den > 0) & (num >= 0) & (num <= den)
+        low, high = stats.wilson(np.where(ok, num, 0.0), np.where(ok, den, 1.0), confidence)
+    else:
+        ok = (den > 0) & (num >= 0)
+        x_low, x_high = stats.byar(np.where(ok, num, 0.0), confidence)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            low, high = x_low / np.where(ok, den, 1.0), x_high / np.where(ok, den, 1.0)
+    bad = int(((den > 0) & ~ok).sum())
+    return np.where(ok, low, np.nan), np.where(ok, high, np.nan), bad
+
+
+def compute(frame: IndicatorFrame) -> ValueColumns:
+    warnings: list[str] = []
+    lo95, hi95, bad = intervals(frame, 0.95)
+    lo998, hi998, _ = intervals(frame, 0.998)
+    if bad:
+        warnings.append(
+            f"{bad} row(s) have a numerator that is negative or (for a proportion) above the denominator: "
+            "no interval, rank, comparison or funnel for them"
+        )
+    value = np.where(np.isnan(lo95), np.nan, frame.value) if bad else frame.value
+    ranked = np.where(frame.level == frame.england_level, np.nan, value)
+    pr, sv, sorted_cells, starts, lengths = grouped.rank_and_sort(ranked, frame.cell)
+    cells_present = sorted_cells[starts]
+    n_cells = len(frame.levels) * max(frame.periods.size, 1)
+    cell_dec = np.full((n_cells, len(DECILE_KS)), np.nan)
+    if cells_present.size:
+        cell_dec[cells_present] = grouped.centiles(sv, starts, lengths, tuple(float(k) for k in DECILE_KS))
+    return ValueColumns(lo95, hi95, lo998, hi998, pr, cell_dec, warnings)
+
+
+def comparison(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
+    """Codes into COMPARISON: similar / better / worse / best / worst against England in the same period."""
+    out = np.zeros(frame.size, dtype=np.int8)  # not compared
+    polarity = frame.indicator.polarity
+    if polarity == Polarity.NO_JUDGEMENT:
+        return out
+    eng = frame.level == frame.england_level
+    england_value = np.full(max(frame.periods.size, 1), np.nan)
+    england_value[frame.pidx[eng]] = frame.value[eng]
+    benchmark = england_value[frame.pidx]
+    value = np.where(np.isnan(cols.ci95_low), np.nan, frame.value)
+    out = comparison_codes(
+        value, cols.ci95_low, cols.ci95_high, cols.ci998_low, cols.ci998_high, benchmark, polarity.value
+    )
+    out[eng] = 0
+    return out
+
+
+def comparison_codes(
+    value: np.ndarray,
+    low95: np.ndarray,
+    high95: np.ndarray,
+    low998: np.ndarray,
+    high998: np.ndarray,
+    benchmark: np.ndarray,
+    polarity: str,
+) -> np.ndarray:
+    """``stats.compare_to_benchmark`` (two-level) as codes into COMPARISON, without building a string per
+    row (tests/test_pipeline_units.py checks the two agree)."""
+    with np.errstate(invalid="ignore"):
+        above95 = low95 > benchmark
+        below95 = high95 < benchmark
+        above998 = low998 > benchmark
+        below998 = high998 < benchmark
+    if polarity == "high-is-good":
+        up, down, up2, down2 = "better", "worse", "best", "worst"
+    elif polarity == "low-is-good":
+        up, down, up2, down2 = "worse", "better", "worst", "best"
+    else:
+        up, down, up2, down2 = "higher", "lower", "higher", "lower"
+    code = np.full(value.shape, COMPARISON.index("similar"), dtype=np.int8)
+    code[above95] = COMPARISON.index(up)
+    code[below95] = COMPARISON.index(down)
+    code[above95 & above998] = COMPARISON.index(up2)
+    code[below95 & below998] = COMPARISON.index(down2)
+    missing = np.isnan(value) | np.isnan(low95) | np.isnan(high95) | np.isnan(benchmark)
+    code[missing] = COMPARISON.index("not compared")
+    return code
+
+
+def decile_band(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
+    """1 + the number of decile lines strictly below each value; None where there is no rank."""
+    lines = cols.cell_deciles[frame.cell]
+    band = 1 + np.sum(lines < frame.value[:, None], axis=1)
+    return np.where(np.isnan(cols.percent_rank), -1, band)
+
+
+def point_columns(frame: IndicatorFrame, cols: ValueColumns) -> dict[str, object]:
+    """The value columns of result_points, one entry per frame row."""
+    band = decile_band(frame, cols)
+    return {
+        "numerator": frame.numerator,
+        "denominator": frame.denominator,
+        "members": frame.members.astype(np.int32),
+        "ci95_low": cols.ci95_low,
+        "ci95_high": cols.ci95_high,
+        "ci998_low": cols.ci998_low,
+        "ci998_high": cols.ci998_high,
+        "percent_rank": cols.percent_rank,
+        "decile": np.ma.masked_array(np.where(band < 0, 0, band).astype(np.int8), mask=band < 0),
+        "comparison": comparison(frame, cols),
+    }
+
+
+def deciles_table(frame: IndicatorFrame, cols: ValueColumns) -> pa.Table:
+    """One row per (level, period) below England that has at least one value."""
+    ranked = ~np.isnan(cols.percent_rank)
+    counts = np.bincount(frame.cell[ranked], minlength=cols.cell_deciles.shape[0])
+    cells = np.flatnonzero(counts > 0)
+    n_periods = max(frame.periods.size, 1)
+    level_idx, pidx = cells // n_periods, cells % n_periods
+    data: dict[str, object] = {
+        "indicator": pa.array([frame.indicator.id] * cells.size, type=pa.string()),
+        "level": frame.level_name_array(level_idx),
+        "period": frame.dates(pidx),
+        "organisations": counts[cells].astype(np.int64),
+    }
+    for j, k in enumerate(DECILE_KS):
+        data[f"p{k}"] = cols.cell_deciles[cells, j]
+    return to_arrow(DECILES, data)

@@ -1,0 +1,270 @@
+"""Plotly figure specifications (plain dicts: data + layout), drawn in the browser by static/app.js with
+the plotly.js that ships in the Python wheel. Building dicts directly, rather than through
+plotly.graph_objects, keeps a page's server time in single milliseconds.
+
+Maps are drawn from the bundled boundaries as filled polygons (no map tiles, no base map fetched from
+anywhere): the page carries only the values, and app.js fetches the boundaries once from /geo/LEVEL.json.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from uptake.catalogue.schemas import Indicator, Polarity
+from uptake.web.formatting import (
+    ADOPTER_LABELS,
+    band_label,
+    indicator_value,
+    level_label,
+    missing,
+    period_label,
+    scaled,
+)
+
+NHS_BLUE = "#005eb8"
+NHS_DARK_BLUE = "#003087"
+NHS_LIGHT_BLUE = "#41b6e6"
+NHS_PALE_BLUE = "#c8e3f5"
+NHS_GREY = "#425563"
+NHS_MID_GREY = "#768692"
+NHS_PALE_GREY = "#e8edee"
+NHS_ORANGE = "#ed8b00"
+NHS_RED = "#da291c"
+NHS_GREEN = "#007f3b"
+NHS_AQUA = "#00a499"
+NHS_PURPLE = "#330072"
+NHS_YELLOW = "#ffb81c"
+
+REGION_COLOURS = [NHS_AQUA, NHS_PURPLE, NHS_ORANGE, NHS_GREEN, "#ae2573", NHS_GREY, "#8a1538", NHS_LIGHT_BLUE]
+BAND_COLOURS = {
+    ("within 95%", ""): NHS_MID_GREY,
+    ("between 95% and 99.8%", "high"): NHS_LIGHT_BLUE,
+    ("between 95% and 99.8%", "low"): NHS_YELLOW,
+    ("beyond 99.8%", "high"): NHS_DARK_BLUE,
+    ("beyond 99.8%", "low"): NHS_ORANGE,
+    ("not compared", ""): NHS_PALE_GREY,
+}
+# Making Data Count colours: blue improvement, orange concern, purple neither, grey common cause.
+SPC_COLOURS = {"improvement": "#41b6e6", "concern": NHS_ORANGE, "neutral": "#7c2855", "common-cause": NHS_MID_GREY}
+
+
+def _axis_suffix(indicator: Indicator) -> str:
+    return "%" if indicator.unit == "%" else ""
+
+
+def _layout(indicator: Indicator | None, title: str, *, x_title: str = "", y_title: str | None = None, **extra):
+    y_title = y_title if y_title is not None else (f"Value ({indicator.unit})" if indicator else "")
+    layout: dict[str, Any] = {
+        "title": {"text": title, "font": {"size": 16}, "x": 0, "xanchor": "left"},
+        "font": {"family": "Arial, sans-serif", "size": 13, "color": "#212b32"},
+        "margin": {"l": 64, "r": 16, "t": 48, "b": 56},
+        "hovermode": "closest",
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "xaxis": {"title": {"text": x_title}, "gridcolor": NHS_PALE_GREY, "zeroline": False},
+        "yaxis": {"title": {"text": y_title}, "gridcolor": NHS_PALE_GREY, "zeroline": False},
+        "legend": {"orientation": "h", "y": -0.2},
+        "height": 420,
+    }
+    if indicator is not None and _axis_suffix(indicator):
+        layout["yaxis"]["ticksuffix"] = "%"
+    layout.update(extra)
+    return layout
+
+
+def _dates(rows: list[dict], key: str = "period") -> list[str]:
+    return [row[key].isoformat() if isinstance(row[key], dt.date) else str(row[key]) for row in rows]
+
+
+def s_curve(
+    indicator: Indicator,
+    england: list[dict],
+    regions: list[dict],
+    deciles: list[dict],
+    decile_level: str | None,
+) -> dict:
+    """England's value over time with the 10th-90th percentile band of organisations and each region."""
+    data: list[dict] = []
+    if deciles:
+        x = _dates(deciles)
+        data.append({
+            "type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["p10"]) for r in deciles],
+            "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False, "name": "10th percentile",
+        })
+        data.append({
+            "type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["p90"]) for r in deciles],
+            "fill": "tonexty", "fillcolor": "rgba(65,182,230,0.25)", "line": {"width": 0},
+            "name": f"10th to 90th percentile of {level_label(decile_level or '', plural=True)}",
+            "hovertemplate": "90th percentile %{y:.1f}<extra></extra>",
+        })
+        data.append({
+            "type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["p50"]) for r in deciles],
+            "line": {"color": NHS_LIGHT_BLUE, "dash": "dot", "width": 2},
+            "name": f"Median {level_label(decile_level or '')}",
+        })
+    by_region: dict[str, list[dict]] = {}
+    for row in regions:
+        by_region.setdefault(row["org_name"] or row["org_code"], []).append(row)
+    for i, (name, rows) in enumerate(sorted(by_region.items())):
+        data.append({
+            "type": "scatter", "mode": "lines", "x": _dates(rows), "y": [scaled(indicator, r["value"]) for r in rows],
+            "name": name, "line": {"width": 1.5, "color": REGION_COLOURS[i % len(REGION_COLOURS)]},
+            "visible": "legendonly" if len(by_region) > 8 else True,
+        })
+    if england:
+        data.append({
+            "type": "scatter", "mode": "lines+markers", "x": _dates(england),
+            "y": [scaled(indicator, r["value"]) for r in england],
+            "name": "England", "line": {"width": 4, "color": NHS_BLUE}, "marker": {"size": 5},
+        })
+    return {"data": data, "layout": _layout(indicator, f"{indicator.title}: England and NHS regions over time")}
+
+
+def funnel(indicator: Indicator, level: str, period: dt.date, points: list[dict], curve: list[dict],
+           centre: float | None) -> dict:
+    """A funnel plot: each organisation's value against its denominator, with 95% and 99.8% limits."""
+    data: list[dict] = []
+    if curve:
+        x = [r["denominator"] for r in curve]
+        for key, name, dash in (
+            ("upper998", "99.8% limits", "solid"), ("lower998", None, "solid"),
+            ("upper95", "95% limits", "dash"), ("lower95", None, "dash"),
+        ):
+            data.append({
+                "type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r[key]) for r in curve],
+                "line": {"color": NHS_GREY, "dash": dash, "width": 1.5}, "hoverinfo": "skip",
+                "name": name or key, "showlegend": name is not None,
+                "legendgroup": "998" if "998" in key else "95",
+            })
+        if centre is not None:
+            data.append({
+                "type": "scatter", "mode": "lines", "x": [x[0], x[-1]], "y": [scaled(indicator, centre)] * 2,
+                "line": {"color": NHS_BLUE, "width": 2}, "name": "England", "hoverinfo": "skip",
+            })
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in points:
+        key = (row.get("band") or "not compared", row.get("side") or "")
+        groups.setdefault(key if key in BAND_COLOURS else ("within 95%", ""), []).append(row)
+    for key, colour in BAND_COLOURS.items():
+        rows = groups.get(key)
+        if not rows:
+            continue
+        data.append({
+            "type": "scatter", "mode": "markers", "x": [r["denominator"] for r in rows],
+            "y": [scaled(indicator, r["value"]) for r in rows],
+            "text": [f"{r['org_name'] or r['org_code']} ({r['org_code']})<br>"
+                     f"{indicator_value(indicator, r['value'])} of {r['denominator']:,.0f}" for r in rows],
+            "hovertemplate": "%{text}<extra></extra>",
+            "marker": {"size": 8 if len(points) < 500 else 5, "color": colour,
+                       "line": {"width": 0.5, "color": NHS_GREY}},
+            "name": band_label(*key),
+        })
+    layout = _layout(
+        indicator, f"Funnel plot: {level_label(level, plural=True)}, {period_label(period, indicator)}",
+        x_title="Denominator (" + (indicator.denominator if len(indicator.denominator) <= 60
+                                   else indicator.denominator[:57].rstrip() + "...") + ")",
+    )
+    denominators = [r["denominator"] for r in points if r["denominator"]]
+    if denominators and max(denominators) > 50 * max(1.0, min(denominators)):
+        layout["xaxis"]["type"] = "log"
+    return {"data": data, "layout": layout}
+
+
+def spc(indicator: Indicator, org_name: str, rows: list[dict]) -> dict:
+    """An XmR chart in the Making Data Count style: mean, process limits, special-cause points coloured."""
+    x = _dates(rows)
+    data: list[dict] = [
+        {"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["upper"]) for r in rows],
+         "line": {"color": NHS_GREY, "dash": "dash", "width": 1.5}, "name": "Process limits",
+         "legendgroup": "limits"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["lower"]) for r in rows],
+         "line": {"color": NHS_GREY, "dash": "dash", "width": 1.5}, "showlegend": False,
+         "legendgroup": "limits", "name": "Lower process limit"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["centre"]) for r in rows],
+         "line": {"color": "#212b32", "width": 1.5}, "name": "Mean"},
+    ]
+    if any(not missing(r.get("target")) for r in rows):
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r.get("target")) for r in rows],
+                     "line": {"color": NHS_RED, "dash": "dot", "width": 2}, "name": "Target"})
+    data.append({
+        "type": "scatter", "mode": "lines+markers", "x": x, "y": [scaled(indicator, r["value"]) for r in rows],
+        "line": {"color": NHS_MID_GREY, "width": 1.5},
+        "marker": {"size": 8, "color": [SPC_COLOURS.get(r.get("special_cause") or "common-cause", NHS_MID_GREY)
+                                        for r in rows]},
+        "text": [("Special cause: " + r["special_cause"] + (f" ({r['rule']})" if r.get("rule") else ""))
+                 if r.get("special_cause") not in (None, "common-cause") else "Common cause" for r in rows],
+        "hovertemplate": "%{x|%b %Y}: %{y:.1f}<br>%{text}<extra></extra>", "name": org_name,
+    })
+    return {"data": data, "layout": _layout(indicator, f"SPC chart: {org_name}")}
+
+
+def adoption(indicator: Indicator, level: str, categories: list[dict], curve: list[dict]) -> dict:
+    order = list(ADOPTER_LABELS)
+    counts = {row["category"]: row["n"] for row in categories if row["category"]}
+    names = [c for c in order if c in counts] + sorted(set(counts) - set(order))
+    data = [{
+        "type": "bar", "x": [ADOPTER_LABELS.get(n, n) for n in names], "y": [counts[n] for n in names],
+        "marker": {"color": [NHS_GREY if n in ("not yet", "unclassified") else NHS_BLUE for n in names]},
+        "name": "Organisations", "hovertemplate": "%{x}: %{y}<extra></extra>",
+    }]
+    layout = _layout(None, f"Adopter categories of {level_label(level, plural=True)}",
+                     y_title=f"Number of {level_label(level, plural=True)}", showlegend=False, height=360)
+    return {"data": data, "layout": layout}
+
+
+def adoption_curve(indicator: Indicator, level: str, curve: list[dict], total: int) -> dict:
+    data = [{
+        "type": "scatter", "mode": "lines", "x": _dates(curve),
+        "y": [100 * r["cumulative"] / total if total else None for r in curve],
+        "line": {"shape": "hv", "color": NHS_BLUE, "width": 3}, "name": "Adopters",
+        "hovertemplate": "%{x|%b %Y}: %{y:.0f}% adopted<extra></extra>",
+    }]
+    layout = _layout(None, f"Share of {level_label(level, plural=True)} that have adopted",
+                     y_title="Organisations that have adopted (%)", showlegend=False, height=360)
+    layout["yaxis"].update({"range": [0, 100], "ticksuffix": "%"})
+    return {"data": data, "layout": layout}
+
+
+def compare(indicator: Indicator, series: dict[str, list[dict]], england: list[dict]) -> dict:
+    data = []
+    for i, (name, rows) in enumerate(series.items()):
+        data.append({
+            "type": "scatter", "mode": "lines+markers", "x": _dates(rows),
+            "y": [scaled(indicator, r["value"]) for r in rows], "name": name,
+            "line": {"color": REGION_COLOURS[i % len(REGION_COLOURS)], "width": 2},
+            "error_y": {
+                "type": "data", "symmetric": False, "visible": len(rows) <= 24,
+                "array": [None if missing(r["ci95_high"]) else scaled(indicator, r["ci95_high"] - r["value"]) for r in rows],
+                "arrayminus": [None if missing(r["ci95_low"]) else scaled(indicator, r["value"] - r["ci95_low"]) for r in rows],
+                "thickness": 1,
+            },
+        })
+    if england:
+        data.append({"type": "scatter", "mode": "lines", "x": _dates(england),
+                     "y": [scaled(indicator, r["value"]) for r in england], "name": "England",
+                     "line": {"color": NHS_BLUE, "width": 4}})
+    return {"data": data, "layout": _layout(indicator, f"{indicator.title}: chosen organisations")}
+
+
+def map_spec(indicator: Indicator, level: str, period: dt.date, rows: list[dict]) -> dict:
+    """What static/app.js needs to draw a choropleth from /geo/LEVEL.json."""
+    values = {
+        r["org_code"]: {
+            "v": scaled(indicator, r["value"]),
+            "label": indicator_value(indicator, r["value"]),
+            "name": r["org_name"] or r["org_code"],
+            "comparison": r.get("comparison"),
+        }
+        for r in rows
+        if not missing(r["value"])
+    }
+    return {
+        "geo": f"/geo/{level}.json",
+        "values": values,
+        "title": f"{indicator.title}: {level_label(level, plural=True)}, {period_label(period, indicator)}",
+        # darker is better: reverse the scale when low is good
+        "reverse": indicator.polarity == Polarity.LOW_IS_GOOD,
+        "suffix": _axis_suffix(indicator),
+        "link": "/organisations/",
+    }

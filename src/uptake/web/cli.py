@@ -1,0 +1,195 @@
+"""Command functions for the web app, mounted by uptake.cli:
+
+    app.command("serve")(uptake.web.cli.serve)
+    users_app = typer.Typer(); users_app.command("add")(uptake.web.cli.users_add)
+    app.add_typer(users_app, name="users")
+
+and, at the end of `uptake demo` (unless --no-serve): ``serve_demo(ws, console)``.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from uptake.errors import UptakeError
+from uptake.workspace import Workspace
+
+console = Console()
+
+WorkspaceOption = Annotated[
+    Optional[Path],
+    typer.Option("--workspace", "-w", help="Workspace directory (default ./uptake-workspace or $UPTAKE_WORKSPACE)."),
+]
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise UptakeError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); another program is using it. "
+                f"Stop it, or choose another port with --port"
+            ) from None
+
+
+def run_server(ws: Workspace, host: str, port: int, *, sign_ins: list | None = None,
+               out: Console | None = None) -> None:
+    """Serve the app over ``ws`` with uvicorn until interrupted (Ctrl+C)."""
+    import uvicorn
+
+    from uptake.web.app import create_app
+
+    out = out or console
+    if not ws.root.exists():
+        raise UptakeError(f"there is no workspace at {ws.root}; run `uptake demo` or `uptake init` first")
+    _check_port(host, port)
+    app = create_app(ws)
+    missing = app.state.web.assets.missing()
+    if missing:
+        out.print(f"[yellow]Static files missing ({', '.join(missing)}): run `npm ci` in the project root "
+                  "(make install does it). Pages will work without styling.[/yellow]")
+    shown_host = f"[{host}]" if ":" in host else host
+    out.print(f"\nUptake is running at [bold]http://{shown_host}:{port}/[/bold]  (API documentation: /docs)")
+    if sign_ins:
+        table = Table("role", "email", "password", "sees the innovation packs of", title="Demo sign-ins")
+        for user in sign_ins:
+            table.add_row(user.role, user.email, user.password, user.scope)
+        out.print(table)
+    out.print("Press Ctrl+C to stop.\n")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1",
+                server_header=False)
+
+
+def serve(
+    workspace: WorkspaceOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app and the JSON API (/api/v1, documented at /docs)."""
+    ws = Workspace.resolve(workspace)
+    run_server(ws, host, port, sign_ins=_mention_demo_users(ws))
+
+
+def _mention_demo_users(ws: Workspace) -> list:
+    """The demo users' emails (passwords are not stored in clear, so they are printed by `uptake demo`)."""
+    try:
+        from sqlalchemy import select
+
+        from uptake.store.db import make_engine, session_scope
+        from uptake.store.models import User
+
+        engine = make_engine(ws.database_url)
+        try:
+            with session_scope(engine) as db:
+                users = db.scalars(select(User).where(User.email.like("%@demo.uptake.example"))).all()
+                if users:
+                    console.print("Demo users: " + ", ".join(f"{u.email} ({u.role})" for u in users)
+                                  + " - their passwords are printed by `uptake demo`.")
+        finally:
+            engine.dispose()
+    except Exception:
+        pass
+    return []
+
+
+def users_add(
+    email: Annotated[str, typer.Argument(help="The user's email address (their sign-in name).")],
+    name: Annotated[str, typer.Option("--name", help="The user's full name.")],
+    role: Annotated[str, typer.Option("--role", help="national-admin, icb-analyst, provider-lead or innovator.")],
+    scope: Annotated[Optional[str], typer.Option(
+        "--scope", help="ICB code (icb-analyst), organisation code (provider-lead) or innovation id (innovator).",
+    )] = None,
+    workspace: WorkspaceOption = None,
+    password: Annotated[Optional[str], typer.Option(
+        "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+        help="Asked for when not given (recommended: do not put passwords on a command line).",
+    )] = None,
+) -> None:
+    """Add a user who can sign in to the web app (recorded in the audit log)."""
+    from uptake.store.db import make_engine, session_scope
+    from uptake.store.repository import default_actor
+    from uptake.web.accounts import create_user
+
+    ws = Workspace.resolve(workspace)
+    if not ws.root.exists():
+        raise UptakeError(f"there is no workspace at {ws.root}; run `uptake init` first")
+    org = scope if role in ("icb-analyst", "provider-lead") else None
+    innovation = scope if role == "innovator" else None
+    if role == "national-admin" and scope:
+        raise UptakeError("a national-admin sees everything; leave --scope out")
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as db:
+            user = create_user(db, email=email, name=name, role=role, password=password or "",
+                               scope_org_code=org, scope_innovation=innovation, actor=default_actor())
+            console.print(f"Added {user.email} ({user.role}{', ' + scope if scope else ''}).")
+    finally:
+        engine.dispose()
+
+
+def create_demo_users(ws: Workspace) -> list:
+    """One demo user per role, scoped to organisations and an innovation that have results. Returns the
+    DemoUser records with their (new, random) passwords, for the demo to print."""
+    from uptake.store.db import make_engine, session_scope
+    from uptake.web.accounts import ensure_demo_users
+
+    icb, provider, innovation = _demo_scopes(ws)
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as db:
+            return ensure_demo_users(db, icb_code=icb, provider_code=provider, innovation_id=innovation)
+    finally:
+        engine.dispose()
+
+
+def _demo_scopes(ws: Workspace) -> tuple[str, str, str]:
+    """An ICB, a provider (trust, else practice) and an innovation for the demo users, preferring ones
+    with results, so each demo role has something to see."""
+    from uptake.catalogue import load_catalogue
+    from uptake.web.snapshot import load_snapshot
+
+    snapshot = load_snapshot(ws.analytics_path)
+    cur = snapshot.cursor()
+
+    def first(sql: str) -> str | None:
+        try:
+            row = cur.execute(sql).fetchone()
+        except Exception:
+            return None
+        return row[0] if row else None
+
+    has_values = snapshot.has("result_values")
+    icb = (first("SELECT org_code FROM result_values WHERE level = 'icb' ORDER BY org_code LIMIT 1") if has_values
+           else None) or first("SELECT code FROM organisations WHERE level = 'icb' AND valid_to IS NULL ORDER BY code")
+    provider = None
+    for level in ("trust", "stroke-unit", "practice"):
+        provider = (first(f"SELECT org_code FROM result_values WHERE level = '{level}' ORDER BY org_code LIMIT 1")
+                    if has_values else None)
+        if provider:
+            break
+    provider = provider or first(
+        "SELECT code FROM organisations WHERE level IN ('trust', 'practice') AND valid_to IS NULL ORDER BY code")
+    catalogue = load_catalogue()
+    # the flagship real case (DOACs) when it has results, else the first indicator with results
+    with_results = (first("SELECT indicator FROM result_values ORDER BY indicator <> 'doac-share', indicator LIMIT 1")
+                    if has_values else None)
+    innovation = (catalogue.indicators[with_results].innovation if with_results in catalogue.indicators
+                  else next(iter(catalogue.innovations), None))
+    if not (icb and provider and innovation):
+        raise UptakeError("the workspace has no ICB, provider or innovation to scope demo users to; "
+                          "run `uptake demo` to build it")
+    return icb, provider, innovation
+
+
+def serve_demo(ws: Workspace, console_: Console | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """For `uptake demo`: create the demo users (new passwords each run), print them, and serve."""
+    users = create_demo_users(ws)
+    run_server(ws, host, port, sign_ins=users, out=console_ or console)

@@ -1,0 +1,163 @@
+"""How numbers, dates and categories are written on pages (one place, so every page agrees)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from uptake.catalogue.schemas import Indicator, Period, Polarity
+
+COMPARISON_LABELS = {
+    "better": "Better than England",
+    "worse": "Worse than England",
+    "similar": "Similar to England",
+    "best": "Better than England (99.8%)",
+    "worst": "Worse than England (99.8%)",
+    "higher": "Higher than England",
+    "lower": "Lower than England",
+    "not compared": "Not compared",
+}
+COMPARISON_COLOURS = {
+    "better": "green",
+    "best": "green",
+    "worse": "red",
+    "worst": "red",
+    "similar": "grey",
+    "higher": "blue",
+    "lower": "blue",
+}
+BAND_LABELS = {
+    "within 95%": "Within the 95% limits",
+    "between 95% and 99.8%": "Between the 95% and 99.8% limits",
+    "beyond 99.8%": "Beyond the 99.8% limits",
+    "not compared": "Not compared",
+}
+
+
+def band_label(band: str | None, side: str | None) -> str:
+    text = BAND_LABELS.get(band or "", band or "-")
+    if side in ("high", "low") and band not in ("within 95%", "not compared"):
+        text += f" ({side})"
+    return text
+VARIATION_LABELS = {
+    "common-cause": "Common cause variation",
+    "improvement-high": "Special cause improvement (high)",
+    "improvement-low": "Special cause improvement (low)",
+    "concern-high": "Special cause concern (high)",
+    "concern-low": "Special cause concern (low)",
+    "neutral-high": "Special cause variation (high, no judgement)",
+    "neutral-low": "Special cause variation (low, no judgement)",
+}
+ASSURANCE_LABELS = {
+    "consistently-pass": "Consistently meets the target",
+    "consistently-fail": "Consistently fails the target",
+    "hit-and-miss": "Hit and miss: may or may not meet the target",
+}
+ADOPTER_LABELS = {
+    "innovators": "Innovators",
+    "early adopters": "Early adopters",
+    "early majority": "Early majority",
+    "late majority": "Late majority",
+    "laggards": "Laggards",
+    "not yet": "Not yet adopted",
+    "unclassified": "Unclassified",
+}
+BENCHMARK_LABELS = {
+    "median": "the median organisation",
+    "top-decile": "the top decile (90th percentile)",
+    "top_decile": "the top decile (90th percentile)",
+    "peers-best5": "the mean of the best 5 of its 10 peers",
+    "peers": "the mean of the best 5 of its 10 peers",
+    "target": "the stated target",
+}
+LEVEL_LABELS = {
+    "england": "England",
+    "region": "NHS region",
+    "icb": "ICB",
+    "sub-icb": "sub-ICB location",
+    "pcn": "PCN",
+    "practice": "GP practice",
+    "trust": "NHS trust",
+    "stroke-unit": "stroke unit",
+    "isdn": "Integrated Stroke Delivery Network",
+}
+LEVEL_PLURALS = {
+    "england": "England",
+    "region": "NHS regions",
+    "icb": "ICBs",
+    "sub-icb": "sub-ICB locations",
+    "pcn": "PCNs",
+    "practice": "GP practices",
+    "trust": "NHS trusts",
+    "stroke-unit": "stroke units",
+    "isdn": "Integrated Stroke Delivery Networks",
+}
+
+
+def missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: Any, digits: int = 0) -> str:
+    if missing(value):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def pounds(value: Any) -> str:
+    if missing(value):
+        return "-"
+    if abs(value) >= 1_000_000:
+        return f"£{value / 1_000_000:,.1f} million"
+    return f"£{value:,.0f}"
+
+
+def indicator_value(indicator: Indicator | None, value: Any) -> str:
+    if missing(value):
+        return "-"
+    if indicator is None:
+        return f"{value:.3f}"
+    return indicator.format_value(float(value))
+
+
+def interval(indicator: Indicator | None, low: Any, high: Any) -> str:
+    if missing(low) or missing(high):
+        return "-"
+    return f"{indicator_value(indicator, low)} to {indicator_value(indicator, high)}"
+
+
+def scaled(indicator: Indicator | None, value: Any) -> float | None:
+    """The value as shown (times the indicator's multiplier), for charts."""
+    if missing(value):
+        return None
+    return float(value) * (indicator.multiplier if indicator else 1.0)
+
+
+def period_label(period: dt.date | None, indicator: Indicator | None = None) -> str:
+    if period is None:
+        return "-"
+    if indicator is not None and indicator.period == Period.YEAR:
+        if indicator.year_start_month == 1:
+            return str(period.year)
+        return f"{period.year}/{(period.year + 1) % 100:02d}"
+    if indicator is not None and indicator.period == Period.QUARTER:
+        return f"{period:%b} to {(period.replace(day=28) + dt.timedelta(days=62)):%b %Y}"
+    return f"{period:%B %Y}"
+
+
+def polarity_text(indicator: Indicator) -> str:
+    return {
+        Polarity.HIGH_IS_GOOD: "higher is better",
+        Polarity.LOW_IS_GOOD: "lower is better",
+        Polarity.NO_JUDGEMENT: "no judgement (neither higher nor lower is better)",
+    }[indicator.polarity]
+
+
+def better_first(indicator: Indicator) -> bool:
+    """True when a league table lists the highest values first."""
+    return indicator.polarity != Polarity.LOW_IS_GOOD
+
+
+def level_label(level: str, plural: bool = False) -> str:
+    return (LEVEL_PLURALS if plural else LEVEL_LABELS).get(level, level)

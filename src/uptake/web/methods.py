@@ -1,0 +1,69 @@
+"""The "how was this calculated" text of each figure: method, with its source. Shown in an NHS.UK details
+component under every figure, with the figure's inputs and the load batch its data came from."""
+
+from __future__ import annotations
+
+METHODS: dict[str, str] = {
+    "value": (
+        "Each organisation's value is its pooled numerator divided by its pooled denominator for the period. "
+        "Figures for ICBs, NHS regions and England are rolled up through the organisation hierarchy by adding "
+        "numerators and denominators (not by averaging rates), so a large organisation counts for more."
+    ),
+    "interval": (
+        "95% and 99.8% confidence intervals: the Wilson score interval for proportions; Byar's method for counts "
+        "and rates (exact Poisson below 10 events), as in PHE/OHID Fingertips technical guidance."
+    ),
+    "deciles": (
+        "Percentiles of the organisations' values at this level in each period (10th to 90th). The band on the "
+        "chart is the spread between the 10th and 90th percentile organisations, as OpenPrescribing draws it."
+    ),
+    "comparison": (
+        "Compared with England: 'similar' when England's value is inside the organisation's 95% interval, "
+        "otherwise better or worse according to the indicator's polarity (or higher/lower when it has none)."
+    ),
+    "map": (
+        "Each area is shaded by its value in the period (darker is better; for 'lower is better' indicators the "
+        "scale is reversed). Boundaries: ONS/NHS England boundaries bundled with Uptake, simplified; no map "
+        "tiles are used."
+    ),
+    "funnel": (
+        "Funnel plot (Spiegelhalter 2005): each organisation's value against its denominator, with control "
+        "limits around England's value at 95% and 99.8%. Where the data are over-dispersed the limits are "
+        "widened by the additive random-effects adjustment (Spiegelhalter 2005, winsorised at 10%)."
+    ),
+    "spc": (
+        "SPC chart in the NHS England Making Data Count style: an XmR chart with the mean and process limits "
+        "(mean ± 2.66 × mean moving range). Special cause is flagged by the four rules: a point outside the "
+        "limits; a shift of 7 or more points on one side of the mean; a trend of 7 or more points rising or "
+        "falling; two of three points close to a limit. Icons summarise the latest variation and, where a "
+        "target exists, whether the process will reliably meet it (assurance)."
+    ),
+    "league": (
+        "Organisations ordered so that the best value comes first (by the indicator's polarity), with the "
+        "decile of each (10 = top 10%) and its comparison with England."
+    ),
+    "peers": (
+        "The 10 most similar organisations of the same type (NHS RightCare method): nearest neighbours on "
+        "standardised characteristics the bundled data has (deprivation and population or list size)."
+    ),
+    "nearby": (
+        "The 10 nearest organisations of the same type by straight-line distance between their coordinates, "
+        "ordered best first by the indicator's polarity: who close by already does it well."
+    ),
+    "opportunity": (
+        "Opportunity: the extra patients who would receive the innovation if each organisation below a benchmark "
+        "reached it: (benchmark − value) × denominator, counting positive gaps only, and in pounds where the "
+        "indicator defines a unit cost. Benchmarks: the median, the top decile, the mean of the best 5 of the "
+        "organisation's 10 peers, and the stated target."
+    ),
+    "adoption": (
+        "An organisation adopts in the first period its value crosses the indicator's adoption threshold. "
+        "Adopter categories follow Rogers (innovators 2.5%, early adopters 13.5%, early majority 34%, late "
+        "majority 34%, laggards 16%) by the order of adoption; organisations that have not crossed the "
+        "threshold are 'not yet'."
+    ),
+    "s_curve": (
+        "England's value over time (numerators and denominators of every organisation added up), each NHS "
+        "region's, and the spread of organisations between the 10th and 90th percentile."
+    ),
+}

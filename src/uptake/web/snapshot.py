@@ -1,0 +1,179 @@
+"""An in-memory snapshot of the analytics store for the web app.
+
+The web app never holds the workspace's DuckDB file open: DuckDB lets one process write a file only
+while no other process has it open, and `uptake compute` or `uptake ingest` must be able to run while
+the site is up. So the app copies what the pages read (organisations, relationships, load batches and
+the pipeline's result tables: a few hundred thousand rows at national scale) into an in-memory DuckDB
+database, and serves every request from that copy.
+
+When the file changes (a new load or pipeline run), the next request after ``RELOAD_CHECK_SECONDS``
+starts a reload in the background; requests keep being served from the old copy until the new one is
+complete, and then switch to it at once. If the file is busy (a writer holds it), the reload is tried
+again later. Each snapshot has a ``version`` that changes on every reload: page caches and ETags
+include it, so nothing stale is served after a reload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+RELOAD_CHECK_SECONDS = 2.0
+
+#: Tables copied from the store: the store's own tables, then the pipeline's result tables.
+STORE_TABLES = ("organisations", "relationships", "batches")
+RESULT_TABLES = (
+    "result_values",
+    "result_deciles",
+    "result_funnel",
+    "result_funnel_curve",
+    "result_funnel_summary",
+    "result_spc",
+    "result_spc_series",
+    "result_changes",
+    "result_peers",
+    "result_opportunity",
+    "result_opportunity_totals",
+    "result_adoption",
+    "result_equity",
+    "pipeline_runs",
+)
+
+
+@dataclass
+class Snapshot:
+    """One immutable copy of the store. Use ``cursor()`` for each request (thread-safe)."""
+
+    connection: duckdb.DuckDBPyConnection
+    version: str
+    tables: frozenset[str]
+    loaded_at: float = field(default_factory=time.time)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.connection.cursor()
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+
+def _file_signature(path: Path) -> tuple:
+    parts = []
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = candidate.stat()
+        except FileNotFoundError:
+            parts.append(None)
+            continue
+        parts.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(parts)
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    """Copy the store at ``path`` into a new in-memory database (an empty one if there is no file)."""
+    memory = duckdb.connect(":memory:")
+    memory.execute("SET threads = 2")
+    tables: set[str] = set()
+    if path.exists():
+        literal = str(path).replace("'", "''")
+        memory.execute(f"ATTACH '{literal}' AS store (READ_ONLY)")
+        try:
+            present = {
+                row[0]
+                for row in memory.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store'"
+                ).fetchall()
+            }
+            for table in STORE_TABLES + RESULT_TABLES:
+                if table in present:
+                    memory.execute(f"CREATE TABLE main.{table} AS SELECT * FROM store.main.{table}")
+                    tables.add(table)
+        finally:
+            memory.execute("DETACH store")
+    signature = repr(_file_signature(path)).encode()
+    version = hashlib.sha256(signature + str(time.time_ns()).encode()).hexdigest()[:16]
+    _add_indexes(memory, tables)
+    return Snapshot(connection=memory, version=version, tables=frozenset(tables))
+
+
+def _add_indexes(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
+    # DuckDB's zone maps do most of the work; sorting the big tables by their usual filters keeps the
+    # row groups each query reads few.
+    if "result_values" in tables:
+        con.execute(
+            "CREATE OR REPLACE TABLE result_values AS "
+            "SELECT * FROM result_values ORDER BY indicator, level, period, org_code"
+        )
+
+
+class SnapshotHolder:
+    """Holds the current snapshot of one store file and reloads it when the file changes."""
+
+    def __init__(self, path: Path, *, check_seconds: float = RELOAD_CHECK_SECONDS):
+        self.path = Path(path)
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._reloading = False
+        self._signature = _file_signature(self.path)
+        self._snapshot = self._load_or_empty()
+        self._checked_at = time.monotonic()
+
+    def _load_or_empty(self) -> Snapshot:
+        try:
+            return load_snapshot(self.path)
+        except duckdb.Error as exc:  # busy or damaged file: serve an empty snapshot, retry later
+            log.warning("could not read the analytics store %s: %s", self.path, exc)
+            self._signature = None
+            return load_snapshot(Path("/nonexistent"))
+
+    @property
+    def current(self) -> Snapshot:
+        now = time.monotonic()
+        if now - self._checked_at >= self.check_seconds:
+            self._checked_at = now
+            if _file_signature(self.path) != self._signature:
+                self._start_reload()
+        return self._snapshot
+
+    def reload(self) -> Snapshot:
+        """Reload now, in this thread (tests and the command line use this)."""
+        signature = _file_signature(self.path)
+        snapshot = load_snapshot(self.path)
+        with self._lock:
+            self._snapshot, self._signature = snapshot, signature
+        return snapshot
+
+    def _start_reload(self) -> None:
+        with self._lock:
+            if self._reloading:
+                return
+            self._reloading = True
+        threading.Thread(target=self._reload_in_background, name="uptake-snapshot", daemon=True).start()
+
+    def _reload_in_background(self) -> None:
+        try:
+            self.reload()
+            log.info("reloaded the analytics store snapshot from %s", self.path)
+        except duckdb.Error as exc:
+            log.info("analytics store busy (%s); will retry", exc)
+        finally:
+            with self._lock:
+                self._reloading = False
+
+    @contextmanager
+    def cursor(self) -> Iterator[tuple[Snapshot, duckdb.DuckDBPyConnection]]:
+        snapshot = self.current
+        cur = snapshot.cursor()
+        try:
+            yield snapshot, cur
+        finally:
+            cur.close()

@@ -1,0 +1,577 @@
+"""The tables shown on pages, each also downloadable as CSV and Excel (/download/NAME.csv|xlsx?...).
+
+A table is built once by a function here and used twice: the page renders its display cells, the download
+writes its raw values (fractions, not percentages; ISO dates; codes), so a spreadsheet gets numbers it can
+calculate with. Access rules are applied here, so a download never shows more than the page would.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import HTTPException
+
+from uptake.catalogue.schemas import Indicator, Polarity
+from uptake.web import queries as q
+from uptake.web.access import Principal
+from uptake.web.formatting import (
+    ADOPTER_LABELS,
+    band_label,
+    BENCHMARK_LABELS,
+    COMPARISON_COLOURS,
+    COMPARISON_LABELS,
+    indicator_value,
+    interval,
+    level_label,
+    missing,
+    number,
+    period_label,
+    pounds,
+)
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    #: display text from the row (default: str of the value)
+    fmt: Callable[[dict], str] | None = None
+    numeric: bool = False
+    href: Callable[[dict], str | None] | None = None
+    #: (text, colour) of an NHS.UK tag, or None
+    tag: Callable[[dict], tuple[str, str] | None] | None = None
+
+    def display(self, row: dict) -> str:
+        if self.fmt is not None:
+            return self.fmt(row)
+        value = row.get(self.key)
+        if missing(value):
+            return "-"
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+
+@dataclass
+class DataTable:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict]
+    params: dict[str, Any] = field(default_factory=dict)
+    total: int | None = None
+    note: str | None = None
+    #: raw columns written to downloads (default: every key of the first row)
+    raw_columns: list[str] | None = None
+
+    def download_url(self, fmt: str) -> str:
+        query = urlencode({k: v for k, v in self.params.items() if v not in (None, "")}, doseq=True)
+        return f"/download/{self.name}.{fmt}" + (f"?{query}" if query else "")
+
+    def raw_keys(self) -> list[str]:
+        if self.raw_columns is not None:
+            return self.raw_columns
+        return list(self.rows[0].keys()) if self.rows else [c.key for c in self.columns]
+
+
+class Context:
+    """What a table builder needs: a cursor, the catalogue, and who is asking."""
+
+    def __init__(self, cur, catalogue, principal: Principal):
+        self.cur = cur
+        self.catalogue = catalogue
+        self.principal = principal
+
+    def indicator(self, indicator_id: str | None) -> Indicator:
+        if not indicator_id or indicator_id not in self.catalogue.indicators:
+            raise HTTPException(404, f"unknown indicator {indicator_id!r}")
+        return self.catalogue.indicators[indicator_id]
+
+    def innovation_of(self, indicator_id: str) -> str | None:
+        ind = self.catalogue.indicators.get(indicator_id)
+        return ind.innovation if ind else None
+
+    def organisation(self, code: str) -> dict:
+        org = q.organisation(self.cur, code)
+        if org is None:
+            raise HTTPException(404, f"unknown organisation {code!r}")
+        return org
+
+
+def _date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise HTTPException(422, f"period {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _org_link(row: dict, key: str = "org_code") -> str | None:
+    return f"/organisations/{row[key]}" if row.get(key) else None
+
+
+def _comparison_tag(row: dict) -> tuple[str, str] | None:
+    value = row.get("comparison")
+    if not value:
+        return None
+    return COMPARISON_LABELS.get(value, value), COMPARISON_COLOURS.get(value, "grey")
+
+
+def synthetic_tag(row: dict) -> tuple[str, str] | None:
+    return ("SYNTHETIC", "orange") if row.get("synthetic") else None
+
+
+# ---------------------------------------------------------------------- builders
+def league(ctx: Context, indicator: str, level: str, period: Any = None, page: int = 1, per_page: int | None = None):
+    ind = ctx.indicator(indicator)
+    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
+    order = "value-asc" if ind.polarity == Polarity.LOW_IS_GOOD else "value-desc"
+    limit = per_page
+    offset = (max(page, 1) - 1) * per_page if per_page else 0
+    rows, total = q.values(ctx.cur, indicator=indicator, level=level, period=day, limit=limit, offset=offset,
+                           order=order)
+    for i, row in enumerate(rows):
+        row["rank"] = offset + i + 1
+    columns = [
+        Column("rank", "Rank", numeric=True),
+        Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
+               href=_org_link),
+        Column("value", "Value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
+        Column("ci95", "95% interval", fmt=lambda r: interval(ind, r["ci95_low"], r["ci95_high"])),
+        Column("numerator", "Numerator", fmt=lambda r: number(r["numerator"]), numeric=True),
+        Column("denominator", "Denominator", fmt=lambda r: number(r["denominator"]), numeric=True),
+        Column("decile", "Decile", fmt=lambda r: number(r["decile"]), numeric=True),
+        Column("comparison", "Compared with England", fmt=lambda r: "", tag=_comparison_tag),
+    ]
+    if ind.synthetic:
+        columns.append(Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag))
+    return DataTable(
+        name="league", title=f"League table: {level_label(level, plural=True)}, {period_label(day, ind)}",
+        columns=columns, rows=rows, total=total,
+        params={"indicator": indicator, "level": level, "period": day.isoformat() if day else None},
+        note=("Ranked so that the best value comes first ("
+              + ("lowest" if ind.polarity == Polarity.LOW_IS_GOOD else "highest") + "); decile 10 is the top 10%."),
+        raw_columns=["rank"] + q.VALUE_COLUMNS.replace(" ", "").split(","),
+    )
+
+
+def organisations(ctx: Context, text: str | None = None, level: str | None = None, page: int = 1,
+                  per_page: int | None = None):
+    limit = per_page or 100_000
+    rows, total = q.search_organisations(ctx.cur, text, level, limit, (max(page, 1) - 1) * (per_page or 0))
+    columns = [
+        Column("name", "Name", href=lambda r: f"/organisations/{r['code']}"),
+        Column("code", "Code"),
+        Column("level", "Type", fmt=lambda r: level_label(r["level"])),
+        Column("imd_quintile", "Deprivation quintile (1 = most deprived)", numeric=True),
+        Column("population", "Population or list size", fmt=lambda r: number(r["population"]), numeric=True),
+    ]
+    return DataTable("organisations", "Organisations", columns, rows, {"q": text, "level": level}, total)
+
+
+def org_position(ctx: Context, code: str):
+    """The organisation's latest value on every indicator, against England (public)."""
+    org = ctx.organisation(code)
+    rows = q.organisation_latest_values(ctx.cur, code)
+    for row in rows:
+        ind = ctx.catalogue.indicators.get(row["indicator"])
+        row["indicator_title"] = ind.title if ind else row["indicator"]
+
+    def ind_of(r):
+        return ctx.catalogue.indicators.get(r["indicator"])
+
+    columns = [
+        Column("indicator_title", "Indicator", href=lambda r: _innovation_href(ctx, r["indicator"])),
+        Column("period", "Period", fmt=lambda r: period_label(r["period"], ind_of(r))),
+        Column("value", "Value", fmt=lambda r: indicator_value(ind_of(r), r["value"]), numeric=True),
+        Column("ci95", "95% interval", fmt=lambda r: interval(ind_of(r), r["ci95_low"], r["ci95_high"])),
+        Column("england_value", "England", fmt=lambda r: indicator_value(ind_of(r), r["england_value"]), numeric=True),
+        Column("decile", "Decile", fmt=lambda r: number(r["decile"]), numeric=True),
+        Column("comparison", "Compared with England", fmt=lambda r: "", tag=_comparison_tag),
+        Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
+    ]
+    return DataTable("organisation", f"{org['name']}: position on every indicator", columns, rows, {"code": code})
+
+
+def _innovation_href(ctx: Context, indicator_id: str) -> str | None:
+    ind = ctx.catalogue.indicators.get(indicator_id)
+    return f"/innovations/{ind.innovation}?indicator={indicator_id}" if ind else None
+
+
+def require_org_pack(ctx: Context, code: str) -> None:
+    if not ctx.principal.may_see_org_pack(code):
+        raise HTTPException(403, "the peer list of this organisation is not available to you")
+
+
+def require_pack(ctx: Context, code: str, indicator: str) -> None:
+    if not ctx.principal.may_see_pack(code, ctx.innovation_of(indicator)):
+        raise HTTPException(403, "this organisation's innovation pack is not available to you")
+
+
+def peers(ctx: Context, code: str):
+    """The 10 most similar organisations, each with its latest values (restricted)."""
+    org = ctx.organisation(code)
+    require_org_pack(ctx, code)
+    rows = q.peers(ctx.cur, code, org["level"])
+    columns = [
+        Column("rank", "Similarity rank", numeric=True),
+        Column("peer_name", "Peer", fmt=lambda r: f"{r['peer_name'] or r['peer_code']} ({r['peer_code']})",
+               href=lambda r: f"/organisations/{r['peer_code']}"),
+        Column("distance", "Distance (smaller is more similar)", fmt=lambda r: number(r["distance"], 2), numeric=True),
+    ]
+    return DataTable("peers", f"The 10 organisations most similar to {org['name']}", columns, rows, {"code": code})
+
+
+def peer_position(ctx: Context, code: str):
+    """For each indicator the pack may show: the organisation against its peers' median and range."""
+    org = ctx.organisation(code)
+    mine = {r["indicator"]: r for r in q.organisation_latest_values(ctx.cur, code)}
+    rows = []
+    for row in q.peer_values(ctx.cur, code, org["level"]):
+        if not ctx.principal.may_see_pack(code, ctx.innovation_of(row["indicator"])):
+            continue
+        own = mine.get(row["indicator"], {})
+        ind = ctx.catalogue.indicators.get(row["indicator"])
+        rows.append({**row, "indicator_title": ind.title if ind else row["indicator"], "value": own.get("value"),
+                     "england_value": own.get("england_value")})
+
+    def ind_of(r):
+        return ctx.catalogue.indicators.get(r["indicator"])
+
+    columns = [
+        Column("indicator_title", "Indicator"),
+        Column("value", org["name"], fmt=lambda r: indicator_value(ind_of(r), r["value"]), numeric=True),
+        Column("peer_median", "Peers' median", fmt=lambda r: indicator_value(ind_of(r), r["peer_median"]), numeric=True),
+        Column("peer_range", "Peers' range",
+               fmt=lambda r: interval(ind_of(r), r["peer_min"], r["peer_max"])),
+        Column("england_value", "England", fmt=lambda r: indicator_value(ind_of(r), r["england_value"]), numeric=True),
+    ]
+    return DataTable("peer-position", f"{org['name']} against its 10 peers", columns, rows, {"code": code})
+
+
+def nearby(ctx: Context, code: str, indicator: str):
+    """Who nearby does it best: the 10 nearest organisations of the same level, best first (restricted)."""
+    org = ctx.organisation(code)
+    ind = ctx.indicator(indicator)
+    require_pack(ctx, code, indicator)
+    day = q.latest_period(ctx.cur, indicator, org["level"])
+    rows = q.nearby(ctx.cur, indicator, org["level"], day, code) if day else []
+    reverse = ind.polarity != Polarity.LOW_IS_GOOD
+    rows.sort(key=lambda r: (missing(r["value"]), -(r["value"] or 0) if reverse else (r["value"] or 0)))
+    columns = [
+        Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
+               href=_org_link),
+        Column("distance_km", "Distance (km)", fmt=lambda r: number(r["distance_km"], 1), numeric=True),
+        Column("value", "Value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
+        Column("ci95", "95% interval", fmt=lambda r: interval(ind, r["ci95_low"], r["ci95_high"])),
+        Column("comparison", "Compared with England", fmt=lambda r: "", tag=_comparison_tag),
+    ]
+    return DataTable("nearby", f"Who near {org['name']} does it best: {ind.title}, {period_label(day, ind)}",
+                     columns, rows, {"code": code, "indicator": indicator})
+
+
+def _opportunity_columns(ctx: Context, with_org: bool) -> list[Column]:
+    def ind_of(r):
+        return ctx.catalogue.indicators.get(r["indicator"])
+
+    columns = []
+    if with_org:
+        columns.append(Column("org_name", "Organisation",
+                              fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})", href=_org_link))
+    else:
+        columns.append(Column("indicator", "Indicator",
+                              fmt=lambda r: ind_of(r).title if ind_of(r) else r["indicator"]))
+    columns += [
+        Column("benchmark", "If it matched", fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
+        Column("value", "Value now", fmt=lambda r: indicator_value(ind_of(r), r["value"]), numeric=True),
+        Column("benchmark_value", "Benchmark", fmt=lambda r: indicator_value(ind_of(r), r["benchmark_value"]),
+               numeric=True),
+        Column("extra_patients", "Extra patients", fmt=lambda r: number(r["extra_patients"]), numeric=True),
+        Column("extra_pounds", "Value (£)", fmt=lambda r: pounds(r["extra_pounds"]), numeric=True),
+    ]
+    return columns
+
+
+def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, benchmark: str | None = None,
+                page: int = 1, per_page: int | None = None):
+    """Each organisation's opportunity (restricted: only the rows the principal's role covers)."""
+    ctx.indicator(indicator)
+    principal = ctx.principal
+    if not principal.signed_in:
+        raise HTTPException(403, "organisation opportunity figures are for signed-in NHS users")
+    if principal.role == "innovator" and ctx.innovation_of(indicator) != principal.scope_innovation:
+        raise HTTPException(403, "this indicator belongs to another innovation")
+    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
+    visible = principal.visible_orgs()
+    rows, total = q.opportunity(
+        ctx.cur, indicator=indicator, level=level, period=day, benchmark=benchmark,
+        org_codes=None if visible is None else sorted(visible), limit=per_page,
+        offset=(max(page, 1) - 1) * per_page if per_page else 0,
+    )
+    return DataTable(
+        "opportunity", f"Opportunity by organisation: {level_label(level, plural=True)}",
+        _opportunity_columns(ctx, True), rows,
+        {"indicator": indicator, "level": level, "period": day.isoformat() if day else None, "benchmark": benchmark},
+        total, raw_columns=q.OPPORTUNITY_COLUMNS.replace(" ", "").split(","),
+    )
+
+
+def org_opportunity(ctx: Context, code: str):
+    """One organisation's opportunity on each indicator its principal may see (restricted)."""
+    org = ctx.organisation(code)
+    allowed = [i for i in ctx.catalogue.indicators if ctx.principal.may_see_pack(code, ctx.innovation_of(i))]
+    if not allowed:
+        raise HTTPException(403, "this organisation's innovation pack is not available to you")
+    rows, _ = q.opportunity(ctx.cur, org_codes=[code], indicators=allowed)
+    latest: dict[tuple, dict] = {}
+    for row in rows:  # the latest period of each indicator and benchmark
+        key = (row["indicator"], row["benchmark"])
+        if key not in latest or row["period"] > latest[key]["period"]:
+            latest[key] = row
+    rows = sorted(latest.values(), key=lambda r: (r["indicator"], r["benchmark"]))
+    return DataTable("org-opportunity", f"Opportunity for {org['name']}", _opportunity_columns(ctx, False), rows,
+                     {"code": code}, raw_columns=q.OPPORTUNITY_COLUMNS.replace(" ", "").split(","))
+
+
+def opportunity_totals(ctx: Context, indicator: str):
+    ind = ctx.indicator(indicator)
+    rows = q.latest_national_opportunity(ctx.cur, indicator)
+    columns = [
+        Column("level", "Organisations compared", fmt=lambda r: level_label(r["level"], plural=True)),
+        Column("benchmark", "If every organisation below it matched",
+               fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
+        Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
+        Column("extra_patients", "Extra patients in England", fmt=lambda r: number(r["extra_patients"]), numeric=True),
+        Column("extra_pounds", "Value (£)", fmt=lambda r: pounds(r["extra_pounds"]), numeric=True),
+    ]
+    return DataTable("opportunity-totals", f"National opportunity: {ind.title}", columns, rows,
+                     {"indicator": indicator})
+
+
+def adoption(ctx: Context, indicator: str, level: str, page: int = 1, per_page: int | None = None):
+    ind = ctx.indicator(indicator)
+    rows, total = q.adoption(ctx.cur, indicator=indicator, level=level, limit=per_page,
+                             offset=(max(page, 1) - 1) * per_page if per_page else 0)
+    columns = [
+        Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
+               href=_org_link),
+        Column("first_adopted", "First period above the adoption threshold",
+               fmt=lambda r: period_label(r["first_adopted"], ind) if r["first_adopted"] else "Not yet"),
+        Column("category", "Adopter category", fmt=lambda r: ADOPTER_LABELS.get(r["category"], r["category"] or "-")),
+    ]
+    return DataTable("adoption", f"Adoption: {level_label(level, plural=True)}", columns, rows,
+                     {"indicator": indicator, "level": level}, total)
+
+
+def deciles(ctx: Context, indicator: str, level: str):
+    ind = ctx.indicator(indicator)
+    rows = q.deciles(ctx.cur, indicator, level)
+    columns = [Column("period", "Period", fmt=lambda r: period_label(r["period"], ind))] + [
+        Column(f"p{k}", f"{k}th percentile", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
+        for k in (10, 20, 30, 40, 50, 60, 70, 80, 90)
+    ]
+    return DataTable("deciles", f"Deciles of {level_label(level, plural=True)}", columns, rows,
+                     {"indicator": indicator, "level": level})
+
+
+def funnel(ctx: Context, indicator: str, level: str, period: Any = None):
+    ind = ctx.indicator(indicator)
+    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
+    rows = q.funnel_points(ctx.cur, indicator, level, day) if day else []
+    columns = [
+        Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
+               href=_org_link),
+        Column("value", "Value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
+        Column("denominator", "Denominator", fmt=lambda r: number(r["denominator"]), numeric=True),
+        Column("band", "Funnel position", fmt=lambda r: band_label(r["band"], r.get("side"))),
+    ]
+    return DataTable("funnel", f"Funnel plot data: {level_label(level, plural=True)}, {period_label(day, ind)}",
+                     columns, rows, {"indicator": indicator, "level": level,
+                                     "period": day.isoformat() if day else None})
+
+
+def spc(ctx: Context, code: str, indicator: str):
+    org = ctx.organisation(code)
+    ind = ctx.indicator(indicator)
+    rows = q.spc(ctx.cur, indicator, org["level"], code)
+    columns = [
+        Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
+        Column("value", "Value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
+        Column("centre", "Mean", fmt=lambda r: indicator_value(ind, r["centre"]), numeric=True),
+        Column("lower", "Lower process limit", fmt=lambda r: indicator_value(ind, r["lower"]), numeric=True),
+        Column("upper", "Upper process limit", fmt=lambda r: indicator_value(ind, r["upper"]), numeric=True),
+        Column("special_cause", "Special cause",
+               fmt=lambda r: "-" if r["special_cause"] in (None, "common-cause")
+               else f"{r['special_cause'].capitalize()} ({r['rule'] or 'rule'})"),
+    ]
+    return DataTable("spc", f"SPC: {org['name']}, {ind.title}", columns, rows, {"code": code, "indicator": indicator})
+
+
+def compare(ctx: Context, codes: list[str], indicator: str | None = None):
+    """Chosen organisations side by side: the latest value of each indicator."""
+    orgs = [ctx.organisation(code) for code in codes]
+    by_indicator: dict[str, dict] = {}
+    for org in orgs:
+        for row in q.organisation_latest_values(ctx.cur, org["code"]):
+            if indicator and row["indicator"] != indicator:
+                continue
+            entry = by_indicator.setdefault(row["indicator"], {"indicator": row["indicator"],
+                                                               "england_value": row["england_value"]})
+            entry[org["code"]] = row["value"]
+            entry[f"{org['code']}_comparison"] = row["comparison"]
+    rows = sorted(by_indicator.values(), key=lambda r: r["indicator"])
+
+    def ind_of(r):
+        return ctx.catalogue.indicators.get(r["indicator"])
+
+    columns = [Column("indicator", "Indicator", fmt=lambda r: ind_of(r).title if ind_of(r) else r["indicator"])]
+    for org in orgs:
+        columns.append(Column(org["code"], f"{org['name']} ({org['code']})",
+                              fmt=lambda r, c=org["code"]: indicator_value(ind_of(r), r.get(c)), numeric=True))
+    columns.append(Column("england_value", "England", fmt=lambda r: indicator_value(ind_of(r), r["england_value"]),
+                          numeric=True))
+    raw = ["indicator"] + [o["code"] for o in orgs] + ["england_value"]
+    return DataTable("compare", "Comparison", columns, rows, {"codes": ",".join(codes), "indicator": indicator},
+                     raw_columns=raw)
+
+
+def batches(ctx: Context, indicator: str | None = None):
+    rows = q.batches(ctx.cur, indicator)
+    columns = [
+        Column("batch_id", "Batch", numeric=True),
+        Column("indicator", "Indicator"),
+        Column("source", "Source"),
+        Column("file_name", "File"),
+        Column("file_sha256", "SHA-256", fmt=lambda r: (r["file_sha256"] or "")[:12] + "…"),
+        Column("row_count", "Rows", fmt=lambda r: number(r["row_count"]), numeric=True),
+        Column("first_period", "Periods", fmt=lambda r: f"{r['first_period']} to {r['last_period']}"),
+        Column("loaded_at", "Loaded (UTC)", fmt=lambda r: f"{r['loaded_at']:%Y-%m-%d %H:%M}"),
+        Column("loaded_by", "Loaded by"),
+    ]
+    return DataTable("batches", "Every load into the analytics store", columns, rows, {"indicator": indicator})
+
+
+def runs(ctx: Context):
+    rows = q.pipeline_runs(ctx.cur, limit=50)
+    columns = [
+        Column("run_id", "Run", numeric=True),
+        Column("engine", "Engine"),
+        Column("started_at", "Started (UTC)", fmt=lambda r: f"{r['started_at']:%Y-%m-%d %H:%M}"),
+        Column("finished_at", "Finished (UTC)",
+               fmt=lambda r: f"{r['finished_at']:%Y-%m-%d %H:%M}" if r["finished_at"] else "-"),
+        Column("input_rows", "Observations read", fmt=lambda r: number(r["input_rows"]), numeric=True),
+        Column("indicators", "Indicators", numeric=True),
+        Column("uptake_version", "Uptake version"),
+    ]
+    return DataTable("runs", "Pipeline runs (uptake compute)", columns, rows)
+
+
+def indicators(ctx: Context):
+    rows = []
+    for ind in ctx.catalogue.indicators.values():
+        rows.append({
+            "id": ind.id, "title": ind.title, "innovation": ind.innovation, "numerator": ind.numerator,
+            "denominator": ind.denominator, "measure": ind.measure.value, "unit": ind.unit,
+            "polarity": ind.polarity.value, "levels": ", ".join(lv.value for lv in ind.levels),
+            "period": ind.period.value, "adoption_threshold": ind.adoption_threshold, "unit_cost": ind.unit_cost,
+            "source": ind.source.name, "publisher": ind.source.publisher, "licence": ind.source.licence,
+            "synthetic": ind.synthetic, "authored_by": ind.authored_by, "checked_by": ind.checked_by,
+            "next_review": ind.next_review,
+        })
+    columns = [
+        Column("title", "Indicator", href=lambda r: f"/data#{r['id']}"),
+        Column("numerator", "Numerator"),
+        Column("denominator", "Denominator"),
+        Column("levels", "Collected at"),
+        Column("period", "Period"),
+        Column("source", "Source"),
+        Column("synthetic", "Data", fmt=lambda r: "" if r["synthetic"] else "Real", tag=synthetic_tag),
+    ]
+    return DataTable("indicators", "Indicators", columns, rows)
+
+
+BUILDERS: dict[str, Callable[..., DataTable]] = {
+    "league": league,
+    "organisations": organisations,
+    "organisation": org_position,
+    "peers": peers,
+    "peer-position": peer_position,
+    "nearby": nearby,
+    "opportunity": opportunity,
+    "org-opportunity": org_opportunity,
+    "opportunity-totals": opportunity_totals,
+    "adoption": adoption,
+    "deciles": deciles,
+    "funnel": funnel,
+    "spc": spc,
+    "compare": compare,
+    "batches": batches,
+    "runs": runs,
+    "indicators": indicators,
+}
+
+
+# ---------------------------------------------------------------------- downloads
+def _cell(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return str(value)
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def to_csv(table: DataTable) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    keys = table.raw_keys()
+    writer.writerow(keys)
+    for row in table.rows:
+        writer.writerow(["" if _cell(row.get(k)) is None else _cell(row.get(k)) for k in keys])
+    # A byte-order mark so Excel opens the UTF-8 file with the right characters (£, –).
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: DataTable, attribution: str) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=table.name[:31])
+    keys = table.raw_keys()
+    bold = Font(bold=True)
+    from openpyxl.cell import WriteOnlyCell
+
+    header = []
+    for key in keys:
+        cell = WriteOnlyCell(sheet, value=key)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in table.rows:
+        values = []
+        for key in keys:
+            value = _cell(row.get(key))
+            if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                value = value.replace(tzinfo=None)
+            values.append(value)
+        sheet.append(values)
+    about = book.create_sheet(title="About")
+    about.append([table.title])
+    if table.note:
+        about.append([table.note])
+    about.append(["Values are fractions (0.5 = 50%) where the indicator is a proportion; dates are period starts."])
+    about.append([attribution])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,119 @@
+"""The mission's web pages inside the real web app (uptake.web.app.create_app + uptake.mission.pages.mount),
+on a small workspace: every page renders, forms file and review a plan, and each role sees what it should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from test_mission_support import ADMIN, mission_workflow, small_store
+
+from uptake.mission.assessments import add_assessment
+from uptake.mission.demo import NATIONAL_ASSESSMENTS
+from uptake.mission.pages import mount
+from uptake.mission.ratings import compute_ratings, publish_ratings, review_ratings
+from uptake.store import add_user, issue_api_token, make_engine, session_scope, upgrade
+from uptake.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("UPTAKE_DATABASE_URL", raising=False)
+        yield from _site(tmp_path_factory.mktemp("mission-pages"))
+
+
+def _site(tmp_path: Path):
+    from uptake.web.app import create_app
+
+    ws = Workspace.resolve(tmp_path / "ws").ensure()
+    store = small_store(ws.analytics_path)
+    upgrade(ws.database_url)
+    engine = mission_workflow(make_engine(ws.database_url))
+    tokens = {}
+    with session_scope(engine) as session:
+        for email, role, scope in (("admin@england.nhs.uk", "national-admin", None),
+                                   ("analyst@alpha.nhs.uk", "icb-analyst", "QAA"),
+                                   ("analyst@beta.nhs.uk", "icb-analyst", "QBB")):
+            user = add_user(session, email, email, role, scope, actor="test")
+            tokens[email] = {"authorization": "Bearer " + issue_api_token(session, user, "test", actor="test")}
+        compute_ratings(session, store, who=ADMIN)
+        review_ratings(session, ADMIN, level="stroke-unit")
+        publish_ratings(session, ADMIN)
+        add_assessment(session, ADMIN, **NATIONAL_ASSESSMENTS[0])
+    engine.dispose()
+    app = create_app(ws, secret_key="test-secret-key-" + "x" * 32)
+    mount(app)
+    with TestClient(app) as client:
+        yield client, tokens
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/nsf", "National Service Framework for Stroke"),
+    ("/nsf/stroke", "Versions"),
+    ("/nsf/stroke/thrombolysis", "Attainment in the latest period"),
+    ("/nsf/stroke/thrombolysis?level=icb", "NHS Alpha Integrated Care Board"),
+    ("/ratings", "Innovation ratings"),
+    ("/ratings/stroke-unit/U05", "decertification watch list"),
+    ("/plans", "Comply or justify"),
+    ("/availability", "Stroke unit U05"),
+])
+def test_pages_render(site, path: str, words: str) -> None:
+    client, _ = site
+    response = client.get(path)
+    assert response.status_code == 200, response.text[:500]
+    assert words in response.text
+
+
+def test_unknown_and_unpublished_things_are_not_found(site) -> None:
+    client, tokens = site
+    assert client.get("/nsf/nope").status_code == 404
+    assert client.get("/nsf/stroke/nope").status_code == 404
+    assert client.get("/ratings/icb/QAA").status_code == 404  # ICB ratings are drafts: not public
+    assert client.get("/ratings/icb/QAA", headers=tokens["admin@england.nhs.uk"]).status_code == 200
+
+
+def test_file_submit_challenge_through_the_forms(site) -> None:
+    client, tokens = site
+    analyst, other, admin = (tokens["analyst@alpha.nhs.uk"], tokens["analyst@beta.nhs.uk"],
+                             tokens["admin@england.nhs.uk"])
+    assert client.get("/plans/new").status_code == 403
+    assert client.get("/plans/new", headers=admin).status_code == 403
+    form = {"commitment": "stroke/thrombolysis", "kind": "plan", "summary": "Pre-alert and direct to CT.",
+            "actions": "Pre-alert protocol | Network lead | 2022-09-30\nTelestroke | Medical director | 2023-03-31",
+            "funding_amount": "£250,000", "funding_source": "ICB", "funding_years": "2022/23",
+            "support": "Peer support from the best unit.", "expected_trajectory": "2022-12-31 15%\n2025-12-31 20%"}
+    bad = client.post("/plans/new", data=dict(form, actions=""), headers=analyst)
+    assert bad.status_code == 200 and "There is a problem" in bad.text and "actions" in bad.text
+    saved = client.post("/plans/new", data=form, headers=analyst, follow_redirects=False)
+    assert saved.status_code == 303
+    page = saved.headers["location"]
+    shown = client.get(page, headers=analyst).text
+    assert "Pre-alert protocol" in shown and "£250,000" in shown and "Plan against actual" in shown
+    assert client.get(page).status_code == 404 and client.get(page, headers=other).status_code == 404
+    assert client.post(page + "/submit", headers=other).status_code == 403
+    assert client.post(page + "/submit", headers=analyst, follow_redirects=False).status_code == 303
+    assert page.rsplit("/", 1)[1] in client.get("/plans/queue", headers=admin).text
+    assert client.get("/plans/queue", headers=analyst).status_code == 403
+    assert client.post(page + "/challenge", data={"comment": ""}, headers=admin).status_code == 400
+    assert client.post(page + "/challenge", data={"comment": "Name the unit leads."}, headers=admin,
+                       follow_redirects=False).status_code == 303
+    assert "Name the unit leads." in client.get(page, headers=analyst).text
+
+
+def test_forms_from_a_browser_session_need_the_csrf_token(site) -> None:
+    client, _ = site
+    response = client.post("/plans/1/submit", data={})
+    assert response.status_code == 403
+
+
+def test_downloads(site) -> None:
+    client, _ = site
+    csv = client.get("/mission/download/attainment.csv?framework=stroke&commitment=thrombolysis&level=stroke-unit")
+    assert csv.status_code == 200 and csv.text.startswith("framework,framework_version,commitment")
+    assert len(csv.text.strip().splitlines()) == 37
+    ratings = client.get("/mission/download/ratings.csv")
+    assert ratings.text.count("\nU0") + ratings.text.count("\nU1") == 36
+    assert "U05" in client.get("/mission/download/gaps.csv").text
+    assert client.get("/mission/download/nothing.csv").status_code == 404

@@ -1,0 +1,95 @@
+"""The command functions the lead mounts: `uptake users add`, the demo users, and `uptake serve`."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from uptake.errors import UptakeError
+
+
+def _app():
+    from uptake.web.cli import serve, users_add
+
+    app = typer.Typer()
+    app.command("serve")(serve)
+    users = typer.Typer()
+    users.command("add")(users_add)
+    app.add_typer(users, name="users")
+    return app
+
+
+def test_users_add_prompts_for_a_password(demo):
+    result = CliRunner().invoke(
+        _app(), ["users", "add", "cli.user@nhs.example", "--name", "CLI User", "--role", "provider-lead",
+                 "--scope", "RH5", "--workspace", str(demo.workspace.root)],
+        input="a very long password\na very long password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Added cli.user@nhs.example" in result.output
+    from uptake.store.db import make_engine, session_scope
+    from uptake.web.accounts import authenticate
+
+    engine = make_engine(demo.workspace.database_url)
+    with session_scope(engine) as db:
+        user = authenticate(db, "cli.user@nhs.example", "a very long password")
+        assert user is not None and user.scope_org_code == "RH5"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--role", "provider-lead", "--scope", "QMJ"], "needs the code of a current"),
+    (["--role", "innovator", "--scope", "nope"], "no innovation"),
+    (["--role", "national-admin", "--scope", "QMJ"], "leave --scope out"),
+    (["--role", "icb-analyst", "--scope", "QMJ", "--password", "short"], "at least 12"),
+])
+def test_users_add_explains_mistakes(demo, args, message):
+    result = CliRunner().invoke(
+        _app(), ["users", "add", "bad.user@nhs.example", "--name", "Bad", *args,
+                 "--workspace", str(demo.workspace.root)] + ([] if "--password" in args else ["--password", "x" * 14]),
+    )
+    assert result.exit_code != 0
+    assert message in str(result.exception) or message in result.output
+
+
+def test_demo_users_rotate_passwords(demo):
+    from uptake.store.db import make_engine, session_scope
+    from uptake.web.accounts import authenticate, ensure_demo_users
+
+    engine = make_engine(demo.workspace.database_url)
+    try:
+        with session_scope(engine) as db:
+            users = ensure_demo_users(db, icb_code="QMJ", provider_code="RAL", innovation_id="doacs")
+        assert {u.role for u in users} == {"national-admin", "icb-analyst", "provider-lead", "innovator"}
+        assert len({u.password for u in users}) == 4
+        with session_scope(engine) as db:
+            for u in users:
+                assert authenticate(db, u.email, u.password) is not None
+    finally:
+        # put the known test passwords back for the other tests
+        with session_scope(engine) as db:
+            ensure_demo_users(db, icb_code="QMJ", provider_code="RAL", innovation_id="doacs",
+                              password_factory=lambda: "correct horse battery staple")
+        engine.dispose()
+
+
+def test_serve_refuses_a_busy_port(demo):
+    from uptake.web.cli import run_server
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(UptakeError, match="another program is using it"):
+            run_server(demo.workspace, "127.0.0.1", port)
+
+
+def test_serve_needs_a_workspace(tmp_path):
+    from uptake.web.cli import run_server
+    from uptake.workspace import Workspace
+
+    with pytest.raises(UptakeError, match="no workspace"):
+        run_server(Workspace(root=tmp_path / "missing"), "127.0.0.1", 8000)
