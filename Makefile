@@ -41,7 +41,7 @@ demo: install
 	$(BIN)/uptake demo --workspace $(WORKSPACE)
 
 test: install chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache
