@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import POSTGRES_ENV, _postgres_url
 from rich.console import Console
 
 from uptake.mission.demo import seed_demo_mission
@@ -22,16 +21,30 @@ from uptake.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 
+def _root_conftest():
+    """tests/conftest.py by path: a plain `import conftest` can pick up tests/web/conftest.py instead."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("uptake_root_conftest", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_conftest = _root_conftest()
+POSTGRES_ENV, _postgres_url = _conftest.POSTGRES_ENV, _conftest._postgres_url
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     from uptake.demo import build_demo
-    from uptake.pipeline import run_pipeline
 
+    # The demo build ingests, computes and seeds its own workflow database; the tests below seed a
+    # fresh workflow database of their own over the same analytics store.
     root = tmp_path_factory.mktemp("mission-demo") / "ws"
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("UPTAKE_DATABASE_URL", raising=False)
-        ws, _ = build_demo(root, console=Console(quiet=True))
-        run_pipeline(ws)
+        build_demo(root, console=Console(quiet=True))
     return root
 
 
@@ -41,7 +54,9 @@ def seeded(request, demo: Path):
 
     with pytest.MonkeyPatch.context() as mp:
         if request.param == "sqlite":
-            mp.delenv("UPTAKE_DATABASE_URL", raising=False)
+            fresh = demo.parent / "mission-test.sqlite"
+            mp.setenv("UPTAKE_DATABASE_URL", f"sqlite:///{fresh}")
+            init_workspace(demo, console=Console(quiet=True))
             yield _seed(demo)
         else:
             if not os.environ.get(POSTGRES_ENV):

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -306,20 +306,20 @@ def plan(request: Request, filing_id: Id) -> dict[str, Any]:
 
 
 @router.post("/plans", status_code=201, summary="Create or edit a draft plan or justification (the ICB's analyst)")
-def plan_save(request: Request, filing: Annotated[FilingIn, Body()]) -> dict[str, Any]:
+def plan_save(request: Request, who: Annotated[Who, Depends(_writer)],
+              filing: Annotated[FilingIn, Body()]) -> dict[str, Any]:
     from uptake.mission.plans import save_filing
 
-    who = _writer(request)
     with _db(request) as session:
         return _filing_json(save_filing(session, who, filing.framework, filing.commitment, filing.icb, filing.kind,
                                         filing.content))
 
 
 def _step(action: str) -> Callable[..., dict[str, Any]]:
-    def step(request: Request, filing_id: Id, body: Annotated[StepIn | None, Body()] = None) -> dict[str, Any]:
+    def step(request: Request, who: Annotated[Who, Depends(_writer)], filing_id: Id,
+             body: Annotated[StepIn | None, Body()] = None) -> dict[str, Any]:
         from uptake.mission.plans import transition
 
-        who = _writer(request)
         with _db(request) as session:
             return _filing_json(transition(session, who, filing_id, action, body.comment if body else None))
 
@@ -344,10 +344,10 @@ def assessments(request: Request) -> list[dict[str, Any]]:
 
 
 @router.post("/assessments", status_code=201, summary="Record a value assessment")
-def assessment_add(request: Request, assessment: Annotated[AssessmentIn, Body()]) -> dict[str, Any]:
+def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
+                   assessment: Annotated[AssessmentIn, Body()]) -> dict[str, Any]:
     from uptake.mission.assessments import add_assessment, due_date
 
-    who = _writer(request)
     with _db(request) as session:
         added = add_assessment(
             session, who, innovation_id=assessment.innovation, body=assessment.body, scope=assessment.scope,
