@@ -69,3 +69,50 @@ def test_demo_is_repeatable(demo_workspace):
     con = duckdb.connect(str(ws / "analytics" / "uptake.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM batches").fetchone()[0] == before
     assert "already loaded" in proc.stdout
+
+
+def test_doac_export_reproduces_the_source_counts(demo_workspace, tmp_path):
+    """Issue 3, done when: `uptake export values --indicator doac-share --level sub-icb` reproduces the
+    NHSBSA counts exactly for every sub-ICB location and month, and the ICB level equals their sums."""
+    import importlib.resources
+
+    import pandas as pd
+
+    ws, _ = demo_workspace
+    env = {k: v for k, v in os.environ.items() if k != "UPTAKE_DATABASE_URL"}
+    frames = {}
+    for level in ("sub-icb", "icb", "england"):
+        out = tmp_path / f"{level}.csv"
+        proc = subprocess.run(
+            [sys.executable, "-m", "uptake.cli", "export", "values", "--indicator", "doac-share", "--level", level,
+             "--format", "csv", "--output", str(out), "--workspace", str(ws)],
+            capture_output=True, text=True, env=env, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        frames[level] = pd.read_csv(out, dtype={"org_code": str})
+    raw = pd.read_csv(
+        importlib.resources.files("uptake.sources") / "data" / "doac_warfarin_items_sicbl_monthly_2017-10_2022-09.csv",
+        dtype={"ods_code": str},
+    )
+    raw["doac_items"] = raw["items"].where(raw["chemical"] != "Warfarin sodium", 0)
+    source = raw.groupby(["ods_code", "date"], as_index=False).agg(
+        numerator=("doac_items", "sum"), denominator=("items", "sum"))
+    sub_icb = frames["sub-icb"].merge(
+        source, left_on=["org_code", "period"], right_on=["ods_code", "date"], how="outer", indicator=True)
+    assert (sub_icb["_merge"] == "both").all()
+    assert (sub_icb["numerator_x"] == sub_icb["numerator_y"]).all()
+    assert (sub_icb["denominator_x"] == sub_icb["denominator_y"]).all()
+    assert ((sub_icb["value"] - sub_icb["numerator_y"] / sub_icb["denominator_y"]).abs() < 1e-12).all()
+    assert sub_icb["ci95_low"].le(sub_icb["value"]).all() and sub_icb["ci95_high"].ge(sub_icb["value"]).all()
+    # ICB = sum of its sub-ICB locations (through the bundled hierarchy); England = sum of all
+    from uptake.reference import load_reference
+
+    rels = load_reference().relationships
+    links = rels[(rels["child_level"] == "sub-icb") & (rels["parent_level"] == "icb") & rels["valid_to"].isna()]
+    rolled = frames["sub-icb"].merge(links, left_on="org_code", right_on="child_code").groupby(
+        ["parent_code", "period"], as_index=False)[["numerator", "denominator"]].sum()
+    icb = frames["icb"].merge(rolled, left_on=["org_code", "period"], right_on=["parent_code", "period"])
+    assert len(icb) == len(frames["icb"]) == 42 * 60
+    assert (icb["numerator_x"] == icb["numerator_y"]).all()
+    england = frames["england"].set_index("period")["numerator"]
+    assert (england == source.groupby("date")["numerator"].sum()).all()
