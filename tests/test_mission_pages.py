@@ -117,3 +117,51 @@ def test_downloads(site) -> None:
     assert ratings.text.count("\nU0") + ratings.text.count("\nU1") == 36
     assert "U05" in client.get("/mission/download/gaps.csv").text
     assert client.get("/mission/download/nothing.csv").status_code == 404
+
+
+def _map_spec(html: str) -> dict:
+    import json
+    import re
+
+    found = re.search(r'<script type="application/json" id="attainment-map-data">(.*?)</script>', html, re.S)
+    assert found, "the commitment page has no attainment map"
+    return json.loads(found.group(1))
+
+
+def _latest_attainment(client, level: str) -> list[dict]:
+    import csv
+    import io
+
+    text = client.get(f"/mission/download/attainment.csv?framework=stroke&commitment=thrombolysis&level={level}").text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    latest = max(r["period"] for r in rows)
+    return [r for r in rows if r["period"] == latest]
+
+
+def test_commitment_map_colours_each_icb_by_its_status(site) -> None:
+    client, _ = site
+    spec = _map_spec(client.get("/nsf/stroke/thrombolysis?level=icb").text)
+    assert spec["geo"] == "/geo/icb.json"
+    assert [c["key"] for c in spec["categories"]] == ["met", "on-trajectory", "not-distinguishable",
+                                                      "off-trajectory", "missed"]
+    expected = {r["org_code"]: r["status"] for r in _latest_attainment(client, "icb")}
+    assert expected and {code: v["category"] for code, v in spec["values"].items()} == expected
+
+
+def test_commitment_map_summarises_stroke_units_by_the_icb_that_holds_them(site) -> None:
+    from test_mission_support import UNITS
+
+    client, _ = site
+    page = client.get("/nsf/stroke/thrombolysis").text
+    spec = _map_spec(page)
+    assert spec["geo"] == "/geo/icb.json" and spec["range"] == [0, 100]
+    # the slow way: each unit's ICB from the test hierarchy, then the share met or on trajectory
+    good: dict[str, list[bool]] = {}
+    for row in _latest_attainment(client, "stroke-unit"):
+        icb = UNITS[row["org_code"]][0]
+        good.setdefault(icb, []).append(row["status"] in ("met", "on-trajectory"))
+    assert good and set(spec["values"]) == set(good)
+    for icb, flags in good.items():
+        assert spec["values"][icb]["v"] == pytest.approx(100 * sum(flags) / len(flags))
+        assert spec["values"][icb]["label"].startswith(f"{sum(flags)} of {len(flags)} stroke unit")
+    assert "How was this map drawn?" in page

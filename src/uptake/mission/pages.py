@@ -210,6 +210,93 @@ def _commitment_chart(framework, commitment, attainment: pd.DataFrame, indicator
                                        "yaxis": {"title": {"text": indicator.unit}}, "legend": {"orientation": "h"}}}
 
 
+#: Map colours of the attainment statuses (NHS identity colours, matching the status tags).
+STATUS_MAP_COLOURS = {"met": "#007f3b", "on-trajectory": "#005eb8", "not-distinguishable": "#aeb7bd",
+                      "off-trajectory": "#ed8b00", "missed": "#d5281b"}
+MAP_LEVELS = ("icb", "sub-icb")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _geographic_parents(request: Request, level: str, codes: list[str]) -> pd.DataFrame:
+    """For organisations with no boundary of their own (practices, stroke units, trusts): the sub-ICB (where
+    the hierarchy reaches one) or ICB each belongs to now, following current relationships upwards."""
+    try:
+        with _store(request).connect() as con:
+            links = con.execute(
+                "SELECT child_code, child_level, parent_code, parent_level FROM relationships "
+                "WHERE valid_to IS NULL").df()
+            names = con.execute("SELECT code, level, name FROM organisations").df()
+    except Exception:
+        return pd.DataFrame(columns=["org_code", "parent_code", "parent_level", "parent_name"])
+    target = "sub-icb" if level in ("practice", "pcn") else "icb"
+    frontier = pd.DataFrame({"org_code": codes, "code": codes, "level": level})
+    found = []
+    for _ in range(4):  # practice -> pcn -> sub-icb -> icb at most
+        step = frontier.merge(links, left_on=["code", "level"], right_on=["child_code", "child_level"])
+        if step.empty:
+            break
+        step = step[["org_code", "parent_code", "parent_level"]].rename(
+            columns={"parent_code": "code", "parent_level": "level"})
+        found.append(step.loc[step["level"] == target])
+        frontier = step.loc[step["level"] != target]
+    if not found:
+        return pd.DataFrame(columns=["org_code", "parent_code", "parent_level", "parent_name"])
+    parents = pd.concat(found).drop_duplicates("org_code").rename(
+        columns={"code": "parent_code", "level": "parent_level"})
+    return parents.merge(names.rename(columns={"code": "parent_code", "level": "parent_level",
+                                               "name": "parent_name"}), how="left")
+
+
+def _attainment_map(request: Request, framework, commitment, indicator, level: str,
+                    latest: pd.DataFrame) -> tuple[dict[str, Any] | None, str]:
+    """The map on a commitment page and a sentence on how it was drawn. ICBs and sub-ICB locations are
+    coloured by their own status; organisations without a boundary (stroke units, practices) are summarised
+    in the area that contains them: the share of them that met the commitment or are on trajectory."""
+    from uptake.web.formatting import indicator_value, level_label, period_label
+
+    if latest.empty:
+        return None, ""
+    period = latest["period"].iloc[0]
+    when = period_label(period.date() if hasattr(period, "date") else period, indicator)
+    if level in MAP_LEVELS:
+        values = {
+            r["org_code"]: {"category": r["status"], "name": r["org_name"] or r["org_code"],
+                            "label": f"{r['status'].replace('-', ' ')}, {indicator_value(indicator, r['value'])}"}
+            for r in _records(latest)
+        }
+        spec = {"geo": f"/geo/{level}.json", "values": values,
+                "categories": [{"key": k, "label": k.replace("-", " ").capitalize(), "colour": c}
+                               for k, c in STATUS_MAP_COLOURS.items()],
+                "title": f"{_sentence(level_label(level, plural=True))} by status, {when}",
+                "link": f"/ratings/{level}/"}
+        how = (f"Each {level_label(level)} is coloured by its status in {when} (see the table below); white areas "
+               "have no result.")
+        return spec, how
+    parents = _geographic_parents(request, level, latest["org_code"].tolist())
+    if parents.empty:
+        return None, ""
+    joined = latest.merge(parents, on="org_code")
+    joined["good"] = joined["status"].isin(["met", "on-trajectory"])
+    area_level = joined["parent_level"].iloc[0]
+    summary = joined.groupby(["parent_code", "parent_name"]).agg(good=("good", "sum"), n=("good", "size"))
+    values = {
+        code: {"v": 100.0 * row.good / row.n, "name": name or code,
+               "label": f"{int(row.good)} of {int(row.n)} {level_label(level, plural=row.n != 1)} met or on trajectory"}
+        for (code, name), row in summary.iterrows()
+    }
+    spec = {"geo": f"/geo/{area_level}.json", "values": values, "reverse": False, "suffix": "%", "range": [0, 100],
+            "title": f"Share of {level_label(level, plural=True)} met or on trajectory, by {level_label(area_level)}, {when}",
+            "link": "/organisations/"}
+    how = (f"{_sentence(level_label(level, plural=True))} have no boundaries, so each {level_label(area_level)} is "
+           f"shaded by the share of its {level_label(level, plural=True)} (by their current place in the "
+           f"hierarchy) whose status in {when} is met or on trajectory; {len(joined):,} of {len(latest):,} "
+           f"{level_label(level, plural=True)} are placed. White areas have none in scope.")
+    return spec, how
+
+
 @router.get("/nsf/{framework_id}/{commitment_id}")
 def commitment_page(request: Request, framework_id: str, commitment_id: str, level: str | None = None) -> Response:
     from uptake.mission.framework_repository import framework_version
@@ -236,8 +323,10 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
     rows = attainment.loc[attainment["level"] == level] if not attainment.empty else attainment
     latest_period = rows["period"].max() if not rows.empty else None
     latest = rows.loc[rows["period"] == latest_period].sort_values(["rank", "value"]) if not rows.empty else rows
+    attainment_map, how_map = _attainment_map(request, framework, commitment, indicator, level, latest)
     return _render(request, "mission/commitment.html", framework=framework, commitment=commitment,
                    indicator=indicator, levels=levels, level=level, chart=chart, rows=_records(latest),
+                   attainment_map=attainment_map, how_map=how_map,
                    latest_period=latest_period.date() if latest_period is not None else None)
 
 

@@ -41,9 +41,17 @@
   }
 
   function drawMap(el, spec, geo) {
+    // A categorical map (spec.categories: [{key, label, colour}], each value has .category) colours each area
+    // by its category with a legend; otherwise a sequential scale over the values .v.
+    var categories = null;
+    if (spec.categories) {
+      categories = {};
+      spec.categories.forEach(function (c) { categories[c.key] = c; });
+    }
     var values = spec.values, codes = Object.keys(values);
     var vs = codes.map(function (c) { return values[c].v; }).filter(function (v) { return v !== null; });
     var lo = Math.min.apply(null, vs), hi = Math.max.apply(null, vs);
+    if (spec.range) { lo = spec.range[0]; hi = spec.range[1]; }
     var span = hi > lo ? hi - lo : 1;
     var traces = [], latSum = 0, latN = 0;
     geo.features.forEach(function (f) {
@@ -53,17 +61,32 @@
         ring.forEach(function (p) { x.push(p[0]); y.push(p[1]); latSum += p[1]; latN += 1; });
         x.push(null); y.push(null);
       });
-      var t = entry && entry.v !== null ? (entry.v - lo) / span : null;
-      if (t !== null && spec.reverse) t = 1 - t;
+      var fill;
+      if (categories) {
+        fill = entry && categories[entry.category] ? categories[entry.category].colour : null;
+      } else {
+        var t = entry && entry.v !== null ? (entry.v - lo) / span : null;
+        if (t !== null && spec.reverse) t = 1 - t;
+        fill = t === null ? null : colourAt(t);
+      }
+      // Areas with no result are white with a grey outline, so they never read as a low value.
+      var outline = fill === null ? '#aeb7bd' : '#ffffff';
+      if (fill === null) fill = '#ffffff';
       var name = (entry && entry.name) || f.properties.name || code;
       traces.push({ type: 'scatter', mode: 'lines', x: x, y: y, fill: 'toself', hoveron: 'fills',
-        fillcolor: t === null ? 'rgb(216,221,224)' : colourAt(t), line: { color: '#ffffff', width: 0.6 },
+        fillcolor: fill, line: { color: outline, width: 0.6 },
         text: name + ' (' + code + '): ' + (entry ? entry.label : 'no data'), hoverinfo: 'text',
         showlegend: false, customdata: [code] });
     });
     var lat0 = latN ? latSum / latN : 52.5;
     var scale = STOPS.map(function (s) { return [s[0], colourAt(s[0])]; });
-    if (vs.length) {
+    if (categories) {
+      spec.categories.forEach(function (c) {
+        var n = codes.filter(function (k) { return values[k].category === c.key; }).length;
+        traces.push({ type: 'scatter', mode: 'markers', x: [null], y: [null], hoverinfo: 'skip', showlegend: true,
+          name: c.label + ' (' + n + ')', marker: { color: c.colour, size: 14, symbol: 'square' } });
+      });
+    } else if (vs.length) {
       traces.push({ type: 'scatter', mode: 'markers', x: [null], y: [null], hoverinfo: 'skip', showlegend: false,
         marker: { color: [lo, hi], cmin: lo, cmax: hi, colorscale: scale, reversescale: !!spec.reverse,
           showscale: true, colorbar: { ticksuffix: spec.suffix, thickness: 14, len: 0.6 } } });
@@ -75,7 +98,15 @@
       xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: 'x', scaleratio: 1 / Math.cos(lat0 * Math.PI / 180) },
       paper_bgcolor: '#ffffff', plot_bgcolor: '#ffffff'
     };
-    Plotly.newPlot(el, traces, layout, plotConfig);
+    if (categories) layout.legend = { orientation: 'h', x: 0, y: 0, yanchor: 'top' };
+    Plotly.newPlot(el, traces, layout, plotConfig).then(function () {
+      if (!spec.link || !el.on) return;
+      el.on('plotly_click', function (event) {
+        var point = event && event.points && event.points[0];
+        var code = point && point.data && point.data.customdata && point.data.customdata[0];
+        if (code && values[code]) window.location.href = spec.link + encodeURIComponent(code);
+      });
+    });
   }
 
   function loadMap(el) {
