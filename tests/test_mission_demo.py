@@ -158,3 +158,84 @@ def test_the_availability_gap_report_lists_real_organisations(seeded) -> None:
     assert thrombolysis["org_name"].str.contains("Hospital").any()
     assert (thrombolysis["latest_value"] < 0.2).all()
     assert len(dupes) == 1 and dupes["national_reference"].iloc[0] == "TA355"
+
+
+def test_compute_recomputes_attainment_and_drafts_ratings_and_pages_say_so(demo: Path, tmp_path: Path,
+                                                                            monkeypatch) -> None:
+    """`uptake compute` on a demo workspace: attainment is recomputed from the new pipeline run (the same
+    observations give the same attainment), a new draft rating run records that pipeline run, the published
+    ratings stay as they were until it is published, and the ratings page says so meanwhile."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    import typer
+
+    from uptake.mission.pages import mount
+    from uptake.pipeline.cli import compute
+    from uptake.mission.permissions import operator
+    from uptake.mission.ratings import freshness, publish_ratings, ratings_table, review_ratings
+    from uptake.mission.results import latest_pipeline_run, open_store
+    from uptake.store import make_engine, session_scope
+    from uptake.web.app import create_app
+
+    monkeypatch.delenv("UPTAKE_DATABASE_URL", raising=False)
+    cli_app = typer.Typer()
+    cli_app.command("compute")(compute)
+    cli_app.command("version")(lambda: None)  # a second command keeps "compute" a named subcommand
+    root = tmp_path / "ws"
+    shutil.copytree(demo, root)
+    ws = Workspace.resolve(root)
+    store = open_store(ws)
+    columns = "framework, commitment, level, org_code, period, status, value"
+    with store.connect() as con:
+        before = con.execute(f"SELECT {columns} FROM result_attainment ORDER BY ALL").df()
+    first_pipeline = latest_pipeline_run(store)
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as session:
+            fresh = freshness(session, store)
+            published_before = ratings_table(session)
+        assert fresh.published_pipeline_run == first_pipeline and not fresh.published_behind
+        assert not fresh.attainment_behind
+
+        result = CliRunner().invoke(cli_app, ["compute", "--workspace", str(root)])
+        assert result.exit_code == 0, result.output
+        assert "draft rating run" in result.output
+        with store.connect() as con:
+            after = con.execute(f"SELECT {columns} FROM result_attainment ORDER BY ALL").df()
+        pd.testing.assert_frame_equal(before, after)
+        second_pipeline = latest_pipeline_run(store)
+        assert second_pipeline == first_pipeline + 1
+        with session_scope(engine) as session:
+            fresh = freshness(session, store)
+            published = ratings_table(session)
+        assert fresh.published_behind and not fresh.attainment_behind
+        assert fresh.newest_rating_pipeline_run == second_pipeline and fresh.waiting == len(published_before)
+        pd.testing.assert_frame_equal(published, published_before)
+
+        app = create_app(ws, secret_key="test-secret-key-" + "x" * 32)
+        mount(app)
+        with TestClient(app) as client:
+            page = client.get("/ratings").text
+        assert f"The published ratings come from results run {first_pipeline}" in page
+        assert f"{len(published_before):,} ratings await national review" in page
+
+        with session_scope(engine) as session:
+            review_ratings(session, operator())
+            publish_ratings(session, operator())
+        with session_scope(engine) as session:
+            fresh = freshness(session, store)
+            assert not fresh.published_behind and fresh.waiting == 0
+            assert set(ratings_table(session)["run_id"]) == {fresh.newest_rating_run}
+
+        # --no-ratings leaves attainment behind the results, and the commitment page says so
+        result = CliRunner().invoke(cli_app, ["compute", "--no-ratings", "--workspace", str(root)])
+        assert result.exit_code == 0 and "draft rating run" not in result.output
+        with session_scope(engine) as session:
+            assert freshness(session, store).attainment_behind
+        with TestClient(app) as client:
+            assert "computed from older results than the newest" in client.get("/nsf/stroke/thrombolysis").text
+    finally:
+        engine.dispose()

@@ -72,6 +72,16 @@ def _store(request: Request):
     return open_store(_web(request).workspace)
 
 
+def _freshness(request: Request, session) -> Any:
+    from uptake.mission.ratings import freshness
+
+    try:
+        store = _store(request)
+    except UptakeError:
+        store = None
+    return freshness(session, store)
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for row in out:
@@ -310,6 +320,7 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
             raise HTTPException(404, f"no framework {framework_id}") from None
         if not may_see_framework(who, row.status):
             raise HTTPException(404, f"no framework {framework_id}")
+        fresh = _freshness(request, session)
     framework = Framework.model_validate(row.definition)
     try:
         commitment = framework.commitment(commitment_id)
@@ -326,7 +337,7 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
     attainment_map, how_map = _attainment_map(request, framework, commitment, indicator, level, latest)
     return _render(request, "mission/commitment.html", framework=framework, commitment=commitment,
                    indicator=indicator, levels=levels, level=level, chart=chart, rows=_records(latest),
-                   attainment_map=attainment_map, how_map=how_map,
+                   attainment_map=attainment_map, how_map=how_map, freshness=fresh,
                    latest_period=latest_period.date() if latest_period is not None else None)
 
 
@@ -340,11 +351,13 @@ def ratings_page(request: Request, level: str | None = None, period: str | None 
     with session_scope(_web(request).engine) as session:
         frame = ratings_table(session, level=level or None, period=_date(period))
         all_published = ratings_table(session)
+        fresh = _freshness(request, session)
     years = sorted({p for p in all_published["period"]}, reverse=True) if not all_published.empty else []
     levels = sorted(set(all_published["level"])) if not all_published.empty else []
     summary = (frame.groupby(["level", "rating"]).size().unstack(fill_value=0) if not frame.empty else pd.DataFrame())
     shown = frame.drop(columns=["trace", "explanation"]).head(500) if not frame.empty else frame
     return _render(request, "mission/ratings.html", rows=_records(shown), total=len(frame), level=level,
+                   freshness=fresh,
                    period=period, years=years, levels=levels,
                    summary={lv: dict(summary.loc[lv]) for lv in summary.index} if not summary.empty else {})
 
@@ -358,9 +371,10 @@ def rating_page(request: Request, level: str, org_code: str) -> Response:
         published = ratings_table(session, level=level, org_code=org_code)
         drafts = ratings_table(session, who, status="all", level=level, org_code=org_code) \
             if who.role == "national-admin" else pd.DataFrame()
+        fresh = _freshness(request, session)
     if published.empty and drafts.empty:
         raise HTTPException(404, f"no published rating for {level} {org_code}")
-    return _render(request, "mission/rating.html", level=level, org_code=org_code,
+    return _render(request, "mission/rating.html", level=level, org_code=org_code, freshness=fresh,
                    ratings=_records(published.sort_values("period", ascending=False)),
                    drafts=_records(drafts.loc[drafts["status"] != "published"]) if not drafts.empty else [])
 

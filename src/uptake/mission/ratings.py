@@ -283,6 +283,7 @@ class RatingRunSummary:
     attainment_rows: int
     missed_opportunities: int
     watch_list: int
+    pipeline_run: int | None = None
 
 
 def compute_ratings(
@@ -311,10 +312,11 @@ def compute_ratings(
     write_table(store, "result_attainment", attainment)
     write_table(store, "result_missed_opportunities", rated.missed_opportunities)
     write_table(store, "result_watch_list", rated.watch_list)
-    return store_ratings(session, rated, who=who, attainment_rows=len(attainment))
+    return store_ratings(session, rated, who=who, attainment_rows=len(attainment), pipeline_run=inputs.pipeline_run)
 
 
-def store_ratings(session: Session, rated: Rated, *, who: Who, attainment_rows: int = 0) -> RatingRunSummary:
+def store_ratings(session: Session, rated: Rated, *, who: Who, attainment_rows: int = 0,
+                  pipeline_run: int | None = None) -> RatingRunSummary:
     """A new rating run with every rating as a draft (audited)."""
     require(may_manage_ratings(who), who, "store ratings")
     by_level: dict[str, dict[str, int]] = {}
@@ -323,7 +325,8 @@ def store_ratings(session: Session, rated: Rated, *, who: Who, attainment_rows: 
     run = RatingRun(
         rule_set_id=rated.rule_set.id, rule_set_version=rated.rule_set.version,
         rule_set=rated.rule_set.model_dump(mode="json"), rule_set_sha256=rated.rule_set.sha256,
-        frameworks=[[f.id, f.version] for f in rated.frameworks], summary={"by_level": by_level},
+        frameworks=[[f.id, f.version] for f in rated.frameworks],
+        summary={"by_level": by_level, "pipeline_run": pipeline_run},
         computed_at=utcnow(), computed_by=who.actor,
     )
     session.add(run)
@@ -338,13 +341,70 @@ def store_ratings(session: Session, rated: Rated, *, who: Who, attainment_rows: 
     summary = RatingRunSummary(
         run_id=run.id, ratings=len(rows), by_level=by_level, attainment_rows=attainment_rows,
         missed_opportunities=len(rated.missed_opportunities), watch_list=len(rated.watch_list),
+        pipeline_run=pipeline_run,
     )
     record_audit(session, who.actor, "ratings.compute", "rating-run", str(run.id), {
         "rule_set": [rated.rule_set.id, rated.rule_set.version], "ratings": len(rows), "by_level": by_level,
-        "frameworks": run.frameworks,
+        "frameworks": run.frameworks, "pipeline_run": pipeline_run,
     })
     session.flush()
     return summary
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How the ratings stand against the pipeline's newest results, for a notice on the pages.
+
+    ``latest_pipeline_run``: the newest ``uptake compute`` run; ``published_pipeline_run``: the pipeline run the
+    newest published ratings were computed from; ``newest_rating_run`` and its ``pipeline_run``; and
+    ``waiting``: ratings of newer runs not yet published (drafts or reviewed)."""
+
+    latest_pipeline_run: int | None
+    published_rating_run: int | None
+    published_pipeline_run: int | None
+    newest_rating_run: int | None
+    newest_rating_pipeline_run: int | None
+    waiting: int
+
+    @property
+    def published_behind(self) -> bool:
+        """The published ratings were computed from older pipeline results than the newest."""
+        return (self.latest_pipeline_run is not None and self.published_pipeline_run is not None
+                and self.published_pipeline_run < self.latest_pipeline_run)
+
+    @property
+    def attainment_behind(self) -> bool:
+        """No rating run (and so no attainment) has been computed from the newest pipeline results."""
+        return (self.latest_pipeline_run is not None
+                and (self.newest_rating_pipeline_run or 0) < self.latest_pipeline_run)
+
+
+def freshness(session: Session, store: AnalyticsStore | None) -> Freshness:
+    from uptake.mission.results import latest_pipeline_run
+
+    try:
+        latest = latest_pipeline_run(store) if store is not None else None
+    except Exception:  # no store yet: nothing to compare with
+        latest = None
+    published = session.scalar(select(func.max(InnovationRating.run_id)).where(InnovationRating.status == "published"))
+    newest = session.scalar(select(func.max(RatingRun.id)))
+
+    def pipeline_of(run_id: int | None) -> int | None:
+        run = session.get(RatingRun, run_id) if run_id else None
+        return (run.summary or {}).get("pipeline_run") if run is not None else None
+
+    waiting = session.scalar(select(func.count()).select_from(InnovationRating).where(
+        InnovationRating.run_id > (published or 0), InnovationRating.status != "published")) or 0
+    return Freshness(latest, published, pipeline_of(published), newest, pipeline_of(newest), int(waiting))
+
+
+def refresh_after_pipeline(session: Session, store: AnalyticsStore, who: Who) -> RatingRunSummary | None:
+    """After ``uptake compute``: attainment, missed opportunities and the watch list again from the new
+    results, with a new draft rating run (published ratings stay as they are until the drafts are reviewed
+    and published). None when there is nothing to rate against (no published framework)."""
+    if not published_frameworks(session):
+        return None
+    return compute_ratings(session, store, who=who)
 
 
 def latest_run_id(session: Session) -> int:

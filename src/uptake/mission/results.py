@@ -8,8 +8,9 @@ Read: ``result_values``, ``result_spc``, ``result_peers`` (written by ``uptake c
   not (uptake.mission.ratings);
 - ``result_watch_list``: the decertification watch list (uptake.mission.ratings).
 
-The pipeline replaces only its own tables, so these survive ``uptake compute``; recompute them after it
-(``uptake ratings compute`` does).
+The pipeline replaces only its own tables, so these survive ``uptake compute``; ``uptake compute`` then
+recomputes them, with a new draft rating run, unless it is given ``--no-ratings`` (``uptake ratings compute``
+does the same on its own). Each rating run records the pipeline run it was computed from.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class MissionInputs:
     spc: pd.DataFrame
     peers: pd.DataFrame
     organisations: pd.DataFrame
+    #: the pipeline run these results came from (None if the store does not record runs)
+    pipeline_run: int | None = None
 
 
 def open_store(target: AnalyticsStore | Workspace | Path | str) -> AnalyticsStore:
@@ -106,7 +109,17 @@ def read_inputs(store: AnalyticsStore, indicators: list[str] | None = None) -> M
         organisations = con.execute(
             "SELECT code, level, name, trust_type FROM organisations WHERE valid_to IS NULL"
         ).df()
-    return MissionInputs(values=values, spc=spc, peers=peers, organisations=organisations)
+    return MissionInputs(values=values, spc=spc, peers=peers, organisations=organisations,
+                         pipeline_run=latest_pipeline_run(store))
+
+
+def latest_pipeline_run(store: AnalyticsStore) -> int | None:
+    """The id of the newest ``uptake compute`` run recorded in the store (None if there is none)."""
+    with store.connect() as con:
+        if "pipeline_runs" not in _tables(con):
+            return None
+        (run,) = con.execute("SELECT max(run_id) FROM pipeline_runs").fetchone()
+    return None if run is None else int(run)
 
 
 def write_table(store: AnalyticsStore, name: str, frame: pd.DataFrame) -> int:

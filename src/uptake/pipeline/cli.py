@@ -51,9 +51,15 @@ def compute(
         Optional[int],
         typer.Option("--trend-length", min=2, help="SPC trend and shift length: 7 (Making Data Count default) or 6."),
     ] = None,
+    ratings: Annotated[
+        bool,
+        typer.Option("--ratings/--no-ratings",
+                     help="Then recompute NSF attainment and a new draft rating run from the new results (default)."),
+    ] = True,
 ) -> None:
     """Compute every result table (values, intervals, ranks, funnels, SPC, changes, peers, opportunity,
-    adoption, equity) from the current observations, replacing the previous results in one step."""
+    adoption, equity) from the current observations, replacing the previous results in one step; then the
+    mission's attainment and draft ratings from them (published ratings stay until the drafts are published)."""
     try:
         ws = _workspace(workspace)
         store = resolve_store(ws)
@@ -62,6 +68,37 @@ def compute(
     except UptakeError as exc:
         raise _fail(exc) from None
     print_run(run)
+    if ratings:
+        try:
+            _refresh_mission(ws, store)
+        except UptakeError as exc:
+            raise _fail(exc) from None
+
+
+def _refresh_mission(ws, store) -> None:
+    """Attainment and draft ratings from the new results, when the workspace has published frameworks."""
+    from sqlalchemy import inspect
+
+    from uptake.mission.permissions import operator
+    from uptake.mission.ratings import refresh_after_pipeline
+    from uptake.store.db import make_engine, session_scope
+
+    if not ws.database_url_override and not (ws.root / "workflow.sqlite").exists():
+        return  # no workflow database in this workspace: nothing to rate
+    engine = make_engine(ws.database_url)
+    try:
+        if "rating_runs" not in inspect(engine).get_table_names():
+            return
+        with console.status("Recomputing NSF attainment and draft ratings"), session_scope(engine) as session:
+            summary = refresh_after_pipeline(session, store, operator())
+    finally:
+        engine.dispose()
+    if summary is None:
+        return
+    console.print(
+        f"NSF attainment recomputed ({summary.attainment_rows:,} rows); draft rating run {summary.run_id} "
+        f"({summary.ratings:,} ratings) awaits `uptake ratings review` and `uptake ratings publish`. "
+        "Published ratings are unchanged until then.", highlight=False)
 
 
 def _run_with_progress(store, engine: str | None, settings: PipelineSettings) -> PipelineRun:
