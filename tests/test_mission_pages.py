@@ -165,3 +165,20 @@ def test_commitment_map_summarises_stroke_units_by_the_icb_that_holds_them(site)
         assert spec["values"][icb]["v"] == pytest.approx(100 * sum(flags) / len(flags))
         assert spec["values"][icb]["label"].startswith(f"{sum(flags)} of {len(flags)} stroke unit")
     assert "How was this map drawn?" in page
+
+
+def test_progress_bars_split_by_the_counts_beside_them(site) -> None:
+    import re
+
+    client, _ = site
+    html = client.get("/nsf").text
+    bars = re.findall(r'<div class="uptake-statusbar" role="img" aria-label="([^"]*)">(.*?)</div>', html, re.S)
+    assert bars
+    for label, inner in bars:
+        counts = {status.replace(" ", "-"): int(n) for n, status in re.findall(r"(\d+) ([a-z ]+?)(?:,|$)", label)}
+        widths = {s: float(w) for s, w in re.findall(
+            r'uptake-statusbar__part--([a-z-]+)" style="width: ([\d.]+)%"', inner)}
+        assert set(widths) == {s for s, n in counts.items() if n}
+        total = sum(counts.values())
+        for status, width in widths.items():
+            assert width == pytest.approx(100 * counts[status] / total, abs=0.01)
