@@ -182,3 +182,50 @@ def test_progress_bars_split_by_the_counts_beside_them(site) -> None:
         total = sum(counts.values())
         for status, width in widths.items():
             assert width == pytest.approx(100 * counts[status] / total, abs=0.01)
+
+
+def test_watch_list_and_missed_opportunities_are_shown_and_download(site) -> None:
+    import csv
+    import io
+
+    client, _ = site
+    page = client.get("/ratings").text
+    assert "Decertification watch list" in page and "Missed opportunities" in page
+    watch = list(csv.DictReader(io.StringIO(client.get("/mission/download/watch-list.csv").text)))
+    assert watch, "the small workspace has a stroke unit below the minimum for long enough"
+    for row in watch:
+        assert int(row["periods_below_minimum"]) >= int(row["threshold_periods"])
+        assert f'/ratings/{row["level"]}/{row["org_code"]}' in page
+    missed = list(csv.DictReader(io.StringIO(client.get("/mission/download/missed-opportunities.csv").text)))
+    for row in missed:
+        assert 2 * int(row["peers_met"]) > int(row["peers_assessed"]) and row["status"] not in ("met", "on-trajectory")
+    units = client.get("/mission/download/watch-list.csv?level=icb").text.strip().splitlines()
+    assert len(units) == 1 + sum(r["level"] == "icb" for r in watch)
+
+
+def test_one_organisations_downloads(site) -> None:
+    import csv
+    import io
+
+    client, tokens = site
+    page = client.get("/ratings/stroke-unit/U05").text
+    assert "/mission/download/ratings.csv?level=stroke-unit&org=U05" in page.replace("&amp;", "&")
+    ratings = list(csv.DictReader(io.StringIO(client.get("/mission/download/ratings.csv?level=stroke-unit&org=U05").text)))
+    assert ratings and {r["org_code"] for r in ratings} == {"U05"}
+    attainment = list(csv.DictReader(io.StringIO(
+        client.get("/mission/download/attainment.csv?level=stroke-unit&org=U05").text)))
+    assert attainment and {r["org_code"] for r in attainment} == {"U05"}
+    assert client.get("/mission/download/filings.csv?queue=true").status_code == 403
+    admin, analyst = tokens["admin@england.nhs.uk"], tokens["analyst@beta.nhs.uk"]
+    form = {"commitment": "stroke/thrombolysis", "kind": "justification", "reason_category": "other",
+            "reason": "Our two units share one CT scanner.", "evidence": "Scanner log 2022",
+            "alternative": "Telestroke with the neighbouring ICB", "review_date": "2023-06-30"}
+    saved = client.post("/plans/new", data=form, headers=analyst, follow_redirects=False)
+    assert saved.status_code == 303, saved.text[:300]
+    filing = saved.headers["location"].rsplit("/", 1)[1]
+    assert client.post(f"/plans/{filing}/submit", headers=analyst, follow_redirects=False).status_code == 303
+    queue = list(csv.DictReader(io.StringIO(
+        client.get("/mission/download/filings.csv?queue=true", headers=admin).text)))
+    assert filing in {row["id"] for row in queue}
+    assert {row["status"] for row in queue} <= {"submitted", "resubmitted"}
+    assert f'href="/plans/{filing}"' in client.get("/plans/queue", headers=admin).text

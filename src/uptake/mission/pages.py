@@ -104,7 +104,7 @@ def _csv(frame: pd.DataFrame, name: str) -> Response:
     buffer = io.StringIO()
     flat = frame.copy()
     for column in flat.columns:
-        if flat[column].map(lambda v: isinstance(v, (dict, list))).any():
+        if flat[column].dtype == object and flat[column].map(lambda v: isinstance(v, (dict, list))).any():
             import json
 
             flat[column] = flat[column].map(lambda v: json.dumps(v, sort_keys=True, default=str))
@@ -356,10 +356,39 @@ def ratings_page(request: Request, level: str | None = None, period: str | None 
     levels = sorted(set(all_published["level"])) if not all_published.empty else []
     summary = (frame.groupby(["level", "rating"]).size().unstack(fill_value=0) if not frame.empty else pd.DataFrame())
     shown = frame.drop(columns=["trace", "explanation"]).head(500) if not frame.empty else frame
+    watch, missed = _rating_lists(request, level or None, _date(period))
     return _render(request, "mission/ratings.html", rows=_records(shown), total=len(frame), level=level,
-                   freshness=fresh,
+                   freshness=fresh, watch=_records(watch.head(200)), watch_total=len(watch),
+                   missed=_records(missed.head(200)), missed_total=len(missed),
                    period=period, years=years, levels=levels,
                    summary={lv: dict(summary.loc[lv]) for lv in summary.index} if not summary.empty else {})
+
+
+def _rating_lists(request: Request, level: str | None, rating_year: dt.date | None) -> tuple[pd.DataFrame,
+                                                                                               pd.DataFrame]:
+    """The decertification watch list (longest run below the minimum first) and the missed opportunities
+    (most peers met first), for one level and rating year if given."""
+    from uptake.mission.results import read_table
+
+    where, params = [], []
+    if level:
+        where.append("level = ?")
+        params.append(level)
+    if rating_year:
+        where.append("rating_year = ?")
+        params.append(rating_year)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    out = []
+    for name, order in (("result_watch_list", ["periods_below_minimum", "org_code"]),
+                        ("result_missed_opportunities", ["peers_met", "org_code"])):
+        try:
+            frame = read_table(_store(request), name, clause, params)
+        except UptakeError:
+            frame = pd.DataFrame()
+        if not frame.empty:
+            frame = frame.sort_values(order, ascending=[False, True]).reset_index(drop=True)
+        out.append(frame)
+    return out[0], out[1]
 
 
 @router.get("/ratings/{level}/{org_code}")
@@ -405,7 +434,7 @@ def queue_page(request: Request) -> Response:
             waiting = review_queue(session, who)
         except NotPermitted:
             raise HTTPException(403, "the review queue is for national reviewers") from None
-    return _render(request, "mission/queue.html", filings=waiting)
+    return _render(request, "mission/queue.html", filings=waiting, today=dt.date.today())
 
 
 @router.get("/plans/new")
@@ -572,11 +601,13 @@ def availability_page(request: Request, include_caught_up: bool = False) -> Resp
 
 @router.get("/mission/download/{name}.csv")
 def download(request: Request, name: str, framework: str | None = None, commitment: str | None = None,
-             level: str | None = None, period: str | None = None, include_caught_up: bool = False) -> Response:
+             level: str | None = None, period: str | None = None, include_caught_up: bool = False,
+             org: str | None = None, queue: bool = False) -> Response:
     """CSV of a mission table, with the filters of the page it came from (what the page shows, no more)."""
     if name == "attainment":
         where, params = [], []
-        for column, value in (("framework", framework), ("commitment", commitment), ("level", level)):
+        for column, value in (("framework", framework), ("commitment", commitment), ("level", level),
+                              ("org_code", org)):
             if value:
                 where.append(f"{column} = ?")
                 params.append(value)
@@ -585,7 +616,11 @@ def download(request: Request, name: str, framework: str | None = None, commitme
         if name == "ratings":
             from uptake.mission.ratings import ratings_table
 
-            return _csv(ratings_table(session, level=level or None, period=_date(period)), "ratings")
+            return _csv(ratings_table(session, level=level or None, period=_date(period), org_code=org or None),
+                        "ratings")
+        if name in ("watch-list", "missed-opportunities"):
+            watch, missed = _rating_lists(request, level or None, _date(period))
+            return _csv(watch if name == "watch-list" else missed, name)
         if name == "gaps":
             from uptake.mission.assessments import availability_gap_report
 
@@ -595,10 +630,19 @@ def download(request: Request, name: str, framework: str | None = None, commitme
 
             return _csv(assessments_frame(session), "assessments")
         if name == "filings":
-            from uptake.mission.plans import filings
+            from uptake.mission.plans import filings, review_queue
 
+            who = _who(request)
+            if queue:
+                try:
+                    chosen = review_queue(session, who)
+                except NotPermitted:
+                    raise HTTPException(403, "the review queue is for national reviewers") from None
+            else:
+                chosen = filings(session, who)
             rows = [{"id": f.id, "icb_code": f.icb_code, "framework": f.framework_id, "commitment": f.commitment_key,
                      "kind": f.kind, "status": f.status, "revision": f.revision, "content": f.content,
-                     "updated_at": f.updated_at} for f in filings(session, _who(request))]
-            return _csv(pd.DataFrame(rows), "filings")
+                     "updated_at": f.updated_at} for f in chosen]
+            return _csv(pd.DataFrame(rows, columns=["id", "icb_code", "framework", "commitment", "kind", "status",
+                                                    "revision", "content", "updated_at"]), "filings")
     raise HTTPException(404, f"no table {name}")
