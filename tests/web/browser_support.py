@@ -1,4 +1,5 @@
-"""Serving an app on a free loopback port in a background thread, for the browser tests and benchmarks."""
+"""Serving an app on a free loopback port in a background thread, for the browser tests and benchmarks; and
+`Watched`, a Playwright page that records console errors and refuses requests off this machine."""
 
 from __future__ import annotations
 
@@ -38,3 +39,27 @@ class BackgroundServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class Watched:
+    """A page that records console errors and refuses (and records) any request off this machine."""
+
+    def __init__(self, context, base: str):
+        self.page = context.new_page()
+        self.errors: list[str] = []
+        self.offsite: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def route(r):
+            if r.request.url.startswith(base) or r.request.url.startswith("data:") or r.request.url.startswith("blob:"):
+                r.continue_()
+            else:
+                self.offsite.append(r.request.url)
+                r.abort()
+
+        self.page.route("**/*", route)
+
+    def check(self) -> None:
+        assert not self.offsite, f"requests off this machine: {self.offsite}"
+        assert not self.errors, f"console errors: {self.errors}"

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_support import Watched
 
 CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -46,30 +47,6 @@ def browser():
         )
         yield browser
         browser.close()
-
-
-class Watched:
-    """A page that records console errors and refuses (and records) any request off this machine."""
-
-    def __init__(self, context, base: str):
-        self.page = context.new_page()
-        self.errors: list[str] = []
-        self.offsite: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-        def route(r):
-            if r.request.url.startswith(base) or r.request.url.startswith("data:") or r.request.url.startswith("blob:"):
-                r.continue_()
-            else:
-                self.offsite.append(r.request.url)
-                r.abort()
-
-        self.page.route("**/*", route)
-
-    def check(self) -> None:
-        assert not self.offsite, f"requests off this machine: {self.offsite}"
-        assert not self.errors, f"console errors: {self.errors}"
 
 
 @pytest.fixture
