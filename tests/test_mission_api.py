@@ -3,6 +3,8 @@ engine, the workspace and the principal (as uptake.web.app.Web does): what each 
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -122,6 +124,11 @@ def test_comply_or_justify_through_the_api(client: TestClient) -> None:
     assert shown["kind"] == "justification" and [h["action"] for h in shown["history"]] == [
         "create", "submit", "challenge", "edit", "resubmit", "accept", "publish"]
     assert [f["id"] for f in client.get("/api/v1/plans").json()] == [filing]
+    # the public sees roles, not email addresses; the reviewer sees who
+    assert "@" not in json.dumps(shown) and shown["published_by"] is None
+    assert [h["actor"] for h in shown["history"]][-3:] == ["the ICB", "a national reviewer", "a national reviewer"]
+    inside = client.get(f"/api/v1/plans/{filing}", headers=as_("reviewer@england.nhs.uk")).json()
+    assert inside["published_by"] == "reviewer@england.nhs.uk" and inside["history"][0]["actor"] == "analyst@alpha.nhs.uk"
     missing = client.get("/api/v1/plans/missing").json()
     assert {"icb_code": "QBB", "framework_id": "stroke", "commitment_key": "thrombolysis"}.items() <= missing[0].items() \
         or any(m["icb_code"] == "QBB" and m["commitment_key"] == "thrombolysis" for m in missing)

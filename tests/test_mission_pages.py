@@ -85,7 +85,9 @@ def test_file_submit_challenge_through_the_forms(site) -> None:
             "funding_amount": "£250,000", "funding_source": "ICB", "funding_years": "2022/23",
             "support": "Peer support from the best unit.", "expected_trajectory": "2022-12-31 15%\n2025-12-31 20%"}
     bad = client.post("/plans/new", data=dict(form, actions=""), headers=analyst)
-    assert bad.status_code == 200 and "There is a problem" in bad.text and "actions" in bad.text
+    assert bad.status_code == 400 and "There is a problem" in bad.text
+    assert '<a href="#actions">Actions needs at least one line</a>' in bad.text
+    assert "nhsuk-form-group nhsuk-form-group--error" in bad.text and "Pre-alert and direct to CT." in bad.text
     saved = client.post("/plans/new", data=form, headers=analyst, follow_redirects=False)
     assert saved.status_code == 303
     page = saved.headers["location"]
@@ -96,7 +98,9 @@ def test_file_submit_challenge_through_the_forms(site) -> None:
     assert client.post(page + "/submit", headers=analyst, follow_redirects=False).status_code == 303
     assert page.rsplit("/", 1)[1] in client.get("/plans/queue", headers=admin).text
     assert client.get("/plans/queue", headers=analyst).status_code == 403
-    assert client.post(page + "/challenge", data={"comment": ""}, headers=admin).status_code == 400
+    refused = client.post(page + "/challenge", data={"comment": " "}, headers=admin)
+    assert refused.status_code == 400 and "There is a problem" in refused.text
+    assert "Could not challenge: a challenge needs a comment" in refused.text and "Pre-alert protocol" in refused.text
     assert client.post(page + "/challenge", data={"comment": "Name the unit leads."}, headers=admin,
                        follow_redirects=False).status_code == 303
     assert "Name the unit leads." in client.get(page, headers=analyst).text

@@ -260,11 +260,15 @@ def missed_opportunities(request: Request, level: str | None = None, org_code: s
 # --- comply or justify ------------------------------------------------------------------------------------
 
 
-def _filing_json(filing: Any) -> dict[str, Any]:
+def _filing_json(filing: Any, who: Who) -> dict[str, Any]:
+    """A filing as JSON; the public sees no email addresses (the people fields are null)."""
+    from uptake.mission.plans import PEOPLE_FIELDS
+
     fields = ("id", "framework_id", "commitment_key", "icb_code", "kind", "status", "revision", "content",
               "created_by", "created_at", "updated_by", "updated_at", "submitted_at", "reviewed_by", "reviewed_at",
               "review_comment", "published_by", "published_at")
-    return _json({name: getattr(filing, name) for name in fields})
+    hide = who.role == "public"
+    return _json({name: None if hide and name in PEOPLE_FIELDS else getattr(filing, name) for name in fields})
 
 
 @router.get("/plans", summary="Comply-or-justify filings the caller may see")
@@ -273,8 +277,9 @@ def plans(request: Request, icb: str | None = None, status: str | None = None,
     from uptake.mission.plans import filings
 
     with _db(request) as session:
-        return [_filing_json(f) for f in filings(session, _who(request), icb_code=icb, status=status,
-                                                  framework_id=framework)]
+        who = _who(request)
+        return [_filing_json(f, who) for f in filings(session, who, icb_code=icb, status=status,
+                                                       framework_id=framework)]
 
 
 @router.get("/plans/missing", summary="ICBs with nothing filed (beyond a draft) per commitment")
@@ -287,14 +292,15 @@ def plans_missing(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/plans/{filing_id}", summary="A filing, its history and (for a plan) the plan against actual")
 def plan(request: Request, filing_id: Id) -> dict[str, Any]:
-    from uptake.mission.plans import filing_history, get_filing, plan_against_actual
+    from uptake.mission.plans import actor_role, filing_history, get_filing, plan_against_actual
 
     who = _who(request)
     with _db(request) as session:
         filing = get_filing(session, who, filing_id)
-        out = _filing_json(filing)
+        out = _filing_json(filing, who)
         out["history"] = [_json({"revision": r.revision, "action": r.action, "status": r.status, "kind": r.kind,
-                                 "content": r.content, "comment": r.comment, "actor": r.actor,
+                                 "content": r.content, "comment": r.comment,
+                                 "actor": r.actor if who.role != "public" else actor_role(r.action),
                                  "occurred_at": r.occurred_at}) for r in filing_history(session, who, filing_id)]
         if filing.kind == "plan":
             try:
@@ -312,7 +318,7 @@ def plan_save(request: Request, who: Annotated[Who, Depends(_writer)],
 
     with _db(request) as session:
         return _filing_json(save_filing(session, who, filing.framework, filing.commitment, filing.icb, filing.kind,
-                                        filing.content))
+                                        filing.content), who)
 
 
 def _step(action: str) -> Callable[..., dict[str, Any]]:
@@ -321,7 +327,7 @@ def _step(action: str) -> Callable[..., dict[str, Any]]:
         from uptake.mission.plans import transition
 
         with _db(request) as session:
-            return _filing_json(transition(session, who, filing_id, action, body.comment if body else None))
+            return _filing_json(transition(session, who, filing_id, action, body.comment if body else None), who)
 
     step.__name__ = f"plan_{action}"
     return step

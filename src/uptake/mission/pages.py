@@ -44,7 +44,9 @@ def mount(app: FastAPI) -> None:
 
     web = app.state.web
     web.templates.loader = ChoiceLoader([web.templates.loader, PackageLoader("uptake.mission", "templates")])
-    web.templates.globals.update(status_colours=STATUS_COLOURS, rating_colours=RATING_COLOURS)
+    from uptake.mission.plans import actor_role
+
+    web.templates.globals.update(status_colours=STATUS_COLOURS, rating_colours=RATING_COLOURS, actor_role=actor_role)
     app.include_router(api.router)
     app.include_router(router)
 
@@ -437,57 +439,53 @@ def queue_page(request: Request) -> Response:
     return _render(request, "mission/queue.html", filings=waiting, today=dt.date.today())
 
 
+def _filing_choices(session) -> list[tuple[str, str, str]]:
+    from uptake.mission.framework_repository import published_frameworks
+
+    return [(f.id, c.id, f"{f.title}: {c.title}") for f in published_frameworks(session) for c in f.commitments
+            if "icb" in [lv.value for lv in c.scope.levels]]
+
+
+def _render_plan_form(request: Request, who: Who, choices, *, framework: str | None, commitment: str | None,
+                      kind: str, form: dict[str, str], errors: list[tuple[str, str]] | None = None,
+                      editing: bool = False, status_code: int = 200) -> Response:
+    from uptake.mission.plan_forms import FIELD_LABELS
+    from uptake.mission.plans import ReasonCategory
+
+    by_field: dict[str, list[str]] = {}
+    for field, text in errors or []:
+        by_field.setdefault(field, []).append(text)
+    response = _render(request, "mission/plan_form.html", choices=choices, framework=framework,
+                       commitment=commitment, kind=kind, icb=who.scope_org_code,
+                       reasons=[r.value for r in ReasonCategory], errors=errors or [], field_errors=by_field,
+                       labels=FIELD_LABELS, form=form, editing=editing)
+    response.status_code = status_code
+    return response
+
+
 @router.get("/plans/new")
 def plan_form(request: Request, framework: str | None = None, commitment: str | None = None,
-              kind: str = "plan") -> Response:
-    from uptake.mission.framework_repository import published_frameworks
-    from uptake.mission.plans import ReasonCategory
+              kind: str | None = None) -> Response:
+    """The filing form; with a framework and commitment the ICB has already filed for (and may still edit),
+    it starts from what was filed."""
+    from uptake.mission.plan_forms import form_from_content
+    from uptake.mission.plans import find_filing
 
     who = _who(request)
     if who.role != "icb-analyst":
         raise HTTPException(403, "plans and justifications are filed by an ICB's analyst")
+    form: dict[str, str] = {}
+    editing = False
     with session_scope(_web(request).engine) as session:
-        frameworks = published_frameworks(session)
-    choices = [(f.id, c.id, f"{f.title}: {c.title}") for f in frameworks for c in f.commitments
-               if "icb" in [lv.value for lv in c.scope.levels]]
-    return _render(request, "mission/plan_form.html", choices=choices, framework=framework, commitment=commitment,
-                   kind=kind, icb=who.scope_org_code, reasons=[r.value for r in ReasonCategory], errors=None,
-                   form={})
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
-def _content_from_form(kind: str, form: dict[str, str]) -> dict[str, Any]:
-    """The plan or justification a form describes. Actions: one per line, "description | owner | due date";
-    trajectory: one per line, "date value%"."""
-    if kind == "justification":
-        return {"reason_category": form.get("reason_category", ""), "reason": form.get("reason", ""),
-                "evidence": _lines(form.get("evidence", "")), "alternative": form.get("alternative", ""),
-                "review_date": form.get("review_date", "")}
-    actions = []
-    for line in _lines(form.get("actions", "")):
-        parts = [p.strip() for p in line.split("|")]
-        actions.append({"description": parts[0], "owner": parts[1] if len(parts) > 1 else "",
-                        "due": parts[2] if len(parts) > 2 else ""})
-    trajectory = []
-    for line in _lines(form.get("expected_trajectory", "")):
-        date, _, value = line.partition(" ")
-        value = value.strip().rstrip("%")
-        try:
-            number = float(value) / 100
-        except ValueError:
-            number = value
-        trajectory.append({"date": date, "value": number})
-    try:
-        amount: Any = float(form.get("funding_amount", "").replace(",", "").replace("£", ""))
-    except ValueError:
-        amount = form.get("funding_amount", "")
-    return {"summary": form.get("summary", ""), "actions": actions,
-            "funding": {"amount_pounds": amount, "source": form.get("funding_source", ""),
-                        "years": form.get("funding_years") or None},
-            "support": form.get("support", ""), "expected_trajectory": trajectory}
+        choices = _filing_choices(session)
+        filing = find_filing(session, framework, commitment, who.scope_org_code or "") \
+            if framework and commitment else None
+        if filing is not None and may_act_on_filing(who, "edit", filing.icb_code, filing.status):
+            editing = True
+            form = form_from_content(filing.kind, filing.content)
+            kind = kind or filing.kind
+    return _render_plan_form(request, who, choices, framework=framework, commitment=commitment,
+                             kind=kind if kind in ("plan", "justification") else "plan", form=form, editing=editing)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -503,7 +501,8 @@ async def _form(request: Request) -> dict[str, str]:
 async def plan_save(request: Request) -> Response:
     from starlette.concurrency import run_in_threadpool
 
-    from uptake.mission.plans import ReasonCategory, save_filing
+    from uptake.mission.plan_forms import content_from_form, field_errors
+    from uptake.mission.plans import ContentProblems, save_filing
 
     form = await _form(request)
     who = await run_in_threadpool(_who, request)
@@ -513,28 +512,26 @@ async def plan_save(request: Request) -> Response:
     def save() -> int:
         with session_scope(_web(request).engine) as session:
             return save_filing(session, who, framework, commitment, who.scope_org_code or "", kind,
-                               _content_from_form(kind, form)).id
+                               content_from_form(kind, form)).id
 
     try:
         filing_id = await run_in_threadpool(save)
     except NotPermitted as exc:
         raise HTTPException(403, str(exc)) from None
     except UptakeError as exc:
-        from uptake.mission.framework_repository import published_frameworks
+        errors = field_errors(exc) if isinstance(exc, ContentProblems) else [("commitment", str(exc))]
 
         def choices():
             with session_scope(_web(request).engine) as session:
-                return [(f.id, c.id, f"{f.title}: {c.title}") for f in published_frameworks(session)
-                        for c in f.commitments if "icb" in [lv.value for lv in c.scope.levels]]
+                return _filing_choices(session)
 
-        return _render(request, "mission/plan_form.html", choices=await run_in_threadpool(choices),
-                       framework=framework, commitment=commitment, kind=kind, icb=who.scope_org_code,
-                       reasons=[r.value for r in ReasonCategory], errors=str(exc), form=form)
+        return _render_plan_form(request, who, await run_in_threadpool(choices), framework=framework,
+                                 commitment=commitment, kind=kind, form=form, errors=errors, status_code=400)
     return RedirectResponse(f"/plans/{filing_id}", status_code=303)
 
 
-@router.get("/plans/{filing_id}")
-def plan_page(request: Request, filing_id: int) -> Response:
+def _plan_view(request: Request, filing_id: int, *, error: str | None = None, comment: str = "",
+               status_code: int = 200) -> Response:
     from uptake.mission.plans import filing_history, get_filing, plan_against_actual
 
     who = _who(request)
@@ -553,8 +550,17 @@ def plan_page(request: Request, filing_id: int) -> Response:
         steps = [a for a in FILING_TRANSITIONS if a not in ("create", "edit")
                  and may_act_on_filing(who, a, filing.icb_code, filing.status)]
         editable = may_act_on_filing(who, "edit", filing.icb_code, filing.status)
-        return _render(request, "mission/plan.html", filing=filing, history=history, tracked=tracked, steps=steps,
-                       editable=editable)
+        response = _render(request, "mission/plan.html", filing=filing, history=history, tracked=tracked,
+                           steps=steps, editable=editable, step_error=error, comment=comment,
+                           # the public sees who acted by role, not by email address
+                           show_people=who.role != "public")
+    response.status_code = status_code
+    return response
+
+
+@router.get("/plans/{filing_id}")
+def plan_page(request: Request, filing_id: int) -> Response:
+    return _plan_view(request, filing_id)
 
 
 @router.post("/plans/{filing_id}/{action}")
@@ -577,7 +583,8 @@ async def plan_step(request: Request, filing_id: int, action: str) -> Response:
     except NotPermitted as exc:
         raise HTTPException(403, str(exc)) from None
     except UptakeError as exc:
-        raise HTTPException(400, str(exc)) from None
+        return await run_in_threadpool(lambda: _plan_view(request, filing_id, error=f"Could not {action}: {exc}",
+                                                          comment=form.get("comment", ""), status_code=400))
     return RedirectResponse(f"/plans/{filing_id}", status_code=303)
 
 

@@ -107,6 +107,18 @@ class JustificationContent(Strict):
 CONTENT = {"plan": PlanContent, "justification": JustificationContent}
 
 
+class ContentProblems(UptakeError):
+    """A plan or justification that does not meet its schema. ``problems`` lists each as (location, type,
+    message): the location a tuple of field names and list positions, e.g. ("actions", 1, "due"), empty for
+    the content as a whole; the type and message pydantic's."""
+
+    def __init__(self, kind: str, problems: list[tuple[tuple[Any, ...], str, str]]):
+        self.kind = kind
+        self.problems = problems
+        lines = [f"{'.'.join(str(p) for p in loc) or '(content)'}: {msg}" for loc, _, msg in problems]
+        super().__init__(f"the {kind} has problems:\n  " + "\n  ".join(lines))
+
+
 def check_content(kind: str, content: dict[str, Any] | BaseModel) -> dict[str, Any]:
     """The content as JSON-ready data, checked against its kind's schema (errors name the field)."""
     if kind not in CONTENT:
@@ -116,8 +128,18 @@ def check_content(kind: str, content: dict[str, Any] | BaseModel) -> dict[str, A
     try:
         return CONTENT[kind].model_validate(content).model_dump(mode="json")
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc']) or '(content)'}: {e['msg']}" for e in exc.errors()]
-        raise UptakeError(f"the {kind} has problems:\n  " + "\n  ".join(problems)) from None
+        raise ContentProblems(kind, [(tuple(e["loc"]), e["type"], e["msg"]) for e in exc.errors()]) from None
+
+
+#: Steps a national reviewer takes; the ICB takes the others.
+REVIEW_ACTIONS = frozenset({"accept", "challenge", "publish"})
+#: Fields of a filing that name people (email addresses): the public sees roles instead.
+PEOPLE_FIELDS = ("created_by", "updated_by", "reviewed_by", "published_by")
+
+
+def actor_role(action: str) -> str:
+    """Who takes a step, by role: what the public is shown instead of a person's email address."""
+    return "a national reviewer" if action in REVIEW_ACTIONS else "the ICB"
 
 
 # --- writing --------------------------------------------------------------------------------------------

@@ -138,9 +138,26 @@
     });
   }
 
+  // A select with data-shows-kind shows only the fieldsets whose data-kind matches its value (the filing form:
+  // plan or justification). Without JavaScript both stay visible and only the chosen one is saved.
+  function kindSwitch(root) {
+    (root || document).querySelectorAll('select[data-shows-kind]').forEach(function (select) {
+      if (select.dataset.wired) return;
+      select.dataset.wired = '1';
+      var show = function () {
+        select.form.querySelectorAll('fieldset[data-kind]').forEach(function (fieldset) {
+          fieldset.hidden = fieldset.dataset.kind !== select.value;
+        });
+      };
+      select.addEventListener('change', show);
+      show();
+    });
+  }
+
   function start() {
     render(document);
     autosubmit(document);
+    kindSwitch(document);
     if (window.htmx) {
       document.body.addEventListener('htmx:afterSettle', function (event) {
         render(event.detail.elt);
