@@ -97,6 +97,7 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     from uptake.mission.pages import mount
+    from uptake.mission.ratings import compute_ratings
     from uptake.store import make_engine, session_scope, upgrade
     from uptake.web.accounts import create_user
     from uptake.web.app import create_app
@@ -107,13 +108,14 @@ def site(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("UPTAKE_DATABASE_URL", raising=False)
         ws = Workspace.resolve(tmp_path_factory.mktemp("mission-browser") / "ws").ensure()
-        support.small_store(ws.analytics_path)
+        store = support.small_store(ws.analytics_path)
         upgrade(ws.database_url)
         engine = support.mission_workflow(make_engine(ws.database_url))
         with session_scope(engine) as session:
             for email, (role, scope) in PEOPLE.items():
                 create_user(session, email=email, name=email.split("@")[0].title(), role=role, password=PASSWORD,
                             scope_org_code=scope, actor="test")
+            compute_ratings(session, store, who=support.ADMIN)  # attainment, for the commitment page's map
         app = create_app(ws, secret_key="test-secret-key-" + "x" * 32)
         mount(app)
         app.state.web.signin_by_address = RateLimiter(10_000, 300)
@@ -721,4 +723,34 @@ def test_accessibility_axe(site, visit, name):
     v.goto(path)
     serious = serious_axe_violations(v.page, name)
     assert not serious, json.dumps(serious, indent=2)
+    v.check()
+
+
+# --- the attainment map -----------------------------------------------------------------------------------------
+
+
+def test_the_commitment_page_draws_the_attainment_map(site, visit):
+    """ICBs by status, with a legend that counts each status as the table beside it does; stroke units as the
+    share met or on trajectory in their ICB, on a colour bar."""
+    v = visit(None)
+    page = v.page
+    v.goto("/nsf/stroke/thrombolysis?level=icb")
+    page.locator("#attainment-map .main-svg").first.wait_for()
+    legend = page.evaluate("document.getElementById('attainment-map').data"
+                           ".filter(t => t.showlegend).map(t => t.name)")
+    counts = {name.rsplit(" (", 1)[0].lower(): int(name.rsplit("(", 1)[1].rstrip(")")) for name in legend}
+    assert list(counts) == ["met", "on trajectory", "not distinguishable", "off trajectory", "missed"]
+    statuses = [cell.inner_text().strip().split("\n")[0].replace(" from the", "").strip()
+                for cell in page.locator("table.uptake-table tbody tr td:nth-child(2) strong").all()]
+    assert statuses and sum(counts.values()) == len(statuses)
+    for status, n in counts.items():
+        assert statuses.count(status) == n, (status, statuses)
+    areas = page.evaluate("document.getElementById('attainment-map').data.filter(t => t.fill === 'toself').length")
+    assert areas == 42  # every English ICB is drawn, with or without a result
+    shot(page, "commitment-map-icb")
+    v.goto("/nsf/stroke/thrombolysis")
+    page.locator("#attainment-map .main-svg").first.wait_for()
+    assert page.locator("#attainment-map .colorbar").count() == 1
+    assert "share of" in page.locator("#attainment-map").inner_text().lower()
+    shot(page, "commitment-map-stroke-units")
     v.check()
