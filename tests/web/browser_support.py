@@ -63,3 +63,18 @@ class Watched:
     def check(self) -> None:
         assert not self.offsite, f"requests off this machine: {self.offsite}"
         assert not self.errors, f"console errors: {self.errors}"
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+def launch_chromium(chromium):
+    """A generator for a module-scoped pytest fixture: Debian's Chromium driven by Playwright for Python
+    (skips the module if Playwright is missing)."""
+    import pytest
+
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
