@@ -192,6 +192,11 @@ def test_a_newer_published_run_replaces_the_public_rating(workflow_engine, tmp_p
         public = ratings_table(session)
         assert len(public) == 49 and set(public["run_id"]) == {2}
         assert session.scalar(select(func.count()).select_from(InnovationRating)) == 98
+        # the list without traces (what the ratings page reads) is the same list, traces left out
+        light = ratings_table(session, with_trace=False)
+        assert light["trace"].isna().all() and light["explanation"].isna().all()
+        pd.testing.assert_frame_equal(light.drop(columns=["trace", "explanation"]),
+                                      public.drop(columns=["trace", "explanation"]))
 
 
 @pytest.mark.parametrize("role, scope", [("icb-analyst", "QAA"), ("provider-lead", "U01"),

@@ -350,10 +350,15 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
 def ratings_page(request: Request, level: str | None = None, period: str | None = None) -> Response:
     from uptake.mission.ratings import ratings_table
 
+    chosen = _date(period)
     with session_scope(_web(request).engine) as session:
-        frame = ratings_table(session, level=level or None, period=_date(period))
-        all_published = ratings_table(session)
+        all_published = ratings_table(session, with_trace=False)
         fresh = _freshness(request, session)
+    frame = all_published
+    if level:
+        frame = frame.loc[frame["level"] == level]
+    if chosen:
+        frame = frame.loc[frame["period"] == chosen]
     years = sorted({p for p in all_published["period"]}, reverse=True) if not all_published.empty else []
     levels = sorted(set(all_published["level"])) if not all_published.empty else []
     summary = (frame.groupby(["level", "rating"]).size().unstack(fill_value=0) if not frame.empty else pd.DataFrame())

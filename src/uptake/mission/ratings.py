@@ -471,15 +471,21 @@ def ratings_table(
     level: str | None = None,
     period: dt.date | None = None,
     org_code: str | None = None,
+    with_trace: bool = True,
 ) -> pd.DataFrame:
     """Ratings as a table with their traces. status "published" (the default, and all the public may see):
     the newest published rating of each organisation, level and year; "draft" or "reviewed": those of a run
-    (the newest by default); "all": every rating of a run."""
+    (the newest by default); "all": every rating of a run. ``with_trace=False`` leaves the trace and the
+    explanation out (None), which is much faster for lists."""
     if status not in ("published", "reviewed", "draft", "all"):
         raise UptakeError(f"status must be published, reviewed, draft or all, not {status!r}")
     if status != "published" and not may_see_rating(who, status):
         require(False, who, f"see {status} ratings", )
-    query = select(InnovationRating, RatingRun.rule_set_id, RatingRun.rule_set_version).join(RatingRun)
+    wanted = [InnovationRating.org_code, InnovationRating.org_name, InnovationRating.level, InnovationRating.period,
+              InnovationRating.rating, InnovationRating.status, InnovationRating.run_id]
+    if with_trace:
+        wanted += [InnovationRating.explanation, InnovationRating.trace]
+    query = select(*wanted, RatingRun.rule_set_id, RatingRun.rule_set_version).join(RatingRun)
     if status == "published":
         newest = (
             select(InnovationRating.org_code, InnovationRating.level, InnovationRating.period,
@@ -506,9 +512,9 @@ def ratings_table(
     query = query.order_by(InnovationRating.level, InnovationRating.org_code, InnovationRating.period)
     records = [
         {"org_code": r.org_code, "org_name": r.org_name, "level": r.level, "period": r.period, "rating": r.rating,
-         "status": r.status, "rule_set": rs_id, "rule_set_version": rs_version, "run_id": r.run_id,
-         "explanation": r.explanation, "trace": r.trace}
-        for r, rs_id, rs_version in session.execute(query)
+         "status": r.status, "rule_set": r.rule_set_id, "rule_set_version": r.rule_set_version, "run_id": r.run_id,
+         "explanation": r.explanation if with_trace else None, "trace": r.trace if with_trace else None}
+        for r in session.execute(query)
     ]
     return pd.DataFrame.from_records(records, columns=list(RATING_COLUMNS))
 
