@@ -226,6 +226,8 @@ def _commitment_chart(framework, commitment, attainment: pd.DataFrame, indicator
 STATUS_MAP_COLOURS = {"met": "#007f3b", "on-trajectory": "#005eb8", "not-distinguishable": "#aeb7bd",
                       "off-trajectory": "#ed8b00", "missed": "#d5281b"}
 MAP_LEVELS = ("icb", "sub-icb")
+#: Rows of the attainment table a commitment page shows (weakest first); the download has them all.
+COMMITMENT_ROWS = 300
 
 
 def _sentence(text: str) -> str:
@@ -338,7 +340,8 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
     latest = rows.loc[rows["period"] == latest_period].sort_values(["rank", "value"]) if not rows.empty else rows
     attainment_map, how_map = _attainment_map(request, framework, commitment, indicator, level, latest)
     return _render(request, "mission/commitment.html", framework=framework, commitment=commitment,
-                   indicator=indicator, levels=levels, level=level, chart=chart, rows=_records(latest),
+                   indicator=indicator, levels=levels, level=level, chart=chart,
+                   rows=_records(latest.head(COMMITMENT_ROWS)), total=len(latest),
                    attainment_map=attainment_map, how_map=how_map, freshness=fresh,
                    latest_period=latest_period.date() if latest_period is not None else None)
 
