@@ -233,3 +233,19 @@ def test_one_organisations_downloads(site) -> None:
     assert filing in {row["id"] for row in queue}
     assert {row["status"] for row in queue} <= {"submitted", "resubmitted"}
     assert f'href="/plans/{filing}"' in client.get("/plans/queue", headers=admin).text
+
+
+def test_a_commitment_page_shows_the_weakest_first_and_says_how_many_are_left_out(site, monkeypatch) -> None:
+    import re
+
+    from uptake.mission import pages
+
+    client, _ = site
+    everyone = _latest_attainment(client, "stroke-unit")
+    monkeypatch.setattr(pages, "COMMITMENT_ROWS", 5)
+    html = client.get("/nsf/stroke/thrombolysis").text
+    assert f"the 5 weakest of {len(everyone)} shown" in html
+    shown = re.findall(r'href="/ratings/stroke-unit/([^"]+)"', html.split("Attainment in the latest period")[1])
+    assert len(shown) == 5
+    rank = {r["org_code"]: int(r["rank"]) for r in everyone}
+    assert [rank[code] for code in shown] == sorted(rank.values())[:5]  # weakest first, in order
