@@ -105,6 +105,6 @@ def test_validation_errors_are_422_json(client, url):
 def test_openapi_documents_every_endpoint(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     for name in ("organisations", "innovations", "indicators", "values", "funnel", "spc", "peers", "opportunity",
-                 "adoption"):
+                 "adoption", "changes", "equity"):
         assert f"/api/v1/{name}" in paths, name
     assert not any(p.startswith(("/download", "/sign-in", "/admin")) for p in paths)

@@ -60,6 +60,7 @@ PAGES = {
     "home": "/",
     "innovation": "/innovations/doacs",
     "innovation-synthetic": "/innovations/dementia-diagnosis",
+    "innovation-icb-changes-equity": "/innovations/doacs?indicator=doac-share&level=icb",
     "organisations": "/organisations",
     "organisation": "/organisations/MJ0?indicator=doac-share",
     "compare": "/compare?codes=QMJ,QKK,QSL",
@@ -96,6 +97,30 @@ def test_map_draws_every_area(server, context):
     page.locator("#map .main-svg").first.wait_for()
     traces = page.evaluate("document.getElementById('map').data.length")
     assert traces == 12 + 1  # 12 sub-ICB areas and the colour bar
+    watched.check()
+
+
+def test_changes_and_equity_charts(server, context):
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(server.url + "/innovations/doacs?indicator=doac-share&level=icb", wait_until="networkidle")
+    page.locator("#equity-chart .main-svg").first.wait_for()
+    page.locator("#equity-trend .main-svg").first.wait_for()
+    traces = page.evaluate("document.getElementById('equity-chart').data.map(t => t.name)")
+    assert traces == ["Fitted slope (SII)", "Value of each deprivation quintile"]
+    rows = page.locator("#equity-table tbody tr").count()
+    points = page.evaluate("document.getElementById('equity-chart').data[1].x.length")
+    assert rows == points  # the chart's figures are in the table
+    # a level without deprivation quintiles links to the levels that have them, through htmx
+    with page.expect_response(lambda r: "level=region" in r.url):
+        page.select_option("#level", "region")
+    page.locator("#equity-empty a", has_text="ICBs").click()
+    page.locator("#equity-chart .main-svg").first.wait_for()
+    assert "level=icb" in page.url
+    shot(page, "innovation-equity-via-link")
+    page.goto(server.url + "/organisations/MJ0?indicator=doac-share", wait_until="networkidle")
+    page.locator("#changes-chart .main-svg").first.wait_for()
+    assert page.locator("#org-changes-table tbody tr").count() >= 1
     watched.check()
 
 

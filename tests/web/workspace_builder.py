@@ -3,7 +3,10 @@ locations, 36 practices, 6 trusts), three indicators (one synthetic), observatio
 analytics store (so batches carry provenance), and result tables in the pipeline's shape.
 
 The result values here are computed with plain pandas and textbook formulas, only so the pages have
-realistic numbers to show; the pipeline's own correctness is tested in its own tests. When the real
+realistic numbers to show; the pipeline's own correctness is tested in its own tests. CUSUM changes and
+the slope index of inequality use `uptake.stats` (`cusum_alerts`, `slope_index_of_inequality`): with a
+12-period reference window only doac-share (24 months) has changes; regions have no deprivation quintile
+(no equity rows) and every trust is in quintile 2 (equity rows without a slope). When the real
 pipeline is importable (`uptake.pipeline.run`), `build()` runs it instead for the result tables.
 """
 
@@ -73,6 +76,7 @@ INDICATORS = [
 ]
 CATALOGUE = Catalogue(innovations={i.id: i for i in INNOVATIONS}, indicators={i.id: i for i in INDICATORS})
 PERIODS = {"doac-share": 24, "dementia-diagnosis-rate": 12, "narcolepsy-newer-share": 12}
+CUSUM_WINDOW = 12  # so only doac-share (24 months) can have changes detected
 
 
 @dataclass
@@ -177,7 +181,10 @@ def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndar
 
 def results(orgs: pd.DataFrame, rels: pd.DataFrame, obs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Result tables in the pipeline's schemas (uptake.pipeline.tables), from plain pandas."""
+    from uptake.stats import cusum_alerts, slope_index_of_inequality
+
     names = dict(zip(orgs["code"], orgs["name"], strict=True))
+    quintiles = dict(zip(orgs["code"], orgs["imd_quintile"], strict=True))
     out: dict[str, list] = {name: [] for name in (
         "result_values", "result_deciles", "result_funnel", "result_funnel_curve", "result_funnel_summary",
         "result_spc", "result_spc_series", "result_changes", "result_peers", "result_opportunity",
@@ -259,11 +266,23 @@ def results(orgs: pd.DataFrame, rels: pd.DataFrame, obs: dict[str, pd.DataFrame]
                 last_period=g["period"].iloc[-1], improvement="increase" if high else "decrease", rule_length=7,
                 variation_icon=icon, assurance_icon=None, target=None,
                 warnings=None if len(x) >= 13 else "fewer than 13 points: no icons")]))
-            out["result_changes"].append(pd.DataFrame(dict(
-                indicator=ind.id, level=lv, org_code=code, period=g["period"].to_numpy(),
-                percentile=g["percent_rank"].to_numpy() * 100, cusum_increase=0.0, cusum_decrease=0.0,
-                reference_mean_increase=50.0, reference_mean_decrease=50.0, threshold_increase=5.0,
-                threshold_decrease=5.0, alert=None)))
+            if lv != "england":  # CUSUM on the percentile series (uptake.stats), as the pipeline does
+                cusum = cusum_alerts(g["percent_rank"].to_numpy() * 100, window=CUSUM_WINDOW)
+                out["result_changes"].append(pd.DataFrame(dict(
+                    indicator=ind.id, level=lv, org_code=code, period=g["period"].to_numpy(),
+                    percentile=g["percent_rank"].to_numpy() * 100, cusum_increase=cusum.cusum_increase,
+                    cusum_decrease=cusum.cusum_decrease, threshold_increase=cusum.threshold_increase,
+                    threshold_decrease=-cusum.threshold_decrease, alert=cusum.alert.astype(object))))
+        for (lv, period), g in v[v["level"] != "england"].groupby(["level", "period"]):
+            quintile = g["org_code"].map(quintiles).astype(float).to_numpy()
+            if np.isnan(quintile).all():  # regions have no deprivation quintile: no equity rows
+                continue
+            sii = slope_index_of_inequality(g["value"].to_numpy(), g["denominator"].to_numpy(), quintile)
+            by_group = dict(zip(sii.groups.tolist(), sii.group_value.tolist(), strict=True))
+            out["result_equity"].append(pd.DataFrame([dict(
+                indicator=ind.id, level=lv, period=period, organisations=int((~np.isnan(quintile)).sum()),
+                quintiles=len(sii.groups), sii=sii.sii, rii=sii.rii, intercept=sii.intercept,
+                **{f"value_q{k}": by_group.get(k, np.nan) for k in range(1, 6)})]))
         latest = v[v["period"] == v["period"].max()]
         for lv, g in latest[latest["level"].isin([level, "icb"])].groupby("level"):
             median = g["value"].median()
@@ -326,7 +345,9 @@ def results(orgs: pd.DataFrame, rels: pd.DataFrame, obs: dict[str, pd.DataFrame]
     tables["pipeline_runs"] = pd.DataFrame([dict(
         run_id=1, engine="duckdb", started_at=dt.datetime(2026, 11, 1, 9, 0), finished_at=dt.datetime(2026, 11, 1, 9, 1),
         input_batch_ids=[1, 2, 3], input_rows=sum(len(f) for f in obs.values()),
-        indicators=[i.id for i in INDICATORS], row_counts="{}", settings="{}", warnings=[], uptake_version="test")])
+        indicators=[i.id for i in INDICATORS], row_counts="{}",
+        settings=f'{{"cusum_window": {CUSUM_WINDOW}, "cusum_sensitivity": 5.0}}', warnings=[],
+        uptake_version="test")])
     return tables
 
 

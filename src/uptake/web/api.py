@@ -184,6 +184,51 @@ class AdoptionOut(BaseModel):
     category_quantile: str | None = None
 
 
+class Direction(str, Enum):
+    up = "up"
+    down = "down"
+    both = "both"
+
+
+class ChangeOut(BaseModel):
+    """A change detected by CUSUM: a run of alerts in one direction on the organisation's percentile."""
+
+    indicator: str
+    level: str
+    org_code: str
+    org_name: str | None = None
+    direction: str
+    change_started: dt.date | None = None
+    first_alert: dt.date
+    last_alert: dt.date
+    alert_periods: int
+    period_before: dt.date | None = None
+    percentile_before: float | None = None
+    percentile_latest: float | None = None
+    percentile_change: float | None = None
+    value_before: float | None = None
+    value_latest: float | None = None
+    ongoing: bool
+
+
+class EquityOut(BaseModel):
+    """The slope index of inequality across IMD quintiles (1 = most deprived) for one period."""
+
+    indicator: str
+    level: str
+    period: dt.date
+    organisations: int
+    quintiles: int
+    sii: float | None = None
+    rii: float | None = None
+    intercept: float | None = None
+    value_q1: float | None = None
+    value_q2: float | None = None
+    value_q3: float | None = None
+    value_q4: float | None = None
+    value_q5: float | None = None
+
+
 class Me(BaseModel):
     signed_in: bool
     role: str
@@ -538,6 +583,60 @@ async def adoption(
             _need(snapshot, "result_adoption")
             rows, total = q.adoption(cur, indicator=indicator, level=level.value if level else None,
                                      limit=per_page, offset=(page - 1) * per_page)
+        return _page(request, rows, total, page, per_page)
+
+    return await _respond(request, build)
+
+
+@router.get("/changes", response_model=Page[ChangeOut],
+            summary="Changes detected by CUSUM on organisations' percentiles (OpenPrescribing-style), newest first")
+async def changes(
+    request: Request,
+    indicator: str | None = None,
+    level: LevelParam | None = None,
+    org_code: Annotated[str | None, Query(max_length=64, description="ODS code of one organisation.")] = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description=(
+        "See the changes as they stood in this period (YYYY-MM-DD): later periods are ignored and "
+        "`ongoing` means the latest alert is in it."))] = None,
+    direction: Direction | None = None,
+    history: Annotated[bool, Query(description=(
+        "false (default): each organisation's latest change per indicator and level; true: every change."))] = False,
+    page: PageParam = 1,
+    per_page: PerPageParam = 100,
+) -> Response:
+    web = _web(request)
+    if indicator is not None:
+        _indicator(web, indicator)
+
+    def build(principal):
+        with web.snapshots.cursor() as (snapshot, cur):
+            _need(snapshot, "result_changes")
+            rows, total = q.changes(cur, indicator=indicator, level=level.value if level else None, org_code=org_code,
+                                    period=_date(period), direction=direction.value if direction else None,
+                                    latest_only=not history, limit=per_page, offset=(page - 1) * per_page)
+        return _page(request, rows, total, page, per_page)
+
+    return await _respond(request, build)
+
+
+@router.get("/equity", response_model=Page[EquityOut],
+            summary="Slope index of inequality across deprivation (IMD) quintiles, per level and period")
+async def equity(
+    request: Request,
+    indicator: str,
+    level: LevelParam | None = None,
+    period: PeriodParam = None,
+    page: PageParam = 1,
+    per_page: PerPageParam = 100,
+) -> Response:
+    web = _web(request)
+    _indicator(web, indicator)
+
+    def build(principal):
+        with web.snapshots.cursor() as (snapshot, cur):
+            _need(snapshot, "result_equity")
+            rows, total = q.equity(cur, indicator=indicator, level=level.value if level else None,
+                                   period=_date(period), limit=per_page, offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build)

@@ -21,6 +21,7 @@ from uptake.web.formatting import (
     period_label,
     scaled,
 )
+from uptake.web.tables import change_colour
 
 NHS_BLUE = "#005eb8"
 NHS_DARK_BLUE = "#003087"
@@ -268,3 +269,107 @@ def map_spec(indicator: Indicator, level: str, period: dt.date, rows: list[dict]
         "suffix": _axis_suffix(indicator),
         "link": "/organisations/",
     }
+
+
+def equity(indicator: Indicator, level: str, period: dt.date, row: dict, quintiles: list[dict], placed: bool) -> dict:
+    """The slope index of inequality drawn as Fingertips draws it: each deprivation quintile's value at the
+    middle of its share of the population (ranked from most to least deprived; the horizontal bar spans the
+    share), and the fitted line from the most deprived end (0) to the least deprived end (1)."""
+    data: list[dict] = []
+    suffix = "%" if _axis_suffix(indicator) else ""
+    text = [f"Quintile {q['quintile_label']}<br>{indicator_value(indicator, q['value'])}"
+            + (f"<br>{100 * q['population_share']:.0f}% of the denominator" if q["population_share"] is not None
+               else "") + (f"<br>{q['organisations']:,} organisations" if q["organisations"] is not None else "")
+            for q in quintiles]
+    if placed:
+        if not missing(row.get("sii")) and not missing(row.get("intercept")):
+            data.append({
+                "type": "scatter", "mode": "lines", "x": [0, 1],
+                "y": [scaled(indicator, row["intercept"]), scaled(indicator, row["intercept"] + row["sii"])],
+                "line": {"color": NHS_DARK_BLUE, "width": 2, "dash": "dash"}, "name": "Fitted slope (SII)",
+                "hovertemplate": "Fitted: %{y:.1f}" + suffix + "<extra></extra>",
+            })
+        data.append({
+            "type": "scatter", "mode": "markers", "x": [q["ridit"] for q in quintiles],
+            "y": [scaled(indicator, q["value"]) for q in quintiles], "text": text,
+            "hovertemplate": "%{text}<extra></extra>", "name": "Value of each deprivation quintile",
+            "marker": {"size": 12, "color": NHS_BLUE, "line": {"width": 1, "color": "#ffffff"}},
+            "error_x": {"type": "data", "symmetric": True, "array": [q["population_share"] / 2 for q in quintiles],
+                        "color": NHS_BLUE, "thickness": 3, "width": 0},
+        })
+        layout = _layout(
+            indicator, f"Value by deprivation: {level_label(level, plural=True)}, {period_label(period, indicator)}",
+            x_title="Population ranked by deprivation, from most deprived (0%) to least deprived (100%)",
+        )
+        layout["xaxis"].update({"range": [-0.02, 1.02], "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1],
+                                "ticktext": ["0%", "20%", "40%", "60%", "80%", "100%"]})
+    else:  # the quintiles could not be placed on the population axis: values only, no line
+        data.append({
+            "type": "scatter", "mode": "markers", "x": [f"Quintile {q['quintile_label']}" for q in quintiles],
+            "y": [scaled(indicator, q["value"]) for q in quintiles], "text": text,
+            "hovertemplate": "%{text}<extra></extra>", "name": "Value of each deprivation quintile",
+            "marker": {"size": 12, "color": NHS_BLUE},
+        })
+        layout = _layout(
+            indicator, f"Value by deprivation: {level_label(level, plural=True)}, {period_label(period, indicator)}",
+            x_title="Deprivation quintile (IMD)",
+        )
+    layout["height"] = 430
+    layout["margin"] = {**layout["margin"], "b": 96}
+    layout["legend"] = {"orientation": "h", "y": -0.3}
+    return {"data": data, "layout": layout}
+
+
+def equity_trend(indicator: Indicator, level: str, rows: list[dict]) -> dict:
+    """The slope index of inequality over time (in the indicator's display units), with zero marked."""
+    rows = [r for r in rows if not missing(r.get("sii"))]
+    unit = "percentage points" if indicator.unit == "%" else indicator.unit
+    data = [{
+        "type": "scatter", "mode": "lines+markers" if len(rows) <= 36 else "lines", "x": _dates(rows),
+        "y": [scaled(indicator, r["sii"]) for r in rows], "name": "Slope index of inequality",
+        "line": {"color": NHS_BLUE, "width": 2}, "marker": {"size": 5},
+        "hovertemplate": "%{x|%b %Y}: %{y:+.1f} " + unit + "<extra></extra>",
+    }]
+    layout = _layout(None, f"Slope index of inequality over time: {level_label(level, plural=True)} "
+                           "(least deprived minus most deprived)",
+                     y_title=f"SII ({unit})", showlegend=False, height=420)
+    layout["yaxis"].update({"zeroline": True, "zerolinecolor": NHS_GREY, "zerolinewidth": 1.5})
+    layout["margin"] = {**layout["margin"], "b": 40}
+    return {"data": data, "layout": layout}
+
+
+def change_series(indicator: Indicator, org_name: str, level: str, rows: list[dict], changes: list[dict]) -> dict:
+    """The organisation's percentile among its level over time (OpenPrescribing's view of a measure), with
+    each detected change shaded from when it started to its latest alert and each alert marked."""
+    x = _dates(rows)
+    data: list[dict] = [{
+        "type": "scatter", "mode": "lines", "x": x, "y": [r["percentile"] for r in rows],
+        "line": {"color": NHS_GREY, "width": 2}, "name": "Percentile",
+        "hovertemplate": "%{x|%b %Y}: %{y:.0f}th percentile<extra></extra>", "connectgaps": False,
+    }]
+    for direction, label in (("up", "Alert: up"), ("down", "Alert: down")):
+        alert = "increase" if direction == "up" else "decrease"
+        points = [r for r in rows if r["alert"] in (alert, "both")]
+        if points:
+            colour = {"blue": SPC_COLOURS["improvement"], "orange": NHS_ORANGE}.get(
+                change_colour(indicator, direction), SPC_COLOURS["neutral"])
+            data.append({
+                "type": "scatter", "mode": "markers", "x": _dates(points), "y": [r["percentile"] for r in points],
+                "marker": {"size": 9, "color": colour, "symbol": "triangle-up" if direction == "up" else
+                           "triangle-down"},
+                "name": label, "hovertemplate": "%{x|%b %Y}: " + label.lower() + "<extra></extra>",
+            })
+    shapes = []
+    for change in changes:
+        if change.get("change_started") is None:
+            continue
+        colour = {"blue": "rgba(65,182,230,0.15)", "orange": "rgba(237,139,0,0.15)"}.get(
+            change_colour(indicator, change["direction"]), "rgba(124,40,85,0.12)")
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": change["change_started"].isoformat(),
+                       "x1": change["last_alert"].isoformat(), "y0": 0, "y1": 1, "fillcolor": colour,
+                       "line": {"width": 0}, "layer": "below"})
+    layout = _layout(None, f"Percentile among {level_label(level, plural=True)}: {org_name}",
+                     y_title="Percentile (100 = highest value)", shapes=shapes, height=380)
+    layout["legend"] = {"orientation": "h", "y": -0.15}
+    layout["yaxis"].update({"range": [-2, 102]})
+    return {"data": data, "layout": layout}

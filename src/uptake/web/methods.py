@@ -62,6 +62,29 @@ METHODS: dict[str, str] = {
         "majority 34%, laggards 16%) by the order of adoption; organisations that have not crossed the "
         "threshold are 'not yet'."
     ),
+    "changes": (
+        "Changes are found as OpenPrescribing finds them (Walker et al., BMC Medical Informatics and Decision "
+        "Making 2018): a CUSUM on each organisation's percentile among organisations of the same type, period by "
+        "period. The reference is the mean and standard deviation of its first 12 periods; movements of more than "
+        "half a standard deviation away from the reference are added up, upwards and downwards separately, and a "
+        "change is detected when a sum passes 5 standard deviations. After an alert the reference moves to the "
+        "latest 12 periods. A change runs from its first to its latest alert in a row; it started in the period "
+        "after the sum last stood at zero (the usual CUSUM estimate of when a shift began), and its size is the "
+        "percentile at the latest alert minus the percentile just before it started. It is ongoing when the "
+        "latest alert is in the period shown. A percentile measures the organisation against the others, so a "
+        "change may come from other organisations moving as well as from its own value."
+    ),
+    "equity": (
+        "Slope index of inequality (SII; Low and Low, Journal of Public Health 2004; the OHID Fingertips "
+        "method): organisations are grouped by the deprivation quintile of their area (Index of Multiple "
+        "Deprivation; 1 = most deprived). Each quintile's value is its organisations' numerators over their "
+        "denominators. The quintiles are placed along the population ranked from most to least deprived, each at "
+        "the middle of its share of the denominator, and a straight line is fitted weighted by those shares. The "
+        "SII is the fitted value at the least deprived end minus the fitted value at the most deprived end: "
+        "positive means higher values in less deprived areas. The relative index (RII) is the SII divided by the "
+        "average value. Deprivation is the organisation's (its area's or practice's IMD), not each patient's, and "
+        "no confidence interval is computed, so a small gap may be chance."
+    ),
     "s_curve": (
         "England's value over time (numerators and denominators of every organisation added up), each NHS "
         "region's, and the spread of organisations between the 10th and 90th percentile."

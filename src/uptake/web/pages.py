@@ -5,20 +5,23 @@ beyond selecting and formatting rows."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from uptake.catalogue.schemas import Indicator
+from uptake.catalogue.schemas import Indicator, Polarity
 from uptake.web import charts
 from uptake.web import queries as q
 from uptake.web import tables as t
+from uptake.web.formatting import indicator_value, level_label, missing, period_label, polarity_text
 from uptake.web.methods import METHODS
 
 router = APIRouter(include_in_schema=False)
 
 LEAGUE_PAGE = 25
+CHANGES_SHOWN = 25
 MAP_LEVELS = ("icb", "sub-icb")
 
 
@@ -156,8 +159,8 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
         "Indicator": f"{ind.title} ({ind.id})",
         "Numerator": ind.numerator,
         "Denominator": ind.denominator,
-        "Organisations": f"{len(values_rows):,} {t.level_label(level, plural=True)}",
-        "Period": t.period_label(day, ind),
+        "Organisations": f"{len(values_rows):,} {level_label(level, plural=True)}",
+        "Period": period_label(day, ind),
     }
     results: dict[str, Any] = {
         "level": level, "period": day, "periods": periods,
@@ -165,7 +168,7 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
         "how_s_curve": _how(cur, ind, ["s_curve", "value", "deciles"], inputs, day),
         "map": charts.map_spec(ind, map_level, day, map_rows) if map_level and day else None,
         "map_level": map_level,
-        "how_map": _how(cur, ind, ["map", "value"], {**inputs, "Map of": t.level_label(map_level or "", True)}, day),
+        "how_map": _how(cur, ind, ["map", "value"], {**inputs, "Map of": level_label(map_level or "", True)}, day),
         "league": t.league(tctx, ind.id, level, day, page=page, per_page=LEAGUE_PAGE),
         "league_page": page,
         "how_league": _how(cur, ind, ["league", "value", "interval", "comparison", "deciles"], inputs, day),
@@ -185,7 +188,7 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
             funnel_inputs["Limits"] = summary["method"] + (
                 f" (overdispersion adjusted: phi {summary['phi']:.2f}, tau² {summary['tau2']:.2g})"
                 if summary["overdispersion_adjusted"] else "")
-            funnel_inputs["Centre (England)"] = t.indicator_value(ind, summary["benchmark"])
+            funnel_inputs["Centre (England)"] = indicator_value(ind, summary["benchmark"])
             if summary["warnings"]:
                 funnel_inputs["Warnings"] = summary["warnings"]
         results["how_funnel"] = _how(cur, ind, ["funnel", "value"], funnel_inputs, day)
@@ -206,10 +209,101 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
             results["adoption_curve"] = charts.adoption_curve(ind, level, curve, total) if curve else None
             results["adoption"] = t.adoption(tctx, ind.id, level, per_page=25)
             results["how_adoption"] = _how(cur, ind, ["adoption"], {
-                **inputs, "Adoption threshold": t.indicator_value(ind, ind.adoption_threshold)
+                **inputs, "Adoption threshold": indicator_value(ind, ind.adoption_threshold)
                 if ind.adoption_threshold is not None else "not set"}, None)
+    if snapshot.has("result_changes") and day:
+        results.update(_changes_section(cur, snapshot, tctx, ind, level, day, inputs))
+    if snapshot.has("result_equity"):
+        results.update(_equity_section(cur, tctx, ind, level, levels, day, inputs))
     ctx["results"] = results
     return ctx
+
+
+def _cusum_settings(cur, snapshot) -> dict[str, str]:
+    """The CUSUM settings of the latest pipeline run, for "how was this calculated"."""
+    raw = q.pipeline_settings(cur) if snapshot.has("pipeline_runs") else None
+    try:
+        settings = json.loads(raw) if raw else {}
+        settings = settings if isinstance(settings, dict) else {}
+    except ValueError:
+        settings = {}
+    out = {}
+    if settings.get("cusum_window") is not None:
+        out["Reference window"] = f"{settings['cusum_window']} periods"
+    if settings.get("cusum_sensitivity") is not None:
+        out["Threshold"] = f"{settings['cusum_sensitivity']:g} standard deviations (allowance 0.5)"
+    return out
+
+
+def _changes_section(cur, snapshot, tctx, ind: Indicator, level: str, day: dt.date, inputs: dict) -> dict:
+    table = t.changes(tctx, ind.id, level, day, per_page=CHANGES_SHOWN)
+    counts = q.change_counts(cur, ind.id, level, day)
+    summary = {
+        "total": sum(r["n"] for r in counts),
+        "up": sum(r["n"] for r in counts if r["direction"] == "up"),
+        "down": sum(r["n"] for r in counts if r["direction"] == "down"),
+        "ongoing": sum(r["n"] for r in counts if r["ongoing"]),
+        "ongoing_up": sum(r["n"] for r in counts if r["ongoing"] and r["direction"] == "up"),
+        "ongoing_down": sum(r["n"] for r in counts if r["ongoing"] and r["direction"] == "down"),
+    }
+    return {
+        "changes": table, "changes_summary": summary,
+        "how_changes": _how(cur, ind, ["changes"], {**inputs, **_cusum_settings(cur, snapshot)}, day),
+    }
+
+
+def equity_sentence(ind: Indicator, level: str, row: dict) -> str:
+    """The slope index of inequality in plain words."""
+    orgs = level_label(level, plural=True)
+    if missing(row.get("sii")):
+        return (f"The {row['organisations']:,} {orgs} with a value are all in one deprivation quintile, so no "
+                "slope can be fitted.")
+    gap = t.gap_value(ind, row["sii"])
+    text = (f"The gap between the most and the least deprived areas is {gap}: the fitted value across "
+            f"{orgs} ranked by deprivation goes from {indicator_value(ind, row['intercept'])} at the most "
+            f"deprived end to {indicator_value(ind, row['intercept'] + row['sii'])} at the least deprived end.")
+    if abs(row["sii"] * ind.multiplier) < 0.05:
+        return text + " There is almost no difference by deprivation."
+    higher_in_less = row["sii"] > 0
+    text += " Values are higher in " + ("less" if higher_in_less else "more") + " deprived areas"
+    if ind.polarity == Polarity.NO_JUDGEMENT:
+        return text + "."
+    deprived_worse = higher_in_less == (ind.polarity == Polarity.HIGH_IS_GOOD)
+    return text + (", so the most deprived areas are worse off" if deprived_worse
+                   else ", so the most deprived areas are better off") + f" ({polarity_text(ind)})."
+
+
+def _equity_section(cur, tctx, ind: Indicator, level: str, levels: list[str], day, inputs: dict) -> dict:
+    with_equity = [lv for lv in q.equity_levels(cur, ind.id) if lv in levels]
+    out: dict[str, Any] = {"equity_levels": with_equity, "equity": None}
+    if level not in with_equity:
+        return out
+    row = t.equity_row(tctx, ind.id, level, day)
+    if row is None:
+        return out
+    quintiles, placed = t.equity_quintiles_of(row, q.equity_groups(cur, ind.id, level, row["period"]))
+    history, _ = q.equity(cur, indicator=ind.id, level=level)
+    equity_inputs = {**inputs, "Period": period_label(row["period"], ind),
+                     "Organisations": f"{row['organisations']:,} {level_label(level, plural=True)} with a value "
+                                      "and a deprivation quintile",
+                     "Quintiles": f"{row['quintiles']} of 5 represented"}
+    if not placed and quintiles:
+        equity_inputs["Note"] = ("the quintiles' populations could not be matched to the stored result, so the "
+                                 "chart shows the values without the slope")
+    out["equity"] = {
+        "row": row, "period": row["period"], "exact": day is None or row["period"] == day,
+        "sentence": equity_sentence(ind, level, row),
+        "sii_text": None if missing(row.get("sii")) else
+        f"{t.signed(row['sii'] * ind.multiplier)} {t.gap_unit(ind)}".strip(),
+        "rii_text": None if missing(row.get("rii")) else t.signed(100 * row["rii"]) + "%",
+        "chart": charts.equity(ind, level, row["period"], row, quintiles, placed) if quintiles else None,
+        "trend": charts.equity_trend(ind, level, history)
+        if sum(1 for r in history if not missing(r["sii"])) > 1 else None,
+        "table": t.equity_quintiles(tctx, ind.id, level, row["period"]),
+        "periods_table": t.equity(tctx, ind.id, level),
+        "how": _how(cur, ind, ["equity"], equity_inputs, row["period"]),
+    }
+    return out
 
 
 # ---------------------------------------------------------------------- organisations
@@ -268,6 +362,21 @@ async def organisation(request: Request, code: str, indicator: str | None = None
                             ctx["spc_icons"] = rows[-1]
                             ctx["spc_table"] = t.spc(tctx, code, chosen)
                             ctx["how_spc"] = _how(cur, ind, ["spc"], inputs, latest)
+                    if snapshot.has("result_changes") and org["level"] != "england":
+                        ctx["changes"] = t.org_changes(tctx, code)
+                        ctx["how_changes"] = _how(cur, ind, ["changes"], {
+                            "Organisation": f"{org['name']} ({code})",
+                            "Compared with": level_label(org["level"], plural=True),
+                            **_cusum_settings(cur, snapshot)}, latest)
+                        series = q.change_series(cur, chosen, org["level"], code)
+                        if any(r["percentile"] is not None for r in series):
+                            mine = [r for r in ctx["changes"].rows if r["indicator"] == chosen]
+                            ctx["change_chart"] = charts.change_series(ind, org["name"], org["level"], series, mine)
+                            ctx["change_table"] = t.change_series(tctx, code, chosen)
+                            ctx["change_count"] = len(mine)
+                            ctx["how_change_chart"] = _how(cur, ind, ["changes"], {
+                                **inputs, "Compared with": level_label(org["level"], plural=True),
+                                **_cusum_settings(cur, snapshot)}, latest)
                     ctx["pack"] = _pack(tctx, snapshot, cur, org, ind, inputs, latest)
         template = "partials/organisation_indicator.html" if _partial(request) else "organisation.html"
         return web.render(request, template, **ctx)
@@ -377,6 +486,8 @@ def download(request: Request, name: str, fmt: str) -> Response:
         "opportunity": ("indicator", "level", "period", "benchmark"), "org-opportunity": ("code",),
         "opportunity-totals": ("indicator",), "adoption": ("indicator", "level"), "deciles": ("indicator", "level"),
         "funnel": ("indicator", "level", "period"), "spc": ("code", "indicator"), "compare": ("codes", "indicator"),
+        "changes": ("indicator", "level", "period"), "org-changes": ("code",), "change-series": ("code", "indicator"),
+        "equity": ("indicator", "level"), "equity-quintiles": ("indicator", "level", "period"),
         "batches": ("indicator",), "runs": (), "indicators": (),
     }[name]
     kwargs = {k: v for k, v in params.items() if k in allowed and v != ""}

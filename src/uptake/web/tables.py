@@ -36,6 +36,58 @@ from uptake.web.formatting import (
 )
 
 
+# ---------------------------------------------------------------------- formatting of changes and equity
+CHANGE_LABELS = {"up": "Up", "down": "Down", "both": "Up and down"}
+
+
+def change_meaning(indicator: Indicator | None, direction: str | None) -> str:
+    """'improving' / 'worsening' for a change in the organisation's percentile, by the indicator's polarity
+    (empty when the indicator has no polarity or the direction is mixed)."""
+    if indicator is None or direction not in ("up", "down") or indicator.polarity == Polarity.NO_JUDGEMENT:
+        return ""
+    good = "up" if indicator.polarity == Polarity.HIGH_IS_GOOD else "down"
+    return "improving" if direction == good else "worsening"
+
+
+def change_colour(indicator: Indicator | None, direction: str | None) -> str:
+    """Making Data Count colours: blue improving, orange worsening, grey otherwise."""
+    return {"improving": "blue", "worsening": "orange"}.get(change_meaning(indicator, direction), "grey")
+
+
+def ordinal(value: Any) -> str:
+    """A percentile as an ordinal: 12.2 -> '12th'."""
+    if missing(value):
+        return "-"
+    n = int(round(float(value)))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def signed(value: Any, digits: int = 1) -> str:
+    """A difference with its sign (a real minus sign): +4.9, −2.4."""
+    if missing(value):
+        return "-"
+    text = f"{abs(float(value)):,.{digits}f}"
+    if round(float(value), digits) == 0:
+        return text
+    return ("+" if value > 0 else "\u2212") + text
+
+
+def gap_unit(indicator: Indicator | None) -> str:
+    """The unit of a difference between two values: percentage points for percentages."""
+    if indicator is None:
+        return ""
+    return "percentage points" if indicator.unit == "%" else indicator.unit
+
+
+def gap_value(indicator: Indicator | None, value: Any, digits: int = 1) -> str:
+    """A difference between two values as shown: 0.042 -> '4.2 percentage points'."""
+    if missing(value):
+        return "-"
+    scale = indicator.multiplier if indicator else 1.0
+    return f"{abs(float(value)) * scale:,.{digits}f} {gap_unit(indicator)}".strip()
+
+
 @dataclass
 class Column:
     key: str
@@ -416,6 +468,173 @@ def spc(ctx: Context, code: str, indicator: str):
     return DataTable("spc", f"SPC: {org['name']}, {ind.title}", columns, rows, {"code": code, "indicator": indicator})
 
 
+def _change_columns(ctx: Context, with_org: bool) -> list[Column]:
+    def ind_of(r):
+        return ctx.catalogue.indicators.get(r["indicator"])
+
+    first = (Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
+                    href=_org_link) if with_org else
+             Column("indicator", "Indicator", fmt=lambda r: ind_of(r).title if ind_of(r) else r["indicator"],
+                    href=lambda r: _innovation_href(ctx, r["indicator"])))
+    return [
+        first,
+        Column("direction", "Direction", fmt=lambda r: change_meaning(ind_of(r), r["direction"]),
+               tag=lambda r: (CHANGE_LABELS.get(r["direction"], r["direction"]),
+                              change_colour(ind_of(r), r["direction"]))),
+        Column("change_started", "Started", fmt=lambda r: period_label(r["change_started"], ind_of(r))),
+        Column("last_alert", "Alerts", fmt=lambda r: _alerts_text(r, ind_of(r)),
+               tag=lambda r: ("Ongoing", "aqua-green") if r["ongoing"] else None),
+        Column("percentile", "Percentile",
+               fmt=lambda r: f"{ordinal(r['percentile_before'])}\u00a0\u2192\u00a0{ordinal(r['percentile_latest'])}"),
+        Column("percentile_change", "Change (percentile points)", fmt=lambda r: signed(r["percentile_change"]),
+               numeric=True),
+        Column("value", "Value",
+               fmt=lambda r: f"{indicator_value(ind_of(r), r['value_before'])}\u00a0\u2192\u00a0"
+                             f"{indicator_value(ind_of(r), r['value_latest'])}"),
+    ]
+
+
+def _alerts_text(row: dict, ind: Indicator | None) -> str:
+    first, last = period_label(row["first_alert"], ind), period_label(row["last_alert"], ind)
+    return first if first == last else f"{first} to {last}"
+
+
+def changes(ctx: Context, indicator: str, level: str, period: Any = None, page: int = 1,
+            per_page: int | None = None):
+    """Each organisation's latest change detected by CUSUM up to the period, newest first (public)."""
+    ind = ctx.indicator(indicator)
+    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
+    rows, total = q.changes(ctx.cur, indicator=indicator, level=level, period=day, latest_only=True,
+                            limit=per_page, offset=(max(page, 1) - 1) * per_page if per_page else 0)
+    return DataTable(
+        "changes", f"Changes detected: {level_label(level, plural=True)}, up to {period_label(day, ind)}",
+        _change_columns(ctx, True), rows, total=total,
+        params={"indicator": indicator, "level": level, "period": day.isoformat() if day else None},
+        note="Each organisation's latest change, newest first. Up and down are its percentile among "
+             + level_label(level, plural=True) + " (100 = the highest value); the percentile and value are those "
+             "before the change started and at its latest alert.",
+        raw_columns=q.CHANGES_COLUMNS.replace(" ", "").split(","),
+    )
+
+
+def org_changes(ctx: Context, code: str):
+    """Every change detected by CUSUM for one organisation, on every indicator, newest first (public)."""
+    org = ctx.organisation(code)
+    rows, _ = q.changes(ctx.cur, org_code=code, level=org["level"], latest_only=False)
+    return DataTable("org-changes", f"Changes detected for {org['name']}", _change_columns(ctx, False), rows,
+                     {"code": code}, raw_columns=q.CHANGES_COLUMNS.replace(" ", "").split(","))
+
+
+def change_series(ctx: Context, code: str, indicator: str):
+    """One organisation's percentile series with its CUSUMs and alerts (the changes chart's figures)."""
+    org = ctx.organisation(code)
+    ind = ctx.indicator(indicator)
+    rows = q.change_series(ctx.cur, indicator, org["level"], code)
+    columns = [
+        Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
+        Column("percentile", "Percentile", fmt=lambda r: number(r["percentile"], 1), numeric=True),
+        Column("cusum_increase", "CUSUM up", fmt=lambda r: number(r["cusum_increase"], 1), numeric=True),
+        Column("cusum_decrease", "CUSUM down", fmt=lambda r: number(r["cusum_decrease"], 1), numeric=True),
+        Column("threshold_increase", "Threshold", fmt=lambda r: number(r["threshold_increase"], 1), numeric=True),
+        Column("alert", "Alert", fmt=lambda r: {"increase": "Up", "decrease": "Down", "both": "Up and down"}.get(
+            r["alert"], "-")),
+    ]
+    return DataTable("change-series", f"Percentile and CUSUM: {org['name']}, {ind.title}", columns, rows,
+                     {"code": code, "indicator": indicator})
+
+
+QUINTILE_LABELS = {1: "1 (most deprived)", 2: "2", 3: "3", 4: "4", 5: "5 (least deprived)"}
+
+
+def equity_quintiles_of(row: dict | None, groups: list[dict]) -> tuple[list[dict], bool]:
+    """The quintiles of one stored equity result, each with its organisations and population share, and
+    whether they could be placed on the population axis of the slope.
+
+    result_equity stores each quintile's value but not its population, so the populations come from the
+    values and the organisations' quintiles (queries.equity_groups). They are used only if they reproduce
+    the stored quintile values (the same organisations were pooled); otherwise the quintiles are listed
+    without a position."""
+    if not row:
+        return [], False
+    derived = {g["quintile"]: g for g in groups}
+    stored = {k: row[f"value_q{k}"] for k in range(1, 6) if not missing(row.get(f"value_q{k}"))}
+    placed = bool(stored) and set(stored) == set(derived) and all(
+        not missing(derived[k]["value"]) and abs(derived[k]["value"] - v) <= 1e-9 * max(1.0, abs(v))
+        for k, v in stored.items()) and all((derived[k]["population"] or 0) > 0 for k in stored)
+    total = sum(derived[k]["population"] for k in stored) if placed else 0.0
+    out, cumulative = [], 0.0
+    for k in sorted(stored):
+        group = derived.get(k, {})
+        entry = {"indicator": row["indicator"], "level": row["level"], "period": row["period"], "quintile": k,
+                 "quintile_label": QUINTILE_LABELS.get(k, str(k)), "organisations": group.get("organisations"),
+                 "denominator": group.get("population"), "population_share": None, "ridit": None,
+                 "value": stored[k], "fitted_value": None}
+        if placed:
+            share = derived[k]["population"] / total
+            entry["population_share"] = share
+            entry["ridit"] = cumulative + share / 2.0
+            cumulative += share
+            if not missing(row.get("sii")) and not missing(row.get("intercept")):
+                entry["fitted_value"] = row["intercept"] + row["sii"] * entry["ridit"]
+        out.append(entry)
+    return out, placed
+
+
+def equity_row(ctx: Context, indicator: str, level: str, period: Any = None) -> dict | None:
+    """The stored equity result of the period, or of the latest earlier period that has one."""
+    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
+    rows, _ = q.equity(ctx.cur, indicator=indicator, level=level)
+    earlier = [r for r in rows if day is None or r["period"] <= day]
+    return earlier[-1] if earlier else None
+
+
+def equity_quintiles(ctx: Context, indicator: str, level: str, period: Any = None):
+    """The value of each deprivation quintile and the fitted slope, for one period (public)."""
+    ind = ctx.indicator(indicator)
+    row = equity_row(ctx, indicator, level, period)
+    groups = q.equity_groups(ctx.cur, indicator, level, row["period"]) if row else []
+    rows, _ = equity_quintiles_of(row, groups)
+    day = row["period"] if row else _date(period)
+    columns = [
+        Column("quintile_label", "Deprivation quintile (IMD)"),
+        Column("organisations", "Organisations", fmt=lambda r: number(r["organisations"]), numeric=True),
+        Column("population_share", "Share of the denominator",
+               fmt=lambda r: "-" if missing(r["population_share"]) else f"{100 * r['population_share']:.1f}%",
+               numeric=True),
+        Column("value", "Value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
+        Column("fitted_value", "On the fitted slope", fmt=lambda r: indicator_value(ind, r["fitted_value"]),
+               numeric=True),
+    ]
+    return DataTable(
+        "equity-quintiles",
+        f"Value by deprivation quintile: {level_label(level, plural=True)}, {period_label(day, ind)}",
+        columns, rows, {"indicator": indicator, "level": level, "period": day.isoformat() if day else None},
+        raw_columns=["indicator", "level", "period", "quintile", "organisations", "denominator",
+                     "population_share", "ridit", "value", "fitted_value"],
+    )
+
+
+def equity(ctx: Context, indicator: str, level: str):
+    """The slope index of inequality in every period (public)."""
+    ind = ctx.indicator(indicator)
+    rows, _ = q.equity(ctx.cur, indicator=indicator, level=level)
+    rows.reverse()  # newest first
+    columns = [
+        Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
+        Column("sii", "Slope index of inequality" + (" (percentage points)" if ind.unit == "%" else ""),
+               fmt=lambda r: signed(None if missing(r["sii"]) else r["sii"] * ind.multiplier), numeric=True),
+        Column("rii", "Relative index", fmt=lambda r: "-" if missing(r["rii"]) else signed(100 * r["rii"]) + "%",
+               numeric=True),
+    ] + [
+        Column(f"value_q{k}", f"Quintile {QUINTILE_LABELS[k]}", fmt=lambda r, k=k: indicator_value(ind, r[f"value_q{k}"]),
+               numeric=True)
+        for k in range(1, 6)
+    ] + [Column("organisations", "Organisations", fmt=lambda r: number(r["organisations"]), numeric=True)]
+    return DataTable("equity", f"Slope index of inequality: {level_label(level, plural=True)}, every period",
+                     columns, rows, {"indicator": indicator, "level": level},
+                     raw_columns=q.EQUITY_COLUMNS.replace(" ", "").split(","))
+
+
 def compare(ctx: Context, codes: list[str], indicator: str | None = None):
     """Chosen organisations side by side: the latest value of each indicator."""
     orgs = [ctx.organisation(code) for code in codes]
@@ -513,6 +732,11 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "deciles": deciles,
     "funnel": funnel,
     "spc": spc,
+    "changes": changes,
+    "org-changes": org_changes,
+    "change-series": change_series,
+    "equity": equity,
+    "equity-quintiles": equity_quintiles,
     "compare": compare,
     "batches": batches,
     "runs": runs,
