@@ -3,8 +3,8 @@
 
 The series of an organisation is its percentile (percent rank x 100) in each of the indicator's
 periods, NaN where it has no value. The recursion runs forward in time, so the loop is over periods
-(a few hundred at most) with all organisations of a level updated together. England is not ranked, so
-it has no changes.
+(a few hundred at most) with the series of all organisations of every level updated together. England
+is not ranked, so it has no changes.
 """
 
 from __future__ import annotations
@@ -119,28 +119,26 @@ def compute(
     frame: IndicatorFrame, percent_rank: np.ndarray, window: int, sensitivity: float
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(frame rows below England, their CUSUM columns of result_points)."""
-    n_periods = frame.periods.size
-    out_rows: list[np.ndarray] = []
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in (
-        "cusum_increase", "cusum_decrease", "cusum_threshold_increase", "cusum_threshold_decrease", "cusum_alert")}
-    for level in range(len(frame.levels)):
-        if level == frame.england_level:
-            continue
-        rows = np.flatnonzero(frame.level == level)
-        if rows.size == 0:
-            continue
-        _, series = np.unique(frame.org[rows], return_inverse=True)
-        x = np.full((int(series.max()) + 1, n_periods), np.nan)
-        x[series, frame.pidx[rows]] = percent_rank[rows] * 100.0
-        result = cusum_matrix(x, window, sensitivity)
-        at = (series, frame.pidx[rows])
-        out_rows.append(rows)
-        parts["cusum_increase"].append(result["cusum_increase"][at])
-        parts["cusum_decrease"].append(result["cusum_decrease"][at])
-        parts["cusum_threshold_increase"].append(result["threshold_increase"][at])
-        parts["cusum_threshold_decrease"].append(result["threshold_decrease"][at])
-        parts["cusum_alert"].append(result["alert_code"][at])
-    if not out_rows:
+    names = ("cusum_increase", "cusum_decrease", "cusum_threshold_increase", "cusum_threshold_decrease",
+             "cusum_alert")
+    rows = np.flatnonzero(frame.level != frame.england_level)
+    if rows.size == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, {k: np.zeros(0, dtype=np.int8 if k == "cusum_alert" else np.float64) for k in parts}
-    return np.concatenate(out_rows), {k: np.concatenate(v) for k, v in parts.items()}
+        return empty, {k: np.zeros(0, dtype=np.int8 if k == "cusum_alert" else np.float64) for k in names}
+    # One matrix row per (level, organisation) series, every level at once (each row's recursion is
+    # independent of the others, so the results are those of one matrix per level). Rows are in (level,
+    # org, period) order, so the series number of a row is the count of series changes before it.
+    level, org, pidx = frame.level[rows], frame.org[rows], frame.pidx[rows]
+    change = (level[1:] != level[:-1]) | (org[1:] != org[:-1])
+    series = np.concatenate([[0], np.cumsum(change, dtype=np.int64)])
+    x = np.full((int(series[-1]) + 1, frame.periods.size), np.nan)
+    x[series, pidx] = percent_rank[rows] * 100.0
+    result = cusum_matrix(x, window, sensitivity)
+    at = (series, pidx)
+    return rows, {
+        "cusum_increase": result["cusum_increase"][at],
+        "cusum_decrease": result["cusum_decrease"][at],
+        "cusum_threshold_increase": result["threshold_increase"][at],
+        "cusum_threshold_decrease": result["threshold_decrease"][at],
+        "cusum_alert": result["alert_code"][at],
+    }

@@ -119,10 +119,14 @@ def _totals(
     area_codes = pa.concat_arrays([pa.array([ENGLAND_CODE]), orgs.take_codes(icb_ids)])
     parts: list[pa.Table] = []
 
-    def add(bench: str, area_level: str, area: np.ndarray, gap: np.ndarray, mask: np.ndarray) -> None:
+    # Dense key of (level, period, area) per row: England's (area 0) and the row's ICB's.
+    england_key = level * stride + pidx * n_area
+    icb_key = england_key + area_of_row
+
+    def add(bench: str, area_level: str, key: np.ndarray, gap: np.ndarray, mask: np.ndarray) -> None:
         if not mask.any():
             return
-        keys = level[mask] * stride + pidx[mask] * n_area + area[mask]
+        keys = key[mask]
         g = gap[mask]
         space = int(keys.max()) + 1  # levels x periods x areas: small, so count densely without sorting
         uniq = np.flatnonzero(np.bincount(keys, minlength=space))
@@ -150,8 +154,8 @@ def _totals(
     for bench in BENCHMARKS:
         gap = gaps[bench]
         has = ~np.isnan(gap)
-        add(bench, Level.ENGLAND.value, np.zeros(rows.size, dtype=np.int64), gap, has)
-        add(bench, Level.ICB.value, area_of_row, gap, has & (area_of_row > 0))
+        add(bench, Level.ENGLAND.value, england_key, gap, has)
+        add(bench, Level.ICB.value, icb_key, gap, has & (area_of_row > 0))
     if not parts:
         return OPPORTUNITY_TOTALS.schema.empty_table()
     return pa.concat_tables(parts).sort_by(

@@ -179,15 +179,25 @@ def similar_peers(
         return peer, distance
     block = max(1, _BLOCK_CELLS // n)
     cols = np.arange(n)
+    # Buffers reused by every block (fresh 32 MB arrays per operation cost more than the arithmetic).
+    d_buf, term_buf, part_buf = (np.empty((min(block, n), n)) for _ in range(3))
     for start in range(0, n, block):
         rows = np.arange(start, min(n, start + block))
-        d = None
+        d, term, part = d_buf[: rows.size], term_buf[: rows.size], part_buf[: rows.size]
         for j in range(m):
-            diff = z[rows, j][:, None] - z[None, :, j]
-            term = diff * diff * weights[j]
-            d = term if d is None else d + term
+            # d += (z_i - z_j)^2 * w, feature by feature, in the same operations as stats.similar_peers
+            # (a weight of 1 is skipped: multiplying by 1.0 changes no bits).
+            out = d if j == 0 else term
+            np.subtract(z[rows, j][:, None], z[None, :, j], out=out)
+            np.multiply(out, out, out=out)
+            if weights[j] != 1.0:
+                np.multiply(out, weights[j], out=out)
+            if j > 0:
+                np.add(d, term, out=d)
         d[np.arange(rows.size), rows] = np.inf  # never one's own peer
-        kth = np.partition(d, kk - 1, axis=1)[:, kk - 1]
+        np.copyto(part, d)
+        part.partition(kk - 1, axis=1)
+        kth = part[:, kk - 1]
         cand_row, cand_col = np.nonzero(d <= kth[:, None])
         cand_d = d[cand_row, cand_col]
         order = np.lexsort((code_rank[cand_col], cand_d, cand_row))

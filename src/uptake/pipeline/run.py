@@ -6,16 +6,20 @@ Order of work (one indicator at a time, to bound memory):
 2. similar peers for every level (once per run);
 3. per indicator: the Ibis roll-up on the chosen engine -> an ``IndicatorFrame`` (organisations x
    periods, small) -> values, deciles, funnels, SPC, CUSUM changes, opportunity, adoption, equity
-   (NumPy/SciPy through ``uptake.stats``) -> appended to staging tables;
+   (NumPy/SciPy through ``uptake.stats``) -> appended to staging tables. The stages overlap: the next
+   indicator's roll-up runs in a thread while this one is computed, and a writer thread builds and stores
+   the previous one's result_points (``seconds["aggregate"]`` and ``["write"]`` are the waits for them);
 4. one transaction swaps the staging tables in and records the run in ``pipeline_runs``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -302,7 +306,8 @@ def _compute_indicator(
     tables.append((OPPORTUNITY_TOTALS, o_totals))
     tables.append((ADOPTION, step("adoption", lambda: adoption.compute(frame, usable, orgs))))
     tables.append((EQUITY, step("equity", lambda: equity.compute(frame, usable, orgs))))
-    tables.append((POINTS, step("write", lambda: points_table(frame, indicator_id, parts))))
+    # Built by the writer's thread (it is the largest table and NumPy work off the critical path).
+    tables.append((POINTS, functools.partial(points_table, frame, indicator_id, parts)))
     tables.append((INDICATORS, indicator_row(indicator, indicator_id, target)))
     view_rows = {
         VALUES.name: frame.size,
@@ -335,46 +340,59 @@ def _run(
     orgs, plans = inv.orgs, inv.plans
     warnings = [f"{i}: {inv.rows_of[i]:,} observation rows skipped: {why}" for i, why in inv.skipped.items()]
 
+    def load(indicator: Indicator) -> IndicatorFrame:
+        """The roll-up of one indicator on the engine, as a frame (run a step ahead, in a thread)."""
+        plan = plans[indicator.id]
+        return IndicatorFrame.from_arrow(indicator, plan, fetch(rollup(tables, indicator.id, plan)), orgs)
+
     report("peers")  # once per level, for every indicator
     activity_table = timed("peers", lambda: _activity(tables, inv.periods_of, plans))
-    level_peers: dict[str, peers.LevelPeers] = {}
-    for level in sorted({lv for plan in plans.values() for lv in plan.levels if lv != Level.ENGLAND.value}):
-        found = timed("peers", lambda level=level: peers.compute_level(
-            orgs, inv.links, activity_table, level, settings.peer_count))
-        if found is not None:
-            level_peers[level] = found
-    icb_of = _icb_maps(orgs, inv.links)
-
     writer = ResultWriter(con)
     run_id = writer.next_run_id()
     writer.start()
     view_rows = {t.name: 0 for t in VIEWS}
     background = BackgroundWriter(writer)
     try:
-        writer.append(PEERS, peers.peers_table(list(level_peers.values()), orgs))
-        writer.append(ORGANISATIONS, organisations_table(orgs))
-        for index, indicator in enumerate(inv.todo):
-            def step(name: str, func: Callable[[], Any], ind: str = indicator.id, i: int = index) -> Any:
-                report(name, ind, i, len(inv.todo))
-                return timed(name, func)
+        # Three stages overlap: the engine rolls up the next indicator (a thread: DuckDB and Spark work
+        # without the GIL) while NumPy computes this one and the writer's thread (its own connection)
+        # stores the previous one. Only the roll-up thread uses `con` until the `with` ends, and leaving
+        # the `with` waits for the roll-up under way, so the connection is free afterwards.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="uptake-rollup") as rollups:
+            pending = rollups.submit(load, inv.todo[0]) if inv.todo else None  # while the peers are found
+            level_peers: dict[str, peers.LevelPeers] = {}
+            peer_levels = {lv for plan in plans.values() for lv in plan.levels if lv != Level.ENGLAND.value}
+            for level in sorted(peer_levels):
+                found = timed("peers", lambda level=level: peers.compute_level(
+                    orgs, inv.links, activity_table, level, settings.peer_count))
+                if found is not None:
+                    level_peers[level] = found
+            icb_of = _icb_maps(orgs, inv.links)
+            background.put([
+                (PEERS, peers.peers_table(list(level_peers.values()), orgs)),
+                (ORGANISATIONS, organisations_table(orgs)),
+            ])
+            for index, indicator in enumerate(inv.todo):
+                def step(name: str, func: Callable[[], Any], ind: str = indicator.id, i: int = index) -> Any:
+                    report(name, ind, i, len(inv.todo))
+                    return timed(name, func)
 
-            plan = plans[indicator.id]
-            arrow = step("aggregate", lambda: fetch(rollup(tables, indicator.id, plan)))
-            frame = IndicatorFrame.from_arrow(indicator, plan, arrow, orgs)
-            del arrow
-            unknown = inv.rows_of[indicator.id] - frame.data_level_rows
-            if unknown > 0:
-                warnings.append(
-                    f"{indicator.id}: {unknown:,} observation rows name organisations that are not "
-                    f"{' or '.join(plan.ingest_levels)} codes in the reference; they are left out"
-                )
-            result = _compute_indicator(frame, index + 1, settings, orgs, level_peers, icb_of, step)
-            del frame
-            warnings += result.warnings
-            for name, n in result.view_rows.items():
-                view_rows[name] += n
-            step("write", lambda tables_=result.tables: background.put(tables_))
-            del result
+                plan = plans[indicator.id]
+                frame = step("aggregate", pending.result)  # the wait for it: the rest overlapped
+                if index + 1 < len(inv.todo):
+                    pending = rollups.submit(load, inv.todo[index + 1])
+                unknown = inv.rows_of[indicator.id] - frame.data_level_rows
+                if unknown > 0:
+                    warnings.append(
+                        f"{indicator.id}: {unknown:,} observation rows name organisations that are not "
+                        f"{' or '.join(plan.ingest_levels)} codes in the reference; they are left out"
+                    )
+                result = _compute_indicator(frame, index + 1, settings, orgs, level_peers, icb_of, step)
+                del frame
+                warnings += result.warnings
+                for name, n in result.view_rows.items():
+                    view_rows[name] += n
+                step("write", lambda tables_=result.tables: background.put(tables_))
+                del result
         report("commit")
         timed("write", background.close)
         record = {

@@ -130,8 +130,10 @@ def comparison_codes(
 
 def decile_band(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
     """1 + the number of decile lines strictly below each value; None where there is no rank."""
-    lines = cols.cell_deciles[frame.cell]
-    band = 1 + np.sum(lines < frame.value[:, None], axis=1)
+    cell, value = frame.cell, frame.value
+    band = np.ones(frame.size, dtype=np.int64)
+    for j in range(cols.cell_deciles.shape[1]):  # one decile line at a time: no (rows x 9) temporary
+        band += cols.cell_deciles[:, j][cell] < value
     return np.where(np.isnan(cols.percent_rank), -1, band)
 
 

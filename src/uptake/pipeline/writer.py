@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,11 +35,12 @@ class ResultWriter:
         self.rows: dict[str, int] = rows if rows is not None else {t.name: 0 for t in STORED_TABLES}
         self._serial = 0
 
-    def append_all(self, items: list[tuple[ResultTable, pa.Table]]) -> None:
-        """Append one indicator's tables in one transaction."""
+    def append_all(self, items: list[tuple[ResultTable, "pa.Table | Callable[[], pa.Table]"]]) -> None:
+        """Append one indicator's tables in one transaction. A table may be given as a function that builds
+        it (called here, so a ``BackgroundWriter`` builds it in its own thread)."""
         with self.batch():
             for table, data in items:
-                self.append(table, data)
+                self.append(table, data() if callable(data) else data)
 
     def start(self) -> None:
         self.drop_staging()
@@ -131,9 +132,10 @@ class ResultWriter:
 
 class BackgroundWriter:
     """Appends each indicator's results on a second connection (a DuckDB cursor) in a thread, so
-    DuckDB writes one indicator (in C++, without the GIL) while NumPy computes the next. At most one
-    indicator waits in the queue, so memory stays bounded. An error in the thread is raised in the
-    caller at the next ``put`` or at ``close``."""
+    DuckDB writes one indicator (in C++, without the GIL) while NumPy computes the next. Tables given as
+    functions (the large result_points batch) are also built in that thread. At most one indicator waits
+    in the queue, so memory stays bounded. An error in the thread is raised in the caller at the next
+    ``put`` or at ``close``."""
 
     def __init__(self, writer: ResultWriter):
         self._writer = ResultWriter(writer.con.cursor(), rows=writer.rows)
@@ -154,7 +156,7 @@ class BackgroundWriter:
             except BaseException as exc:  # handed to the caller
                 self._error = exc
 
-    def put(self, items: list[tuple[ResultTable, pa.Table]]) -> None:
+    def put(self, items: list[tuple[ResultTable, "pa.Table | Callable[[], pa.Table]"]]) -> None:
         self._raise()
         self._queue.put(items)
 

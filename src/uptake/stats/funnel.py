@@ -17,7 +17,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import binom, poisson
 
 from uptake.stats._validation import FloatArray, StatsInputError, as_1d_float, positions, z_value
 
@@ -109,6 +108,8 @@ def exact_funnel_limit(
     which interpolates smoothly between the integer counts (Spiegelhalter 2005, Stat Med, appendix).
     Binomial denominators are rounded to whole numbers; n <= 0 gives NaN.
     """
+    from scipy.stats import binom, poisson  # here: importing scipy.stats takes about half a second
+
     tail = (1.0 - confidence) / 2.0
     na = np.asarray(n, dtype=np.float64)
     valid = na > 0

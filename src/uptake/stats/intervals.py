@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import chi2
 
 from uptake.stats._validation import (
     FloatArray,
@@ -89,6 +88,8 @@ def exact_poisson(x: ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, F
     Edge cases: NaN -> NaN; negative counts raise :class:`StatsInputError`. Non-integer counts are
     accepted (the chi-squared form is continuous in x) but are not a Poisson count in the usual sense.
     """
+    from scipy.stats import chi2  # here: importing scipy.stats takes about half a second
+
     c = check_confidence(confidence)
     alpha = 1.0 - c
     xa = as_float_array(x, "x")
