@@ -78,3 +78,16 @@ def launch_chromium(chromium):
         browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def axe_source() -> str:
+    """axe-core's script from node_modules (installed by `npm ci`); skips the test when it is missing."""
+    import pytest
+
+    from uptake.web.assets import find_node_modules
+
+    modules = find_node_modules()
+    path = modules / "axe-core" / "axe.min.js" if modules else None
+    if path is None or not path.exists():
+        pytest.skip("axe-core is not installed in node_modules (run npm ci)")
+    return path.read_text(encoding="utf-8")

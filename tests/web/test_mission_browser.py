@@ -297,13 +297,9 @@ def filing_rows(site: Site) -> list[int]:
 
 
 def _axe_source() -> str:
-    from uptake.web.assets import find_node_modules
+    from browser_support import axe_source
 
-    modules = find_node_modules()
-    path = modules / "axe-core" / "axe.min.js" if modules else None
-    if path is None or not path.exists():
-        pytest.skip("axe-core is not installed in node_modules (run npm ci)")
-    return path.read_text(encoding="utf-8")
+    return axe_source()
 
 
 def serious_axe_violations(page, name: str) -> list[dict]:
