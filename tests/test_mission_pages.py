@@ -93,6 +93,7 @@ def test_file_submit_challenge_through_the_forms(site) -> None:
     page = saved.headers["location"]
     shown = client.get(page, headers=analyst).text
     assert "Pre-alert protocol" in shown and "£250,000" in shown and "Plan against actual" in shown
+    assert '<a class="nhsuk-link" href="/nsf/stroke/thrombolysis">' in shown  # the commitment, by its title
     assert client.get(page).status_code == 404 and client.get(page, headers=other).status_code == 404
     assert client.post(page + "/submit", headers=other).status_code == 403
     assert client.post(page + "/submit", headers=analyst, follow_redirects=False).status_code == 303

@@ -538,6 +538,18 @@ async def plan_save(request: Request) -> Response:
     return RedirectResponse(f"/plans/{filing_id}", status_code=303)
 
 
+def _commitment_titles(session, framework_id: str, commitment_key: str) -> tuple[str, str] | None:
+    """The framework's and the commitment's titles (None if either is no longer defined)."""
+    from uptake.mission.framework_repository import framework_version
+    from uptake.mission.schemas import Framework
+
+    try:
+        framework = Framework.model_validate(framework_version(session, framework_id).definition)
+        return framework.title, framework.commitment(commitment_key).title
+    except (UptakeError, KeyError):
+        return None
+
+
 def _plan_view(request: Request, filing_id: int, *, error: str | None = None, comment: str = "",
                status_code: int = 200) -> Response:
     from uptake.mission.plans import filing_history, get_filing, plan_against_actual
@@ -558,7 +570,9 @@ def _plan_view(request: Request, filing_id: int, *, error: str | None = None, co
         steps = [a for a in FILING_TRANSITIONS if a not in ("create", "edit")
                  and may_act_on_filing(who, a, filing.icb_code, filing.status)]
         editable = may_act_on_filing(who, "edit", filing.icb_code, filing.status)
+        titles = _commitment_titles(session, filing.framework_id, filing.commitment_key)
         response = _render(request, "mission/plan.html", filing=filing, history=history, tracked=tracked,
+                           titles=titles,
                            steps=steps, editable=editable, step_error=error, comment=comment,
                            # the public sees who acted by role, not by email address
                            show_people=who.role != "public")
