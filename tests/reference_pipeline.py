@@ -26,6 +26,9 @@ from uptake.catalogue.schemas import Indicator, Innovation
 from uptake.levels import ENGLAND_CODE, ROLLUP_PATHS, Level
 from uptake.stats.spc import MIN_POINTS_FOR_ICONS
 
+#: Draws per SII interval, as the pipeline makes them (uptake.pipeline.equity.SIMULATIONS).
+EQUITY_SIMULATIONS = 1_000
+
 # --------------------------------------------------------------------------------------------- builders
 
 
@@ -506,9 +509,12 @@ def reference_results(
         ok = np.isfinite(v) & np.isfinite(n) & (n > 0) & np.isfinite(q)
         if not ok.any():
             continue
-        res = stats.slope_index_of_inequality(v[ok], n[ok], q[ok])
+        res = stats.slope_index_of_inequality(v[ok], n[ok], q[ok], measure=str(ind.measure),
+                                              simulations=EQUITY_SIMULATIONS)
         row = {"level": level, "period": period, "organisations": int(ok.sum()), "quintiles": int(res.groups.size),
-               "sii": res.sii, "rii": res.rii, "intercept": res.intercept}
+               "sii": res.sii, "rii": res.rii, "intercept": res.intercept,
+               "sii_ci95_low": res.sii_ci95_low, "sii_ci95_high": res.sii_ci95_high,
+               "rii_ci95_low": res.rii_ci95_low, "rii_ci95_high": res.rii_ci95_high}
         for qn in range(1, 6):
             hit = np.flatnonzero(res.groups == qn)
             row[f"value_q{qn}"] = res.group_value[hit[0]] if hit.size else np.nan

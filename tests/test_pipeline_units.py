@@ -316,10 +316,14 @@ def test_equity_equals_stats_per_cell(panel, data) -> None:
         if not ok.any() or all(x is None for x in quintiles):
             continue
         expected_periods += 1
-        want = stats.slope_index_of_inequality(v[ok], n[ok], q[ok])
+        want = stats.slope_index_of_inequality(v[ok], n[ok], q[ok], measure=str(frame.indicator.measure),
+                                               simulations=equity.SIMULATIONS)
         row = got[pd.to_datetime(got.period).dt.date == period].iloc[0]
         for col, val in (("sii", want.sii), ("rii", want.rii), ("intercept", want.intercept)):
             assert (np.isnan(row[col]) and np.isnan(val)) or row[col] == val, col
+        for col in ("sii_ci95_low", "sii_ci95_high", "rii_ci95_low", "rii_ci95_high"):  # the same draws
+            val = getattr(want, col)
+            assert (np.isnan(row[col]) and np.isnan(val)) or row[col] == pytest.approx(val, rel=1e-12), col
     assert len(got) == expected_periods
 
 

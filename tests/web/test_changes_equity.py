@@ -355,6 +355,8 @@ def _quintile_shares(stored, indicator, level, period) -> pd.DataFrame:
 def test_api_equity_equals_the_stored_table(client, stored):
     eq = stored["result_equity"]
     assert len(eq) > 0
+    assert {"sii_ci95_low", "sii_ci95_high", "rii_ci95_low", "rii_ci95_high"} <= set(eq.columns)
+    assert eq["sii_ci95_low"].notna().sum() == eq["sii"].notna().sum()  # every fitted SII has its interval
     for (indicator, level), rows in eq.groupby(["indicator", "level"]):
         body = client.get(f"/api/v1/equity?indicator={indicator}&level={level}&per_page=1000").json()
         assert body["total"] == len(rows)
@@ -375,6 +377,15 @@ def test_api_equity_equals_the_stored_table(client, stored):
 def _signed(x: float) -> str:
     text = f"{abs(x):,.1f}"
     return text if round(x, 1) == 0 else ("+" if x > 0 else "\u2212") + text
+
+
+def _check_interval(html: str, row) -> None:
+    """The page shows the stored 95% interval of the SII, and says whether the gap may be chance."""
+    low, high = row["sii_ci95_low"], row["sii_ci95_high"]
+    assert low <= row["sii"] <= high
+    shown = html_lib.unescape(_section(html, 'id="equity-sii-interval"', "</p>"))
+    assert f"95% interval {_signed(low * 100)} to {_signed(high * 100)} percentage points" in shown
+    assert ("may be chance" in shown) == (low <= 0 <= high)
 
 
 @pytest.mark.parametrize("indicator,level", [
@@ -406,6 +417,7 @@ def test_equity_section_for_every_level(client, stored, indicator, level):
             in sentence.lower()
         assert ("higher in less deprived" in sentence) == (row["sii"] > 0)
         assert "How was this slope index of inequality calculated?" in html
+        _check_interval(html, row)
     assert "/download/equity-quintiles.csv?" in html and "/download/equity.csv?" in html
 
 
@@ -439,7 +451,8 @@ def test_equity_downloads_equal_the_stored_results(client, stored):
         by_period = {r["period"]: r for r in got}
         for row in rows.to_dict("records"):
             line = by_period[_day(row["period"]).isoformat()]
-            for name in ("sii", "rii", "intercept", "value_q1", "value_q2", "value_q3", "value_q4", "value_q5",
+            for name in ("sii", "rii", "intercept", "sii_ci95_low", "sii_ci95_high", "rii_ci95_low",
+                         "rii_ci95_high", "value_q1", "value_q2", "value_q3", "value_q4", "value_q5",
                          "organisations", "quintiles"):
                 want = _none(row[name])
                 assert (line[name] == "") if want is None else float(line[name]) == pytest.approx(want, rel=1e-12)
@@ -468,8 +481,15 @@ def test_equity_of_an_earlier_period(client, stored):
     big = html_lib.unescape(_section(html, 'id="equity-sii"', "</p>"))
     assert f"{_signed(row['sii'] * 100)} percentage points" in big
     assert _month(period) in html_lib.unescape(_section(html, 'id="equity-sii"', 'id="equity-sentence"'))
+    _check_interval(html, row)
+    every = html_lib.unescape(_section(html, 'id="equity-periods-table"'))
+    assert f"{_signed(row['sii_ci95_low'] * 100)} to {_signed(row['sii_ci95_high'] * 100)}" in every
     trend = _chart(html, "equity-trend")["data"][0]
     assert trend["y"] == pytest.approx((rows["sii"] * 100).tolist(), rel=1e-12)
+    fitted = rows[rows["sii"].notna()]
+    above, below = (fitted["sii_ci95_high"] - fitted["sii"]) * 100, (fitted["sii"] - fitted["sii_ci95_low"]) * 100
+    assert trend["error_y"]["array"] == pytest.approx(above.tolist(), rel=1e-9)
+    assert trend["error_y"]["arrayminus"] == pytest.approx(below.tolist(), rel=1e-9)
 
 
 # ---------------------------------------------------------------------- the rest
@@ -534,3 +554,27 @@ def test_workspace_without_these_results(demo, tmp_path):
             assert response.status_code == 404 and "uptake compute" in response.json()["detail"]
         assert c.get("/download/changes.csv?indicator=doac-share&level=icb").status_code == 404
         assert c.get("/download/equity.csv?indicator=doac-share&level=icb").status_code == 404
+
+
+def test_equity_computed_before_the_intervals(demo, tmp_path):
+    """A store whose result_equity predates the interval columns: the page and API work, without them."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+    from web_support import make_app
+
+    from uptake.web.snapshot import SnapshotHolder
+
+    path = tmp_path / "uptake.duckdb"
+    shutil.copy(demo.workspace.analytics_path, path)
+    con = duckdb.connect(str(path))
+    for name in ("sii_ci95_low", "sii_ci95_high", "rii_ci95_low", "rii_ci95_high"):
+        con.execute(f"ALTER TABLE result_equity DROP COLUMN {name}")
+    con.close()
+    app = make_app(demo)
+    app.state.web.snapshots = SnapshotHolder(path)
+    with TestClient(app) as c:
+        html = c.get("/innovations/doacs?indicator=doac-share&level=icb").text
+        assert 'id="equity-sii"' in html and 'id="equity-sii-interval"' not in html
+        item = c.get("/api/v1/equity?indicator=doac-share&level=icb").json()["items"][0]
+        assert item["sii"] is not None and item["sii_ci95_low"] is None

@@ -4,9 +4,10 @@ analytics store (so batches carry provenance), and result tables in the pipeline
 
 The result values here are computed with plain pandas and textbook formulas, only so the pages have
 realistic numbers to show; the pipeline's own correctness is tested in its own tests. CUSUM changes and
-the slope index of inequality use `uptake.stats` (`cusum_alerts`, `slope_index_of_inequality`): with a
-12-period reference window only doac-share (24 months) has changes; regions have no deprivation quintile
-(no equity rows) and every trust is in quintile 2 (equity rows without a slope). When the real
+the slope index of inequality with its interval use `uptake.stats` (`cusum_alerts`,
+`slope_index_of_inequality`): with a 12-period reference window only doac-share (24 months) has changes;
+regions have no deprivation quintile (no equity rows) and every trust is in quintile 2 (equity rows
+without a slope). When the real
 pipeline is importable (`uptake.pipeline.run`), `build()` runs it instead for the result tables.
 """
 
@@ -277,11 +278,14 @@ def results(orgs: pd.DataFrame, rels: pd.DataFrame, obs: dict[str, pd.DataFrame]
             quintile = g["org_code"].map(quintiles).astype(float).to_numpy()
             if np.isnan(quintile).all():  # regions have no deprivation quintile: no equity rows
                 continue
-            sii = slope_index_of_inequality(g["value"].to_numpy(), g["denominator"].to_numpy(), quintile)
+            sii = slope_index_of_inequality(g["value"].to_numpy(), g["denominator"].to_numpy(), quintile,
+                                            measure=str(ind.measure), simulations=1_000)  # as the pipeline
             by_group = dict(zip(sii.groups.tolist(), sii.group_value.tolist(), strict=True))
             out["result_equity"].append(pd.DataFrame([dict(
                 indicator=ind.id, level=lv, period=period, organisations=int((~np.isnan(quintile)).sum()),
                 quintiles=len(sii.groups), sii=sii.sii, rii=sii.rii, intercept=sii.intercept,
+                sii_ci95_low=sii.sii_ci95_low, sii_ci95_high=sii.sii_ci95_high, rii_ci95_low=sii.rii_ci95_low,
+                rii_ci95_high=sii.rii_ci95_high,
                 **{f"value_q{k}": by_group.get(k, np.nan) for k in range(1, 6)})]))
         latest = v[v["period"] == v["period"].max()]
         for lv, g in latest[latest["level"].isin([level, "icb"])].groupby("level"):

@@ -188,7 +188,7 @@ EQUITY = ResultTable(
     "result_equity",
     _cols(
         f"indicator:{_S}, level:{_S}, period:{_D}, organisations:BIGINT, quintiles:{_I}, sii:{_F}, rii:{_F}, "
-        f"intercept:{_F}, "
+        f"intercept:{_F}, sii_ci95_low:{_F}, sii_ci95_high:{_F}, rii_ci95_low:{_F}, rii_ci95_high:{_F}, "
         + ", ".join(f"value_q{q}:{_F}" for q in range(1, 6))
     ),
     ("indicator", "level", "period"),

@@ -7,7 +7,7 @@ gives its formula, source and edge cases; docs/methods.md collects them with the
 from uptake.stats._validation import Polarity, StatsInputError, z_value
 from uptake.stats.cusum import CusumResult, cusum_alerts
 from uptake.stats.diffusion import ADOPTER_CATEGORIES, AdopterCategories, adopter_categories
-from uptake.stats.equity import SlopeIndex, slope_index_of_inequality
+from uptake.stats.equity import SlopeIndex, slope_index_interval, slope_index_of_inequality
 from uptake.stats.funnel import FunnelResult, exact_funnel_limit, funnel_limits, wilson_funnel_limit
 from uptake.stats.intervals import byar, compare_to_benchmark, exact_poisson, wilson
 from uptake.stats.peers import SimilarPeers, peer_benchmark, similar_peers, standardise_features
@@ -39,6 +39,7 @@ __all__ = [
     "peer_benchmark",
     "percent_rank",
     "similar_peers",
+    "slope_index_interval",
     "slope_index_of_inequality",
     "standardise_features",
     "wilson",

@@ -222,6 +222,11 @@ class EquityOut(BaseModel):
     sii: float | None = None
     rii: float | None = None
     intercept: float | None = None
+    #: simulated 95% interval of ``sii`` (and of ``rii``): see docs/methods.md
+    sii_ci95_low: float | None = None
+    sii_ci95_high: float | None = None
+    rii_ci95_low: float | None = None
+    rii_ci95_high: float | None = None
     value_q1: float | None = None
     value_q2: float | None = None
     value_q3: float | None = None

@@ -321,7 +321,8 @@ def equity(indicator: Indicator, level: str, period: dt.date, row: dict, quintil
 
 
 def equity_trend(indicator: Indicator, level: str, rows: list[dict]) -> dict:
-    """The slope index of inequality over time (in the indicator's display units), with zero marked."""
+    """The slope index of inequality over time (in the indicator's display units), with zero marked and
+    each period's simulated 95% interval as an error bar (where stored)."""
     rows = [r for r in rows if not missing(r.get("sii"))]
     unit = "percentage points" if indicator.unit == "%" else indicator.unit
     data = [{
@@ -330,6 +331,12 @@ def equity_trend(indicator: Indicator, level: str, rows: list[dict]) -> dict:
         "line": {"color": NHS_BLUE, "width": 2}, "marker": {"size": 5},
         "hovertemplate": "%{x|%b %Y}: %{y:+.1f} " + unit + "<extra></extra>",
     }]
+    if rows and all(not missing(r.get("sii_ci95_low")) and not missing(r.get("sii_ci95_high")) for r in rows):
+        data[0]["error_y"] = {
+            "type": "data", "symmetric": False, "color": NHS_GREY, "thickness": 1, "width": 0,
+            "array": [scaled(indicator, r["sii_ci95_high"] - r["sii"]) for r in rows],
+            "arrayminus": [scaled(indicator, r["sii"] - r["sii_ci95_low"]) for r in rows],
+        }
     layout = _layout(None, f"Slope index of inequality over time: {level_label(level, plural=True)} "
                            "(least deprived minus most deprived)",
                      y_title=f"SII ({unit})", showlegend=False, height=420)

@@ -82,8 +82,11 @@ METHODS: dict[str, str] = {
         "the middle of its share of the denominator, and a straight line is fitted weighted by those shares. The "
         "SII is the fitted value at the least deprived end minus the fitted value at the most deprived end: "
         "positive means higher values in less deprived areas. The relative index (RII) is the SII divided by the "
-        "average value. Deprivation is the organisation's (its area's or practice's IMD), not each patient's, and "
-        "no confidence interval is computed, so a small gap may be chance."
+        "average value. The 95% interval comes from simulation (as OHID does): each quintile's value is "
+        "redrawn 1,000 times from the spread its numerator and denominator allow by chance (binomial draws "
+        "for proportions, Poisson for rates), the line refitted to each draw, and the middle 95% of the "
+        "refitted SIIs kept; an interval that includes 0 means the gap may be chance. Deprivation is the "
+        "organisation's (its area's or practice's IMD), not each patient's."
     ),
     "s_curve": (
         "England's value over time (numerators and denominators of every organisation added up), each NHS "

@@ -273,6 +273,16 @@ def equity_sentence(ind: Indicator, level: str, row: dict) -> str:
                    else ", so the most deprived areas are better off") + f" ({polarity_text(ind)})."
 
 
+def equity_interval_sentence(ind: Indicator, row: dict) -> str | None:
+    """The SII's simulated 95% interval in words, and whether the gap may be chance (None without one)."""
+    if missing(row.get("sii")) or missing(row.get("sii_ci95_low")) or missing(row.get("sii_ci95_high")):
+        return None
+    text = f"95% interval {t.sii_interval(ind, row)} {t.gap_unit(ind)}".strip()
+    if row["sii_ci95_low"] <= 0 <= row["sii_ci95_high"]:
+        return text + ": the interval includes 0, so the gap may be chance."
+    return text + ": the interval excludes 0, so the gap is unlikely to be chance alone."
+
+
 def _equity_section(cur, tctx, ind: Indicator, level: str, levels: list[str], day, inputs: dict) -> dict:
     with_equity = [lv for lv in q.equity_levels(cur, ind.id) if lv in levels]
     out: dict[str, Any] = {"equity_levels": with_equity, "equity": None}
@@ -296,6 +306,7 @@ def _equity_section(cur, tctx, ind: Indicator, level: str, levels: list[str], da
         "sii_text": None if missing(row.get("sii")) else
         f"{t.signed(row['sii'] * ind.multiplier)} {t.gap_unit(ind)}".strip(),
         "rii_text": None if missing(row.get("rii")) else t.signed(100 * row["rii"]) + "%",
+        "interval_text": equity_interval_sentence(ind, row),
         "chart": charts.equity(ind, level, row["period"], row, quintiles, placed) if quintiles else None,
         "trend": charts.equity_trend(ind, level, history)
         if sum(1 for r in history if not missing(r["sii"])) > 1 else None,

@@ -697,9 +697,19 @@ def change_series(cur, indicator: str, level: str, org_code: str) -> list[Row]:
 
 # ---------------------------------------------------------------------- equity
 EQUITY_COLUMNS = (
-    "indicator, level, period, organisations, quintiles, sii, rii, intercept, value_q1, value_q2, value_q3, "
-    "value_q4, value_q5"
+    "indicator, level, period, organisations, quintiles, sii, rii, intercept, sii_ci95_low, sii_ci95_high, "
+    "rii_ci95_low, rii_ci95_high, value_q1, value_q2, value_q3, value_q4, value_q5"
 )
+#: Columns added after the first release of result_equity: a store computed before them reads them as NULL
+#: until the next ``uptake compute``.
+_EQUITY_LATER = ("sii_ci95_low", "sii_ci95_high", "rii_ci95_low", "rii_ci95_high")
+
+
+def _equity_select(cur) -> str:
+    have = {r[0] for r in cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'result_equity'").fetchall()}
+    return ", ".join(name if name in have or name not in _EQUITY_LATER else f"CAST(NULL AS DOUBLE) AS {name}"
+                     for name in EQUITY_COLUMNS.replace(" ", "").split(","))
 
 
 def equity(
@@ -719,7 +729,7 @@ def equity(
             params.append(value)
     where = " AND ".join(conditions) or "TRUE"
     total = cur.execute(f"SELECT count(*) FROM result_equity WHERE {where}", params).fetchone()[0]
-    sql = f"SELECT {EQUITY_COLUMNS} FROM result_equity WHERE {where} ORDER BY indicator, level, period"
+    sql = f"SELECT {_equity_select(cur)} FROM result_equity WHERE {where} ORDER BY indicator, level, period"
     tail: list[Any] = []
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"

@@ -88,6 +88,15 @@ def gap_value(indicator: Indicator | None, value: Any, digits: int = 1) -> str:
     return f"{abs(float(value)) * scale:,.{digits}f} {gap_unit(indicator)}".strip()
 
 
+def sii_interval(indicator: Indicator | None, row: dict) -> str:
+    """The simulated 95% interval of a slope index of inequality as shown: '+1.2 to +4.9' ('-' if none)."""
+    low, high = row.get("sii_ci95_low"), row.get("sii_ci95_high")
+    if missing(low) or missing(high):
+        return "-"
+    scale = indicator.multiplier if indicator else 1.0
+    return f"{signed(low * scale)} to {signed(high * scale)}"
+
+
 @dataclass
 class Column:
     key: str
@@ -625,6 +634,7 @@ def equity(ctx: Context, indicator: str, level: str):
                fmt=lambda r: signed(None if missing(r["sii"]) else r["sii"] * ind.multiplier), numeric=True),
         Column("rii", "Relative index", fmt=lambda r: "-" if missing(r["rii"]) else signed(100 * r["rii"]) + "%",
                numeric=True),
+        Column("sii_ci95", "SII 95% interval", fmt=lambda r: sii_interval(ind, r)),
     ] + [
         Column(f"value_q{k}", f"Quintile {QUINTILE_LABELS[k]}", fmt=lambda r, k=k: indicator_value(ind, r[f"value_q{k}"]),
                numeric=True)
