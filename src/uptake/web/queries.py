@@ -33,6 +33,12 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -
     return rows[0] if rows else None
 
 
+def _equal_to(*pairs: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """SQL conditions "column = ?" and their parameters, for each (column, value) whose value is given."""
+    given = [(name, value) for name, value in pairs if value is not None]
+    return [f"{name} = ?" for name, _ in given], [value for _, value in given]
+
+
 def _in_list(name: str, values: Sequence[Any] | None) -> tuple[str, list[Any]]:
     """A ``name IN (...)`` condition (or TRUE when values is None)."""
     if values is None:
@@ -210,11 +216,7 @@ def values(
     order: str = "default",
 ) -> tuple[list[Row], int]:
     """Rows of result_values matching the filters, and how many there are in all."""
-    conditions, params = [], []
-    for name, value in (("indicator", indicator), ("level", level), ("period", period)):
-        if value is not None:
-            conditions.append(f"{name} = ?")
-            params.append(value)
+    conditions, params = _equal_to(("indicator", indicator), ("level", level), ("period", period))
     cond, extra = _in_list("org_code", org_codes)
     conditions.append(cond)
     params += extra
@@ -448,11 +450,7 @@ def opportunity(
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[Row], int]:
-    conditions, params = [], []
-    for name, value in (("indicator", indicator), ("level", level), ("period", period)):
-        if value is not None:
-            conditions.append(f"{name} = ?")
-            params.append(value)
+    conditions, params = _equal_to(("indicator", indicator), ("level", level), ("period", period))
     for name, values_ in (("org_code", org_codes), ("indicator", indicators)):
         cond, extra = _in_list(name, values_)
         conditions.append(cond)
@@ -524,11 +522,7 @@ def adoption(
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[Row], int]:
-    conditions, params = [], []
-    for name, value in (("a.indicator", indicator), ("a.level", level)):
-        if value is not None:
-            conditions.append(f"{name} = ?")
-            params.append(value)
+    conditions, params = _equal_to(("a.indicator", indicator), ("a.level", level))
     cond, extra = _in_list("a.org_code", org_codes)
     conditions.append(cond)
     params += extra
@@ -633,11 +627,7 @@ CHANGES_COLUMNS = (
 
 
 def _changes_sql(indicator, level, org_code, period, latest_only) -> tuple[str, list[Any]]:
-    scope, params = [], []
-    for name, value in (("indicator", indicator), ("level", level)):
-        if value is not None:
-            scope.append(f"{name} = ?")
-            params.append(value)
+    scope, params = _equal_to(("indicator", indicator), ("level", level))
     if period is not None:
         scope.append("period <= ?")
         params.append(period)
@@ -722,11 +712,7 @@ def equity(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """The slope index of inequality across IMD quintiles (result_equity), per indicator, level and period."""
-    conditions, params = [], []
-    for name, value in (("indicator", indicator), ("level", level), ("period", period)):
-        if value is not None:
-            conditions.append(f"{name} = ?")
-            params.append(value)
+    conditions, params = _equal_to(("indicator", indicator), ("level", level), ("period", period))
     where = " AND ".join(conditions) or "TRUE"
     total = cur.execute(f"SELECT count(*) FROM result_equity WHERE {where}", params).fetchone()[0]
     sql = f"SELECT {_equity_select(cur)} FROM result_equity WHERE {where} ORDER BY indicator, level, period"
