@@ -326,4 +326,17 @@ def test_reversing_improvement_swaps_improvement_and_concern(case, target) -> No
         ).replace("X", "concern")
     icon_swap = {"consistently-pass": "consistently-fail", "consistently-fail": "consistently-pass"}
     if up.assurance_icon is not None:
-        assert down.assurance_icon == icon_swap.get(up.assurance_icon, up.assurance_icon)
+        if up.upper_limit[-1] == up.lower_limit[-1] == target:
+            # no variation, exactly on the target: it meets the target every time, whichever way is better
+            assert up.assurance_icon == down.assurance_icon == "consistently-pass"
+        else:
+            assert down.assurance_icon == icon_swap.get(up.assurance_icon, up.assurance_icon)
+
+
+@pytest.mark.parametrize("improvement", ["increase", "decrease"])
+def test_a_flat_process_exactly_on_its_target_consistently_passes(improvement) -> None:
+    result = xmr([5.0] * 20, improvement, 5.0)
+    assert result.upper_limit[-1] == result.lower_limit[-1] == 5.0
+    assert result.assurance_icon == "consistently-pass"
+    assert xmr([5.0] * 20, improvement, 6.0 if improvement == "increase" else 4.0).assurance_icon == \
+        "consistently-fail"

@@ -28,7 +28,6 @@ from uptake.stats.spc import (
     MIN_BASELINE,
     MIN_POINTS_FOR_ICONS,
     RULES,
-    ONE_SIGMA_FACTOR,
     SCREEN_FACTOR,
     TWO_SIGMA_FACTOR,
 )
@@ -114,8 +113,6 @@ def compute(
     lower = mean - LIMIT_FACTOR * mrbar
     upper2 = mean + TWO_SIGMA_FACTOR * mrbar
     lower2 = mean - TWO_SIGMA_FACTOR * mrbar
-    upper1 = mean + ONE_SIGMA_FACTOR * mrbar
-    lower1 = mean - ONE_SIGMA_FACTOR * mrbar
 
     outside = np.where(y > upper, 1, np.where(y < lower, -1, 0)).astype(np.int8)
 
@@ -194,10 +191,11 @@ def compute(
     if target is not None and improvement != "neutral":
         high_fails = target >= upper[last]
         low_fails = target <= lower[last]
+        # a pass is checked first: limits equal to the target (no variation) always meet it
         if improvement == "increase":
-            a = np.where(high_fails, "consistently-fail", np.where(low_fails, "consistently-pass", "hit-and-miss"))
+            a = np.where(low_fails, "consistently-pass", np.where(high_fails, "consistently-fail", "hit-and-miss"))
         else:
-            a = np.where(low_fails, "consistently-fail", np.where(high_fails, "consistently-pass", "hit-and-miss"))
+            a = np.where(high_fails, "consistently-pass", np.where(low_fails, "consistently-fail", "hit-and-miss"))
         assurance[enough] = a[enough]
     warnings = _series_warnings(s_starts, s_lengths, g_starts, g_lengths, used, series, target, improvement)
 

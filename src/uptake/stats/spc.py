@@ -141,7 +141,8 @@ def xmr(
     "common-cause", "improvement-high", "improvement-low", "concern-high", "concern-low", "neutral-high"
     or "neutral-low". The assurance icon compares ``target`` with the latest process limits: for
     "increase", target >= upper limit -> "consistently-fail", target <= lower limit ->
-    "consistently-pass", otherwise "hit-and-miss" (mirrored for "decrease"; none for "neutral").
+    "consistently-pass", otherwise "hit-and-miss" (mirrored for "decrease"; none for "neutral"). A
+    process with no variation sitting exactly on the target meets it every time: "consistently-pass".
 
     Parameters
     ----------
@@ -284,10 +285,10 @@ def xmr(
             upl, lpl = float(upper[-1]), float(lower[-1])
             above, below = target >= upl, target <= lpl  # target outside the process's reach
             fails, passes = (above, below) if improvement == "increase" else (below, above)
-            if fails:
-                assurance_icon = "consistently-fail"
-            elif passes:
+            if passes:  # checked first: limits equal to the target (no variation) always meet it
                 assurance_icon = "consistently-pass"
+            elif fails:
+                assurance_icon = "consistently-fail"
             else:
                 assurance_icon = "hit-and-miss"
     if target is not None and improvement == "neutral":
