@@ -1,5 +1,6 @@
 """Every query in uptake.web.queries runs against tables made with the pipeline's own DDL
-(uptake.pipeline.tables), so a renamed or dropped result column fails here, not on a page."""
+(uptake.pipeline.tables), so a renamed or dropped result column fails here, not on a page; on those empty
+tables each finds nothing."""
 
 from __future__ import annotations
 
@@ -44,4 +45,7 @@ def test_query_runs_on_the_pipeline_schema(empty_store, name, fn):
     kwargs = {p: ARGS[p] for p in params if p in ARGS and p != "cur"}
     if name in ("values", "opportunity", "adoption"):
         kwargs = {"indicator": "doac-share", "level": "sub-icb", "limit": 5}
-    fn(empty_store.cursor(), **kwargs)
+    result = fn(empty_store.cursor(), **kwargs)
+    # the store is empty, so every query finds nothing, in its own shape: no row, an empty list or
+    # mapping, or an empty page with a total of 0
+    assert result in (None, [], {}, ([], 0)), f"{name} found something in an empty store: {result!r}"

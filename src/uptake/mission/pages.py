@@ -155,20 +155,28 @@ def nsf_index(request: Request) -> Response:
                    statuses=list(STATUS_COLOURS))
 
 
+def _visible_framework(session, who: Who, framework_id: str):
+    """The current version of a framework the person may see (404 otherwise: drafts are not public)."""
+    from uptake.mission.framework_repository import framework_version
+
+    try:
+        row = framework_version(session, framework_id)
+    except UptakeError:
+        raise HTTPException(404, f"no framework {framework_id}") from None
+    if not may_see_framework(who, row.status):
+        raise HTTPException(404, f"no framework {framework_id}")
+    return row
+
+
 @router.get("/nsf/{framework_id}")
 def nsf_page(request: Request, framework_id: str) -> Response:
-    from uptake.mission.framework_repository import framework_history, framework_version
+    from uptake.mission.framework_repository import framework_history
     from uptake.mission.framework_files import describe_diff
     from uptake.mission.schemas import Framework
 
     who = _who(request)
     with session_scope(_web(request).engine) as session:
-        try:
-            row = framework_version(session, framework_id)
-        except UptakeError:
-            raise HTTPException(404, f"no framework {framework_id}") from None
-        if not may_see_framework(who, row.status):
-            raise HTTPException(404, f"no framework {framework_id}")
+        row = _visible_framework(session, who, framework_id)
         framework = Framework.model_validate(row.definition)
         history = [(v.version, v.status, v.loaded_at, v.loaded_by, describe_diff(v.changes))
                    for v in framework_history(session, framework_id) if may_see_framework(who, v.status)]
@@ -313,17 +321,11 @@ def _attainment_map(request: Request, framework, commitment, indicator, level: s
 
 @router.get("/nsf/{framework_id}/{commitment_id}")
 def commitment_page(request: Request, framework_id: str, commitment_id: str, level: str | None = None) -> Response:
-    from uptake.mission.framework_repository import framework_version
     from uptake.mission.schemas import Framework
 
     who = _who(request)
     with session_scope(_web(request).engine) as session:
-        try:
-            row = framework_version(session, framework_id)
-        except UptakeError:
-            raise HTTPException(404, f"no framework {framework_id}") from None
-        if not may_see_framework(who, row.status):
-            raise HTTPException(404, f"no framework {framework_id}")
+        row = _visible_framework(session, who, framework_id)
         fresh = _freshness(request, session)
     framework = Framework.model_validate(row.definition)
     try:

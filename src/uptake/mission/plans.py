@@ -23,13 +23,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from uptake.errors import UptakeError
 from uptake.levels import Level
 from uptake.mission.framework_repository import commitment_record, framework_version, published_frameworks
+from uptake.mission.schemas import Strict
 from uptake.mission.permissions import (
     FILING_TRANSITIONS,
     Who,
@@ -43,10 +44,6 @@ from uptake.store.models import Organisation, utcnow
 from uptake.store.repository import record_audit
 
 ENTITY = "cj-filing"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Action(Strict):
