@@ -7,7 +7,7 @@ import pytest
 from helpers_ingest import GOOD_LINES, make_catalogue, make_indicator, make_store, write_csv
 from typer.testing import CliRunner
 
-from uptake.ingest import cli
+from uptake.cli import ingest as cli
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"}

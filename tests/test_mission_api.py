@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from test_mission_plans import JUSTIFICATION, PLAN
 from test_mission_support import ADMIN, mission_workflow, small_store
 
-from uptake.mission.api import router
+from uptake.web.mission.api import router
 from uptake.mission.demo import NATIONAL_ASSESSMENTS
 from uptake.mission.ratings import compute_ratings, publish_ratings, review_ratings
 from uptake.store import session_scope

@@ -14,7 +14,7 @@ from test_mission_plans import JUSTIFICATION, PLAN
 from test_mission_support import mission_workflow, small_store
 from typer.testing import CliRunner
 
-from uptake.mission import cli
+from uptake.cli import mission as cli
 from uptake.store import add_user, make_engine, session_scope, upgrade
 
 

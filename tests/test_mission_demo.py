@@ -124,7 +124,7 @@ def test_every_provider_in_scope_has_a_published_rating_with_a_trace(seeded) -> 
 
 
 def test_export_ratings_on_the_real_data(seeded, tmp_path: Path) -> None:
-    from uptake.mission.export import write_frame
+    from uptake.cli.export_files import write_frame
     from uptake.mission.ratings import ratings_table
 
     ws, _, _ = seeded
@@ -172,8 +172,8 @@ def test_compute_recomputes_attainment_and_drafts_ratings_and_pages_say_so(demo:
 
     import typer
 
-    from uptake.mission.pages import mount
-    from uptake.pipeline.cli import compute
+    from uptake.web.mission.pages import mount
+    from uptake.cli.compute import compute
     from uptake.mission.permissions import operator
     from uptake.mission.ratings import freshness, publish_ratings, ratings_table, review_ratings
     from uptake.mission.results import latest_pipeline_run, open_store

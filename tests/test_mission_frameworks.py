@@ -288,7 +288,7 @@ def test_diff_of_identical_versions_is_empty() -> None:
 def test_cli_load_list_show(tmp_path: Path, monkeypatch) -> None:
     import typer
 
-    from uptake.mission import cli
+    from uptake.cli import mission as cli
     from uptake.store import make_engine, upgrade
 
     monkeypatch.delenv("UPTAKE_DATABASE_URL", raising=False)

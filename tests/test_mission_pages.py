@@ -1,4 +1,4 @@
-"""The mission's web pages inside the real web app (uptake.web.app.create_app + uptake.mission.pages.mount),
+"""The mission's web pages inside the real web app (uptake.web.app.create_app + uptake.web.mission.pages.mount),
 on a small workspace: every page renders, forms file and review a plan, and each role sees what it should."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from test_mission_support import ADMIN, mission_workflow, small_store
 
 from uptake.mission.assessments import add_assessment
 from uptake.mission.demo import NATIONAL_ASSESSMENTS
-from uptake.mission.pages import mount
+from uptake.web.mission.pages import mount
 from uptake.mission.ratings import compute_ratings, publish_ratings, review_ratings
 from uptake.store import add_user, issue_api_token, make_engine, session_scope, upgrade
 from uptake.workspace import Workspace
@@ -239,7 +239,7 @@ def test_one_organisations_downloads(site) -> None:
 def test_a_commitment_page_shows_the_weakest_first_and_says_how_many_are_left_out(site, monkeypatch) -> None:
     import re
 
-    from uptake.mission import pages
+    from uptake.web.mission import pages
 
     client, _ = site
     everyone = _latest_attainment(client, "stroke-unit")

@@ -1,4 +1,4 @@
-"""The filing form both ways (uptake.mission.plan_forms): a filed plan or justification shown as form fields
+"""The filing form both ways (uptake.web.mission.forms): a filed plan or justification shown as form fields
 reads back as the same content, and each schema problem lands at its form field in plain words."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_mission_plans import JUSTIFICATION, PLAN
 
-from uptake.mission.plan_forms import FIELD_LABELS, content_from_form, field_errors, form_from_content
+from uptake.web.mission.forms import FIELD_LABELS, content_from_form, field_errors, form_from_content
 from uptake.mission.plans import ContentProblems, check_content
 
 

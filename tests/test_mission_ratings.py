@@ -15,7 +15,7 @@ from test_mission_support import ADMIN, mission_workflow, small_store
 from uptake.catalogue import load_catalogue
 from uptake.errors import UptakeError
 from uptake.mission.attainment import compute_attainment
-from uptake.mission.export import write_frame
+from uptake.cli.export_files import write_frame
 from uptake.mission.framework_files import read_frameworks
 from uptake.mission.permissions import NotPermitted, Who
 from uptake.mission.ratings import (

@@ -20,7 +20,7 @@ from uptake.errors import UptakeError
 from uptake.levels import Level
 from uptake.pipeline import PIPELINE_RUNS, RESULT_TABLES, PipelineSettings, run_pipeline
 from uptake.pipeline import run as run_module
-from uptake.pipeline.cli import compute, export
+from uptake.cli.compute import compute, export
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from uptake.errors import UptakeError
 from uptake.levels import ENGLAND_CODE, ROLLUP_PATHS, Level
 from uptake.reference import ORG_COLUMNS, REL_COLUMNS, Reference, load_boundaries, load_reference
-from uptake.reference.cli import app
+from uptake.cli.orgs import app
 from uptake.reference.hierarchy import check_links
 from uptake.reference.loader import TRUST_TYPES, UnknownOrganisation, data_dir, read_reference
 from uptake.reference.versioning import apply_changes

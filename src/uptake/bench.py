@@ -32,6 +32,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from uptake.catalogue.loader import Catalogue
+from uptake.catalogue.schemas import Indicator, Innovation
+from uptake.analytics.store import AnalyticsStore
+from uptake.reference import load_reference
+from uptake.pipeline import run_pipeline
+import duckdb
+import importlib.util
 
 BENCH_SEED = 20261122
 
@@ -42,9 +49,6 @@ def bench_indicator_ids(count: int) -> list[str]:
 
 def bench_catalogue(count: int, first_period: dt.date):
     """A catalogue of `count` synthetic practice-level monthly proportion indicators (high is good)."""
-    from uptake.catalogue.loader import Catalogue
-    from uptake.catalogue.schemas import Indicator, Innovation
-
     innovation = Innovation(
         id="bench", name="Benchmark innovation (synthetic)", kind="care-pathway", conditions=["benchmark"],
         pathway_stage="spread", description="Synthetic data for `uptake bench pipeline`.", owner="uptake",
@@ -79,10 +83,9 @@ FIRST_PERIOD = dt.date(2020, 1, 1)
 
 def generate(workdir: Path, indicators: int, months: int) -> dict:
     """Build the benchmark store: real hierarchy, synthetic S-curve uptake per practice."""
+    # deferred: pyarrow is heavy and only this path needs it
     import pyarrow as pa
 
-    from uptake.analytics.store import AnalyticsStore
-    from uptake.reference import load_reference
 
     reference = load_reference()
     store = AnalyticsStore.open(workdir / "analytics" / "uptake.duckdb")
@@ -120,16 +123,12 @@ def generate(workdir: Path, indicators: int, months: int) -> dict:
 
 
 def phase_pipeline(workdir: Path, indicators: int) -> dict:
-    from uptake.pipeline import run_pipeline
-
     catalogue = bench_catalogue(indicators, FIRST_PERIOD)
     run = run_pipeline(workdir / "analytics" / "uptake.duckdb", engine="duckdb", catalogue=catalogue)
     return {"result_rows": int(sum(getattr(run, "row_counts", {}).values()) if hasattr(run, "row_counts") else 0)}
 
 
 def phase_floor(workdir: Path) -> dict:
-    import duckdb
-
     con = duckdb.connect(str(workdir / "analytics" / "uptake.duckdb"), read_only=True)
     rows = con.execute(
         """
@@ -156,8 +155,6 @@ BASELINE = Path(__file__).resolve().parents[2] / "benchmarks" / "pandas_baseline
 
 def phase_pandas(workdir: Path, out_dir: Path) -> dict:
     """Baseline (b), from benchmarks/pandas_baseline.py in the source checkout."""
-    import importlib.util
-
     if not BASELINE.exists():
         raise SystemExit(f"the pandas baseline {BASELINE} is missing: run the benchmark from a source checkout")
     spec = importlib.util.spec_from_file_location("pandas_baseline", BASELINE)

@@ -15,6 +15,16 @@ from rich.console import Console
 from rich.table import Table
 
 from uptake.workspace import Workspace
+from uptake.analytics.store import AnalyticsStore
+from uptake.catalogue import load_catalogue
+from uptake.reference import load_reference
+from uptake.store.db import make_engine, session_scope
+from uptake.store.migrate import upgrade
+from uptake.store.repository import sync_catalogue, sync_reference
+from uptake.ingest import ingest_frame
+from uptake.sources import SOURCES
+from uptake.pipeline import run_pipeline
+from uptake.mission.demo import seed_demo_mission
 
 
 @dataclass
@@ -27,13 +37,6 @@ class DemoSummary:
 
 def init_workspace(path: Path | str | None, console: Console | None = None) -> Workspace:
     """Create the workspace, migrate the workflow database and load the reference data and catalogue."""
-    from uptake.analytics.store import AnalyticsStore
-    from uptake.catalogue import load_catalogue
-    from uptake.reference import load_reference
-    from uptake.store.db import make_engine, session_scope
-    from uptake.store.migrate import upgrade
-    from uptake.store.repository import sync_catalogue, sync_reference
-
     console = console or Console()
     ws = Workspace.resolve(path).ensure()
     reference = load_reference()
@@ -55,11 +58,6 @@ def init_workspace(path: Path | str | None, console: Console | None = None) -> W
 
 
 def build_demo(path: Path | str | None, console: Console | None = None) -> tuple[Workspace, DemoSummary]:
-    from uptake.analytics.store import AnalyticsStore
-    from uptake.catalogue import load_catalogue
-    from uptake.ingest import ingest_frame
-    from uptake.sources import SOURCES
-
     console = console or Console()
     ws = init_workspace(path, console=console)
     catalogue = load_catalogue()
@@ -74,13 +72,11 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
             )
             state = "already loaded" if result.no_op else f"loaded {result.rows:,} rows"
             console.print(f"  {indicator_id}: {state} (batch {result.batch_id})")
-    from uptake.pipeline import run_pipeline
 
     with console.status("Computing variation, funnels, SPC, peers, opportunity and adoption (uptake compute)"):
         run = run_pipeline(ws, catalogue=catalogue)
     console.print(f"  results computed in {run.elapsed:.1f} s "
                   f"(run {run.run_id}, engine {run.engine})")
-    from uptake.mission.demo import seed_demo_mission
 
     for line in seed_demo_mission(ws, console=console).lines():
         console.print(f"  {line}")

@@ -12,7 +12,7 @@ from uptake.errors import UptakeError
 
 
 def _app():
-    from uptake.web.cli import serve, users_add
+    from uptake.cli.serve import serve, users_add
 
     app = typer.Typer()
     app.command("serve")(serve)
@@ -77,7 +77,7 @@ def test_demo_users_rotate_passwords(demo):
 
 
 def test_serve_refuses_a_busy_port(demo):
-    from uptake.web.cli import run_server
+    from uptake.cli.serve import run_server
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -88,7 +88,7 @@ def test_serve_refuses_a_busy_port(demo):
 
 
 def test_serve_needs_a_workspace(tmp_path):
-    from uptake.web.cli import run_server
+    from uptake.cli.serve import run_server
     from uptake.workspace import Workspace
 
     with pytest.raises(UptakeError, match="no workspace"):

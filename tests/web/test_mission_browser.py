@@ -96,7 +96,7 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from uptake.mission.pages import mount
+    from uptake.web.mission.pages import mount
     from uptake.mission.ratings import compute_ratings
     from uptake.store import make_engine, session_scope, upgrade
     from uptake.web.accounts import create_user

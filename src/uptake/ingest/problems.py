@@ -150,6 +150,7 @@ class Problems(Sequence[Problem]):
 
     def to_csv(self, path: Path | str) -> Path:
         """Write every problem to a CSV file (UTF-8 with BOM so Excel shows it correctly)."""
+        # deferred: pyarrow is heavy and only this path needs it
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -177,6 +178,7 @@ class Problems(Sequence[Problem]):
 
 
 def _arrow_text(values: pd.Series):
+    # deferred: pyarrow is heavy and only this path needs it
     import pyarrow as pa
 
     try:

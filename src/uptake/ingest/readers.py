@@ -164,6 +164,7 @@ class _CountingReader(io.RawIOBase):
 
 def _read_csv_arrow(path: Path, size: int, progress: ProgressCallback | None) -> RawTable | None:
     """Arrow's parser, for clean files: None if the file needs the careful (pandas) reader."""
+    # deferred: pyarrow is heavy and only this path needs it
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -344,6 +345,7 @@ def _cell_text(value: object) -> str | None:
 
 def read_excel(path: Path, *, sheet: str | None = None, progress: ProgressCallback | None = None) -> RawTable:
     """Read the first worksheet (or ``sheet``, by name or 1-based number) of an .xlsx workbook."""
+    # deferred: openpyxl is heavy and only this path needs it
     import openpyxl  # imported here: only Excel loads pay for it
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -429,6 +431,7 @@ def _unique_names(header: list[str], columns: list[list]) -> list[tuple[str, lis
 # ------------------------------------------------------------------------------------------ Parquet
 def read_parquet(path: Path, *, progress: ProgressCallback | None = None) -> RawTable:
     """Read a Parquet file; column types are kept (validation accepts text or typed columns)."""
+    # deferred: pyarrow is heavy and only this path needs it
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -42,6 +42,9 @@ from uptake.mission.trajectory import period_end
 from uptake.store.mission_models import ComplyOrJustifyFiling, ComplyOrJustifyRevision
 from uptake.store.models import Organisation, utcnow
 from uptake.store.repository import record_audit
+from uptake.catalogue import load_catalogue
+from uptake.catalogue.schemas import Polarity
+from uptake.store.mission_models import NsfCommitment
 
 ENTITY = "cj-filing"
 
@@ -361,10 +364,6 @@ def track_plan(
 def plan_against_actual(session: Session, store: Any, who: Who, filing_id: int,
                         as_of: dt.date | None = None) -> pd.DataFrame:
     """`track_plan` for a stored plan, against its ICB's results in the analytics store."""
-    from uptake.catalogue import load_catalogue
-    from uptake.catalogue.schemas import Polarity
-    from uptake.store.mission_models import NsfCommitment
-
     filing = get_filing(session, who, filing_id)
     if filing.kind != "plan":
         raise UptakeError(f"filing {filing_id} is a justification; only plans have an expected trajectory")

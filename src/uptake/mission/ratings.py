@@ -45,6 +45,7 @@ from uptake.mission.schemas import Framework
 from uptake.store.mission_models import InnovationRating, RatingRun
 from uptake.store.models import utcnow
 from uptake.store.repository import record_audit
+from uptake.mission.results import latest_pipeline_run
 
 KEYS = ["level", "org_code", "rating_year"]
 
@@ -380,8 +381,6 @@ class Freshness:
 
 
 def freshness(session: Session, store: AnalyticsStore | None) -> Freshness:
-    from uptake.mission.results import latest_pipeline_run
-
     try:
         latest = latest_pipeline_run(store) if store is not None else None
     except Exception:  # no store yet: nothing to compare with

@@ -50,6 +50,7 @@ def spark_session(master: str = "local[2]", work_dir: Path | str | None = None):
     """A SparkSession for the pipeline: local mode by default, UI off, few shuffle partitions, UTC, and
     its warehouse and Derby directories under ``work_dir`` (a temporary directory) rather than the cwd."""
     try:
+        # deferred: PySpark is heavy and only this path needs it
         from pyspark.sql import SparkSession
     except ImportError:  # pragma: no cover - the spark extra is not installed
         raise UptakeError(

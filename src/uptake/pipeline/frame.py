@@ -20,6 +20,7 @@ from uptake.catalogue.schemas import Indicator
 from uptake.levels import ENGLAND_CODE, Level
 from uptake.pipeline.grouped import IntArray, boundaries
 from uptake.pipeline.rollup import LevelPlan
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,6 @@ class Organisations:
         if ENGLAND_CODE not in set(frame["code"]):
             extra = {c: [None] for c in frame.columns}
             extra.update(code=[ENGLAND_CODE], level=[Level.ENGLAND.value], name=["England"], _open=[True])
-            import pandas as pd
 
             frame = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True).sort_values("code")
         codes = frame["code"].astype(str).to_numpy(dtype=object)

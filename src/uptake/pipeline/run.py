@@ -61,6 +61,7 @@ from uptake.pipeline.tables import (
 )
 from uptake.pipeline.writer import BackgroundWriter, ResultWriter
 from uptake.workspace import Workspace
+from uptake.settings import get_settings
 
 #: The steps reported for each indicator, in order.
 STEPS: tuple[str, ...] = (
@@ -157,8 +158,6 @@ def run_pipeline(
     spark_session : an existing SparkSession for ``engine="pyspark"`` (default: a local one).
     progress : called before each step.
     """
-    from uptake.settings import get_settings
-
     started = _utcnow()
     clock = time.perf_counter()
     engine_name = check_engine(engine if engine is not None else get_settings().engine)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from uptake.errors import UptakeError
 from uptake.levels import Level
+from uptake.reference import load_reference
 
 #: The columns of every frame a builder returns, in this order.
 OBSERVATION_COLUMNS: tuple[str, ...] = ("org_code", "period", "numerator", "denominator")
@@ -51,8 +52,6 @@ def reference_codes(level: Level) -> frozenset[str] | None:
     """The codes of the current organisations at ``level`` in the bundled hierarchy, or None when the
     hierarchy is not available (not installed yet, or its data files are missing)."""
     try:
-        from uptake.reference import load_reference
-
         orgs = load_reference().of_level(level)
     except (ImportError, UptakeError, FileNotFoundError):
         return None

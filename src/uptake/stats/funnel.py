@@ -108,6 +108,7 @@ def exact_funnel_limit(
     which interpolates smoothly between the integer counts (Spiegelhalter 2005, Stat Med, appendix).
     Binomial denominators are rounded to whole numbers; n <= 0 gives NaN.
     """
+    # deferred: scipy is heavy and only this path needs it
     from scipy.stats import binom, poisson  # here: importing scipy.stats takes about half a second
 
     tail = (1.0 - confidence) / 2.0

@@ -88,6 +88,7 @@ def exact_poisson(x: ArrayLike, confidence: float = 0.95) -> tuple[FloatArray, F
     Edge cases: NaN -> NaN; negative counts raise :class:`StatsInputError`. Non-integer counts are
     accepted (the chi-squared form is continuous in x) but are not a Poisson count in the usual sense.
     """
+    # deferred: scipy is heavy and only this path needs it
     from scipy.stats import chi2  # here: importing scipy.stats takes about half a second
 
     c = check_confidence(confidence)

@@ -298,6 +298,3 @@ def _refuse_audit_changes(state: Any) -> None:
         if getattr(table, "name", None) == AuditEvent.__tablename__:
             _refuse()
 
-
-# The mission's tables (uptake.store.mission_models) are on this Base: import them so Base.metadata always has them.
-from uptake.store import mission_models as _mission_models  # noqa: E402,F401

@@ -28,7 +28,7 @@ from uptake.levels import Level
 from uptake.web import queries as q
 from uptake.web import tables as t
 from uptake.web.access import Principal
-from uptake.web.app import CachedBody
+from uptake.web.state import CachedBody
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 

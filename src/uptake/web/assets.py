@@ -65,6 +65,7 @@ def find_node_modules() -> Path | None:
 
 
 def plotly_js_path() -> Path:
+    # deferred: plotly is heavy and only this path needs it
     import plotly
 
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -17,6 +17,7 @@ from uptake.web import queries as q
 from uptake.web import tables as t
 from uptake.web.formatting import indicator_value, level_label, missing, period_label, polarity_text
 from uptake.web.methods import METHODS
+from uptake import ATTRIBUTION
 
 router = APIRouter(include_in_schema=False)
 
@@ -519,8 +520,6 @@ def download(request: Request, name: str, fmt: str) -> Response:
     if fmt == "csv":
         body, media = t.to_csv(table), "text/csv; charset=utf-8"
     else:
-        from uptake import ATTRIBUTION
-
         body = t.to_xlsx(table, ATTRIBUTION)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, media_type=media, headers={

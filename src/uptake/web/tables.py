@@ -777,6 +777,7 @@ def to_csv(table: DataTable) -> bytes:
 
 
 def to_xlsx(table: DataTable, attribution: str) -> bytes:
+    # deferred: openpyxl is heavy and only this path needs it
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -784,6 +785,7 @@ def to_xlsx(table: DataTable, attribution: str) -> bytes:
     sheet = book.create_sheet(title=table.name[:31])
     keys = table.raw_keys()
     bold = Font(bold=True)
+    # deferred: openpyxl is heavy and only this path needs it
     from openpyxl.cell import WriteOnlyCell
 
     header = []

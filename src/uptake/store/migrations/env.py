@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from uptake.store.db import make_engine, normalise_url
 from uptake.store.models import Base, UTCDateTime
+from uptake.workspace import Workspace
 
 config = context.config
 target_metadata = Base.metadata
@@ -27,7 +28,6 @@ def _database_url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from uptake.workspace import Workspace
 
     return Workspace.resolve().database_url
 

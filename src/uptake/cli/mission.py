@@ -1,6 +1,6 @@
 """Command functions of the mission, mounted by uptake.cli (see docs/mission.md):
 
-    from uptake.mission import cli as mission_cli
+    from uptake.cli import mission as mission_cli
     app.add_typer(mission_cli.nsf_app, name="nsf", help="National Service Frameworks.")
     app.add_typer(mission_cli.ratings_app, name="ratings", help="Innovation ratings.")
     app.add_typer(mission_cli.plans_app, name="plans", help="Comply or justify: ICB plans and justifications.")
@@ -28,6 +28,37 @@ from sqlalchemy.orm import Session
 
 from uptake.errors import UptakeError
 from uptake.workspace import Workspace
+from uptake.store.db import make_engine, session_scope
+from uptake.mission.permissions import operator, who_for_email
+from uptake.mission.framework_repository import list_frameworks
+from uptake.catalogue import load_catalogue
+from uptake.mission.framework_repository import framework_history, framework_version
+from uptake.mission.framework_files import describe_diff
+from uptake.mission.framework_repository import load_frameworks
+from uptake.mission.framework_files import read_frameworks
+from uptake.mission.permissions import require, may_manage_frameworks
+from uptake.mission.results import open_store
+import datetime as dt
+from uptake.mission.ratings import compute_ratings
+from uptake.mission.rule_set import load_rule_set
+from uptake.mission.ratings import publish_ratings, review_ratings
+from uptake.mission.ratings import ratings_table
+from uptake.mission.results import read_table
+from uptake.cli.export_files import write_frame
+import tempfile
+from uptake.cli.compute import export
+import yaml
+from uptake.mission.plans import save_filing
+from uptake.mission.plans import transition
+from uptake.mission.plans import filings
+from uptake.mission.plans import filing_history, get_filing, plan_against_actual
+from uptake.mission.plans import icbs_with_nothing_filed
+from uptake.mission.plans import review_queue
+from uptake.mission.assessments import add_assessment, due_date
+from uptake.mission.assessments import assessments_frame
+import pandas as pd
+from uptake.mission.assessments import duplicates
+from uptake.mission.assessments import availability_gap_report
 
 console = Console()
 
@@ -55,8 +86,6 @@ def _workspace(workspace: Path | None) -> Workspace:
 
 @contextmanager
 def _session(workspace: Path | None) -> Iterator[tuple[Workspace, Session]]:
-    from uptake.store.db import make_engine, session_scope
-
     ws = _workspace(workspace)
     engine = make_engine(ws.database_url)
     try:
@@ -67,8 +96,6 @@ def _session(workspace: Path | None) -> Iterator[tuple[Workspace, Session]]:
 
 
 def _who(session: Session, as_user: str | None):
-    from uptake.mission.permissions import operator, who_for_email
-
     return who_for_email(session, as_user) if as_user else operator()
 
 
@@ -78,8 +105,6 @@ def _who(session: Session, as_user: str | None):
 @nsf_app.command("list")
 def nsf_list(workspace: WorkspaceOption = None) -> None:
     """One line per framework: id, title, current version and status."""
-    from uptake.mission.framework_repository import list_frameworks
-
     with _session(workspace) as (_, session):
         summaries = list_frameworks(session)
     if not summaries:
@@ -97,10 +122,6 @@ def nsf_show(
     workspace: WorkspaceOption = None,
 ) -> None:
     """A framework version in full: its commitments, standards, targets, deadlines, milestones and history."""
-    from uptake.catalogue import load_catalogue
-    from uptake.mission.framework_repository import framework_history, framework_version
-    from uptake.mission.framework_files import describe_diff
-
     catalogue = load_catalogue()
     with _session(workspace) as (_, session):
         row = framework_version(session, framework_id, version)
@@ -140,10 +161,6 @@ def nsf_load(
     as_user: AsOption = None,
 ) -> None:
     """Check and load framework files; all or nothing. A new version records what changed."""
-    from uptake.mission.framework_repository import load_frameworks
-    from uptake.mission.framework_files import read_frameworks
-    from uptake.mission.permissions import require, may_manage_frameworks
-
     frameworks = read_frameworks(directory)
     with _session(workspace) as (_, session):
         who = _who(session, as_user)
@@ -157,14 +174,10 @@ def nsf_load(
 
 
 def _store(ws: Workspace):
-    from uptake.mission.results import open_store
-
     return open_store(ws)
 
 
 def _parse_date(text: str | None, what: str = "--period"):
-    import datetime as dt
-
     if text is None:
         return None
     try:
@@ -180,9 +193,6 @@ def ratings_compute(
     as_user: AsOption = None,
 ) -> None:
     """Attainment of every published framework, then draft ratings with their traces."""
-    from uptake.mission.ratings import compute_ratings
-    from uptake.mission.rule_set import load_rule_set
-
     rule_set = load_rule_set(rules)
     with _session(workspace) as (ws, session):
         who = _who(session, as_user)
@@ -207,8 +217,6 @@ OrgOption = Annotated[Optional[list[str]], typer.Option("--org", help="organisat
 
 def _move(action: str, run: int | None, level: str | None, period: str | None, org: list[str] | None,
           workspace: Path | None, as_user: str | None) -> None:
-    from uptake.mission.ratings import publish_ratings, review_ratings
-
     step = review_ratings if action == "review" else publish_ratings
     with _session(workspace) as (_, session):
         who = _who(session, as_user)
@@ -238,8 +246,6 @@ def ratings_list(status: StatusOption = "published", run: RunOption = None, leve
                  period: PeriodOption = None, org: Annotated[Optional[str], typer.Option("--org")] = None,
                  workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
     """One line per rating: organisation, level, rating year, rating, status."""
-    from uptake.mission.ratings import ratings_table
-
     with _session(workspace) as (_, session):
         frame = ratings_table(session, _who(session, as_user), status=status, run_id=run, level=level,
                               period=_parse_date(period), org_code=org)
@@ -252,8 +258,6 @@ def ratings_explain(org: Annotated[str, typer.Argument(help="organisation code")
                     level: LevelOption = None, period: PeriodOption = None, workspace: WorkspaceOption = None,
                     as_user: AsOption = None) -> None:
     """The plain-English explanation of an organisation's ratings."""
-    from uptake.mission.ratings import ratings_table
-
     with _session(workspace) as (_, session):
         frame = ratings_table(session, _who(session, as_user), status=status, level=level,
                               period=_parse_date(period), org_code=org)
@@ -266,8 +270,6 @@ def ratings_explain(org: Annotated[str, typer.Argument(help="organisation code")
 @ratings_app.command("watch-list")
 def ratings_watch_list(workspace: WorkspaceOption = None) -> None:
     """The decertification watch list: below the minimum standard for the rule set's consecutive periods."""
-    from uptake.mission.results import read_table
-
     frame = read_table(_store(_workspace(workspace)), "result_watch_list",
                        "ORDER BY framework, commitment, level, org_code")
     for row in frame.itertuples(index=False):
@@ -281,8 +283,6 @@ def ratings_watch_list(workspace: WorkspaceOption = None) -> None:
 def ratings_missed_opportunities(level: LevelOption = None, period: PeriodOption = None,
                                  workspace: WorkspaceOption = None) -> None:
     """Commitments an organisation did not meet while most of its similar peers did."""
-    from uptake.mission.results import read_table
-
     where, params = [], []
     if level:
         where.append("level = ?")
@@ -312,15 +312,11 @@ def export_ratings(
 ) -> None:
     """Export ratings with org_code, org_name, level, period, rating, status, rule set, explanation and
     trace (published ones unless --status says otherwise)."""
-    from uptake.mission.export import write_frame
-    from uptake.mission.ratings import ratings_table
-
     with _session(workspace) as (ws, session):
         frame = ratings_table(session, _who(session, as_user), status=status, level=level, period=_parse_date(period))
     if output is not None and str(output) == "-":
         if format == "parquet":
             raise UptakeError("Parquet cannot go to standard output; give --output FILE")
-        import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
             path = write_frame(frame, Path(tmp) / f"ratings.{format}", format)
@@ -350,7 +346,6 @@ def export_command(
         export_ratings(format=format, output=output, status=status, level=level or None, period=period,
                        workspace=workspace, as_user=as_user)
         return
-    from uptake.pipeline.cli import export
 
     export(table, indicator=indicator, level=level, period=period, format=format, output=output, workspace=workspace)
 
@@ -369,10 +364,6 @@ def plans_file(
     as_user: AsOption = None,
 ) -> None:
     """Create or edit an ICB's draft plan or justification for a commitment (the ICB's analyst)."""
-    import yaml
-
-    from uptake.mission.plans import save_filing
-
     try:
         data = yaml.safe_load(content.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -385,8 +376,6 @@ def plans_file(
 
 
 def _step(action: str, filing_id: int, comment: str | None, workspace: Path | None, as_user: str | None) -> None:
-    from uptake.mission.plans import transition
-
     with _session(workspace) as (_, session):
         filing = transition(session, _who(session, as_user), filing_id, action, comment)
         typer.echo(f"filing {filing.id} ({filing.icb_code}, {filing.framework_id}/{filing.commitment_key}) is now "
@@ -435,8 +424,6 @@ def plans_list(icb: Annotated[Optional[str], typer.Option("--icb")] = None,
                status: Annotated[Optional[str], typer.Option("--status")] = None,
                workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
     """The filings you may see: id, ICB, framework/commitment, kind, status, revision."""
-    from uptake.mission.plans import filings
-
     with _session(workspace) as (_, session):
         for f in filings(session, _who(session, as_user), icb_code=icb, status=status):
             typer.echo(f"{f.id}\t{f.icb_code}\t{f.framework_id}/{f.commitment_key}\t{f.kind}\t{f.status}\t"
@@ -446,8 +433,6 @@ def plans_list(icb: Annotated[Optional[str], typer.Option("--icb")] = None,
 @plans_app.command("show")
 def plans_show(filing_id: FilingArgument, workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
     """A filing's content, its history and, for a plan, the plan against the results."""
-    from uptake.mission.plans import filing_history, get_filing, plan_against_actual
-
     with _session(workspace) as (ws, session):
         who = _who(session, as_user)
         filing = get_filing(session, who, filing_id)
@@ -473,8 +458,6 @@ def plans_show(filing_id: FilingArgument, workspace: WorkspaceOption = None, as_
 @plans_app.command("missing")
 def plans_missing(workspace: WorkspaceOption = None) -> None:
     """ICBs that have filed nothing (beyond a draft) for a commitment of a published framework."""
-    from uptake.mission.plans import icbs_with_nothing_filed
-
     with _session(workspace) as (_, session):
         missing = icbs_with_nothing_filed(session)
     for m in missing:
@@ -485,8 +468,6 @@ def plans_missing(workspace: WorkspaceOption = None) -> None:
 @plans_app.command("queue")
 def plans_queue(workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
     """Filings waiting for national review."""
-    from uptake.mission.plans import review_queue
-
     with _session(workspace) as (_, session):
         for f in review_queue(session, _who(session, as_user)):
             typer.echo(f"{f.id}\t{f.icb_code}\t{f.framework_id}/{f.commitment_key}\t{f.kind}\t{f.status}\t"
@@ -513,8 +494,6 @@ def assessments_add(
     as_user: AsOption = None,
 ) -> None:
     """Record a value assessment. A local one of an innovation assessed nationally is flagged as a duplicate."""
-    from uptake.mission.assessments import add_assessment, due_date
-
     with _session(workspace) as (_, session):
         added = add_assessment(
             session, _who(session, as_user), innovation_id=innovation, body=body, scope=scope, decision=decision,
@@ -536,8 +515,6 @@ def assessments_add(
 @assessments_app.command("list")
 def assessments_list(workspace: WorkspaceOption = None) -> None:
     """Every value assessment, with due dates and duplicates."""
-    from uptake.mission.assessments import assessments_frame
-
     with _session(workspace) as (_, session):
         frame = assessments_frame(session)
     for a in frame.itertuples(index=False):
@@ -549,8 +526,6 @@ def assessments_list(workspace: WorkspaceOption = None) -> None:
 
 
 def _given(value) -> bool:
-    import pandas as pd
-
     return value is not None and not (not isinstance(value, str) and pd.isna(value))
 
 
@@ -561,8 +536,6 @@ def _text(value) -> str:
 @assessments_app.command("duplicates")
 def assessments_duplicates(workspace: WorkspaceOption = None) -> None:
     """Local assessments of innovations already assessed nationally."""
-    from uptake.mission.assessments import duplicates
-
     with _session(workspace) as (_, session):
         frame = duplicates(session)
     for a in frame.itertuples(index=False):
@@ -580,9 +553,6 @@ def assessments_gaps(
     workspace: WorkspaceOption = None,
 ) -> None:
     """The availability-gap report: organisations with no or low uptake after an innovation became due."""
-    from uptake.mission.assessments import availability_gap_report
-    from uptake.mission.export import write_frame
-
     with _session(workspace) as (ws, session):
         frame = availability_gap_report(session, _store(ws), include_caught_up=include_caught_up)
     if output:

@@ -20,6 +20,12 @@ from uptake.errors import UptakeError
 from uptake.pipeline.export import EXPORT_TABLES, FORMATS, export_table
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
 from uptake.pipeline.settings import ENGINES, PipelineSettings
+from uptake.workspace import Workspace
+from sqlalchemy import inspect
+from uptake.mission.permissions import operator
+from uptake.mission.ratings import refresh_after_pipeline
+from uptake.store.db import make_engine, session_scope
+from uptake.catalogue import load_catalogue
 
 console = Console()
 err_console = Console(stderr=True)
@@ -36,8 +42,6 @@ def _fail(exc: Exception) -> typer.Exit:
 
 
 def _workspace(path: Path | None):
-    from uptake.workspace import Workspace
-
     return Workspace.resolve(path)
 
 
@@ -77,12 +81,6 @@ def compute(
 
 def _refresh_mission(ws, store) -> None:
     """Attainment and draft ratings from the new results, when the workspace has published frameworks."""
-    from sqlalchemy import inspect
-
-    from uptake.mission.permissions import operator
-    from uptake.mission.ratings import refresh_after_pipeline
-    from uptake.store.db import make_engine, session_scope
-
     if not ws.database_url_override and not (ws.root / "workflow.sqlite").exists():
         return  # no workflow database in this workspace: nothing to rate
     engine = make_engine(ws.database_url)
@@ -196,8 +194,6 @@ def export(
 
 def _catalogue_ids() -> tuple[str, ...]:
     try:
-        from uptake.catalogue import load_catalogue
-
         return tuple(load_catalogue().indicators)
     except UptakeError:
         return ()

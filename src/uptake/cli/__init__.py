@@ -12,6 +12,18 @@ from rich.console import Console
 
 from uptake import __version__
 from uptake.errors import UptakeError
+from uptake.cli.catalogue import app as catalogue_app
+from uptake.cli.ingest import batches, ingest
+from uptake.cli.orgs import app as orgs_app
+from uptake.cli.compute import compute
+from uptake.cli import mission as mission_cli
+from uptake.cli.serve import serve, users_add
+from uptake.demo import init_workspace
+from uptake.demo import build_demo, print_summary
+from uptake.cli.serve import serve_demo
+import json
+from rich.table import Table
+from uptake.bench import run_benchmark
 
 app = typer.Typer(
     name="uptake",
@@ -30,20 +42,14 @@ WorkspaceOption = Annotated[
 
 
 def _mount() -> None:
-    from uptake.catalogue.cli import app as catalogue_app
-    from uptake.ingest.cli import batches, ingest
-    from uptake.reference.cli import app as orgs_app
-
     app.add_typer(orgs_app, name="orgs", help="The NHS organisation hierarchy (regions, ICBs, ... practices).")
     app.add_typer(catalogue_app, name="catalogue", help="Innovations and indicators in the catalogue.")
     app.command("ingest")(ingest)
     app.command("batches")(batches)
 
-    from uptake.pipeline.cli import compute
 
     app.command("compute")(compute)
 
-    from uptake.mission import cli as mission_cli
 
     app.add_typer(mission_cli.nsf_app, name="nsf", help="National Service Frameworks: list, show, load.")
     app.add_typer(mission_cli.ratings_app, name="ratings", help="Innovation ratings: compute, review, publish, list.")
@@ -51,7 +57,6 @@ def _mount() -> None:
     app.add_typer(mission_cli.assessments_app, name="assessments", help="Value assessments and availability gaps.")
     app.command("export")(mission_cli.export_command)
 
-    from uptake.web.cli import serve, users_add
 
     app.command("serve")(serve)
     users_app = typer.Typer(help="People who can sign in to the web app.", no_args_is_help=True)
@@ -68,8 +73,6 @@ def version() -> None:
 @app.command()
 def init(workspace: WorkspaceOption = None) -> None:
     """Create (or update) a workspace: workflow database migrated, organisations and catalogue loaded."""
-    from uptake.demo import init_workspace
-
     ws = init_workspace(workspace, console=console)
     console.print(f"Workspace ready at [bold]{ws.root}[/bold]")
 
@@ -80,13 +83,9 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build and print a summary; do not serve.")] = False,
 ) -> None:
     """Build a workspace from the bundled real NHS data (and labelled synthetic series) and summarise it."""
-    from uptake.demo import build_demo, print_summary
-
     ws, summary = build_demo(workspace, console=console)
     print_summary(summary, console=console)
     if not no_serve:
-        from uptake.web.cli import serve_demo
-
         serve_demo(ws, console)
 
 
@@ -104,12 +103,6 @@ def bench_pipeline(
     """Time the pipeline against pandas (b) and a one-pass DuckDB GROUP BY floor (c) at national scale.
 
     The defaults give about 30 million observation rows over the real GP practice list."""
-    import json
-
-    from rich.table import Table
-
-    from uptake.bench import run_benchmark
-
     report = run_benchmark(indicators, months, workdir=workdir, console=None if as_json else console)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))

@@ -1,7 +1,7 @@
 """Command functions for the web app, mounted by uptake.cli:
 
-    app.command("serve")(uptake.web.cli.serve)
-    users_app = typer.Typer(); users_app.command("add")(uptake.web.cli.users_add)
+    app.command("serve")(uptake.cli.serve.serve)
+    users_app = typer.Typer(); users_app.command("add")(uptake.cli.serve.users_add)
     app.add_typer(users_app, name="users")
 
 and, at the end of `uptake demo` (unless --no-serve): ``serve_demo(ws, console)``.
@@ -19,6 +19,15 @@ from rich.table import Table
 
 from uptake.errors import UptakeError
 from uptake.workspace import Workspace
+from uptake.web.app import create_app
+from sqlalchemy import select
+from uptake.store.db import make_engine, session_scope
+from uptake.store.models import User
+from uptake.store.repository import default_actor
+from uptake.web.accounts import create_user
+from uptake.web.accounts import ensure_demo_users
+from uptake.catalogue import load_catalogue
+from uptake.web.snapshot import load_snapshot
 
 console = Console()
 
@@ -43,9 +52,9 @@ def _check_port(host: str, port: int) -> None:
 def run_server(ws: Workspace, host: str, port: int, *, sign_ins: list | None = None,
                out: Console | None = None) -> None:
     """Serve the app over ``ws`` with uvicorn until interrupted (Ctrl+C)."""
+    # deferred: uvicorn is heavy and only this path needs it
     import uvicorn
 
-    from uptake.web.app import create_app
 
     out = out or console
     if not ws.root.exists():
@@ -81,11 +90,6 @@ def serve(
 def _mention_demo_users(ws: Workspace) -> list:
     """The demo users' emails (passwords are not stored in clear, so they are printed by `uptake demo`)."""
     try:
-        from sqlalchemy import select
-
-        from uptake.store.db import make_engine, session_scope
-        from uptake.store.models import User
-
         engine = make_engine(ws.database_url)
         try:
             with session_scope(engine) as db:
@@ -114,10 +118,6 @@ def users_add(
     )] = None,
 ) -> None:
     """Add a user who can sign in to the web app (recorded in the audit log)."""
-    from uptake.store.db import make_engine, session_scope
-    from uptake.store.repository import default_actor
-    from uptake.web.accounts import create_user
-
     ws = Workspace.resolve(workspace)
     if not ws.root.exists():
         raise UptakeError(f"there is no workspace at {ws.root}; run `uptake init` first")
@@ -138,9 +138,6 @@ def users_add(
 def create_demo_users(ws: Workspace) -> list:
     """One demo user per role, scoped to organisations and an innovation that have results. Returns the
     DemoUser records with their (new, random) passwords, for the demo to print."""
-    from uptake.store.db import make_engine, session_scope
-    from uptake.web.accounts import ensure_demo_users
-
     icb, provider, innovation = _demo_scopes(ws)
     engine = make_engine(ws.database_url)
     try:
@@ -153,9 +150,6 @@ def create_demo_users(ws: Workspace) -> list:
 def _demo_scopes(ws: Workspace) -> tuple[str, str, str]:
     """An ICB, a provider (trust, else practice) and an innovation for the demo users, preferring ones
     with results, so each demo role has something to see."""
-    from uptake.catalogue import load_catalogue
-    from uptake.web.snapshot import load_snapshot
-
     snapshot = load_snapshot(ws.analytics_path)
     cur = snapshot.cursor()
 

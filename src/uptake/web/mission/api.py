@@ -26,6 +26,22 @@ from sqlalchemy.orm import Session
 from uptake.errors import UptakeError
 from uptake.mission.permissions import NotPermitted, Who, may_see_framework, who_for
 from uptake.store.db import session_scope
+from uptake.mission.results import open_store
+from uptake.web.security import CSRF_HEADER, csrf_ok
+from uptake.mission.framework_repository import list_frameworks
+from uptake.mission.framework_repository import framework_history, framework_version
+from uptake.mission.results import read_table
+from uptake.mission.framework_repository import framework_version
+from uptake.mission.ratings import ratings_table
+from uptake.mission.plans import PEOPLE_FIELDS
+from uptake.mission.plans import filings
+from uptake.mission.plans import icbs_with_nothing_filed
+from uptake.mission.plans import actor_role, filing_history, get_filing, plan_against_actual
+from uptake.mission.plans import save_filing
+from uptake.mission.plans import transition
+from uptake.mission.assessments import assessments_frame
+from uptake.mission.assessments import add_assessment, due_date
+from uptake.mission.assessments import availability_gap_report
 
 router = APIRouter(prefix="/api/v1", tags=["mission"])
 
@@ -85,8 +101,6 @@ def _db(request: Request) -> Iterator[Session]:
 
 
 def _store(request: Request):
-    from uptake.mission.results import open_store
-
     try:
         return open_store(_web(request).workspace)
     except UptakeError as exc:
@@ -99,8 +113,6 @@ def _writer(request: Request) -> Who:
     if who.role == "public":
         raise HTTPException(401, "sign in, or send Authorization: Bearer TOKEN")
     if "authorization" not in request.headers:
-        from uptake.web.security import CSRF_HEADER, csrf_ok
-
         if not csrf_ok(request, request.headers.get(CSRF_HEADER)):
             raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
     return who
@@ -144,8 +156,6 @@ def _frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 @router.get("/nsf", summary="National Service Frameworks")
 def nsf_list(request: Request) -> list[dict[str, Any]]:
-    from uptake.mission.framework_repository import list_frameworks
-
     who = _who(request)
     with _db(request) as session:
         return [_json(vars(s)) for s in list_frameworks(session) if may_see_framework(who, s.status)]
@@ -154,8 +164,6 @@ def nsf_list(request: Request) -> list[dict[str, Any]]:
 @router.get("/nsf/{framework_id}", summary="A framework version and the history of its versions")
 def nsf_show(request: Request, framework_id: str,
              version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
-    from uptake.mission.framework_repository import framework_history, framework_version
-
     who = _who(request)
     with _db(request) as session:
         row = framework_version(session, framework_id, version)
@@ -174,8 +182,6 @@ def nsf_attainment(
     request: Request, framework_id: str, commitment: str | None = None, level: str | None = None,
     org_code: str | None = None, period: dt.date | None = None, page: Page = 1, per_page: PerPage = 100,
 ) -> dict[str, Any]:
-    from uptake.mission.results import read_table
-
     _published_or_404(request, framework_id)
     where, params = ["framework = ?"], [framework_id]
     for column, value in (("commitment", commitment), ("level", level), ("org_code", org_code), ("period", period)):
@@ -209,8 +215,6 @@ def nsf_progress(request: Request, framework_id: str, level: str | None = None,
 
 
 def _published_or_404(request: Request, framework_id: str) -> None:
-    from uptake.mission.framework_repository import framework_version
-
     who = _who(request)
     with _db(request) as session:
         row = framework_version(session, framework_id)
@@ -227,8 +231,6 @@ def ratings(
     status: str = "published", run: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None, page: Page = 1,
     per_page: PerPage = 100,
 ) -> dict[str, Any]:
-    from uptake.mission.ratings import ratings_table
-
     with _db(request) as session:
         frame = ratings_table(session, _who(request), status=status, run_id=run, level=level, period=period,
                               org_code=org_code)
@@ -237,8 +239,6 @@ def ratings(
 
 @router.get("/ratings/watch-list", summary="The decertification watch list")
 def watch_list(request: Request) -> list[dict[str, Any]]:
-    from uptake.mission.results import read_table
-
     frame = read_table(_store(request), "result_watch_list", "ORDER BY framework, commitment, level, org_code")
     return [_json(r) for r in _frame_rows(frame)]
 
@@ -246,8 +246,6 @@ def watch_list(request: Request) -> list[dict[str, Any]]:
 @router.get("/ratings/missed-opportunities", summary="Commitments most similar peers met and the organisation did not")
 def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
                          page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
-    from uptake.mission.results import read_table
-
     where, params = [], []
     for column, value in (("level", level), ("org_code", org_code)):
         if value:
@@ -262,8 +260,6 @@ def missed_opportunities(request: Request, level: str | None = None, org_code: s
 
 def _filing_json(filing: Any, who: Who) -> dict[str, Any]:
     """A filing as JSON; the public sees no email addresses (the people fields are null)."""
-    from uptake.mission.plans import PEOPLE_FIELDS
-
     fields = ("id", "framework_id", "commitment_key", "icb_code", "kind", "status", "revision", "content",
               "created_by", "created_at", "updated_by", "updated_at", "submitted_at", "reviewed_by", "reviewed_at",
               "review_comment", "published_by", "published_at")
@@ -274,8 +270,6 @@ def _filing_json(filing: Any, who: Who) -> dict[str, Any]:
 @router.get("/plans", summary="Comply-or-justify filings the caller may see")
 def plans(request: Request, icb: str | None = None, status: str | None = None,
           framework: str | None = None) -> list[dict[str, Any]]:
-    from uptake.mission.plans import filings
-
     with _db(request) as session:
         who = _who(request)
         return [_filing_json(f, who) for f in filings(session, who, icb_code=icb, status=status,
@@ -284,16 +278,12 @@ def plans(request: Request, icb: str | None = None, status: str | None = None,
 
 @router.get("/plans/missing", summary="ICBs with nothing filed (beyond a draft) per commitment")
 def plans_missing(request: Request) -> list[dict[str, Any]]:
-    from uptake.mission.plans import icbs_with_nothing_filed
-
     with _db(request) as session:
         return [vars(m) for m in icbs_with_nothing_filed(session)]
 
 
 @router.get("/plans/{filing_id}", summary="A filing, its history and (for a plan) the plan against actual")
 def plan(request: Request, filing_id: Id) -> dict[str, Any]:
-    from uptake.mission.plans import actor_role, filing_history, get_filing, plan_against_actual
-
     who = _who(request)
     with _db(request) as session:
         filing = get_filing(session, who, filing_id)
@@ -314,8 +304,6 @@ def plan(request: Request, filing_id: Id) -> dict[str, Any]:
 @router.post("/plans", status_code=201, summary="Create or edit a draft plan or justification (the ICB's analyst)")
 def plan_save(request: Request, who: Annotated[Who, Depends(_writer)],
               filing: Annotated[FilingIn, Body()]) -> dict[str, Any]:
-    from uptake.mission.plans import save_filing
-
     with _db(request) as session:
         return _filing_json(save_filing(session, who, filing.framework, filing.commitment, filing.icb, filing.kind,
                                         filing.content), who)
@@ -324,8 +312,6 @@ def plan_save(request: Request, who: Annotated[Who, Depends(_writer)],
 def _step(action: str) -> Callable[..., dict[str, Any]]:
     def step(request: Request, who: Annotated[Who, Depends(_writer)], filing_id: Id,
              body: Annotated[StepIn | None, Body()] = None) -> dict[str, Any]:
-        from uptake.mission.plans import transition
-
         with _db(request) as session:
             return _filing_json(transition(session, who, filing_id, action, body.comment if body else None), who)
 
@@ -343,8 +329,6 @@ for _action in ("submit", "accept", "challenge", "resubmit", "publish"):
 
 @router.get("/assessments", summary="Value assessments, with due dates and duplicates")
 def assessments(request: Request) -> list[dict[str, Any]]:
-    from uptake.mission.assessments import assessments_frame
-
     with _db(request) as session:
         return [_json(r) for r in _frame_rows(assessments_frame(session))]
 
@@ -352,8 +336,6 @@ def assessments(request: Request) -> list[dict[str, Any]]:
 @router.post("/assessments", status_code=201, summary="Record a value assessment")
 def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
                    assessment: Annotated[AssessmentIn, Body()]) -> dict[str, Any]:
-    from uptake.mission.assessments import add_assessment, due_date
-
     with _db(request) as session:
         added = add_assessment(
             session, who, innovation_id=assessment.innovation, body=assessment.body, scope=assessment.scope,
@@ -374,8 +356,6 @@ def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
 @router.get("/assessments/gaps", summary="The availability-gap report")
 def gaps(request: Request, include_caught_up: bool = False, innovation: str | None = None,
          page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
-    from uptake.mission.assessments import availability_gap_report
-
     with _db(request) as session:
         frame = availability_gap_report(session, _store(request), include_caught_up=include_caught_up)
     if innovation:

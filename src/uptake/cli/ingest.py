@@ -2,7 +2,7 @@
 
 The main CLI mounts these functions as commands::
 
-    from uptake.ingest import cli as ingest_cli
+    from uptake.cli import ingest as ingest_cli
     app.command("ingest")(ingest_cli.ingest)
     app.command("batches")(ingest_cli.batches)
 

@@ -1,6 +1,6 @@
 """Web pages of the mission, server-rendered with the web app's layout (uptake.web templates, NHS.UK
 frontend). Mount them with ``mount(app)`` after ``create_app`` builds the app: it adds the JSON API
-(uptake.mission.api), these pages and this package's templates to the app's template loader.
+(uptake.web.mission.api), these pages and this package's templates to the app's template loader.
 
 Pages: /nsf (frameworks with national and regional progress), /nsf/{id} (a framework), /nsf/{id}/{commitment}
 (trajectory chart and attainment table), /ratings and /ratings/{level}/{code} (a rating explained),
@@ -30,6 +30,37 @@ from uptake.mission.permissions import (
     who_for,
 )
 from uptake.store.db import session_scope
+from uptake.web.mission import api
+from uptake.mission.plans import actor_role
+from uptake.mission.results import open_store
+from uptake.mission.ratings import freshness
+import json
+from uptake.mission.results import read_table
+from uptake.mission.framework_repository import framework_definition, list_frameworks
+from uptake.mission.framework_repository import framework_version
+from uptake.mission.framework_repository import framework_history
+from uptake.mission.framework_files import describe_diff
+from uptake.mission.schemas import Framework
+from uptake.mission.trajectory import trajectory_points
+from uptake.web.formatting import indicator_value, level_label, period_label
+from uptake.mission.ratings import ratings_table
+from uptake.mission.plans import filings, icbs_with_nothing_filed
+from uptake.mission.plans import review_queue
+from uptake.mission.framework_repository import published_frameworks
+from uptake.web.mission.forms import FIELD_LABELS
+from uptake.mission.plans import ReasonCategory
+from uptake.web.mission.forms import form_from_content
+from uptake.mission.plans import find_filing
+from uptake.web.security import CSRF_FIELD, csrf_ok
+from starlette.concurrency import run_in_threadpool
+from uptake.web.mission.forms import content_from_form, field_errors
+from uptake.mission.plans import ContentProblems, save_filing
+from uptake.mission.plans import filing_history, get_filing, plan_against_actual
+from uptake.mission.plans import transition
+from uptake.mission.assessments import assessments_frame, availability_gap_report
+from uptake.mission.assessments import availability_gap_report
+from uptake.mission.assessments import assessments_frame
+from uptake.mission.plans import filings, review_queue
 
 router = APIRouter(tags=["mission pages"], include_in_schema=False)
 
@@ -40,11 +71,8 @@ RATING_COLOURS = {"outstanding": "green", "good": "blue", "requires-improvement"
 
 def mount(app: FastAPI) -> None:
     """Add the mission's API and pages to the web app, and its templates to the app's loader."""
-    from uptake.mission import api
-
     web = app.state.web
-    web.templates.loader = ChoiceLoader([web.templates.loader, PackageLoader("uptake.mission", "templates")])
-    from uptake.mission.plans import actor_role
+    web.templates.loader = ChoiceLoader([web.templates.loader, PackageLoader("uptake.web.mission", "templates")])
 
     web.templates.globals.update(status_colours=STATUS_COLOURS, rating_colours=RATING_COLOURS, actor_role=actor_role)
     app.include_router(api.router)
@@ -69,14 +97,10 @@ def _render(request: Request, template: str, **context: Any) -> Response:
 
 
 def _store(request: Request):
-    from uptake.mission.results import open_store
-
     return open_store(_web(request).workspace)
 
 
 def _freshness(request: Request, session) -> Any:
-    from uptake.mission.ratings import freshness
-
     try:
         store = _store(request)
     except UptakeError:
@@ -107,8 +131,6 @@ def _csv(frame: pd.DataFrame, name: str) -> Response:
     flat = frame.copy()
     for column in flat.columns:
         if flat[column].dtype == object and flat[column].map(lambda v: isinstance(v, (dict, list))).any():
-            import json
-
             flat[column] = flat[column].map(lambda v: json.dumps(v, sort_keys=True, default=str))
     flat.to_csv(buffer, index=False)
     return Response(buffer.getvalue(), media_type="text/csv",
@@ -119,8 +141,6 @@ def _csv(frame: pd.DataFrame, name: str) -> Response:
 
 
 def _attainment(request: Request, where: str = "", params: list | None = None) -> pd.DataFrame:
-    from uptake.mission.results import read_table
-
     try:
         return read_table(_store(request), "result_attainment", where, params)
     except UptakeError:
@@ -139,8 +159,6 @@ def _latest_progress(attainment: pd.DataFrame) -> pd.DataFrame:
 
 @router.get("/nsf")
 def nsf_index(request: Request) -> Response:
-    from uptake.mission.framework_repository import framework_definition, list_frameworks
-
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         summaries = [s for s in list_frameworks(session) if may_see_framework(who, s.status)]
@@ -157,8 +175,6 @@ def nsf_index(request: Request) -> Response:
 
 def _visible_framework(session, who: Who, framework_id: str):
     """The current version of a framework the person may see (404 otherwise: drafts are not public)."""
-    from uptake.mission.framework_repository import framework_version
-
     try:
         row = framework_version(session, framework_id)
     except UptakeError:
@@ -170,10 +186,6 @@ def _visible_framework(session, who: Who, framework_id: str):
 
 @router.get("/nsf/{framework_id}")
 def nsf_page(request: Request, framework_id: str) -> Response:
-    from uptake.mission.framework_repository import framework_history
-    from uptake.mission.framework_files import describe_diff
-    from uptake.mission.schemas import Framework
-
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         row = _visible_framework(session, who, framework_id)
@@ -203,8 +215,6 @@ def nsf_page(request: Request, framework_id: str) -> Response:
 
 
 def _commitment_chart(framework, commitment, attainment: pd.DataFrame, indicator, level: str) -> dict[str, Any]:
-    from uptake.mission.trajectory import trajectory_points
-
     scale = indicator.multiplier
     series = attainment.loc[attainment["level"] == level]
     traces: list[dict[str, Any]] = []
@@ -277,8 +287,6 @@ def _attainment_map(request: Request, framework, commitment, indicator, level: s
     """The map on a commitment page and a sentence on how it was drawn. ICBs and sub-ICB locations are
     coloured by their own status; organisations without a boundary (stroke units, practices) are summarised
     in the area that contains them: the share of them that met the commitment or are on trajectory."""
-    from uptake.web.formatting import indicator_value, level_label, period_label
-
     if latest.empty:
         return None, ""
     period = latest["period"].iloc[0]
@@ -321,8 +329,6 @@ def _attainment_map(request: Request, framework, commitment, indicator, level: s
 
 @router.get("/nsf/{framework_id}/{commitment_id}")
 def commitment_page(request: Request, framework_id: str, commitment_id: str, level: str | None = None) -> Response:
-    from uptake.mission.schemas import Framework
-
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         row = _visible_framework(session, who, framework_id)
@@ -353,8 +359,6 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
 
 @router.get("/ratings")
 def ratings_page(request: Request, level: str | None = None, period: str | None = None) -> Response:
-    from uptake.mission.ratings import ratings_table
-
     chosen = _date(period)
     with session_scope(_web(request).engine) as session:
         all_published = ratings_table(session, with_trace=False)
@@ -380,8 +384,6 @@ def _rating_lists(request: Request, level: str | None, rating_year: dt.date | No
                                                                                                pd.DataFrame]:
     """The decertification watch list (longest run below the minimum first) and the missed opportunities
     (most peers met first), for one level and rating year if given."""
-    from uptake.mission.results import read_table
-
     where, params = [], []
     if level:
         where.append("level = ?")
@@ -405,8 +407,6 @@ def _rating_lists(request: Request, level: str | None, rating_year: dt.date | No
 
 @router.get("/ratings/{level}/{org_code}")
 def rating_page(request: Request, level: str, org_code: str) -> Response:
-    from uptake.mission.ratings import ratings_table
-
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         published = ratings_table(session, level=level, org_code=org_code)
@@ -425,8 +425,6 @@ def rating_page(request: Request, level: str, org_code: str) -> Response:
 
 @router.get("/plans")
 def plans_page(request: Request, icb: str | None = None, status: str | None = None) -> Response:
-    from uptake.mission.plans import filings, icbs_with_nothing_filed
-
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         visible = filings(session, who, icb_code=icb or None, status=status or None)
@@ -438,8 +436,6 @@ def plans_page(request: Request, icb: str | None = None, status: str | None = No
 
 @router.get("/plans/queue")
 def queue_page(request: Request) -> Response:
-    from uptake.mission.plans import review_queue
-
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         try:
@@ -450,8 +446,6 @@ def queue_page(request: Request) -> Response:
 
 
 def _filing_choices(session) -> list[tuple[str, str, str]]:
-    from uptake.mission.framework_repository import published_frameworks
-
     return [(f.id, c.id, f"{f.title}: {c.title}") for f in published_frameworks(session) for c in f.commitments
             if "icb" in [lv.value for lv in c.scope.levels]]
 
@@ -459,9 +453,6 @@ def _filing_choices(session) -> list[tuple[str, str, str]]:
 def _render_plan_form(request: Request, who: Who, choices, *, framework: str | None, commitment: str | None,
                       kind: str, form: dict[str, str], errors: list[tuple[str, str]] | None = None,
                       editing: bool = False, status_code: int = 200) -> Response:
-    from uptake.mission.plan_forms import FIELD_LABELS
-    from uptake.mission.plans import ReasonCategory
-
     by_field: dict[str, list[str]] = {}
     for field, text in errors or []:
         by_field.setdefault(field, []).append(text)
@@ -478,9 +469,6 @@ def plan_form(request: Request, framework: str | None = None, commitment: str | 
               kind: str | None = None) -> Response:
     """The filing form; with a framework and commitment the ICB has already filed for (and may still edit),
     it starts from what was filed."""
-    from uptake.mission.plan_forms import form_from_content
-    from uptake.mission.plans import find_filing
-
     who = _who(request)
     if who.role != "icb-analyst":
         raise HTTPException(403, "plans and justifications are filed by an ICB's analyst")
@@ -499,8 +487,6 @@ def plan_form(request: Request, framework: str | None = None, commitment: str | 
 
 
 async def _form(request: Request) -> dict[str, str]:
-    from uptake.web.security import CSRF_FIELD, csrf_ok
-
     form = {k: str(v) for k, v in (await request.form()).items()}
     if "authorization" not in request.headers and not csrf_ok(request, form.get(CSRF_FIELD)):
         raise HTTPException(403, "the form has expired or did not come from this site; go back and try again")
@@ -509,11 +495,6 @@ async def _form(request: Request) -> dict[str, str]:
 
 @router.post("/plans/new")
 async def plan_save(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    from uptake.mission.plan_forms import content_from_form, field_errors
-    from uptake.mission.plans import ContentProblems, save_filing
-
     form = await _form(request)
     who = await run_in_threadpool(_who, request)
     framework, _, commitment = form.get("commitment", "").partition("/")
@@ -542,9 +523,6 @@ async def plan_save(request: Request) -> Response:
 
 def _commitment_titles(session, framework_id: str, commitment_key: str) -> tuple[str, str] | None:
     """The framework's and the commitment's titles (None if either is no longer defined)."""
-    from uptake.mission.framework_repository import framework_version
-    from uptake.mission.schemas import Framework
-
     try:
         framework = Framework.model_validate(framework_version(session, framework_id).definition)
         return framework.title, framework.commitment(commitment_key).title
@@ -554,8 +532,6 @@ def _commitment_titles(session, framework_id: str, commitment_key: str) -> tuple
 
 def _plan_view(request: Request, filing_id: int, *, error: str | None = None, comment: str = "",
                status_code: int = 200) -> Response:
-    from uptake.mission.plans import filing_history, get_filing, plan_against_actual
-
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         try:
@@ -589,10 +565,6 @@ def plan_page(request: Request, filing_id: int) -> Response:
 
 @router.post("/plans/{filing_id}/{action}")
 async def plan_step(request: Request, filing_id: int, action: str) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    from uptake.mission.plans import transition
-
     if action not in ("submit", "accept", "challenge", "resubmit", "publish"):
         raise HTTPException(404, f"no step {action}")
     form = await _form(request)
@@ -617,8 +589,6 @@ async def plan_step(request: Request, filing_id: int, action: str) -> Response:
 
 @router.get("/availability")
 def availability_page(request: Request, include_caught_up: bool = False) -> Response:
-    from uptake.mission.assessments import assessments_frame, availability_gap_report
-
     with session_scope(_web(request).engine) as session:
         assessments = assessments_frame(session)
         try:
@@ -645,24 +615,16 @@ def download(request: Request, name: str, framework: str | None = None, commitme
         return _csv(_attainment(request, ("WHERE " + " AND ".join(where)) if where else "", params), "attainment")
     with session_scope(_web(request).engine) as session:
         if name == "ratings":
-            from uptake.mission.ratings import ratings_table
-
             return _csv(ratings_table(session, level=level or None, period=_date(period), org_code=org or None),
                         "ratings")
         if name in ("watch-list", "missed-opportunities"):
             watch, missed = _rating_lists(request, level or None, _date(period))
             return _csv(watch if name == "watch-list" else missed, name)
         if name == "gaps":
-            from uptake.mission.assessments import availability_gap_report
-
             return _csv(availability_gap_report(session, _store(request), include_caught_up=include_caught_up), "gaps")
         if name == "assessments":
-            from uptake.mission.assessments import assessments_frame
-
             return _csv(assessments_frame(session), "assessments")
         if name == "filings":
-            from uptake.mission.plans import filings, review_queue
-
             who = _who(request)
             if queue:
                 try:

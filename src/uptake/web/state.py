@@ -1,0 +1,243 @@
+"""State the whole web app shares (``app.state.web``): the workspace, catalogue, database engine, results
+snapshot, assets, templates and the response cache, and how a request's principal is found. Pages and the
+JSON API both import it; it imports neither."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
+from markupsafe import Markup
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session as DbSession
+from starlette.concurrency import run_in_threadpool
+
+from uptake import ATTRIBUTION, __version__
+from uptake.catalogue import Catalogue
+from uptake.store.db import session_scope
+from uptake.store.models import User
+from uptake.store.repository import user_for_token
+from uptake.web import formatting as fmt
+from uptake.web import queries as q
+from uptake.web.access import ANONYMOUS, Principal, principal_for
+from uptake.web.assets import AssetStore
+from uptake.web.security import CSRF_FIELD, RateLimiter, end_session, get_session
+from uptake.web.snapshot import SnapshotHolder
+from uptake.workspace import Workspace
+
+#: bytes of rendered pages and API answers kept for anonymous visitors
+CACHE_BYTES = 128 * 1024 * 1024
+BoundaryLoader = Callable[[str], dict | None]
+
+
+@dataclass(frozen=True)
+class CachedBody:
+    """A response body kept for reuse, with its gzip form made once."""
+
+    body: bytes
+    gzipped: bytes | None
+    media_type: str
+    etag: str
+
+    @classmethod
+    def of(cls, body: bytes, media_type: str, etag: str) -> "CachedBody":
+        gzipped = gzip.compress(body, compresslevel=5, mtime=0) if len(body) > 1024 else None
+        return cls(body, gzipped, media_type, etag)
+
+    def __len__(self) -> int:
+        return len(self.body) + len(self.gzipped or b"")
+
+    def response(self, request: Request, headers: dict[str, str]) -> Response:
+        if self.gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(self.gzipped, media_type=self.media_type, headers={**headers, "content-encoding": "gzip"})
+        return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+class LRUCache:
+    """A thread-safe least-recently-used cache of response bodies, bounded by their total size."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._data: OrderedDict[str, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None:
+                return None
+            self._data.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: str, value: Any) -> None:
+        cost = len(value) + 200 if isinstance(value, CachedBody) else 1000
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.size -= old[1]
+            self._data[key] = (value, cost)
+            self.size += cost
+            while self.size > self.max_bytes and self._data:
+                _, (_, dropped) = self._data.popitem(last=False)
+                self.size -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.size = 0
+
+
+class Web:
+    """Everything a request handler needs, shared by the whole app (``app.state.web``)."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        catalogue: Catalogue,
+        engine: Engine,
+        snapshots: SnapshotHolder,
+        assets: AssetStore,
+        boundaries: BoundaryLoader,
+    ):
+        self.workspace = workspace
+        self.catalogue = catalogue
+        self.engine = engine
+        self.snapshots = snapshots
+        self.assets = assets
+        self.boundaries = boundaries
+        self.cache = LRUCache(CACHE_BYTES)
+        self._cache_version: str | None = None
+        self._descendants: dict[tuple[str, str], list[str]] = {}
+        #: sign-in attempts: 5 failures per email in 15 minutes, 20 attempts per address in 5 minutes
+        self.signin_by_email = RateLimiter(5, 15 * 60)
+        self.signin_by_address = RateLimiter(20, 5 * 60)
+        self.templates = Environment(
+            loader=ChoiceLoader([PackageLoader("uptake.web", "templates"), PackageLoader("nhsuk_frontend_jinja")]),
+            undefined=ChainableUndefined,
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self.templates.globals.update(
+            asset_url=self.assets.url, attribution=ATTRIBUTION, version=__version__, catalogue=catalogue,
+            level_label=fmt.level_label, period_label=fmt.period_label, indicator_value=fmt.indicator_value,
+            interval=fmt.interval, number=fmt.number, pounds=fmt.pounds, csrf_field=CSRF_FIELD,
+            comparison_labels=fmt.COMPARISON_LABELS, comparison_colours=fmt.COMPARISON_COLOURS,
+            variation_labels=fmt.VARIATION_LABELS, assurance_labels=fmt.ASSURANCE_LABELS,
+            benchmark_labels=fmt.BENCHMARK_LABELS, polarity_text=fmt.polarity_text,
+        )
+        self.templates.filters["chartjson"] = _chart_json
+        self.templates.filters["sentence"] = lambda text: (str(text)[:1].upper() + str(text)[1:]) if text else ""
+
+    def fresh_cache(self) -> LRUCache:
+        """The response cache, emptied whenever the results snapshot has changed."""
+        version = self.snapshots.current.version
+        if version != self._cache_version:
+            self.cache.clear()
+            self._cache_version = version
+        return self.cache
+
+    # -------------------------------------------------------------- who is asking
+    def descendants(self, code: str) -> list[str]:
+        version = self.snapshots.current.version
+        key = (version, code)
+        if key not in self._descendants:
+            with self.snapshots.cursor() as (snapshot, cur):
+                self._descendants[key] = q.descendants(cur, code) if snapshot.has("relationships") else []
+        return self._descendants[key]
+
+    def principal_of(self, user: User, via: str) -> Principal:
+        codes = self.descendants(user.scope_org_code) if user.scope_org_code else []
+        return principal_for(user, codes, via)
+
+    async def principal_async(self, request: Request) -> Principal:
+        """The principal, without leaving the event loop for anonymous visitors (the common case)."""
+        cached = getattr(request.state, "principal", None)
+        if cached is not None:
+            return cached
+        session = get_session(request)
+        if "authorization" not in request.headers and (session is None or session.user_id is None):
+            request.state.principal = ANONYMOUS
+            return ANONYMOUS
+        return await run_in_threadpool(self.principal, request)
+
+    def principal(self, request: Request) -> Principal:
+        cached = getattr(request.state, "principal", None)
+        if cached is not None:
+            return cached
+        principal = self._resolve(request)
+        request.state.principal = principal
+        return principal
+
+    def _resolve(self, request: Request) -> Principal:
+        header = request.headers.get("authorization")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise HTTPException(401, "use Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"})
+            with session_scope(self.engine) as db:
+                user = user_for_token(db, token.strip())
+                principal = self.principal_of(user, "token") if user is not None else None
+            if principal is None:
+                raise HTTPException(401, "the API token is unknown or revoked",
+                                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return principal
+        session = get_session(request)
+        if session is not None and session.user_id is not None:
+            with DbSession(self.engine) as db:
+                user = db.get(User, session.user_id)
+                if user is not None and user.active:
+                    return self.principal_of(user, "session")
+            end_session(request)  # the user was removed or deactivated: forget the cookie
+        return ANONYMOUS
+
+    # -------------------------------------------------------------- rendering
+    def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        session = get_session(request)
+        principal = getattr(request.state, "principal", None) or ANONYMOUS
+        page = self.templates.get_template(template).render(
+            request=request, principal=principal, csrf_token=session.csrf if session else "",
+            path=request.url.path, **context,
+        )
+        return HTMLResponse(page, status_code=status_code)
+
+    async def cached_page(self, request: Request, build: Callable[[], Response]) -> Response:
+        """Serve a public GET page from the cache (anonymous visitors only; keyed by snapshot version).
+        ``build`` runs in the thread pool (it queries DuckDB and renders templates)."""
+        principal = await self.principal_async(request)
+        partial = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
+        if principal.signed_in or get_session(request) is not None:
+            response = await run_in_threadpool(build)
+            response.headers["cache-control"] = "private, no-store"
+            response.headers["vary"] = "HX-Request, Cookie"
+            return response
+        key = f"{self.snapshots.current.version}|{int(partial)}|{request.url.path}?{request.url.query}"
+        hit = self.fresh_cache().get(key)
+        if hit is None:
+            response = await run_in_threadpool(build)
+            if response.status_code != 200:
+                return response
+            etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+            hit = CachedBody.of(response.body, response.media_type, etag)
+            self.cache.put(key, hit)
+        headers = {"etag": hit.etag, "cache-control": "no-cache", "vary": "HX-Request, Cookie, Accept-Encoding"}
+        if request.headers.get("if-none-match") == hit.etag:
+            return Response(status_code=304, headers=headers)
+        return hit.response(request, headers)
+
+
+def _chart_json(spec: Any) -> str:
+    """JSON for a <script type="application/json"> block: '<' escaped so no '</script>' can end it."""
+    text = json.dumps(spec, default=str, separators=(",", ":"), allow_nan=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
