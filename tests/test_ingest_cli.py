@@ -1,4 +1,4 @@
-"""The `uptake ingest` and `uptake batches` commands (run through the stand-alone Typer app)."""
+"""The `uptake ingest` and `uptake batches` commands (run through the uptake root app)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from helpers_ingest import GOOD_LINES, make_catalogue, make_indicator, make_store, write_csv
 from typer.testing import CliRunner
 
+from uptake.cli import app
 from uptake.cli import ingest as cli
 
 runner = CliRunner()
@@ -23,7 +24,7 @@ def workspace(tmp_path, monkeypatch):
 
 
 def run(*args):
-    return runner.invoke(cli.app, [str(a) for a in args], env=WIDE)
+    return runner.invoke(app, [str(a) for a in args], env=WIDE)
 
 
 def test_rejection_prints_every_problem_and_exits_1(workspace, tmp_path):
@@ -89,6 +90,6 @@ def test_workspace_without_organisations(tmp_path, monkeypatch):
 def test_usage_errors_are_readable(workspace, tmp_path):
     result = run("ingest", write_csv(tmp_path / "f.csv", GOOD_LINES), "-i", "doac-share", "-w", workspace,
                  "--map", "Practice=practice")
-    assert result.exit_code == 1 and "'practice' is not a field" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "'practice' is not a field" in " ".join(result.output.split())
     result = run("ingest", tmp_path / "f.csv", "-i", "nope", "-w", workspace)
     assert result.exit_code == 1 and "unknown indicator 'nope'" in result.output

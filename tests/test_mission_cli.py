@@ -1,5 +1,5 @@
-"""The mission's command functions end to end on a small workspace: nsf, ratings, export ratings, plans,
-assessments (mounted on a Typer app here as uptake.cli mounts them)."""
+"""The mission's commands end to end on a small workspace: nsf, ratings, export ratings, plans, assessments
+(each module's register() adds them to a Typer app here, as uptake.cli adds them to the root app)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from test_mission_plans import JUSTIFICATION, PLAN
 from test_mission_support import mission_workflow, small_store
 from typer.testing import CliRunner
 
-from uptake.cli import mission as cli
+from uptake.cli import assessments, export, nsf, plans, ratings
 from uptake.store import add_user, make_engine, session_scope, upgrade
 
 
@@ -36,11 +36,8 @@ def workspace(tmp_path: Path, monkeypatch) -> Path:
 
 def app() -> typer.Typer:
     root = typer.Typer()
-    root.add_typer(cli.nsf_app, name="nsf")
-    root.add_typer(cli.ratings_app, name="ratings")
-    root.add_typer(cli.plans_app, name="plans")
-    root.add_typer(cli.assessments_app, name="assessments")
-    root.command("export")(cli.export_command)
+    for module in (nsf, ratings, plans, assessments, export):
+        module.register(root)
     return root
 
 
@@ -50,10 +47,12 @@ def run(workspace: Path, *args: str) -> str:
     return result.output
 
 
-def fails(workspace: Path, *args: str) -> str:
+def fails(workspace: Path, *args: str, code: int = 1) -> str:
+    """The error message of a command refused with exit code 1 (a user error) or 2 (a usage error)."""
     result = CliRunner().invoke(app(), [*args, "--workspace", str(workspace)])
-    assert result.exit_code != 0
-    return str(result.exception)
+    assert result.exit_code == code, f"{args}: {result.output} {result.exception!r}"
+    assert "error:" in result.output
+    return result.output
 
 
 def test_ratings_compute_review_publish_list_explain_export(workspace: Path) -> None:
@@ -75,7 +74,7 @@ def test_ratings_compute_review_publish_list_explain_export(workspace: Path) -> 
     frame = pd.read_csv(workspace / "exports" / "ratings.csv")
     assert {"org_code", "level", "period", "rating", "trace"} <= set(frame.columns)
     assert json.loads(frame["trace"].iloc[0])["rule_set"]["id"] == "innovation-ratings"
-    assert "--format must be one of" in fails(workspace, "export", "ratings", "--format", "xlsx")
+    assert "--format must be one of" in fails(workspace, "export", "ratings", "--format", "xlsx", code=2)
     stdout = run(workspace, "export", "ratings", "--format", "json", "--output", "-", "--level", "stroke-unit")
     assert len(json.loads(stdout)) == 36
     # other tables go to the pipeline's export
@@ -124,4 +123,4 @@ def test_assessments_and_gaps(workspace: Path, tmp_path: Path) -> None:
     run(workspace, "assessments", "gaps", "--all", "--output", str(tmp_path / "gaps.json"), "--format", "json")
     assert {row["org_code"] for row in json.loads((tmp_path / "gaps.json").read_text())} >= {"U01", "U05"}
     assert "--date must be a date" in fails(workspace, "assessments", "add", "--innovation", "doacs", "--body", "NICE",
-                                            "--decision", "recommended", "--date", "yesterday")
+                                            "--decision", "recommended", "--date", "yesterday", code=2)

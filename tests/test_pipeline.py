@@ -20,7 +20,7 @@ from uptake.errors import UptakeError
 from uptake.levels import Level
 from uptake.pipeline import PIPELINE_RUNS, RESULT_TABLES, PipelineSettings, run_pipeline
 from uptake.pipeline import run as run_module
-from uptake.cli.compute import compute, export
+from uptake.cli import app as uptake_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -220,10 +220,7 @@ def test_published_making_data_count_example_through_the_pipeline(tmp_path: Path
 
 @pytest.fixture(scope="module")
 def cli_app() -> typer.Typer:
-    app = typer.Typer()
-    app.command("compute")(compute)
-    app.command("export")(export)
-    return app
+    return uptake_app
 
 
 def test_cli_compute_prints_a_summary(tmp_path: Path, cli_app, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,25 +278,25 @@ def test_cli_export_formats(small, cli_app, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, code, message",
     [
-        (["export", "nonsense", "--indicator", "prop", "--level", "icb"], "unknown table"),
-        (["export", "values", "--indicator", "nope", "--level", "icb"], "unknown indicator"),
-        (["export", "values", "--indicator", "prop", "--level", "galaxy"], "unknown organisation level"),
-        (["export", "values", "--indicator", "prop", "--level", "icb", "--format", "xml"], "unknown format"),
-        (["export", "values", "--level", "icb"], "needs --indicator"),
-        (["export", "peers", "--level", "icb", "--period", "2021-01-01"], "has no periods"),
-        (["export", "values", "--indicator", "prop", "--level", "icb", "--period", "March"], "YYYY-MM-DD"),
-        (["export", "values", "--indicator", "prop", "--level", "icb", "--format", "parquet"], None),
+        (["export", "nonsense", "--indicator", "prop", "--level", "icb"], 2, "unknown table"),
+        (["export", "values", "--indicator", "nope", "--level", "icb"], 1, "unknown indicator"),
+        (["export", "values", "--indicator", "prop", "--level", "galaxy"], 2, "unknown organisation level"),
+        (["export", "values", "--indicator", "prop", "--level", "icb", "--format", "xml"], 2, "unknown format"),
+        (["export", "values", "--level", "icb"], 2, "needs --indicator"),
+        (["export", "values", "--indicator", "prop"], 2, "give --level LEVEL"),
+        (["export", "peers", "--level", "icb", "--period", "2021-01-01"], 2, "has no periods"),
+        (["export", "values", "--indicator", "prop", "--level", "icb", "--period", "March"], 2, "YYYY-MM-DD"),
+        (["export", "values", "--indicator", "prop", "--level", "icb", "--format", "parquet"], 0, None),
     ],
 )
-def test_cli_export_errors_exit_2(small, cli_app, args, message) -> None:
+def test_cli_export_errors_exit_1_for_the_data_and_2_for_the_command_line(small, cli_app, args, code,
+                                                                          message) -> None:
     result = CliRunner().invoke(cli_app, [*args, "--workspace", str(small[0])])
-    if message is None:  # parquet to the exports folder is fine
-        assert result.exit_code == 0, result.output
-        return
-    assert result.exit_code == 2, result.output
-    assert message in result.output
+    assert result.exit_code == code, result.output
+    if message is not None:  # (parquet to the exports folder is fine)
+        assert message in result.output
 
 
 def test_cli_export_before_compute_says_so(tmp_path: Path, cli_app) -> None:
@@ -308,7 +305,7 @@ def test_cli_export_before_compute_says_so(tmp_path: Path, cli_app) -> None:
     ref.build_workspace(tmp_path / "analytics" / "uptake.duckdb", orgs, rels, {})
     result = CliRunner().invoke(cli_app, ["export", "values", "--indicator", "x", "--level", "icb",
                                           "--workspace", str(tmp_path)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "run `uptake compute` first" in result.output
 
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from uptake.errors import UptakeError
 from uptake.levels import ENGLAND_CODE, ROLLUP_PATHS, Level
 from uptake.reference import ORG_COLUMNS, REL_COLUMNS, Reference, load_boundaries, load_reference
-from uptake.cli.orgs import app
+from uptake.cli.orgs import orgs_app
 from uptake.reference.hierarchy import check_links
 from uptake.reference.loader import TRUST_TYPES, UnknownOrganisation, data_dir, read_reference
 from uptake.reference.versioning import apply_changes
@@ -437,7 +437,7 @@ runner = CliRunner()
 
 
 def test_cli_list_csv_icb(orgs: pd.DataFrame) -> None:
-    result = runner.invoke(app, ["list", "--level", "icb", "--format", "csv"])
+    result = runner.invoke(orgs_app, ["list", "--level", "icb", "--format", "csv"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 42
@@ -446,18 +446,18 @@ def test_cli_list_csv_icb(orgs: pd.DataFrame) -> None:
 
 
 def test_cli_list_json_and_table() -> None:
-    result = runner.invoke(app, ["list", "--level", "Region", "--format", "json"])
+    result = runner.invoke(orgs_app, ["list", "--level", "Region", "--format", "json"])
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
     assert len(records) == 7 and all(r["level"] == "region" for r in records)
-    table = runner.invoke(app, ["list", "--level", "region"])
+    table = runner.invoke(orgs_app, ["list", "--level", "region"])
     assert table.exit_code == 0 and "7 region organisations" in table.stdout
 
 
 def test_cli_show_icb_lists_its_sub_icbs(ref: Reference) -> None:
     icb = max(ref.current().of_level("icb")["code"], key=lambda c: len(ref.children(c, "sub-icb")))
     subs = ref.children(icb, "sub-icb")["code"].tolist()
-    result = runner.invoke(app, ["show", icb, "--first", "20"])
+    result = runner.invoke(orgs_app, ["show", icb, "--first", "20"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert ref.get(icb)["ons_code"] in out
@@ -466,20 +466,20 @@ def test_cli_show_icb_lists_its_sub_icbs(ref: Reference) -> None:
     assert "region" in out and ENGLAND_CODE in out
 
 
-def test_cli_unknown_code_or_level_exits_2_with_a_message() -> None:
-    result = runner.invoke(app, ["show", "NOT-A-CODE"])
-    assert result.exit_code == 2
+def test_cli_unknown_code_exits_1_and_unknown_level_or_date_exits_2_with_a_message() -> None:
+    result = runner.invoke(orgs_app, ["show", "NOT-A-CODE"])
+    assert result.exit_code == 1
     assert "unknown organisation code 'NOT-A-CODE'" in result.output
     assert "uptake orgs list --level" in result.output
-    result = runner.invoke(app, ["list", "--level", "county"])
+    result = runner.invoke(orgs_app, ["list", "--level", "county"])
     assert result.exit_code == 2
     assert "unknown organisation level 'county'" in result.output and "sub-icb" in result.output
-    result = runner.invoke(app, ["list", "--level", "icb", "--as-of", "31/03/2026"])
+    result = runner.invoke(orgs_app, ["list", "--level", "icb", "--as-of", "31/03/2026"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
 
 
 def test_cli_as_of_before_2022_explains_the_empty_list() -> None:
-    result = runner.invoke(app, ["list", "--level", "icb", "--format", "csv", "--as-of", "2020-01-01"])
+    result = runner.invoke(orgs_app, ["list", "--level", "icb", "--format", "csv", "--as-of", "2020-01-01"])
     assert result.exit_code == 0
     assert len(list(csv.DictReader(io.StringIO(result.stdout)))) == 0
     assert "start on 2022-07-01" in result.output

@@ -1,48 +1,25 @@
-"""Command functions for `uptake compute` and `uptake export` (mounted by uptake.cli).
+"""``uptake compute``: the pipeline, then the mission's attainment and draft ratings from its results.
 
-Both turn an UptakeError into a message on stderr and exit status 2, so they behave the same whether
-they are run through `uptake` or mounted elsewhere.
+An unknown --engine is a usage error (exit code 2); anything else refused is a user error (exit code 1).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import sys
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from uptake.errors import UptakeError
-from uptake.pipeline.export import EXPORT_TABLES, FORMATS, export_table
-from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
-from uptake.pipeline.settings import ENGINES, PipelineSettings
-from uptake.workspace import Workspace
 from sqlalchemy import inspect
+
+from uptake.cli._common import WorkspaceOption, console, usage_checks
 from uptake.mission.permissions import operator
 from uptake.mission.ratings import refresh_after_pipeline
+from uptake.pipeline.engines import check_engine
+from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
+from uptake.pipeline.settings import ENGINES, PipelineSettings
 from uptake.store.db import make_engine, session_scope
-from uptake.catalogue import load_catalogue
-
-console = Console()
-err_console = Console(stderr=True)
-
-WorkspaceOption = Annotated[
-    Optional[Path],
-    typer.Option("--workspace", "-w", help="Workspace directory (default ./uptake-workspace or $UPTAKE_WORKSPACE)."),
-]
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
-    return typer.Exit(code=2)
-
-
-def _workspace(path: Path | None):
-    return Workspace.resolve(path)
+from uptake.workspace import Workspace
 
 
 def compute(
@@ -64,19 +41,16 @@ def compute(
     """Compute every result table (values, intervals, ranks, funnels, SPC, changes, peers, opportunity,
     adoption, equity) from the current observations, replacing the previous results in one step; then the
     mission's attainment and draft ratings from them (published ratings stay until the drafts are published)."""
-    try:
-        ws = _workspace(workspace)
-        store = resolve_store(ws)
-        settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
-        run = _run_with_progress(store, engine, settings)
-    except UptakeError as exc:
-        raise _fail(exc) from None
+    if engine is not None:
+        with usage_checks():
+            check_engine(engine)
+    ws = Workspace.resolve(workspace)
+    store = resolve_store(ws)
+    settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
+    run = _run_with_progress(store, engine, settings)
     print_run(run)
     if ratings:
-        try:
-            _refresh_mission(ws, store)
-        except UptakeError as exc:
-            raise _fail(exc) from None
+        _refresh_mission(ws, store)
 
 
 def _refresh_mission(ws, store) -> None:
@@ -152,48 +126,6 @@ def print_run(run: PipelineRun) -> None:
             console.print(f"[yellow]note: {warning}[/yellow]", highlight=False)
 
 
-def export(
-    table: Annotated[str, typer.Argument(help=f"Result table: {', '.join(EXPORT_TABLES)}.")],
-    indicator: Annotated[
-        Optional[str], typer.Option("--indicator", help="Indicator id (not needed for peers).")
-    ] = None,
-    level: Annotated[str, typer.Option("--level", help="Organisation level, e.g. sub-icb, icb, practice.")] = "",
-    period: Annotated[
-        Optional[str], typer.Option("--period", help="One period, YYYY-MM-DD (its first day).")
-    ] = None,
-    format: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "csv",
-    output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="File to write (default: standard output for csv/json).")
-    ] = None,
-    workspace: WorkspaceOption = None,
-) -> None:
-    """Export one result table for an indicator and level (csv, parquet or json)."""
-    try:
-        if not level:
-            raise UptakeError("give --level LEVEL, e.g. --level sub-icb")
-        day = None
-        if period is not None:
-            try:
-                day = dt.date.fromisoformat(period.strip())
-            except ValueError:
-                raise UptakeError(f"--period must be a date written YYYY-MM-DD, e.g. 2022-09-01 (got {period!r})") from None
-        ws = _workspace(workspace)
-        store = resolve_store(ws)
-        result = export_table(
-            store, table, indicator=indicator, level=level, period=day, fmt=format, output=output,
-            default_dir=ws.exports_dir, known_indicators=_catalogue_ids(),
-        )
-    except UptakeError as exc:
-        raise _fail(exc) from None
-    if result.text is not None:
-        sys.stdout.write(result.text)
-        sys.stdout.flush()
-    else:
-        err_console.print(f"Wrote {result.rows:,} rows of {result.table} to {result.path}")
-
-
-def _catalogue_ids() -> tuple[str, ...]:
-    try:
-        return tuple(load_catalogue().indicators)
-    except UptakeError:
-        return ()
+def register(app: typer.Typer) -> None:
+    """Add ``uptake compute``."""
+    app.command("compute")(compute)

@@ -29,10 +29,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def write_frame(frame: pd.DataFrame, path: Path | str, fmt: str) -> Path:
-    """Write `frame` to `path` in `fmt` (written to a temporary name, then renamed)."""
+def check_format(fmt: str) -> str:
+    """``fmt`` when it is one of FORMATS, else an UptakeError naming them."""
     if fmt not in FORMATS:
         raise UptakeError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    return fmt
+
+
+def write_frame(frame: pd.DataFrame, path: Path | str, fmt: str) -> Path:
+    """Write `frame` to `path` in `fmt` (written to a temporary name, then renamed)."""
+    check_format(fmt)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")

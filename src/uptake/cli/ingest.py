@@ -1,12 +1,7 @@
-"""CLI commands: ``uptake ingest`` and ``uptake batches``.
+"""``uptake ingest`` and ``uptake batches``.
 
-The main CLI mounts these functions as commands::
-
-    from uptake.cli import ingest as ingest_cli
-    app.command("ingest")(ingest_cli.ingest)
-    app.command("batches")(ingest_cli.batches)
-
-(or ``ingest_cli.register(app)``). Both exit with code 1 and a readable message on any UptakeError.
+Both print a readable message (``Error: ...``) on any UptakeError and exit with code 1; an ``--map`` that is
+not COLUMN=FIELD with a known FIELD is a usage error (the same message, exit code 2).
 """
 
 from __future__ import annotations
@@ -22,15 +17,23 @@ from rich.text import Text
 
 from uptake.analytics.store import AnalyticsStore
 from uptake.catalogue.loader import load_catalogue
+from uptake.cli._common import USAGE_ERROR, USER_ERROR, console
 from uptake.errors import UptakeError
 from uptake.ingest.problems import RULES, IngestRejected, Problems
 from uptake.ingest.service import ingest_file
+from uptake.ingest.validate import parse_mapping
 from uptake.workspace import Workspace
 
 #: Problems shown per rule in the printed table (all are counted, and all go to --report).
 SHOWN_PER_RULE = 20
 
 _STAGES = {"checksum": "Checksum", "read": "Reading", "validate": "Validating", "load": "Loading"}
+
+
+def _refuse(error: UptakeError, code: int = USER_ERROR) -> typer.Exit:
+    console.print(Text(f"Error: {error}", style="bold red"))
+    return typer.Exit(code=code)
+
 
 class _RichProgress:
     """Adapts the ingest progress callback (stage, done, total) to a Rich progress bar."""
@@ -119,7 +122,10 @@ def ingest(
 
     Every problem is reported by row and column; if there is any, nothing is loaded.
     """
-    console = Console()
+    try:
+        parse_mapping(map)
+    except UptakeError as error:
+        raise _refuse(error, USAGE_ERROR) from None
     try:
         store = _open_store(workspace)
         catalogue = load_catalogue()
@@ -145,10 +151,9 @@ def ingest(
         elif any(count > SHOWN_PER_RULE for count in problems.counts().values()):
             console.print(Text(f"Add --report problems.csv to list all {len(problems):,} problems."))
         console.print(Text("Nothing was loaded.", style="bold"))
-        raise typer.Exit(code=1) from None
+        raise typer.Exit(code=USER_ERROR) from None
     except UptakeError as error:
-        console.print(Text(f"Error: {error}", style="bold red"))
-        raise typer.Exit(code=1) from None
+        raise _refuse(error) from None
     if report is not None:
         Problems().to_csv(report)
     if result.no_op:
@@ -188,14 +193,12 @@ def batches(
     ] = None,
 ) -> None:
     """List the batches loaded into the analytics store: what, from where, by whom, when."""
-    console = Console()
     try:
         store = AnalyticsStore(Workspace.resolve(workspace).analytics_path)
         found = store.batches(indicator)
         current = store.current_period_counts() if found else {}
     except UptakeError as error:
-        console.print(Text(f"Error: {error}", style="bold red"))
-        raise typer.Exit(code=1) from None
+        raise _refuse(error) from None
     if not found:
         console.print("No batches loaded" + (f" for {indicator}." if indicator else "."))
         return
@@ -217,11 +220,6 @@ def batches(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``ingest`` and ``batches`` to a Typer app."""
+    """Add ``uptake ingest`` and ``uptake batches``."""
     app.command("ingest")(ingest)
     app.command("batches")(batches)
-
-
-#: A stand-alone app with both commands (used by the tests; the main CLI mounts the functions).
-app = typer.Typer(add_completion=False, no_args_is_help=True)
-register(app)

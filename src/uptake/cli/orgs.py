@@ -3,7 +3,8 @@
     uptake orgs list --level icb [--format table|csv|json] [--as-of 2024-04-01]
     uptake orgs show QMJ [--as-of DATE] [--first 5]
 
-Bad input (an unknown level, code or date) prints what was wrong and what to do, and exits with code 2.
+Bad input prints what was wrong and what to do: an unknown level or a date not written YYYY-MM-DD is a
+usage error (exit code 2), an unknown code a user error (exit code 1).
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from enum import StrEnum
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from uptake.cli._common import console, option_date, sub_app, usage_error
+from uptake.errors import UptakeError
 from uptake.levels import Level
 from uptake.reference.hierarchy import LEVEL_DEPTH, PARENT_LEVELS
-from uptake.reference.loader import ORG_COLUMNS, Reference, UnknownOrganisation, load_reference, to_iso_date
+from uptake.reference.loader import ORG_COLUMNS, Reference, UnknownOrganisation, load_reference
 
-app = typer.Typer(
+orgs_app = sub_app(
     help="Browse the bundled NHS England organisation hierarchy (regions, ICBs, sub-ICBs, PCNs, practices, "
     "trusts, stroke units, ISDNs).",
-    no_args_is_help=True,
     add_completion=False,
 )
 
@@ -56,26 +57,19 @@ COORD_NOTE = {
 }
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
 def _reference(as_of: str | None, current: bool = True) -> Reference:
+    day = option_date(as_of, "--as-of", example="2024-04-01")
     ref = load_reference()
-    if as_of is None:
+    if day is None:
         return ref.current() if current else ref
-    try:
-        return ref.as_of(to_iso_date(as_of))
-    except ValueError as exc:
-        raise _fail(f"--as-of: {exc}") from None
+    return ref.as_of(day)
 
 
 def _parse_level(text: str) -> Level:
     try:
         return Level.parse(text)
     except ValueError as exc:
-        raise _fail(f"--level: {exc}") from None
+        raise usage_error(f"--level: {exc}") from None
 
 
 def _parent_column(level: Level) -> str:
@@ -108,7 +102,7 @@ def _text(value) -> str:
     return str(value)
 
 
-@app.command("list")
+@orgs_app.command("list")
 def list_orgs(
     level: str = typer.Option(
         ..., "--level", "-l", help="Organisation level: " + ", ".join(lv.value for lv in Level)
@@ -144,10 +138,10 @@ def list_orgs(
         table.add_column(column, overflow="fold", justify="right" if column == "population" else "left")
     for row in orgs[shown].itertuples(index=False):
         table.add_row(*(_text(v) for v in row))
-    Console().print(table)
+    console.print(table)
 
 
-@app.command("show")
+@orgs_app.command("show")
 def show(
     code: str = typer.Argument(..., help="An organisation code, e.g. QMJ (ICB), 00L (sub-ICB), RRU (trust)."),
     as_of: str | None = typer.Option(None, "--as-of", help="Show it as it was on this date (YYYY-MM-DD)."),
@@ -157,7 +151,7 @@ def show(
     ref = _reference(as_of, current=False)  # without a date, closed organisations can be shown too
     try:
         row = ref.get(code)
-    except UnknownOrganisation as exc:
+    except UnknownOrganisation:
         full = load_reference()
         hint = ""
         if as_of is not None:
@@ -170,10 +164,9 @@ def show(
             except UnknownOrganisation:
                 pass
         if hint:
-            raise _fail(f"{code!r} is not valid on {ref.on}{hint}") from None
-        raise _fail(str(exc)) from None
+            raise UptakeError(f"{code!r} is not valid on {ref.on}{hint}") from None
+        raise
     level = row["level"]
-    console = Console()
     console.print(f"[bold]{row['code']}[/bold]  {row['name']}")
     details = Table.grid(padding=(0, 2))
     details.add_column(style="dim")
@@ -222,3 +215,8 @@ def show(
         named = ", ".join(f"{c} {n}" for c, n in heads)
         more = f", ... and {len(group) - first:,} more" if len(group) > first else ""
         console.print(f"  {child_level} ({len(group):,}): {named}{more}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``uptake orgs``."""
+    app.add_typer(orgs_app, name="orgs", help="The NHS organisation hierarchy (regions, ICBs, ... practices).")

@@ -1,40 +1,25 @@
-"""Command functions for the web app, mounted by uptake.cli:
-
-    app.command("serve")(uptake.cli.serve.serve)
-    users_app = typer.Typer(); users_app.command("add")(uptake.cli.serve.users_add)
-    app.add_typer(users_app, name="users")
-
-and, at the end of `uptake demo` (unless --no-serve): ``serve_demo(ws, console)``.
-"""
+"""``uptake serve``: the web app and the JSON API; and, at the end of ``uptake demo`` (unless --no-serve),
+``serve_demo``: new demo users, their sign-ins printed, then the same server."""
 
 from __future__ import annotations
 
 import socket
-from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-
-from uptake.errors import UptakeError
-from uptake.workspace import Workspace
-from uptake.web.app import create_app
 from sqlalchemy import select
+
+from uptake.catalogue import load_catalogue
+from uptake.cli._common import WorkspaceOption, console
+from uptake.errors import UptakeError
 from uptake.store.db import make_engine, session_scope
 from uptake.store.models import User
-from uptake.store.repository import default_actor
-from uptake.web.accounts import create_user
 from uptake.web.accounts import ensure_demo_users
-from uptake.catalogue import load_catalogue
+from uptake.web.app import create_app
 from uptake.web.snapshot import load_snapshot
-
-console = Console()
-
-WorkspaceOption = Annotated[
-    Optional[Path],
-    typer.Option("--workspace", "-w", help="Workspace directory (default ./uptake-workspace or $UPTAKE_WORKSPACE)."),
-]
+from uptake.workspace import Workspace
 
 
 def _check_port(host: str, port: int) -> None:
@@ -54,7 +39,6 @@ def run_server(ws: Workspace, host: str, port: int, *, sign_ins: list | None = N
     """Serve the app over ``ws`` with uvicorn until interrupted (Ctrl+C)."""
     # deferred: uvicorn is heavy and only this path needs it
     import uvicorn
-
 
     out = out or console
     if not ws.root.exists():
@@ -102,37 +86,6 @@ def _mention_demo_users(ws: Workspace) -> list:
     except Exception:
         pass
     return []
-
-
-def users_add(
-    email: Annotated[str, typer.Argument(help="The user's email address (their sign-in name).")],
-    name: Annotated[str, typer.Option("--name", help="The user's full name.")],
-    role: Annotated[str, typer.Option("--role", help="national-admin, icb-analyst, provider-lead or innovator.")],
-    scope: Annotated[Optional[str], typer.Option(
-        "--scope", help="ICB code (icb-analyst), organisation code (provider-lead) or innovation id (innovator).",
-    )] = None,
-    workspace: WorkspaceOption = None,
-    password: Annotated[Optional[str], typer.Option(
-        "--password", prompt=True, hide_input=True, confirmation_prompt=True,
-        help="Asked for when not given (recommended: do not put passwords on a command line).",
-    )] = None,
-) -> None:
-    """Add a user who can sign in to the web app (recorded in the audit log)."""
-    ws = Workspace.resolve(workspace)
-    if not ws.root.exists():
-        raise UptakeError(f"there is no workspace at {ws.root}; run `uptake init` first")
-    org = scope if role in ("icb-analyst", "provider-lead") else None
-    innovation = scope if role == "innovator" else None
-    if role == "national-admin" and scope:
-        raise UptakeError("a national-admin sees everything; leave --scope out")
-    engine = make_engine(ws.database_url)
-    try:
-        with session_scope(engine) as db:
-            user = create_user(db, email=email, name=name, role=role, password=password or "",
-                               scope_org_code=org, scope_innovation=innovation, actor=default_actor())
-            console.print(f"Added {user.email} ({user.role}{', ' + scope if scope else ''}).")
-    finally:
-        engine.dispose()
 
 
 def create_demo_users(ws: Workspace) -> list:
@@ -187,3 +140,8 @@ def serve_demo(ws: Workspace, console_: Console | None = None, host: str = "127.
     """For `uptake demo`: create the demo users (new passwords each run), print them, and serve."""
     users = create_demo_users(ws)
     run_server(ws, host, port, sign_ins=users, out=console_ or console)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``uptake serve``."""
+    app.command("serve")(serve)
