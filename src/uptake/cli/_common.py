@@ -21,6 +21,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
+from uptake.dates import DateError, parse_date
 from uptake.errors import UptakeError
 from uptake.mission.permissions import Who, operator, who_for_email
 from uptake.store.db import make_engine, session_scope
@@ -101,8 +102,8 @@ def option_date(text: str | None, option: str, example: str = "2022-09-01") -> d
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
+        return parse_date(text, option)
+    except DateError:
         raise usage_error(f"{option} must be a date written YYYY-MM-DD, e.g. {example} (got {text!r})") from None
 
 
