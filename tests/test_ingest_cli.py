@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pandas as pd
 import pytest
 from helpers_ingest import GOOD_LINES, make_catalogue, make_indicator, make_store, write_csv
 from typer.testing import CliRunner
 
-from uptake.cli import ingest as cli
-
+#: the module (``uptake.cli`` itself exports the ``ingest`` command function under the same name)
+cli = importlib.import_module("uptake.cli.ingest")
 runner = CliRunner()
 WIDE = {"COLUMNS": "240", "NO_COLOR": "1", "TERM": "dumb"}
 
