@@ -26,7 +26,7 @@ from helpers_ingest import (
 )
 
 from uptake.analytics import SCHEMA_VERSION, AnalyticsStore, StoreBusy
-from uptake.analytics import store as store_module
+from uptake.analytics import loading as loading_module
 from uptake.errors import UptakeError
 from uptake.ingest import IngestRejected, ingest_file
 
@@ -214,7 +214,7 @@ def test_an_error_inside_the_transaction_leaves_the_store_unchanged(store, catal
     def fail(batch_id, point):
         raise RuntimeError("disk full (simulated)")
 
-    monkeypatch.setattr(store_module, "_test_pause_in_transaction", fail)
+    monkeypatch.setattr(loading_module, "_test_pause_in_transaction", fail)
     with pytest.raises(RuntimeError, match="simulated"):
         load(
             store, catalogue, write_csv(tmp_path / "v2.csv", ["00L,2024-01-01,60,100", "00L,2024-03-01,1,2"])

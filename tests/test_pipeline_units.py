@@ -5,6 +5,7 @@ gaps and zero denominators)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import reference_pipeline as ref
 from uptake import stats
 from uptake.levels import Level
 from uptake.pipeline import changes, equity, funnel, grouped, peers, spc, tables
-from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
+from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR, SpecialCauseRules
 from uptake.pipeline.frame import IndicatorFrame, Organisations
 from uptake.pipeline.rollup import plan_levels
 
@@ -168,6 +169,12 @@ SPC_COLUMNS = {
 )
 def test_spc_equals_stats_xmr_per_series(panel, rule_length, baseline, rebase, screen, target, polarity) -> None:
     rows, codes = panel
+    assert_spc_equals_xmr(rows, codes, rule_length, baseline, rebase, screen, target, polarity)
+
+
+def assert_spc_equals_xmr(rows: pd.DataFrame, codes: list[str], rule_length: int, baseline: int | None,
+                          rebase: tuple, screen: bool, target: float | None, polarity: str) -> None:
+    """spc.compute on the panel equals stats.xmr on each series (practices and England), bit for bit."""
     frame, orgs = frame_of(rows, codes, polarity=polarity)
     usable = frame.denominator > 0
     rows_, columns, series = spc.compute(frame, usable, orgs, rule_length=rule_length, baseline=baseline,
@@ -210,6 +217,99 @@ def test_spc_equals_stats_xmr_per_series(panel, rule_length, baseline, rebase, s
         assert warn == "; ".join(want.warnings)
         checked += 1
     assert len(s) == checked
+
+
+#: The lines of a chart a point can sit exactly on.
+LINES = ("upper_limit", "lower_limit", "upper_two_sigma", "lower_two_sigma", "mean")
+#: XmRResult's flags of each rule, in stats.RULES order.
+FLAGS = ("outside_limits", "trend", "two_of_three", "shift")
+
+
+def tied_series(rng: np.random.Generator, rule_length: int, baseline: int,
+                rebase: bool = True) -> tuple[np.ndarray, list[int]]:
+    """A series of small whole numbers (noise, or a random walk: trends and shifts), perhaps rebased, with
+    many of its points after each period's baseline moved exactly onto a line of the chart: a process
+    limit, a two-sigma line or the mean (the baseline fixes the lines, so they stay where they were)."""
+    n = int(rng.integers(2, 41))
+    y = rng.integers(-5, 6, n).astype(float)
+    if rng.random() < 0.5:
+        y = np.cumsum(y)
+    cuts = sorted(set(rng.integers(2, n - 1, int(rng.integers(0, 3))).tolist())) if rebase and n >= 4 else []
+    cuts = [c for i, c in enumerate(cuts) if c <= n - 2 and (i == 0 or c - cuts[i - 1] >= 2)]
+    chart = stats.xmr(y, baseline=baseline, rebase_at=cuts or None, rule_length=rule_length)
+    starts = np.searchsorted(np.asarray([0, *cuts]), np.arange(n), side="right") - 1
+    after_baseline = np.arange(n) - np.asarray([0, *cuts])[starts] >= baseline
+    move = after_baseline & (rng.random(n) < 0.5)
+    line = rng.integers(0, len(LINES), n)
+    for i in np.flatnonzero(move):
+        y[i] = getattr(chart, LINES[line[i]])[i]
+    return y, cuts
+
+
+def check_fast_path(charts: list[stats.XmRResult], rules: SpecialCauseRules) -> None:
+    """spc.special_causes over every chart laid end to end (with each chart's own centre and mR-bar) gives
+    each chart's flags, direction and rule exactly as stats.xmr does."""
+    y = np.concatenate([c.values for c in charts])
+    mean = np.concatenate([c.mean for c in charts])
+    mrbar = np.concatenate([c.mean_moving_range for c in charts])
+    new_segment = np.concatenate([np.diff(c.segment, prepend=-1) != 0 for c in charts])
+    flags = spc.special_causes(y, mean, mrbar, new_segment, rules)
+    direction, rule_code = spc.first_flags(flags, rules)
+    offset = 0
+    for c in charts:
+        mine = slice(offset, offset + c.values.size)
+        offset += c.values.size
+        for name, attr in zip(stats.RULES, FLAGS, strict=True):
+            np.testing.assert_array_equal(flags[name][mine], getattr(c, attr), err_msg=f"{name}: {c.values}")
+        np.testing.assert_array_equal(direction[mine], c.direction, err_msg=f"direction of {c.values}")
+        assert list(np.asarray(tables.SPC_RULE)[rule_code[mine]]) == list(c.rule), c.values
+
+
+def test_spc_fast_path_equals_reference_rule_by_rule_with_ties_on_every_line() -> None:
+    """Thousands of random series: the vectorised rules equal the per-series reference point for point,
+    and the series do exercise every rule both ways, every precedence, and points exactly on each line."""
+    rng = np.random.default_rng(20240601)
+    seen: Counter[str] = Counter()
+    for rule_length in range(2, 9):
+        rules = SpecialCauseRules(rule_length)
+        baseline = int(rng.integers(2, 13))
+        charts = []
+        for _ in range(300):
+            y, cuts = tied_series(rng, rule_length, baseline)
+            charts.append(stats.xmr(y, baseline=baseline, rebase_at=cuts or None, rule_length=rule_length))
+        check_fast_path(charts, rules)
+        for c in charts:
+            count = Counter()
+            for attr in FLAGS:
+                for way in (1, -1):
+                    count[f"{attr} {way:+d}"] = int(np.sum(getattr(c, attr) == way))
+            for name in stats.RULES:
+                count[f"first {name}"] = int(np.sum(c.rule == name))
+            count["several rules"] = int(np.sum(sum((getattr(c, a) != 0).astype(int) for a in FLAGS) >= 2))
+            for line in LINES:
+                count[f"on {line}"] = int(np.sum((c.values == getattr(c, line)) & (c.mean_moving_range > 0)))
+            seen.update(count)
+    wanted = [f"{attr} {way:+d}" for attr in FLAGS for way in (1, -1)]
+    wanted += [f"first {name}" for name in stats.RULES] + ["several rules"] + [f"on {line}" for line in LINES]
+    assert all(seen[what] > 0 for what in wanted), {what: seen[what] for what in wanted}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.integers(2, 12),
+       st.sampled_from(["high-is-good", "low-is-good", "no-judgement"]), st.sampled_from([None, 0.0, 2.5]))
+def test_spc_with_points_exactly_on_the_lines_equals_stats_xmr(seed, rule_length, baseline, polarity,
+                                                               target) -> None:
+    """The whole pipeline path (limits from grouped reductions, then the vectorised rules) on series with
+    points exactly on the limits, two-sigma lines and mean (values as numerator / 1)."""
+    rng = np.random.default_rng(seed)
+    periods = ref.months(dt.date(2021, 1, 1), 40)
+    rows, codes = [], []
+    for i in range(int(rng.integers(1, 6))):
+        y, _ = tied_series(rng, rule_length, baseline, rebase=False)
+        codes.append(f"P{i:03d}")
+        rows += [(codes[-1], periods[j], float(v), 1.0) for j, v in enumerate(y)]
+    panel = pd.DataFrame(rows, columns=["org_code", "period", "numerator", "denominator"])
+    assert_spc_equals_xmr(panel, codes, rule_length, baseline, (), False, target, polarity)
 
 
 def test_constant_series_is_common_cause_or_as_stats_says() -> None:

@@ -93,8 +93,8 @@ def compress_groups(mask: NDArray[np.bool_], starts: IntArray, lengths: IntArray
 
 
 def run_lengths(key: NDArray, brk: NDArray[np.bool_]) -> IntArray:
-    """Length of the run of equal ``key`` containing each element; ``brk`` forces a new run
-    (the flat form of ``uptake.stats.spc._runs``)."""
+    """Length of the run of equal ``key`` containing each element; ``brk`` forces a new run (the SPC
+    trend and shift rules over many series at once)."""
     if key.size == 0:
         return np.zeros(0, dtype=np.int64)
     start = np.ones(key.size, dtype=bool)

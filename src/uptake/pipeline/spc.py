@@ -1,5 +1,9 @@
 """XmR charts for every organisation's series at once: the vectorised form of ``uptake.stats.xmr``.
 
+The rules (thresholds, run lengths, which sigma line, priority) are declared once, by
+``uptake.stats.spc.SpecialCauseRules``; ``stats.xmr`` applies them to one series point by point (the
+reference), ``special_causes`` here to every series at once (the fast path).
+
 Each (level, organisation) series is the organisation's values in period order over the periods where
 it has a value (a zero denominator or a missing period is skipped: Making Data Count charts need a
 complete series, so gaps close up). Series with fewer than 2 points get no chart.
@@ -9,7 +13,8 @@ the chart) and rebase dates (new limits from the first point on or after each da
 to a series only where it leaves at least 2 points on each side; otherwise it is skipped for that
 series (``stats.xmr`` would refuse it).
 
-``tests/test_pipeline_units.py`` checks every series against ``stats.xmr``, flag for flag.
+``tests/test_pipeline_units.py`` checks every series against ``stats.xmr``, flag for flag, including
+points exactly on the mean, the two-sigma lines and the process limits.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from uptake.stats.spc import (
     MIN_POINTS_FOR_ICONS,
     RULES,
     SCREEN_FACTOR,
-    TWO_SIGMA_FACTOR,
+    SpecialCauseRules,
 )
 
 if SPC_RULE[1:] != RULES:  # the stored codes follow the stats module's rule order
@@ -72,140 +77,69 @@ def compute(
 ) -> tuple[np.ndarray, dict[str, np.ndarray], pa.Table]:
     """(frame rows charted, their SPC columns of result_points) and result_spc_series."""
     improvement = IMPROVEMENT[frame.indicator.polarity]
-    ok = usable & ~np.isnan(frame.value)
-    rows_all = np.flatnonzero(ok)
-    key_all = frame.level[rows_all] * (int(frame.org.max()) + 1 if frame.size else 1) + frame.org[rows_all]
-    s_starts, s_lengths = grouped.boundaries(key_all)
-    long_enough = np.repeat(s_lengths >= 2, s_lengths)
-    rows = rows_all[long_enough]
-    s_lengths = s_lengths[s_lengths >= 2]
-    s_starts = (np.cumsum(s_lengths) - s_lengths).astype(np.int64)
-    n_series = s_starts.size
+    rules = SpecialCauseRules(rule_length)
+    rows, s_starts, s_lengths = _series(frame, usable)
     y = frame.value[rows]
     days = frame.periods[frame.pidx[rows]] if rows.size else np.zeros(0, dtype="datetime64[D]")
-    series = grouped.group_index(s_starts, s_lengths)
-    pos = grouped.position_in_group(s_starts, s_lengths)
-
-    # Segments (periods between rebases) of each series.
-    seg = np.zeros(rows.size, dtype=np.int64)
-    for rpos, applied in rebase_positions(series, days, s_lengths, rebase_dates):
-        seg += (applied[series] & (pos >= rpos[series])).astype(np.int64)
-    seg_key = series * (len(rebase_dates) + 1) + seg
-    g_starts, g_lengths = grouped.boundaries(seg_key)
-    g_of_row = grouped.group_index(g_starts, g_lengths)
+    seg, g_starts, g_lengths = _segments(s_starts, s_lengths, days, rebase_dates)
     used = np.minimum(g_lengths, baseline) if baseline is not None else g_lengths
-
     new_segment = np.zeros(rows.size, dtype=bool)
     new_segment[g_starts] = True
-    moving_range = np.full(rows.size, np.nan)
-    if rows.size > 1:
-        moving_range[1:] = np.abs(np.diff(y))
-    moving_range[new_segment] = np.nan
+    mean, mrbar, moving_range = _centre_and_spread(
+        y, new_segment, g_starts, g_lengths, used, screen_moving_ranges
+    )
 
-    seg_mean = grouped.reduce_groups(y, g_starts, used, lambda b: b.mean(axis=1))
-    seg_mrbar = grouped.reduce_groups(moving_range, g_starts + 1, used - 1, lambda b: b.mean(axis=1))
-    if screen_moving_ranges:
-        seg_mrbar = _screened(moving_range, g_starts, used, seg_mrbar)
-
-    mean = seg_mean[g_of_row]
-    mrbar = seg_mrbar[g_of_row]
-    upper = mean + LIMIT_FACTOR * mrbar
-    lower = mean - LIMIT_FACTOR * mrbar
-    upper2 = mean + TWO_SIGMA_FACTOR * mrbar
-    lower2 = mean - TWO_SIGMA_FACTOR * mrbar
-
-    outside = np.where(y > upper, 1, np.where(y < lower, -1, 0)).astype(np.int8)
-
-    # Trend: rule_length points = rule_length - 1 strict steps the same way, within a segment.
-    step = np.zeros(rows.size, dtype=np.int64)  # the step into each point; 0 at a segment's first point
-    if rows.size > 1:
-        step[1:] = np.sign(np.diff(y)).astype(np.int64)
-    step[new_segment] = 0
-    step_run = grouped.run_lengths(step, new_segment)
-    step_flag = np.where((step != 0) & (step_run >= rule_length - 1), step, 0)
-    starts_flag = np.zeros(rows.size, dtype=np.int64)
-    starts_flag[:-1] = step_flag[1:]
-    trend = np.where(step_flag != 0, step_flag, starts_flag).astype(np.int8)
-
-    # Shift: rule_length points strictly on one side of the mean.
-    side = np.sign(y - mean).astype(np.int64)
-    side_run = grouped.run_lengths(side, new_segment)
-    shift = np.where((side != 0) & (side_run >= rule_length), side, 0).astype(np.int8)
-
-    # Two of three beyond two sigma, all three on the same side, within a segment.
-    beyond = np.where(y > upper2, 1, np.where(y < lower2, -1, 0)).astype(np.int64)
-    two3 = np.zeros(rows.size, dtype=np.int8)
-    if rows.size >= 3:
-        s0, s1, s2 = side[:-2], side[1:-1], side[2:]
-        same = seg_key[:-2] == seg_key[2:]
-        same_side = (s0 != 0) & (s0 == s1) & (s1 == s2) & same
-        hits = (beyond[:-2] == s0).astype(int) + (beyond[1:-1] == s0) + (beyond[2:] == s0)
-        window = same_side & (hits >= 2)
-        for offset in range(3):
-            p = np.arange(rows.size - 2) + offset
-            mark = window & (beyond[p] == s0)
-            two3[p[mark]] = s0[mark]
-
-    stacked = np.vstack([outside, trend, two3, shift])
-    flagged = stacked != 0
-    first = np.argmax(flagged, axis=0)
-    any_flag = flagged.any(axis=0)
-    direction = np.where(any_flag, stacked[first, np.arange(rows.size)], 0).astype(np.int8)
-    # Codes into SPC_RULE ("" first, then RULES in order) and SPC_SPECIAL_CAUSE.
-    rule_code = np.where(any_flag, first + 1, 0).astype(np.int8)
-    common, improving, concern, neutral = (SPC_SPECIAL_CAUSE.index(w) for w in
-                                           ("common-cause", "improvement", "concern", "neutral"))
-    if improvement == "neutral":
-        special_code = np.where(direction != 0, neutral, common).astype(np.int8)
-    else:
-        good = 1 if improvement == "increase" else -1
-        special_code = np.where(direction == 0, common, np.where(direction == good, improving, concern)).astype(
-            np.int8
-        )
-    special = np.asarray(SPC_SPECIAL_CAUSE, dtype=object)[special_code] if rows.size else np.zeros(0, object)
-
+    flags = special_causes(y, mean, mrbar, new_segment, rules)
+    direction, rule_code = first_flags(flags, rules)
+    special_code = _special_cause_codes(direction, improvement)
     columns = {
         "spc_segment": seg.astype(np.int16),
         "spc_centre": mean,
         "spc_moving_range": moving_range,
         "spc_mean_moving_range": mrbar,
-        "spc_outside_limits": outside,
-        "spc_trend": trend,
-        "spc_two_of_three": two3,
-        "spc_shift": shift,
+        "spc_outside_limits": flags["outside-limits"],
+        "spc_trend": flags["trend"],
+        "spc_two_of_three": flags["two-of-three"],
+        "spc_shift": flags["shift"],
         "spc_direction": direction,
         "spc_rule": rule_code,
         "spc_special_cause": special_code,
     }
 
-    # Per series: icons from the last point, warnings as stats.xmr words them.
     last = s_starts + s_lengths - 1
-    enough = s_lengths >= MIN_POINTS_FOR_ICONS
-    variation = np.full(n_series, None, dtype=object)
-    last_special = special[last]
-    last_dir = direction[last]
-    suffix = np.where(last_dir > 0, "-high", "-low")
-    icon = np.where(last_special == "common-cause", "common-cause", last_special.astype(str) + suffix)
-    variation[enough] = icon[enough]
-    assurance = np.full(n_series, None, dtype=object)
-    if target is not None and improvement != "neutral":
-        high_fails = target >= upper[last]
-        low_fails = target <= lower[last]
-        # a pass is checked first: limits equal to the target (no variation) always meet it
-        if improvement == "increase":
-            a = np.where(low_fails, "consistently-pass", np.where(high_fails, "consistently-fail", "hit-and-miss"))
-        else:
-            a = np.where(high_fails, "consistently-pass", np.where(low_fails, "consistently-fail", "hit-and-miss"))
-        assurance[enough] = a[enough]
+    variation, assurance = _icons(
+        s_lengths, special_code[last], direction[last], mean[last], mrbar[last], target, improvement
+    )
+    series = grouped.group_index(s_starts, s_lengths)
     warnings = _series_warnings(s_starts, s_lengths, g_starts, g_lengths, used, series, target, improvement)
+    summary = _summary(frame, orgs, rows, s_starts, s_lengths, improvement, rule_length, target,
+                       (variation, assurance, warnings))
+    return rows, columns, summary
 
+
+def _summary(
+    frame: IndicatorFrame,
+    orgs: Organisations,
+    rows: np.ndarray,
+    s_starts: np.ndarray,
+    s_lengths: np.ndarray,
+    improvement: str,
+    rule_length: int,
+    target: float | None,
+    notes: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> pa.Table:
+    """result_spc_series: one row per series; ``notes`` are the variation and assurance icons and the
+    warnings of each."""
+    variation, assurance, warnings = notes
+    n_series = s_starts.size
+    last = s_starts + s_lengths - 1
     level_of_series = frame.level[rows[s_starts]] if n_series else np.zeros(0, dtype=np.int64)
-    summary = to_arrow(
+    return to_arrow(
         SPC_SERIES,
         {
             "indicator": pa.array([frame.indicator.id] * n_series, type=pa.string()),
             "level": frame.level_name_array(level_of_series),
-            "org_code": orgs.take_codes(frame.org[rows[s_starts]] if n_series else np.zeros(0, dtype=np.int64)),
+            "org_code": orgs.take_codes(frame.org[rows[s_starts]] if n_series else np.zeros(0, np.int64)),
             "points": s_lengths.astype(np.int32),
             "first_period": frame.dates(frame.pidx[rows[s_starts]] if n_series else np.zeros(0, np.int64)),
             "last_period": frame.dates(frame.pidx[rows[last]] if n_series else np.zeros(0, np.int64)),
@@ -217,7 +151,165 @@ def compute(
             "warnings": pa.array(warnings, type=pa.string()),
         },
     )
-    return rows, columns, summary
+
+
+def _series(frame: IndicatorFrame, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frame rows charted (each (level, organisation) series of >= 2 values, in period order, one
+    series after another), and the start and length of each series in them."""
+    ok = usable & ~np.isnan(frame.value)
+    rows_all = np.flatnonzero(ok)
+    key_all = frame.level[rows_all] * (int(frame.org.max()) + 1 if frame.size else 1) + frame.org[rows_all]
+    _, s_lengths = grouped.boundaries(key_all)
+    long_enough = np.repeat(s_lengths >= 2, s_lengths)
+    rows = rows_all[long_enough]
+    s_lengths = s_lengths[s_lengths >= 2]
+    s_starts = (np.cumsum(s_lengths) - s_lengths).astype(np.int64)
+    return rows, s_starts, s_lengths
+
+
+def _segments(
+    s_starts: np.ndarray, s_lengths: np.ndarray, days: np.ndarray, rebase_dates: tuple[dt.date, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point its segment (period between rebases) within its series; the start and length of every
+    (series, segment) group."""
+    series = grouped.group_index(s_starts, s_lengths)
+    pos = grouped.position_in_group(s_starts, s_lengths)
+    seg = np.zeros(series.size, dtype=np.int64)
+    for rpos, applied in rebase_positions(series, days, s_lengths, rebase_dates):
+        seg += (applied[series] & (pos >= rpos[series])).astype(np.int64)
+    g_starts, g_lengths = grouped.boundaries(series * (len(rebase_dates) + 1) + seg)
+    return seg, g_starts, g_lengths
+
+
+def _centre_and_spread(
+    y: np.ndarray,
+    new_segment: np.ndarray,
+    g_starts: np.ndarray,
+    g_lengths: np.ndarray,
+    used: np.ndarray,
+    screen_moving_ranges: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per point: its segment's mean and mR-bar over the segment's first ``used`` points (the same bits as
+    ``stats.xmr``), and the moving range (NaN at a segment's first point)."""
+    moving_range = np.full(y.size, np.nan)
+    if y.size > 1:
+        moving_range[1:] = np.abs(np.diff(y))
+    moving_range[new_segment] = np.nan
+    seg_mean = grouped.reduce_groups(y, g_starts, used, lambda b: b.mean(axis=1))
+    seg_mrbar = grouped.reduce_groups(moving_range, g_starts + 1, used - 1, lambda b: b.mean(axis=1))
+    if screen_moving_ranges:
+        seg_mrbar = _screened(moving_range, g_starts, used, seg_mrbar)
+    g_of_row = grouped.group_index(g_starts, g_lengths)
+    return seg_mean[g_of_row], seg_mrbar[g_of_row], moving_range
+
+
+def special_causes(
+    y: np.ndarray, mean: np.ndarray, mrbar: np.ndarray, new_segment: np.ndarray, rules: SpecialCauseRules
+) -> dict[str, np.ndarray]:
+    """The rules of ``SpecialCauseRules`` over many series at once, vectorised: int8 flags per point by
+    rule name (+1 high side or rising, -1 low side or falling), as ``stats.xmr`` gives them series by
+    series. Series and their segments lie one after another; ``new_segment`` marks the first point of
+    each (every window stays within one)."""
+    n = y.size
+    upper = mean + rules.limit_factor * mrbar
+    lower = mean - rules.limit_factor * mrbar
+    upper2 = mean + rules.two_sigma_factor * mrbar
+    lower2 = mean - rules.two_sigma_factor * mrbar
+    outside = np.where(y > upper, 1, np.where(y < lower, -1, 0)).astype(np.int8)
+
+    # Trend: trend_points points = trend_points - 1 strict steps the same way, within a segment.
+    step = np.zeros(n, dtype=np.int64)  # the step into each point; 0 at a segment's first point
+    if n > 1:
+        step[1:] = np.sign(np.diff(y)).astype(np.int64)
+    step[new_segment] = 0
+    step_run = grouped.run_lengths(step, new_segment)
+    step_flag = np.where((step != 0) & (step_run >= rules.trend_points - 1), step, 0)
+    starts_flag = np.zeros(n, dtype=np.int64)
+    starts_flag[:-1] = step_flag[1:]
+    trend = np.where(step_flag != 0, step_flag, starts_flag).astype(np.int8)
+
+    # Shift: shift_points points strictly on one side of the mean.
+    side = np.sign(y - mean).astype(np.int64)
+    side_run = grouped.run_lengths(side, new_segment)
+    shift = np.where((side != 0) & (side_run >= rules.shift_points), side, 0).astype(np.int8)
+
+    beyond = np.where(y > upper2, 1, np.where(y < lower2, -1, 0)).astype(np.int64)
+    two3 = _two_of_three(side, beyond, np.cumsum(new_segment), rules)
+    flags = {"outside-limits": outside, "trend": trend, "two-of-three": two3, "shift": shift}
+    return {name: flags[name] for name in rules.priority}
+
+
+def _two_of_three(
+    side: np.ndarray, beyond: np.ndarray, segment: np.ndarray, rules: SpecialCauseRules
+) -> np.ndarray:
+    """Windows of ``rules.window`` points in one segment, all on one side of the mean, with at least
+    ``rules.needed`` beyond two sigma on that side: the points beyond it are flagged."""
+    n, width = side.size, rules.window
+    two3 = np.zeros(n, dtype=np.int8)
+    if n < width:
+        return two3
+    m = n - width + 1  # windows, by their first point
+    way = side[:m]
+    same_side = (way != 0) & (segment[:m] == segment[width - 1 :])
+    hits = np.zeros(m, dtype=np.int64)
+    for offset in range(width):
+        same_side &= side[offset : offset + m] == way
+        hits += beyond[offset : offset + m] == way
+    window = same_side & (hits >= rules.needed)
+    for offset in range(width):
+        p = np.arange(m) + offset
+        mark = window & (beyond[p] == way)
+        two3[p[mark]] = way[mark]
+    return two3
+
+
+def first_flags(flags: dict[str, np.ndarray], rules: SpecialCauseRules) -> tuple[np.ndarray, np.ndarray]:
+    """Per point: the direction of the first rule in priority order that flags it (0 if none), and its
+    code into SPC_RULE ("" first, then the rules in priority order)."""
+    stacked = np.vstack([flags[name] for name in rules.priority])
+    flagged = stacked != 0
+    first = np.argmax(flagged, axis=0)
+    any_flag = flagged.any(axis=0)
+    direction = np.where(any_flag, stacked[first, np.arange(stacked.shape[1])], 0).astype(np.int8)
+    return direction, np.where(any_flag, first + 1, 0).astype(np.int8)
+
+
+def _special_cause_codes(direction: np.ndarray, improvement: str) -> np.ndarray:
+    """Codes into SPC_SPECIAL_CAUSE: common cause, or the direction judged against the improvement."""
+    common, improving, concern, neutral = (SPC_SPECIAL_CAUSE.index(w) for w in
+                                           ("common-cause", "improvement", "concern", "neutral"))
+    if improvement == "neutral":
+        return np.where(direction != 0, neutral, common).astype(np.int8)
+    good = 1 if improvement == "increase" else -1
+    return np.where(direction == 0, common, np.where(direction == good, improving, concern)).astype(np.int8)
+
+
+def _icons(
+    s_lengths: np.ndarray,
+    last_code: np.ndarray,
+    last_dir: np.ndarray,
+    last_mean: np.ndarray,
+    last_mrbar: np.ndarray,
+    target: float | None,
+    improvement: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per series: the variation and assurance icons, from its last point (None under 13 points)."""
+    n_series = s_lengths.size
+    enough = s_lengths >= MIN_POINTS_FOR_ICONS
+    variation = np.full(n_series, None, dtype=object)
+    last_special = np.asarray(SPC_SPECIAL_CAUSE, dtype=object)[last_code] if n_series else np.zeros(0, object)
+    suffix = np.where(last_dir > 0, "-high", "-low")
+    icon = np.where(last_special == "common-cause", "common-cause", last_special.astype(str) + suffix)
+    variation[enough] = icon[enough]
+    assurance = np.full(n_series, None, dtype=object)
+    if target is not None and improvement != "neutral":
+        high_fails = target >= last_mean + LIMIT_FACTOR * last_mrbar
+        low_fails = target <= last_mean - LIMIT_FACTOR * last_mrbar
+        # a pass is checked first: limits equal to the target (no variation) always meet it
+        passes, fails = (low_fails, high_fails) if improvement == "increase" else (high_fails, low_fails)
+        a = np.where(passes, "consistently-pass", np.where(fails, "consistently-fail", "hit-and-miss"))
+        assurance[enough] = a[enough]
+    return variation, assurance
 
 
 def _screened(moving_range: np.ndarray, g_starts: np.ndarray, used: np.ndarray, mrbar: np.ndarray) -> np.ndarray:

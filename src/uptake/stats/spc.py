@@ -15,16 +15,16 @@ Sources
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from uptake.stats._validation import FloatArray, StatsInputError, as_1d_float, positions
 
-__all__ = ["XmRResult", "xmr", "RULES"]
+__all__ = ["XmRResult", "xmr", "RULES", "SpecialCauseRules"]
 
 Improvement = Literal["increase", "decrease", "neutral"]
 
@@ -37,6 +37,45 @@ MIN_BASELINE = 12
 
 #: Rule names in priority order; ``XmRResult.rule`` holds the first that flags each point.
 RULES: tuple[str, ...] = ("outside-limits", "trend", "two-of-three", "shift")
+
+
+@dataclass(frozen=True)
+class SpecialCauseRules:
+    """The four Making Data Count special-cause rules, declared once: read by the per-series reference
+    below (``xmr``) and by the pipeline's vectorised form over many series (``uptake.pipeline.spc``),
+    which is tested against it.
+
+    1. ``outside-limits``: a point strictly beyond a process limit, mean -/+ ``limit_factor`` mR-bar.
+    2. ``trend``: ``trend_points`` points in a row, each strictly higher (or lower) than the previous
+       (``trend_points - 1`` steps the same way); an equal value breaks the run. All its points are
+       flagged; a turning point shared by a rising and a falling trend keeps the direction of the trend
+       it completes.
+    3. ``two-of-three``: ``window`` points in a row all strictly on the same side of the mean, of which at
+       least ``needed`` are strictly beyond the two-sigma line (mean -/+ ``two_sigma_factor`` mR-bar) on
+       that side; the points beyond it are flagged.
+    4. ``shift``: ``shift_points`` or more points in a row strictly on one side of the mean; a point
+       exactly on the mean breaks the run.
+
+    Every window lies within one period between rebases. A point flagged by several rules takes its
+    direction from the first in ``priority``.
+    """
+
+    #: Points in a trend or a shift: 7 (Making Data Count's default) or 6 (its option).
+    rule_length: int = 7
+
+    limit_factor: ClassVar[float] = LIMIT_FACTOR
+    two_sigma_factor: ClassVar[float] = TWO_SIGMA_FACTOR
+    window: ClassVar[int] = 3
+    needed: ClassVar[int] = 2
+    priority: ClassVar[tuple[str, ...]] = RULES
+
+    @property
+    def trend_points(self) -> int:
+        return self.rule_length
+
+    @property
+    def shift_points(self) -> int:
+        return self.rule_length
 
 
 @dataclass(frozen=True)
@@ -76,16 +115,6 @@ class XmRResult:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _runs(key: NDArray[np.int64], brk: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """Length of the run of equal ``key`` containing each element; ``brk`` forces a new run."""
-    if key.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    start = np.ones(key.size, dtype=bool)
-    start[1:] = (key[1:] != key[:-1]) | brk[1:]
-    run_id = np.cumsum(start) - 1
-    return np.bincount(run_id)[run_id]
-
-
 def _segments(n: int, rebase_at: Sequence[int] | None) -> NDArray[np.int64]:
     if rebase_at is None:
         return np.zeros(n, dtype=np.int64)
@@ -123,19 +152,10 @@ def xmr(
         mR-bar = mean(mR) over the baseline  (optionally after dropping mR >= 3.267 mR-bar)
         process limits = mean -/+ 2.66 mR-bar;  2 sigma = mean -/+ 1.773 mR-bar;  1 sigma = 0.8865 mR-bar
 
-    Rules, in priority order (each is evaluated within one period):
+    Rules: the four of :class:`SpecialCauseRules` (trend and shift of ``rule_length`` points), each
+    within one period, evaluated here point by point and window by window as that class words them.
 
-    1. ``outside-limits``: a point strictly above the upper or below the lower process limit.
-    2. ``trend``: ``rule_length`` points each strictly higher (or lower) than the previous, i.e.
-       ``rule_length - 1`` rises (falls) in a row; an equal value breaks the run. All points of the run
-       are flagged. A turning point shared by a rising and a falling trend keeps the direction of the
-       trend it completes.
-    3. ``two-of-three``: in three consecutive points all strictly on the same side of the mean, at least
-       two strictly beyond the two-sigma line on that side; the points beyond two sigma are flagged.
-    4. ``shift``: ``rule_length`` or more consecutive points strictly on one side of the mean; a point
-       exactly on the mean breaks the run.
-
-    A point flagged by several rules takes its direction from the first in this order. With
+    A point flagged by several rules takes its direction from the first in priority order. With
     ``improvement="increase"`` a high direction is "improvement" and a low one "concern" (reversed for
     "decrease"; always "neutral" for "neutral"). The variation icon describes the last point:
     "common-cause", "improvement-high", "improvement-low", "concern-high", "concern-low", "neutral-high"
@@ -164,6 +184,75 @@ def xmr(
     * A constant series has mR-bar = 0: limits equal the mean and nothing is flagged.
     """
     y = as_1d_float(values, "values")
+    rules = SpecialCauseRules(_checked_rule_length(y, improvement, rule_length, baseline, target))
+    n = y.size
+    warnings: list[str] = []
+    seg = _segments(n, rebase_at)
+    mean, mrbar, moving_range = _centre_and_spread(y, seg, baseline, screen_moving_ranges, warnings)
+
+    upper = mean + rules.limit_factor * mrbar
+    lower = mean - rules.limit_factor * mrbar
+    upper2 = mean + rules.two_sigma_factor * mrbar
+    lower2 = mean - rules.two_sigma_factor * mrbar
+    upper1 = mean + ONE_SIGMA_FACTOR * mrbar
+    lower1 = mean - ONE_SIGMA_FACTOR * mrbar
+
+    flags = _flag_points(y, mean, (lower, upper), (lower2, upper2), seg, rules)
+    direction, rule = _first_flags(flags, rules)
+
+    if improvement == "neutral":
+        special = np.where(direction != 0, "neutral", "common-cause")
+    else:
+        good = 1 if improvement == "increase" else -1
+        judged = np.where(direction == good, "improvement", "concern")
+        special = np.where(direction == 0, "common-cause", judged)
+    special = special.astype(str)
+
+    variation_icon: str | None = None
+    assurance_icon: str | None = None
+    if n < MIN_POINTS_FOR_ICONS:
+        warnings.append(
+            f"only {n} points: Making Data Count shows limits and icons from {MIN_POINTS_FOR_ICONS} points, "
+            "so no icons are given"
+        )
+    else:
+        variation_icon = _variation_icon(str(special[-1]), int(direction[-1]))
+        assurance_icon = _assurance_icon(target, improvement, float(upper[-1]), float(lower[-1]))
+    if target is not None and improvement == "neutral":
+        warnings.append("a target was given but improvement is 'neutral': there is no assurance icon")
+
+    return XmRResult(
+        values=y,
+        improvement=improvement,
+        rule_length=rules.rule_length,
+        segment=seg,
+        mean=mean,
+        moving_range=moving_range,
+        mean_moving_range=mrbar,
+        upper_limit=upper,
+        lower_limit=lower,
+        upper_two_sigma=upper2,
+        lower_two_sigma=lower2,
+        upper_one_sigma=upper1,
+        lower_one_sigma=lower1,
+        outside_limits=flags["outside-limits"],
+        trend=flags["trend"],
+        two_of_three=flags["two-of-three"],
+        shift=flags["shift"],
+        direction=direction,
+        rule=rule,
+        special_cause=special,
+        variation_icon=variation_icon,
+        assurance_icon=assurance_icon,
+        target=None if target is None else float(target),
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
+
+
+def _checked_rule_length(
+    y: FloatArray, improvement: str, rule_length: int, baseline: int | None, target: float | None
+) -> int:
+    """Refuse inputs xmr cannot chart; the rule length as an int."""
     n = y.size
     if improvement not in ("increase", "decrease", "neutral"):
         raise StatsInputError(
@@ -180,16 +269,20 @@ def xmr(
         raise StatsInputError(
             f"rule_length must be a whole number of points >= 2; 7 or 6 (got {rule_length!r})"
         )
-    rule_length = int(rule_length)
     if baseline is not None and (int(baseline) != baseline or baseline < 2):
         raise StatsInputError(f"baseline must be a whole number of points >= 2 (got {baseline!r})")
     if target is not None and not np.isfinite(target):
         raise StatsInputError(f"target must be a finite number or None (got {target!r})")
+    return int(rule_length)
 
-    warnings: list[str] = []
-    seg = _segments(n, rebase_at)
+
+def _centre_and_spread(
+    y: FloatArray, seg: NDArray[np.int64], baseline: int | None, screen: bool, warnings: list[str]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per point: its period's mean and mR-bar (over the period's baseline points), and the moving range
+    (NaN at the first point of each period). Warns of periods with few baseline points."""
+    n = y.size
     n_seg = int(seg.max()) + 1
-
     mean = np.empty(n)
     mrbar = np.empty(n)
     moving_range = np.full(n, np.nan)
@@ -209,114 +302,129 @@ def xmr(
             )
         mr = moving_range[used][1:]  # the first point of a period has no moving range
         mr_bar = float(mr.mean())
-        if screen_moving_ranges and mr_bar > 0:
+        if screen and mr_bar > 0:
             mr_bar = float(mr[mr < SCREEN_FACTOR * mr_bar].mean())
         mean[idx] = float(y[used].mean())
         mrbar[idx] = mr_bar
+    return mean, mrbar, moving_range
 
-    upper = mean + LIMIT_FACTOR * mrbar
-    lower = mean - LIMIT_FACTOR * mrbar
-    upper2 = mean + TWO_SIGMA_FACTOR * mrbar
-    lower2 = mean - TWO_SIGMA_FACTOR * mrbar
-    upper1 = mean + ONE_SIGMA_FACTOR * mrbar
-    lower1 = mean - ONE_SIGMA_FACTOR * mrbar
 
-    # Rule 1: outside the process limits.
-    outside = np.where(y > upper, 1, np.where(y < lower, -1, 0)).astype(np.int8)
+# ------------------------------------------------------------------------------ the rules, point by point
+def _flag_points(
+    y: FloatArray,
+    mean: FloatArray,
+    limits: tuple[FloatArray, FloatArray],
+    two_sigma: tuple[FloatArray, FloatArray],
+    seg: NDArray[np.int64],
+    rules: SpecialCauseRules,
+) -> dict[str, NDArray[np.int8]]:
+    """Each rule's flags per point (+1 high side or rising, -1 low side or falling, 0 not flagged), by
+    plain loops over points and windows, as :class:`SpecialCauseRules` words the rules."""
+    values, centre, period = y.tolist(), mean.tolist(), seg.tolist()
+    lower, upper = (line.tolist() for line in limits)
+    lower2, upper2 = (line.tolist() for line in two_sigma)
+    n = len(values)
+    side = [_beyond(values[i], centre[i], centre[i]) for i in range(n)]
+    flags = {
+        "outside-limits": [_beyond(values[i], lower[i], upper[i]) for i in range(n)],
+        "trend": _trend(values, period, rules.trend_points),
+        "two-of-three": _two_of_three(
+            side, [_beyond(values[i], lower2[i], upper2[i]) for i in range(n)], period, rules
+        ),
+        "shift": _shift(side, period, rules.shift_points),
+    }
+    return {name: np.asarray(flags[name], dtype=np.int8) for name in rules.priority}
 
-    # Rule 2: trend of rule_length points = rule_length - 1 strict steps the same way, within a period.
-    step = np.sign(np.diff(y)).astype(np.int64)
-    step[new_segment[1:]] = 0  # no step across a rebase
-    step_run = _runs(step, new_segment[1:])
-    step_flag = np.where((step != 0) & (step_run >= rule_length - 1), step, 0)
-    ends = np.zeros(n, dtype=np.int64)
-    ends[1:] = step_flag
-    starts = np.zeros(n, dtype=np.int64)
-    starts[:-1] = step_flag
-    trend = np.where(ends != 0, ends, starts).astype(np.int8)
 
-    # Rule 4 (computed before 3 because 3 uses the sides): shift of rule_length points on one side.
-    side = np.sign(y - mean).astype(np.int64)
-    side_run = _runs(side, new_segment)
-    shift = np.where((side != 0) & (side_run >= rule_length), side, 0).astype(np.int8)
+def _beyond(value: float, low: float, high: float) -> int:
+    """+1 strictly above ``high``, -1 strictly below ``low``, else 0 (a tie is not beyond)."""
+    return 1 if value > high else -1 if value < low else 0
 
-    # Rule 3: two of three beyond two sigma, all three on the same side, within a period.
-    beyond = np.where(y > upper2, 1, np.where(y < lower2, -1, 0)).astype(np.int64)
-    two3 = np.zeros(n, dtype=np.int8)
-    if n >= 3:
-        s0, s1, s2 = side[:-2], side[1:-1], side[2:]
-        same_period = seg[:-2] == seg[2:]
-        same_side = (s0 != 0) & (s0 == s1) & (s1 == s2) & same_period
-        hits = (beyond[:-2] == s0).astype(int) + (beyond[1:-1] == s0) + (beyond[2:] == s0)
-        window = same_side & (hits >= 2)
-        for offset in range(3):
-            pos = np.arange(n - 2) + offset
-            mark = window & (beyond[pos] == s0)
-            two3[pos[mark]] = s0[mark]
 
-    # Priority: outside limits, trend, two of three, shift.
-    stacked = np.vstack([outside, trend, two3, shift])
-    flagged = stacked != 0
-    first = np.argmax(flagged, axis=0)
-    any_flag = flagged.any(axis=0)
-    direction = np.where(any_flag, stacked[first, np.arange(n)], 0).astype(np.int8)
-    rule = np.where(any_flag, np.asarray(RULES, dtype=object)[first], "").astype(str)
+def _windows(period: list[int], length: int) -> Iterator[range]:
+    """Every run of ``length`` consecutive positions inside one period."""
+    for start in range(len(period) - length + 1):
+        if period[start] == period[start + length - 1]:
+            yield range(start, start + length)
 
-    if improvement == "neutral":
-        special = np.where(direction != 0, "neutral", "common-cause")
-    else:
-        good = 1 if improvement == "increase" else -1
-        judged = np.where(direction == good, "improvement", "concern")
-        special = np.where(direction == 0, "common-cause", judged)
-    special = special.astype(str)
 
-    variation_icon: str | None = None
-    assurance_icon: str | None = None
-    if n < MIN_POINTS_FOR_ICONS:
-        warnings.append(
-            f"only {n} points: Making Data Count shows limits and icons from {MIN_POINTS_FOR_ICONS} points, "
-            "so no icons are given"
-        )
-    else:
-        last = special[-1]
-        last_side = "high" if direction[-1] > 0 else "low"
-        variation_icon = last if last == "common-cause" else f"{last}-{last_side}"
-        if target is not None and improvement != "neutral":
-            upl, lpl = float(upper[-1]), float(lower[-1])
-            above, below = target >= upl, target <= lpl  # target outside the process's reach
-            fails, passes = (above, below) if improvement == "increase" else (below, above)
-            if passes:  # checked first: limits equal to the target (no variation) always meet it
-                assurance_icon = "consistently-pass"
-            elif fails:
-                assurance_icon = "consistently-fail"
-            else:
-                assurance_icon = "hit-and-miss"
-    if target is not None and improvement == "neutral":
-        warnings.append("a target was given but improvement is 'neutral': there is no assurance icon")
+def _trend(values: list[float], period: list[int], points: int) -> list[int]:
+    """``points`` values in a row each strictly above (+1) or below (-1) the previous; a point both ends
+    one trend and starts the opposite one takes the trend it ends."""
+    ends = [0] * len(values)
+    begins = [0] * len(values)
+    for window in _windows(period, points):
+        steps = [(values[i], values[i + 1]) for i in window[:-1]]
+        if all(a < b for a, b in steps):
+            way = 1
+        elif all(a > b for a, b in steps):
+            way = -1
+        else:
+            continue
+        begins[window[0]] = way
+        for i in window[1:]:
+            ends[i] = way
+    return [end if end else begin for end, begin in zip(ends, begins)]
 
-    return XmRResult(
-        values=y,
-        improvement=improvement,
-        rule_length=rule_length,
-        segment=seg,
-        mean=mean,
-        moving_range=moving_range,
-        mean_moving_range=mrbar,
-        upper_limit=upper,
-        lower_limit=lower,
-        upper_two_sigma=upper2,
-        lower_two_sigma=lower2,
-        upper_one_sigma=upper1,
-        lower_one_sigma=lower1,
-        outside_limits=outside,
-        trend=trend,
-        two_of_three=two3,
-        shift=shift,
-        direction=direction,
-        rule=rule,
-        special_cause=special,
-        variation_icon=variation_icon,
-        assurance_icon=assurance_icon,
-        target=None if target is None else float(target),
-        warnings=tuple(dict.fromkeys(warnings)),
-    )
+
+def _two_of_three(
+    side: list[int], beyond: list[int], period: list[int], rules: SpecialCauseRules
+) -> list[int]:
+    """``rules.window`` points in a row on one side of the mean with at least ``rules.needed`` of them
+    beyond the two-sigma line on that side: those beyond it are flagged."""
+    flags = [0] * len(side)
+    for window in _windows(period, rules.window):
+        way = side[window[0]]
+        if way == 0 or any(side[i] != way for i in window):
+            continue
+        hits = [i for i in window if beyond[i] == way]
+        if len(hits) >= rules.needed:
+            for i in hits:
+                flags[i] = way
+    return flags
+
+
+def _shift(side: list[int], period: list[int], points: int) -> list[int]:
+    """``points`` or more points in a row strictly on one side of the mean."""
+    flags = [0] * len(side)
+    for window in _windows(period, points):
+        way = side[window[0]]
+        if way != 0 and all(side[i] == way for i in window):
+            for i in window:
+                flags[i] = way
+    return flags
+
+
+def _first_flags(
+    flags: dict[str, NDArray[np.int8]], rules: SpecialCauseRules
+) -> tuple[NDArray[np.int8], NDArray[np.str_]]:
+    """Per point: the direction and name of the first rule in priority order that flags it (0, "")."""
+    direction: list[int] = []
+    rule: list[str] = []
+    for i in range(len(flags[rules.priority[0]])):
+        name = next((name for name in rules.priority if flags[name][i] != 0), "")
+        direction.append(int(flags[name][i]) if name else 0)
+        rule.append(name)
+    return np.asarray(direction, dtype=np.int8), np.asarray(rule, dtype=str)
+
+
+# ------------------------------------------------------------------------------------------------- icons
+def _variation_icon(last_special: str, last_direction: int) -> str:
+    """The icon for the last point: "common-cause", or its special cause and side ("improvement-high")."""
+    if last_special == "common-cause":
+        return last_special
+    return f"{last_special}-{'high' if last_direction > 0 else 'low'}"
+
+
+def _assurance_icon(target: float | None, improvement: str, upl: float, lpl: float) -> str | None:
+    """Whether the process can meet ``target``, from the latest process limits (None without a target or
+    for "neutral")."""
+    if target is None or improvement == "neutral":
+        return None
+    above, below = target >= upl, target <= lpl  # target outside the process's reach
+    fails, passes = (above, below) if improvement == "increase" else (below, above)
+    if passes:  # checked first: limits equal to the target (no variation) always meet it
+        return "consistently-pass"
+    if fails:
+        return "consistently-fail"
+    return "hit-and-miss"
