@@ -89,6 +89,37 @@ def test_a_huge_declared_body_is_refused_before_it_is_read(served, path):
     assert time.monotonic() - started < 3
 
 
+def test_a_chunked_body_past_the_limit_is_refused_by_the_server(served):
+    """The same without a Content-Length: a chunked body is counted as it arrives and refused at the limit
+    (before, it was read whole, however large)."""
+    port, _ = served
+    head = (b"POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    # 4 MiB, twice the default limit, in fields of 512 KiB (the form parser refuses a field over 1 MiB itself)
+    body = b"&".join(b"f%d=" % i + b"x" * (512 * 1024) for i in range(8))
+    chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        def stream():
+            try:
+                sock.sendall(head)
+                for chunk in chunks:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sock.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # the server answered and closed the connection
+
+        sender = threading.Thread(target=stream, daemon=True)
+        sender.start()
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+        sender.join(timeout=10)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
 def test_a_streamed_body_is_cut_off_at_the_limit():
     """A chunked body (no Content-Length) is counted as it arrives; the app never sees more than the limit."""
     from uptake.web.limits import RequestLimitsMiddleware
@@ -203,7 +234,6 @@ def test_rotating_x_forwarded_for_does_not_escape_the_address_limit(served):
 def test_x_forwarded_for_is_trusted_only_from_configured_proxies(demo):
     from uptake.web.security import client_address
 
-    seen = []
     for settings, peer, expected in [
         ({}, ("10.0.0.5", 1), "10.0.0.5"),
         ({"trusted_proxies": "10.0.0.0/8"}, ("10.0.0.5", 1), "203.0.113.9"),
@@ -219,11 +249,15 @@ def test_x_forwarded_for_is_trusted_only_from_configured_proxies(demo):
         app.router.routes.insert(0, app.router.routes.pop())
         with TestClient(app, client=peer) as client:
             # a client puts whatever it likes on the left; the proxy appends the address it saw
-            answer = client.get("/test-address", headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.9, 10.0.0.7",
-                                                          "X-Forwarded-Proto": "https"}).json()
-        seen.append(answer["address"])
-        assert answer["address"] == expected, (settings, answer)
-        assert answer["scheme"] == ("https" if expected == "203.0.113.9" else "http")
+            forwarded = {"X-Forwarded-For": "1.2.3.4, 203.0.113.9, 10.0.0.7", "X-Forwarded-Proto": "https"}
+            response = client.get("/test-address", headers=forwarded)
+            answer = response.json()
+            proxied = expected == "203.0.113.9"
+            assert answer["address"] == expected, (settings, answer)
+            assert answer["scheme"] == ("https" if proxied else "http")
+            # behind a trusted TLS proxy: HSTS, and the session cookie is Secure
+            assert ("strict-transport-security" in response.headers) == proxied
+            assert ("Secure" in client.get("/sign-in", headers=forwarded).headers["set-cookie"]) == proxied
 
 
 def test_trusted_proxies_must_be_addresses():

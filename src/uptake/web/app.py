@@ -94,14 +94,15 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
     )
     app.state.web = web
-    # Outermost last: security headers on every answer; then the client's real address and scheme; then
-    # the size and path limits, before any session is read or body parsed.
+    # Added innermost first. Outermost: the client's real address and scheme (so HSTS and Secure cookies
+    # follow a trusted TLS proxy); security headers on every answer; then the size and path limits, before
+    # any session is read or body parsed.
     app.add_middleware(SessionMiddleware, secret_key=secret_key or load_secret_key(ws.root / "web-secret.key"),
                        max_age=settings.session_lifetime, idle_timeout=settings.session_idle_timeout,
                        refresh_after=settings.session_refresh_after)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(ProxyHeadersMiddleware, trusted=settings.proxy_networks)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ProxyHeadersMiddleware, trusted=settings.proxy_networks)
 
     app.include_router(static_routes.router)
     app.include_router(api.router)
@@ -187,5 +188,6 @@ def _install_error_pages(app: FastAPI) -> None:
 
 def app_from_environment() -> FastAPI:
     """An app over $UPTAKE_WORKSPACE (or ./uptake-workspace), for ``uvicorn --factory`` and process managers:
-    ``uvicorn uptake.web.app:app_from_environment --factory --workers 2``."""
+    ``uvicorn uptake.web.app:app_from_environment --factory --no-proxy-headers --workers 2`` (the app reads
+    X-Forwarded-For itself, from UPTAKE_TRUSTED_PROXIES only; uvicorn's own handling would trust 127.0.0.1)."""
     return create_app(None)
