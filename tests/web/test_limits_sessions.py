@@ -29,7 +29,7 @@ def _app(demo, **settings):
                       secret_key="test-secret-key-" + "x" * 32, settings=WebSettings(**settings))
 
 
-# ---------------------------------------------------------------------- a server started as `uptake serve` does
+# ---------------------------------------------------------------------- the server `uptake serve` starts
 @pytest.fixture(scope="module")
 def served(demo):
     """The app served by `run_server` (with uvicorn's options exactly as `uptake serve` passes them) on a free
@@ -93,8 +93,8 @@ def test_a_chunked_body_past_the_limit_is_refused_by_the_server(served):
     """The same without a Content-Length: a chunked body is counted as it arrives and refused at the limit
     (before, it was read whole, however large)."""
     port, _ = served
-    head = (b"POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n")
+    head = (b"POST /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
     # 4 MiB, twice the default limit, in fields of 512 KiB (the form parser refuses a field over 1 MiB itself)
     body = b"&".join(b"f%d=" % i + b"x" * (512 * 1024) for i in range(8))
     chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
@@ -148,7 +148,8 @@ def test_a_streamed_body_is_cut_off_at_the_limit():
     async def send(message):
         answers.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/sign-in", "headers": [(b"transfer-encoding", b"chunked")]}
+    scope = {"type": "http", "method": "POST", "path": "/sign-in",
+             "headers": [(b"transfer-encoding", b"chunked")]}
     asyncio.run(RequestLimitsMiddleware(app, max_body_bytes=1024 * 1024)(scope, receive, send))
     assert answers[0]["status"] == 413
     assert sent["bytes"] <= 1024 * 1024 + 65536  # stopped reading at the limit, not at 100 MB
@@ -342,8 +343,9 @@ def test_a_cookie_from_before_the_session_table_is_not_accepted(fresh_app, demo)
 
 # ---------------------------------------------------------------------- malformed paths
 @pytest.mark.parametrize("path", [
-    "/static/app.js%00.png", "/static/%00", "/assets/%00/x.svg", "/organisations/MJ0%00", "/static/..%2f..%2fsecret",
-    "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/app.js%0a", "/geo/icb%00.json", "/api/v1/organisations/%00",
+    "/static/app.js%00.png", "/static/%00", "/assets/%00/x.svg", "/organisations/MJ0%00",
+    "/static/..%2f..%2fsecret", "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/app.js%0a",
+    "/geo/icb%00.json", "/api/v1/organisations/%00",
     "/static/" + "a" * 5000,
 ])
 def test_malformed_paths_answer_400_or_404(fresh_app, path):

@@ -97,8 +97,9 @@ def create_app(
     # Added innermost first. Outermost: the client's real address and scheme (so HSTS and Secure cookies
     # follow a trusted TLS proxy); security headers on every answer; then the size and path limits, before
     # any session is read or body parsed.
-    app.add_middleware(SessionMiddleware, secret_key=secret_key or load_secret_key(ws.root / "web-secret.key"),
-                       max_age=settings.session_lifetime, idle_timeout=settings.session_idle_timeout,
+    key = secret_key or load_secret_key(ws.root / "web-secret.key")
+    app.add_middleware(SessionMiddleware, secret_key=key, max_age=settings.session_lifetime,
+                       idle_timeout=settings.session_idle_timeout,
                        refresh_after=settings.session_refresh_after)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
@@ -121,6 +122,8 @@ def check_database(ws: Workspace, *, migrate: bool = False) -> None:
     shown = normalise_url(url).render_as_string(hide_password=True)
     try:
         current = current_revision(url)
+    except UptakeError:
+        raise  # already says what to do (a missing workspace directory)
     except Exception as exc:  # the server is down, the file unreadable, ...
         raise UptakeError(f"cannot open the workflow database {shown}: {exc}") from None
     head = head_revision()
@@ -189,5 +192,6 @@ def _install_error_pages(app: FastAPI) -> None:
 def app_from_environment() -> FastAPI:
     """An app over $UPTAKE_WORKSPACE (or ./uptake-workspace), for ``uvicorn --factory`` and process managers:
     ``uvicorn uptake.web.app:app_from_environment --factory --no-proxy-headers --workers 2`` (the app reads
-    X-Forwarded-For itself, from UPTAKE_TRUSTED_PROXIES only; uvicorn's own handling would trust 127.0.0.1)."""
+    X-Forwarded-For itself, from UPTAKE_TRUSTED_PROXIES only; uvicorn's own handling would trust
+    127.0.0.1)."""
     return create_app(None)

@@ -149,7 +149,8 @@ class ProxyHeadersMiddleware:
                     ip = _ip(chosen)
                     if ip is not None:
                         scope["client"] = (str(ip), 0)
-                protos = [p.strip().lower() for p in headers.get(b"x-forwarded-proto", "").split(",") if p.strip()]
+                proto_header = headers.get(b"x-forwarded-proto", "")
+                protos = [p.strip().lower() for p in proto_header.split(",") if p.strip()]
                 if protos and protos[-1] in ("http", "https"):
                     scope = dict(scope)
                     secure = protos[-1] == "https"

@@ -159,8 +159,8 @@ class SessionMiddleware:
                 if (current is not None and current.clear) or (current is None and stale):
                     headers.append("set-cookie", self._cookie("", 0, secure))
                 elif current is not None and current.modified:
-                    value = self.serializer.dumps({"c": current.csrf, "u": current.user_id, "t": current.issued,
-                                                   "s": current.sid})
+                    value = self.serializer.dumps(
+                        {"c": current.csrf, "u": current.user_id, "t": current.issued, "s": current.sid})
                     remaining = max(1, math.ceil(current.issued + self.max_age - time.time()))
                     headers.append("set-cookie", self._cookie(value, remaining, secure))
             await send(message)
@@ -319,8 +319,9 @@ class SignInThrottle:
     A success resets the pair and the account. Counts are forgotten an hour after the latest failure.
     """
 
-    def __init__(self, free: int = 5, pair_base: float = 30, pair_cap: float = 15 * 60, account_base: float = 0.25,
-                 account_cap: float = 3.0, forget: float = 3600, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, free: int = 5, pair_base: float = 30, pair_cap: float = 15 * 60,
+                 account_base: float = 0.25, account_cap: float = 3.0, forget: float = 3600,
+                 clock: Callable[[], float] = time.monotonic):
         self.pair = Backoff(free, pair_base, pair_cap, forget, clock=clock)
         self.account = Backoff(free, account_base, account_cap, forget, clock=clock)
 

@@ -9,7 +9,7 @@ UPTAKE_MAX_BODY_BYTES          largest request body; a larger one answers 413 be
 UPTAKE_TRUSTED_PROXIES         comma-separated addresses or networks of reverse proxies whose       none
                                X-Forwarded-For and X-Forwarded-Proto are believed; with none, the
                                client is the socket peer
-UPTAKE_SESSION_LIFETIME        seconds a sign-in lasts, however active                              28800 (8 h)
+UPTAKE_SESSION_LIFETIME        seconds a sign-in lasts, however active                              28800 (8h)
 UPTAKE_SESSION_IDLE_TIMEOUT    seconds without a request after which a sign-in ends                 3600 (1 h)
 UPTAKE_SESSION_REFRESH_AFTER   seconds between re-issues of an active session's cookie (its idle    60
                                clock); 0 re-issues it on every request

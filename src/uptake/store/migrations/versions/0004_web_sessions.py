@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("expires_at", UTC_DATETIME, nullable=False),
         sa.Column("ended_at", UTC_DATETIME, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_web_sessions"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_web_sessions_user_id_users", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_web_sessions_user_id_users", ondelete="CASCADE"
+        ),
     )
     op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
     op.create_index("ix_web_sessions_expires_at", "web_sessions", ["expires_at"])
