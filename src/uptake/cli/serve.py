@@ -57,8 +57,8 @@ def run_server(ws: Workspace, host: str, port: int, *, sign_ins: list | None = N
             table.add_row(user.role, user.email, user.password, user.scope)
         out.print(table)
     out.print("Press Ctrl+C to stop.\n")
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True, forwarded_allow_ips="127.0.0.1",
-                server_header=False)
+    # X-Forwarded-* are believed only from UPTAKE_TRUSTED_PROXIES, by the app itself (uptake.web.limits)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)
 
 
 def serve(

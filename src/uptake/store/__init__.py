@@ -11,8 +11,8 @@ Typical use (what `uptake init` does)::
 See docs/workflow-database.md.
 """
 
-# The mission's tables share models.Base: importing the package registers both files' tables on it.
-from uptake.store import mission_models  # noqa: F401
+# The mission's and the web sessions' tables share models.Base: importing the package registers them on it.
+from uptake.store import mission_models, session_models  # noqa: F401
 from uptake.store.db import make_engine, normalise_url, session_scope
 from uptake.store.migrate import current_revision, downgrade, head_revision, upgrade
 from uptake.store.models import (

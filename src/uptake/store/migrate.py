@@ -69,3 +69,8 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, f"no migrations found in {MIGRATIONS}"
     return head
+
+
+def known_revisions() -> set[str]:
+    """Every revision among the bundled migrations."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}

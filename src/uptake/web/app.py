@@ -19,11 +19,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uptake import ATTRIBUTION, __version__
 from uptake.catalogue import Catalogue, load_catalogue
 from uptake.reference import load_boundaries
-from uptake.store.db import make_engine
+from uptake.errors import UptakeError
+from uptake.store.db import make_engine, normalise_url
+from uptake.store.migrate import current_revision, head_revision, known_revisions, upgrade
 from uptake.web import api, auth_routes, pages, static_routes
 from uptake.web.assets import AssetStore
+from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
 from uptake.web.mission.pages import mount as mount_mission
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
+from uptake.web.settings import WebSettings
 from uptake.web.snapshot import SnapshotHolder
 from uptake.web.state import BoundaryLoader, Web
 from uptake.workspace import Workspace
@@ -52,9 +56,15 @@ def create_app(
     boundaries: BoundaryLoader | None = None,
     node_modules: Path | None = None,
     secret_key: str | None = None,
+    settings: WebSettings | None = None,
 ) -> FastAPI:
-    """The web app over ``workspace`` (a Workspace, a path, or None for the default workspace)."""
+    """The web app over ``workspace`` (a Workspace, a path, or None for the default workspace).
+
+    Refuses (UptakeError) a workflow database that is not at the newest migration, unless
+    ``settings.migrate_on_start`` (UPTAKE_MIGRATE_ON_START) says to migrate it first."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
+    settings = settings or WebSettings()
+    check_database(ws, migrate=settings.migrate_on_start)
     engine = make_engine(ws.database_url)
     web = Web(
         workspace=ws,
@@ -63,6 +73,7 @@ def create_app(
         snapshots=SnapshotHolder(ws.analytics_path),
         assets=AssetStore(node_modules),
         boundaries=boundaries or _default_boundaries,
+        settings=settings,
     )
     missing = web.assets.missing()
     if missing:
@@ -83,8 +94,16 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
     )
     app.state.web = web
-    app.add_middleware(SessionMiddleware, secret_key=secret_key or load_secret_key(ws.root / "web-secret.key"))
+    # Added innermost first. Outermost: the client's real address and scheme (so HSTS and Secure cookies
+    # follow a trusted TLS proxy); security headers on every answer; then the size and path limits, before
+    # any session is read or body parsed.
+    key = secret_key or load_secret_key(ws.root / "web-secret.key")
+    app.add_middleware(SessionMiddleware, secret_key=key, max_age=settings.session_lifetime,
+                       idle_timeout=settings.session_idle_timeout,
+                       refresh_after=settings.session_refresh_after)
+    app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ProxyHeadersMiddleware, trusted=settings.proxy_networks)
 
     app.include_router(static_routes.router)
     app.include_router(api.router)
@@ -94,6 +113,37 @@ def create_app(
     _install_error_pages(app)
 
     return app
+
+
+def check_database(ws: Workspace, *, migrate: bool = False) -> None:
+    """Refuse to serve a workflow database that is behind (or ahead of) this version's migrations: its
+    pages would fail. With ``migrate``, bring it up to date instead."""
+    url = ws.database_url
+    shown = normalise_url(url).render_as_string(hide_password=True)
+    try:
+        current = current_revision(url)
+    except UptakeError:
+        raise  # already says what to do (a missing workspace directory)
+    except Exception as exc:  # the server is down, the file unreadable, ...
+        raise UptakeError(f"cannot open the workflow database {shown}: {exc}") from None
+    head = head_revision()
+    if current == head:
+        return
+    if current is not None and current not in known_revisions():
+        raise UptakeError(
+            f"the workflow database {shown} is at migration {current}, which this version of Uptake does not "
+            f"know (its newest is {head}): it was migrated by a newer version. Upgrade Uptake.")
+    if migrate:
+        log.warning("migrating the workflow database %s from %s to %s (UPTAKE_MIGRATE_ON_START)",
+                    shown, current or "empty", head)
+        upgrade(url)
+        return
+    where = "" if ws.root == Workspace.resolve().root else f" --workspace {ws.root}"
+    state = "has never been set up" if current is None else f"is at migration {current}"
+    raise UptakeError(
+        f"the workflow database {shown} {state}, but this version of Uptake needs migration {head}. "
+        f"Run `uptake init{where}` to migrate it (existing data are kept), or set UPTAKE_MIGRATE_ON_START=1 "
+        "to migrate when the server starts.")
 
 
 def _wants_json(request: Request) -> bool:
@@ -141,5 +191,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
 def app_from_environment() -> FastAPI:
     """An app over $UPTAKE_WORKSPACE (or ./uptake-workspace), for ``uvicorn --factory`` and process managers:
-    ``uvicorn uptake.web.app:app_from_environment --factory --workers 2``."""
+    ``uvicorn uptake.web.app:app_from_environment --factory --no-proxy-headers --workers 2`` (the app reads
+    X-Forwarded-For itself, from UPTAKE_TRUSTED_PROXIES only; uvicorn's own handling would trust
+    127.0.0.1)."""
     return create_app(None)

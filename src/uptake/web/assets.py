@@ -129,19 +129,28 @@ class AssetStore:
         return candidate
 
     def get(self, kind: str, path: str) -> Asset | None:
+        """The asset at ``path``, or None. Only files found are kept: a miss is not cached, so requests for
+        made-up paths cannot fill memory."""
         key = f"{kind}:{path}"
-        if key in self._cache:
-            return self._cache[key]
+        asset = self._cache.get(key)
+        if asset is not None:
+            return asset
+        if "\x00" in path or "\\" in path:
+            return None  # a NUL byte or a Windows separator: never a file of ours
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-            source = self._source(kind, path)
-            asset = None
-            if source is not None and source.is_file():
+            asset = self._cache.get(key)
+            if asset is not None:
+                return asset
+            try:
+                source = self._source(kind, path)
+                if source is None or not source.is_file():
+                    return None
                 body = source.read_bytes()
-                if path == "vendor/nhsuk-frontend.min.css":
-                    body = _FONT_FACE.sub("", body.decode("utf-8")).encode("utf-8")
-                asset = _make_asset(body, source.name)
+            except (OSError, ValueError):  # a name too long, or one the file system refuses
+                return None
+            if path == "vendor/nhsuk-frontend.min.css":
+                body = _FONT_FACE.sub("", body.decode("utf-8")).encode("utf-8")
+            asset = _make_asset(body, source.name)
             self._cache[key] = asset
             return asset
 

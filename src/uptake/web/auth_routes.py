@@ -6,17 +6,23 @@ every change is written to the audit log through `uptake.store.repository`.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import math
 from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from uptake.errors import UptakeError
 from uptake.store.db import session_scope
 from uptake.store.models import ROLES, ApiToken, User
 from uptake.store.repository import audit_trail, issue_api_token, record_audit, revoke_api_token
+from uptake.store.session_models import end_session as end_stored_session
+from uptake.store.session_models import end_user_sessions, open_session
 from uptake.web.accounts import authenticate, create_user
 from uptake.web.security import (
     CSRF_FIELD,
@@ -25,6 +31,7 @@ from uptake.web.security import (
     csrf_ok,
     end_session,
     ensure_session,
+    get_session,
     start_session,
 )
 
@@ -90,22 +97,27 @@ def sign_in_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/sign-in")
-def sign_in(
+async def sign_in(
     request: Request,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    """Sign in. Throttled (uptake.web.security.SignInThrottle) without ever locking the account: this
+    address may be refused for a while after its own failures; failures elsewhere only delay the answer."""
     web = _web(request)
     email_key = email.strip().lower()
     address = client_address(request)
-    wait = max(web.signin_by_email.retry_after(email_key), web.signin_by_address.retry_after(address))
+    wait = max(web.signin_throttle.refusal(email_key, address), web.signin_by_address.retry_after(address))
     if wait:
-        with session_scope(web.engine) as db:
-            record_audit(db, email_key or "anonymous", "sign-in.rate-limited", "user", None, {"address": address})
-        response = web.render(request, "sign_in.html", status_code=429, next=_safe_next(next), email=email,
-                              errors={"form": f"Too many sign-in attempts. Try again in {wait // 60 + 1} minutes."})
-        response.headers["retry-after"] = str(wait)
+        await run_in_threadpool(_record, web, email_key or "anonymous", "sign-in.rate-limited", None,
+                                {"address": address})
+        seconds = math.ceil(wait)
+        later = f"{seconds} seconds" if seconds < 60 else f"{math.ceil(seconds / 60)} minutes"
+        response = await run_in_threadpool(
+            web.render, request, "sign_in.html", status_code=429, next=_safe_next(next), email=email,
+            errors={"form": f"Too many sign-in attempts from this device. Try again in {later}."})
+        response.headers["retry-after"] = str(seconds)
         return _private(response)
     web.signin_by_address.hit(address)
     errors: dict[str, str] = {}
@@ -113,32 +125,52 @@ def sign_in(
         errors["email"] = "Enter your email address"
     if not password:
         errors["password"] = "Enter your password"
-    user_id = None
+    signed_in = None
     if not errors:
-        with session_scope(web.engine) as db:
-            user = authenticate(db, email_key, password)
-            if user is None:
-                record_audit(db, email_key, "sign-in.failed", "user", None, {"address": address})
-                errors["form"] = "The email address or password is not right"
-            else:
-                user_id = user.id
-                record_audit(db, user.email, "sign-in", "user", str(user.id), {"address": address})
-    if user_id is None:
-        if "form" in errors:
-            web.signin_by_email.hit(email_key)
-        return _private(web.render(request, "sign_in.html", status_code=400 if errors else 200,
-                                   next=_safe_next(next), email=email, errors=errors))
-    web.signin_by_email.reset(email_key)
-    start_session(request, user_id)
+        delay = web.signin_throttle.delay(email_key)
+        if delay:
+            await asyncio.sleep(delay)  # slows guessing on this account; holds no thread
+        signed_in = await run_in_threadpool(_check_password, web, email_key, password, address)
+        if signed_in is None:
+            errors["form"] = "The email address or password is not right"
+            web.signin_throttle.failed(email_key, address)
+    if signed_in is None:
+        return _private(await run_in_threadpool(web.render, request, "sign_in.html",
+                                                status_code=400 if errors else 200,
+                                                next=_safe_next(next), email=email, errors=errors))
+    web.signin_throttle.succeeded(email_key, address)
+    user_id, sid = signed_in
+    start_session(request, user_id, sid)
     return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _record(web, actor: str, action: str, entity_id: str | None, details: dict) -> None:
+    with session_scope(web.engine) as db:
+        record_audit(db, actor, action, "user", entity_id, details)
+
+
+def _check_password(web, email: str, password: str, address: str) -> tuple[int, str] | None:
+    """(user id, new session id) when the password is right, else None; audited either way."""
+    with session_scope(web.engine) as db:
+        user = authenticate(db, email, password)
+        if user is None:
+            record_audit(db, email, "sign-in.failed", "user", None, {"address": address})
+            return None
+        sid = open_session(db, user.id, dt.timedelta(seconds=web.settings.session_lifetime))
+        record_audit(db, user.email, "sign-in", "user", str(user.id), {"address": address})
+        return user.id, sid
 
 
 @router.post("/sign-out")
 def sign_out(request: Request) -> Response:
+    """Sign out: the session ends on the server too, so a copy of the cookie no longer signs anyone in."""
     web = _web(request)
     principal = web.principal(request)
-    if principal.signed_in:
-        with session_scope(web.engine) as db:
+    session = get_session(request)
+    with session_scope(web.engine) as db:
+        if session is not None and session.sid:
+            end_stored_session(db, session.sid)
+        if principal.signed_in:
             record_audit(db, principal.email, "sign-out", "user", str(principal.user_id), {})
     end_session(request)
     return RedirectResponse("/", status_code=303)
@@ -238,6 +270,7 @@ def deactivate_user(request: Request, user_id: int) -> Response:
             raise HTTPException(400, "You cannot deactivate yourself")
         if user.active:
             user.active = False
+            end_user_sessions(db, user.id)
             record_audit(db, principal.email, "user.deactivate", "user", str(user.id), {"email": user.email})
     return RedirectResponse("/admin/users", status_code=303)
 

@@ -26,11 +26,13 @@ from uptake.catalogue import Catalogue
 from uptake.store.db import session_scope
 from uptake.store.models import User
 from uptake.store.repository import user_for_token
+from uptake.store.session_models import session_user
 from uptake.web import formatting as fmt
 from uptake.web import queries as q
 from uptake.web.access import ANONYMOUS, Principal, principal_for
 from uptake.web.assets import AssetStore
-from uptake.web.security import CSRF_FIELD, RateLimiter, end_session, get_session
+from uptake.web.security import CSRF_FIELD, RateLimiter, SignInThrottle, end_session, get_session
+from uptake.web.settings import WebSettings
 from uptake.web.snapshot import SnapshotHolder
 from uptake.workspace import Workspace
 
@@ -108,7 +110,9 @@ class Web:
         snapshots: SnapshotHolder,
         assets: AssetStore,
         boundaries: BoundaryLoader,
+        settings: WebSettings | None = None,
     ):
+        self.settings = settings or WebSettings()
         self.workspace = workspace
         self.catalogue = catalogue
         self.engine = engine
@@ -118,8 +122,9 @@ class Web:
         self.cache = LRUCache(CACHE_BYTES)
         self._cache_version: str | None = None
         self._descendants: dict[tuple[str, str], list[str]] = {}
-        #: sign-in attempts: 5 failures per email in 15 minutes, 20 attempts per address in 5 minutes
-        self.signin_by_email = RateLimiter(5, 15 * 60)
+        #: sign-in throttling: growing refusals per (account, address), capped delays per account
+        self.signin_throttle = SignInThrottle()
+        #: and at most 20 sign-in attempts per address in 5 minutes
         self.signin_by_address = RateLimiter(20, 5 * 60)
         self.templates = Environment(
             loader=ChoiceLoader([PackageLoader("uptake.web", "templates"), PackageLoader("nhsuk_frontend_jinja")]),
@@ -195,11 +200,13 @@ class Web:
             return principal
         session = get_session(request)
         if session is not None and session.user_id is not None:
-            with DbSession(self.engine) as db:
-                user = db.get(User, session.user_id)
-                if user is not None and user.active:
-                    return self.principal_of(user, "session")
-            end_session(request)  # the user was removed or deactivated: forget the cookie
+            if session.sid:
+                with DbSession(self.engine) as db:
+                    # one read: the session is live (not signed out, not expired) and its user active
+                    user = session_user(db, session.sid, session.user_id)
+                    if user is not None:
+                        return self.principal_of(user, "session")
+            end_session(request)  # signed out, expired, or the user deactivated: forget the cookie
         return ANONYMOUS
 
     # -------------------------------------------------------------- rendering
