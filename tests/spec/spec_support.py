@@ -236,11 +236,15 @@ def check(got: dict[str, Any], want: dict[str, Any], tol: float = 1e-6, what: st
     assert not wrong, f"{what}: got != expected for " + "; ".join(f"{k}: {g!r} != {w!r}" for k, (g, w) in wrong.items())
 
 
+def _key(value: Any) -> str:
+    return f"{value.year}-{value.month:02d}" if isinstance(value, dt.date) else str(value)
+
+
 def check_rows(got: list[dict[str, Any]], want: list[dict[str, Any]], key: str, tol: float = 1e-6) -> None:
     """The same rows (matched on ``key``, no more, no fewer) with the expected values."""
-    assert sorted(str(r[key]) for r in got) == sorted(str(r[key]) for r in want), (
-        f"rows by {key}: got {[r[key] for r in got]}, expected {[r[key] for r in want]}"
+    assert sorted(_key(r[key]) for r in got) == sorted(_key(r[key]) for r in want), (
+        f"rows by {key}: got {[_key(r[key]) for r in got]}, expected {[_key(r[key]) for r in want]}"
     )
-    by_key = {str(r[key]): r for r in got}
+    by_key = {_key(r[key]): r for r in got}
     for row in want:
-        check(by_key[str(row[key])], row, tol, what=f"{key}={row[key]}")
+        check(by_key[_key(row[key])], row, tol, what=f"{key}={row[key]}")
