@@ -14,7 +14,9 @@ Each case runs against up to three implementations, named by the ``impl`` parame
 * ``duckdb``: ``uptake.pipeline.run_pipeline`` on an analytics store built from the literals with the
   helpers of tests/reference_pipeline.py, its result tables read back with plain DuckDB SQL;
 * ``pyspark``: the same store and pipeline with ``engine="pyspark"`` (one local Spark session for the whole
-  run; those cases are marked ``pyspark`` and skipped when Spark cannot start).
+  run; those cases are marked ``pyspark`` and skipped when Spark cannot start). Spark runs only the roll-up
+  (the same Ibis expression as DuckDB; everything after it is shared code), and every indicator costs it
+  about a second, so only a few cases per family (``pyspark=True``) run on it.
 
 All of a module's cases share one store, so the pipeline runs once per module and engine.
 """
@@ -62,6 +64,7 @@ class Case:
     adoption_threshold: float | None = None
     unit_cost: float | None = None
     first_period: str = "2024-01"
+    pyspark: bool = False  # one of the few cases the PySpark pipeline also runs
 
     def indicator(self):
         return ref.indicator(
@@ -140,10 +143,12 @@ class Spec:
         return organisations, relationships
 
     def compute(self, directory: Path, engine: str, spark_session=None) -> "Results":
+        """Build the store and run the pipeline: every case on DuckDB, the cases marked ``pyspark`` on PySpark."""
         path = directory / "uptake.duckdb"
         organisations, relationships = self.reference()
-        ref.build_workspace(path, organisations, relationships, {c.id: c.frame() for c in self.cases.values()})
-        catalogue = ref.catalogue_of(*(c.indicator() for c in self.cases.values()))
+        cases = [c for c in self.cases.values() if engine != "pyspark" or c.pyspark]
+        ref.build_workspace(path, organisations, relationships, {c.id: c.frame() for c in cases})
+        catalogue = ref.catalogue_of(*(c.indicator() for c in cases))
         run = run_pipeline(path, engine=engine, catalogue=catalogue, settings=PipelineSettings(**self.settings),
                            spark_session=spark_session)
         return Results(path, run)
@@ -205,12 +210,22 @@ def runs_on(*impls: str, **not_produced: str):
     return pytest.mark.parametrize("impl", params)
 
 
+SAMPLED = "not one of the few cases run on PySpark (it runs only the roll-up, the same Ibis expression as DuckDB)"
+
+#: A case marked pyspark=True, on all three implementations.
 EVERYWHERE = runs_on(*IMPLEMENTATIONS)
+#: A case on stats and DuckDB only.
+NOT_ON_SPARK = runs_on("stats", "duckdb", pyspark=SAMPLED)
 
 
 def pipelines_only(why_not_stats: str):
-    """A case only the pipeline produces (the reason says why ``uptake.stats`` does not)."""
+    """A case (marked pyspark=True) only the pipeline produces; the reason says why ``uptake.stats`` does not."""
     return runs_on("duckdb", "pyspark", stats=why_not_stats)
+
+
+def duckdb_only(why_not_stats: str):
+    """A case only the pipeline produces, not one of those sampled for PySpark."""
+    return runs_on("duckdb", stats=why_not_stats, pyspark=SAMPLED)
 
 
 # ---------------------------------------------------------------------- comparing answers

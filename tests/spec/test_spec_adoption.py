@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from spec_support import EVERYWHERE, Spec, check, check_rows, pipelines_only
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check, check_rows, pipelines_only
 
 from uptake import stats
 
@@ -49,7 +49,7 @@ def adoption(impl, run, case, times: dict[str, float] | None = None, level="prac
             for i, o in enumerate(times)}
 
 
-ROGERS = SPEC.case("adoption-rogers", level="practice", adoption_threshold=0.5, first_period="2024-01",
+ROGERS = SPEC.case("adoption-rogers", pyspark=True, level="practice", adoption_threshold=0.5, first_period="2024-01",
                    rows=monthly({
                        # numerators out of 10, January to June 2024
                        "PA1": [6, 6, 6, 6, 6, 6],   # past the threshold from the start: adopts in January (0)
@@ -104,7 +104,7 @@ LOW = SPEC.case("adoption-low-is-good", level="practice", polarity="low-is-good"
                 first_period="2023-12", rows=monthly({"PA1": [3, 2], "PA2": [1, 1], "PA3": [3, 3]}))
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_low_is_good_adopts_at_or_below_the_threshold_counting_from_launch(impl, run) -> None:
     """Launch December 2023. PA2 is at 0.1 in January (month 1), PA1 reaches 0.2 in February (month 2; 0.2 <= 0.2),
     PA3 stays at 0.3. Times 1, 2: m = 1.5, s = 0.5, normal cuts 0.5, 1, 1.5, 2 -> 1 (on c2) early majority, 2 (on
@@ -123,7 +123,7 @@ AT_ONCE = SPEC.case("adoption-all-at-once", level="practice", adoption_threshold
                     rows=monthly({"PA1": [6], "PA2": [7], "PA3": [1]}))
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_adopters_all_at_one_time_are_unclassified(impl, run) -> None:
     """PA1 and PA2 both adopt in January: no spread to tell categories apart."""
     got = adoption(impl, run, AT_ONCE, {"PA1": 0.0, "PA2": 0.0, "PA3": math.nan})

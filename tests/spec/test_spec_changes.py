@@ -15,7 +15,7 @@ when the next month is not more than k s beyond it, the CUSUM returns to 0 and m
 
 from __future__ import annotations
 
-from spec_support import EVERYWHERE, Spec, check_rows, pipelines_only
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check_rows, pipelines_only
 
 from uptake import stats
 
@@ -56,7 +56,7 @@ def ranked(values_by_month: list[tuple[float, float, float]], gap: dict | None =
 
 # PA1 climbs from the bottom to the top of its three and stays there.
 RISE = [(1, 5, 9), (5, 9, 1)] + [(9, 5, 1)] * 7
-CLIMB = SPEC.case("changes-climb", level="practice", rows=ranked(RISE))
+CLIMB = SPEC.case("changes-climb", pyspark=True, level="practice", rows=ranked(RISE))
 # Reference (Jan-Mar): percentiles 0, 50, 100 -> m = 50, s = sqrt((50^2 + 0 + 50^2) / 2) = 50;
 # k s = 25, threshold h s = 100. Each later month at 100 adds 100 - 50 - 25 = 25 to S+:
 # Apr 25, May 50, Jun 75, Jul 100 (not above 100), Aug 125 > 100 -> alert. Then m = mean(Jun..Aug) = 100;
@@ -85,7 +85,7 @@ def test_a_sustained_rise_in_percentile_alerts(impl, run) -> None:
 GAP = SPEC.case("changes-missing-month", level="practice", rows=ranked(RISE, gap={("PA1", "2024-06"): True}))
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_a_month_without_a_value_carries_the_cusum(impl, run) -> None:
     """The same climb, but PA1 reports 0/0 in June: no percentile, S+ carried at 50 with no alert, so the
     alert comes a month later: Jul 75, Aug 100, Sep 125 -> increase."""

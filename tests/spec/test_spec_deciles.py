@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from spec_support import EVERYWHERE, Spec, check, check_rows, pipelines_only
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check, check_rows, pipelines_only
 
 from uptake import stats
 
@@ -45,7 +45,7 @@ def practice_answers(impl, run, case, period):
     return found, lines
 
 
-TIES = SPEC.case("deciles-ties", level="practice", rows=[
+TIES = SPEC.case("deciles-ties", pyspark=True, level="practice", rows=[
     ("PA1", "2024-01", 1, 10),
     ("PA2", "2024-01", 2, 10),
     ("PA3", "2024-01", 2, 10),
@@ -123,7 +123,7 @@ GAPS = SPEC.case("deciles-missing", level="practice", rows=[
 #   bands: 0.1 -> 1; 0.3 -> 1 + 3 (0.16, 0.22, 0.28; the lines at 0.3 are not below) = 4; 0.6 -> 10
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_an_organisation_without_a_value_is_neither_ranked_nor_counted(impl, run) -> None:
     found, lines = practice_answers(impl, run, GAPS, "2024-02")
     for org, rank in {"PA1": 1 / 3, "PA2": 0.0, "PA3": None, "PA4": 1 / 3, "PA5": 1.0}.items():

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from spec_support import EVERYWHERE, Spec, check, pipelines_only
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check, pipelines_only
 
 from uptake import stats
 
@@ -66,7 +66,7 @@ def check_intervals_contain_the_estimates(row) -> None:
         assert low < estimate < high, f"{name}: {estimate} not inside ({low}, {high})"
 
 
-GRADIENT = SPEC.case("equity-gradient", level="practice", rows=[
+GRADIENT = SPEC.case("equity-gradient", pyspark=True, level="practice", rows=[
     ("PQ1a", "2024-01", 10, 100),
     ("PQ2", "2024-01", 20, 100),
     ("PQ3", "2024-01", 30, 100),
@@ -102,7 +102,7 @@ POOLED = SPEC.case("equity-pooled", level="practice", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_practices_of_one_quintile_are_pooled_and_weighted_by_population(impl, run) -> None:
     """q1 = (10 + 30) / 200 = 0.2 with a = 2/3; q5 = 0.6 with a = 1/3. SII = (0.6 - 0.2) / 0.5 = 0.8;
     ybar = 2/3 * 0.2 + 1/3 * 0.6 = 1/3, RII = 2.4; intercept 1/3 - 0.8 * 0.5 = -1/15."""
@@ -121,7 +121,7 @@ REVERSED = SPEC.case("equity-reversed", level="practice", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_higher_values_in_more_deprived_areas_give_a_negative_sii(impl, run) -> None:
     """The gradient case mirrored: y = 0.55 - 0.5 x, SII = -0.5, intercept 0.55, RII = -0.5 / 0.3."""
     got = equity(impl, run, REVERSED, "2024-01")
@@ -134,7 +134,7 @@ ONE = SPEC.case("equity-one-quintile", level="practice", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_one_quintile_has_no_slope(impl, run) -> None:
     got = equity(impl, run, ONE, "2024-01")
     check(got, {"organisations": 1, "quintiles": 1, "sii": None, "rii": None, "intercept": None,

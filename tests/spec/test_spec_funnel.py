@@ -19,7 +19,7 @@ when positive.
 
 from __future__ import annotations
 
-from spec_support import EVERYWHERE, Spec, check
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check
 
 from uptake import stats
 
@@ -57,7 +57,7 @@ WITHIN = {"band": "within 95%", "side": ""}
 AT_HALF = {"benchmark": 0.5, "lower95": 0.4020018, "upper95": 0.5979982, "lower998": 0.3454884,
            "upper998": 0.6545116}
 
-BEYOND = SPEC.case("funnel-beyond", level="practice", rows=[
+BEYOND = SPEC.case("funnel-beyond", pyspark=True, level="practice", rows=[
     *[(f"PA{i}", "2024-01", 50, 100) for i in range(1, 5)],
     ("PA5", "2024-01", 66, 100),
     ("PA6", "2024-01", 34, 100),
@@ -86,7 +86,7 @@ BETWEEN = SPEC.case("funnel-between", level="practice", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_between_the_95_and_99_8_limits(impl, run) -> None:
     """The same limits; 0.5979982 < 0.61 <= 0.6545116 and 0.3454884 <= 0.39 < 0.4020018.
     a = (asin sqrt 0.61 - pi/4) / 0.05 = 2.2181447, phi = a^2/12 = 0.4100138, 6 phi < 5 so tau^2 = 0."""
@@ -104,7 +104,7 @@ DISPERSED = SPEC.case("funnel-overdispersed", level="practice", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_over_dispersion_widens_the_limits(impl, run) -> None:
     """a = (asin sqrt 0.7 - pi/4) / 0.05 = (0.9911566 - 0.7853982) / 0.05 = 4.1151685; phi = a^2/12 =
     1.4112176 > 1; tau^2 = (6 phi - 5) / 2000 = 0.0017337. Random-effects half-width on the angle scale:
@@ -119,7 +119,7 @@ def test_over_dispersion_widens_the_limits(impl, run) -> None:
                     "overdispersion_adjusted": True})
 
 
-RATES = SPEC.case("funnel-rates", level="practice", measure="rate", rows=[
+RATES = SPEC.case("funnel-rates", pyspark=True, level="practice", measure="rate", rows=[
     ("PA1", "2024-01", 1, 10),
     ("PA2", "2024-01", 1, 10),
     ("PA3", "2024-01", 0, 10),
@@ -152,7 +152,7 @@ FEW = SPEC.case("funnel-few-units", level="practice", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_two_units_and_a_zero_denominator(impl, run) -> None:
     """theta = 40/200 = 0.2 (PA3's 0/0 does not count); half-widths z sqrt(0.16/100) = z * 0.04:
     0.0783986 and 0.1236093 -> 0.1216014-0.2783986 and 0.0763907-0.3236093. PA1 0.3 and PA2 0.1 are between.

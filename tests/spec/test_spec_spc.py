@@ -18,7 +18,7 @@ Flags are written one per period as a string: '+' high, '-' low, '.' none.
 
 from __future__ import annotations
 
-from spec_support import EVERYWHERE, Spec, check, pipelines_only
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check, pipelines_only
 
 from uptake import stats
 
@@ -72,7 +72,7 @@ def column(points, name: str) -> list:
     return [p[name] for p in points]
 
 
-LIMITS = series_case("spc-limits", [5, 7, 5, 7, 5, 7, 5, 7, 5, 7, 5, 7])
+LIMITS = series_case("spc-limits", [5, 7, 5, 7, 5, 7, 5, 7, 5, 7, 5, 7], pyspark=True)
 
 
 @EVERYWHERE
@@ -104,7 +104,7 @@ def test_every_level_above_a_lone_practice_has_the_same_chart(impl, run) -> None
 OUTSIDE = series_case("spc-outside-limits", [9, 11, 9, 11, 9, 11, 22, 11, 9, 11, 9, 11, 9])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_a_point_outside_the_process_limits(impl, run) -> None:
     """Sum 6*9 + 6*11 + 22 = 142, centre 142/13 = 10.923077; moving ranges ten 2s and two 11s = 42,
     mR-bar 42/12 = 3.5; upper limit 10.923077 + 2.66 * 3.5 = 20.233077 < 22. The neighbours 11, 22, 11 are
@@ -122,7 +122,7 @@ def test_a_point_outside_the_process_limits(impl, run) -> None:
 TREND = series_case("spc-trend", [5, 4, 5, 6, 7, 8, 9, 10, 5, 6])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_seven_rising_points_are_a_trend(impl, run) -> None:
     """4, 5, 6, 7, 8, 9, 10: seven points each higher than the last (six rises): all seven flagged.
     Centre 65/10 = 6.5, mR-bar 13/9 = 1.444444, upper limit 10.342222 (10 is inside), two sigma 9.061
@@ -138,7 +138,7 @@ def test_seven_rising_points_are_a_trend(impl, run) -> None:
 TIE = series_case("spc-tie", [10, 2, 3, 4, 5, 5, 6, 7, 8, 1])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_an_equal_value_breaks_a_trend(impl, run) -> None:
     """2, 3, 4, 5, 5, 6, 7, 8 rises seven times in eight points, but 5, 5 is not a rise: the runs are
     2..5 and 5..8 (four points each), so no trend (the convention that lets a tie neither count nor break
@@ -151,7 +151,7 @@ def test_an_equal_value_breaks_a_trend(impl, run) -> None:
 
 
 SHIFT_VALUES = [1, 3, 1, 3, 1, 3, 4, 5, 4, 5, 4, 5, 4]
-SHIFT = series_case("spc-shift", SHIFT_VALUES)
+SHIFT = series_case("spc-shift", SHIFT_VALUES, pyspark=True)
 
 
 @EVERYWHERE
@@ -174,7 +174,7 @@ SHIFT_LOW = series_case("spc-shift-low-is-good", SHIFT_VALUES, polarity="low-is-
 SHIFT_NEUTRAL = series_case("spc-shift-no-judgement", SHIFT_VALUES, polarity="no-judgement")
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_polarity_names_the_same_signal_concern_or_neutral(impl, run) -> None:
     """The same series: when low is good the shift up is a concern (icon concern-high); with no judgement
     it is neutral (neutral-high). The flags and their direction do not change."""
@@ -188,7 +188,7 @@ def test_polarity_names_the_same_signal_concern_or_neutral(impl, run) -> None:
 TWO_OF_THREE = series_case("spc-two-of-three", [1, 3, 1, 3, 1, 3, 1, 3, 7, 7, 3, 1, 3, 1])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_two_of_three_beyond_two_sigma(impl, run) -> None:
     """Centre 38/14 = 19/7 = 2.714286; moving ranges 7*2 + 4 + 0 + 4 + 3*2 = 28 over 13, mR-bar 2.153846;
     two sigma 2.714286 + 1.773 * 2.153846 = 6.533055, limit 8.443516. The points 3, 7, 7 (and 7, 7, 3) are
@@ -212,7 +212,7 @@ TARGET_PASS = series_case("spc-target-pass", ASSURED)
 TARGET_HIT = series_case("spc-target-hit-and-miss", ASSURED)
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_assurance_icon_compares_the_target_with_the_limits(impl, run) -> None:
     for case, target, icon in ((TARGET_FAIL, 12.0, "consistently-fail"), (TARGET_PASS, 0.5, "consistently-pass"),
                                (TARGET_HIT, 8.0, "hit-and-miss")):

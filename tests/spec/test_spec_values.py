@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from spec_support import EVERYWHERE, Spec, check, check_rows, pipelines_only, runs_on
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check, check_rows, duckdb_only, pipelines_only
 
 from uptake import stats
 
@@ -71,7 +71,7 @@ WILSON = SPEC.case("values-wilson", level="practice", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_a_proportion_gets_its_wilson_intervals(impl, run) -> None:
     """50 of 100 -> 0.5, 95% 0.4038315-0.5961685 (worked in the module docstring), 99.8% 0.3523764-0.6476236
     (same formula, z = 3.090232). England is PA1 alone, so the comparison is 'similar'."""
@@ -81,7 +81,7 @@ def test_a_proportion_gets_its_wilson_intervals(impl, run) -> None:
                 "ci998_low": 0.3523764, "ci998_high": 0.6476236, "comparison": "similar"})
 
 
-ROLLUP = SPEC.case("values-rollup", level="practice", rows=[
+ROLLUP = SPEC.case("values-rollup", pyspark=True, level="practice", rows=[
     ("PA1", "2024-01", 30, 40),
     ("PA2", "2024-01", 20, 60),
     ("PB1", "2024-01", 10, 100),
@@ -112,7 +112,7 @@ def test_every_level_pools_its_members_counts(impl, run) -> None:
     check_rows(got, want, key="org_code")
 
 
-COMPARED = SPEC.case("values-compared", level="practice", rows=[
+COMPARED = SPEC.case("values-compared", pyspark=True, level="practice", rows=[
     ("PA1", "2024-01", 60, 100),
     ("PA2", "2024-01", 20, 100),
     ("PB1", "2024-01", 70, 100),
@@ -141,7 +141,7 @@ COMPARED_LOW = SPEC.case("values-compared-low-is-good", level="practice", polari
                          rows=list(COMPARED.rows))
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_low_is_good_swaps_better_and_worse(impl, run) -> None:
     """The same counts and intervals as above; with low is good a high value is the bad one."""
     swapped = {"better": "worse", "worse": "better", "best": "worst", "worst": "best"}
@@ -154,7 +154,7 @@ NO_JUDGEMENT = SPEC.case("values-no-judgement", level="practice", polarity="no-j
                          rows=list(COMPARED.rows))
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_no_judgement_is_higher_or_lower_in_stats_and_not_compared_in_the_tables(impl, run) -> None:
     """The two implementations answer differently here, by design and as documented:
     stats.compare_to_benchmark says 'higher' / 'lower' for a no-judgement polarity (docs/methods.md), while
@@ -175,7 +175,7 @@ RATES = SPEC.case("values-rates", level="practice", measure="rate", rows=[
 ])
 
 
-@EVERYWHERE
+@NOT_ON_SPARK
 def test_a_rate_gets_exact_poisson_limits_below_10_events_and_byar_from_10(impl, run) -> None:
     """* 0 events: exact upper limit chi2(0.975; 2)/2 = -ln(0.025) = 3.6888795 events (chi-squared with 2
       degrees of freedom is exponential), and -ln(0.001) = 6.9077553 at 99.8%; lower 0. Per 100: /100.
@@ -196,7 +196,7 @@ ZERO = SPEC.case("values-zero-denominator", level="practice", rows=[
 ])
 
 
-@runs_on("duckdb", "pyspark", stats="stats.wilson(0, 0) is NaN, but a row with no value is a table matter")
+@duckdb_only("stats.wilson(0, 0) is NaN (below), but a row with no value is a table matter")
 def test_a_zero_denominator_keeps_its_row_without_a_value(impl, run) -> None:
     """PA1 has a row (it reported) but no value, interval or comparison; the PCN pools 3/10 (0/0 adds
     nothing), so UA = 3/10 with members 2."""
