@@ -56,8 +56,8 @@ def chart(impl, run, case, level="practice", org="PA1"):
              "direction": int(res.direction[j]), "rule": str(res.rule[j]), "special_cause": str(res.special_cause[j])}
             for j in range(len(values))
         ]
-        series = {"points": len(values), "variation_icon": res.variation_icon, "assurance_icon": res.assurance_icon,
-                  "target": res.target, "warnings": "; ".join(res.warnings)}
+        series = {"points": len(values), "improvement": res.improvement, "variation_icon": res.variation_icon,
+                  "assurance_icon": res.assurance_icon, "target": res.target, "warnings": "; ".join(res.warnings)}
         return points, series
     points = run.rows("result_spc", case, order="period", level=level, org_code=org)
     series = run.one("result_spc_series", case, level=level, org_code=org)
@@ -166,8 +166,7 @@ def test_seven_points_above_the_centre_are_a_shift(impl, run) -> None:
     assert flags(points, "shift") == "......+++++++"
     assert column(points, "rule") == [""] * 6 + ["shift"] * 7
     assert column(points, "special_cause") == ["common-cause"] * 6 + ["improvement"] * 7
-    check(series, {"variation_icon": "improvement-high", "improvement": "increase"} if impl != "stats"
-          else {"variation_icon": "improvement-high"})
+    check(series, {"variation_icon": "improvement-high", "improvement": "increase"})
 
 
 SHIFT_LOW = series_case("spc-shift-low-is-good", SHIFT_VALUES, polarity="low-is-good")
