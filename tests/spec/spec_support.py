@@ -14,7 +14,8 @@ Each case runs against up to three implementations, named by the ``impl`` parame
 * ``duckdb``: ``uptake.pipeline.run_pipeline`` on an analytics store built from the literals with the
   helpers of tests/reference_pipeline.py, its result tables read back with plain DuckDB SQL;
 * ``pyspark``: the same store and pipeline with ``engine="pyspark"`` (one local Spark session for the whole
-  run; those cases are marked ``pyspark`` and skipped when Spark cannot start). Spark runs only the roll-up
+  run; those cases have the test id ``pyspark`` and the project's ``slow`` mark, so ``-k "not pyspark"`` or
+  ``-m "not slow"`` leaves them out, and they skip, saying why, when Spark cannot start). Spark runs only the roll-up
   (the same Ibis expression as DuckDB; everything after it is shared code), and a run costs it seconds
   where DuckDB takes a fraction of one, so only a few cases per family (``pyspark=True``) run on it.
 
@@ -138,7 +139,7 @@ class Spec:
         return organisations, relationships
 
     def compute(self, directory: Path, engine: str, spark_session=None) -> "Results":
-        """Build the store and run the pipeline: every case on DuckDB, the cases marked ``pyspark`` on PySpark."""
+        """Build the store and run the pipeline: every case on DuckDB, the cases with pyspark=True on PySpark."""
         path = directory / "uptake.duckdb"
         organisations, relationships = self.reference()
         cases = [c for c in self.cases.values() if engine != "pyspark" or c.pyspark]
@@ -192,7 +193,7 @@ _QUIET = [
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
     pytest.mark.filterwarnings("ignore:The 'future.infer_string' option is deprecated"),
 ]
-_MARKS = {"duckdb": _QUIET, "pyspark": [pytest.mark.pyspark, *_QUIET]}
+_MARKS = {"duckdb": _QUIET, "pyspark": [pytest.mark.slow, *_QUIET]}
 
 
 def runs_on(*impls: str, **not_produced: str):
