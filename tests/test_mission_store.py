@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 import uptake.store.mission_models as mission_models
 from uptake.store import Base, current_revision, downgrade, make_engine, upgrade
+from uptake.store.migrate import head_revision
 
 MISSION_TABLES = {
     "nsf_frameworks", "nsf_framework_versions", "nsf_commitments", "nsf_milestones", "rating_runs",
@@ -23,7 +24,7 @@ def test_mission_models_are_on_the_shared_base() -> None:
 
 def test_migration_0002_matches_the_models(database_url: str) -> None:
     upgrade(database_url)
-    assert current_revision(database_url) == "0002"
+    assert current_revision(database_url) == head_revision()
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
@@ -46,4 +47,4 @@ def test_downgrade_to_0001_removes_the_mission_tables(database_url: str) -> None
     finally:
         engine.dispose()
     upgrade(database_url)
-    assert current_revision(database_url) == "0002"
+    assert current_revision(database_url) == head_revision()
