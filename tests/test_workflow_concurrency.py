@@ -444,3 +444,62 @@ def test_filings_refuse_stale_edits_in_the_domain(workflow_engine) -> None:
             transition(session, ADMIN, filing.id, "accept", expected_version=1)
         stored = session.get(ComplyOrJustifyFiling, filing.id)
         assert (stored.status, stored.revision, stored.version) == ("submitted", 1, 2)
+
+
+def test_read_then_write_transactions_queue_instead_of_failing(workflow_engine) -> None:
+    """Ten threads each read a user and save a change of what they read (session_scope(write=True)): on
+    SQLite they queue for the write lock (BEGIN IMMEDIATE, busy timeout) and all succeed; on PostgreSQL the
+    ones that race get Conflict. Never "database is locked", never a lost increment."""
+    from uptake.errors import Conflict
+
+    engine = mission_workflow(workflow_engine)
+    with session_scope(engine) as session:
+        add_user(session, ANALYST, "0", "icb-analyst", "QAA", actor="test")
+    barrier = threading.Barrier(10, timeout=60)
+    outcomes: list[str] = []
+
+    def increment() -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine, write=True) as session:
+                user = session.scalars(select(User).where(User.email == ANALYST)).one()
+                time.sleep(0.01)  # widen the window between the read and the write
+                user.name = str(int(user.name) + 1)
+            outcomes.append("saved")
+        except Conflict:
+            outcomes.append("conflict")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=increment) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    counts = Counter(outcomes)
+    assert set(counts) <= {"saved", "conflict"}, counts
+    with session_scope(engine) as session:
+        user = session.scalars(select(User).where(User.email == ANALYST)).one()
+        assert int(user.name) == counts["saved"] and user.version == 1 + counts["saved"]
+    if engine.dialect.name == "sqlite":
+        assert counts["saved"] == 10
+
+
+def test_sqlite_waits_for_the_write_lock(tmp_path) -> None:
+    from uptake.store.db import SQLITE_BUSY_TIMEOUT_MS
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    begins: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, statement, *a: begins.append(statement)
+                 if statement.startswith("BEGIN") else None)
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS >= 5000
+        begins.clear()
+        with session_scope(engine) as session:
+            session.execute(select(1))
+        with session_scope(engine, write=True) as session:
+            session.execute(select(1))
+        assert begins == ["BEGIN", "BEGIN IMMEDIATE"]
+    finally:
+        engine.dispose()
