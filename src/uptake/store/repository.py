@@ -48,6 +48,8 @@ from uptake.store.models import (
 if TYPE_CHECKING:
     from uptake.catalogue import Catalogue
 
+log = logging.getLogger(__name__)
+
 #: Organisation levels whose codes a provider-lead may be scoped to.
 PROVIDER_LEVELS = (Level.TRUST, Level.STROKE_UNIT, Level.PRACTICE, Level.PCN)
 
@@ -471,8 +473,6 @@ def api_token_for(session: Session, token: str) -> ApiToken | None:
 #: `api_tokens.last_used_at` is written at most once per token in this interval (so it is accurate to
 #: about a minute): a request with a token does not write to the workflow database.
 TOKEN_USE_INTERVAL = dt.timedelta(seconds=60)
-
-log = logging.getLogger(__name__)
 
 
 def token_use_is_due(last_used_at: dt.datetime | None, now: dt.datetime | None = None,
