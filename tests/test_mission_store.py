@@ -8,7 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 import uptake.store.mission_models as mission_models
-from uptake.store import Base, current_revision, downgrade, head_revision, make_engine, upgrade
+from uptake.store import Base, current_revision, downgrade, make_engine, upgrade
+from uptake.store.migrate import head_revision
 
 MISSION_TABLES = {
     "nsf_frameworks", "nsf_framework_versions", "nsf_commitments", "nsf_milestones", "rating_runs",

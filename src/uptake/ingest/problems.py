@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from uptake.errors import UptakeError
+from uptake.safe_cells import safe_arrow
 
 #: Rules in the order they are reported; the short ids appear in the CSV report and the summary.
 RULES: dict[str, str] = {
@@ -170,7 +171,7 @@ class Problems(Sequence[Problem]):
         )
         with open(path, "wb") as handle:
             handle.write("\ufeff".encode("utf-8"))
-            pacsv.write_csv(table, handle)
+            pacsv.write_csv(safe_arrow(table), handle)  # the values echo the input: no live formulas
         return path
 
     def summary(self) -> str:

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from uptake.errors import UptakeError
+from uptake.errors import CONFLICT_MESSAGE, Conflict, UptakeError
 from uptake.levels import Level
 from uptake.mission.framework_repository import commitment_record, framework_version, published_frameworks
 from uptake.mission.schemas import Strict
@@ -171,6 +172,18 @@ def _check_icb(session: Session, icb_code: str) -> None:
         raise UptakeError(f"{icb_code} is not an ICB in the workflow database")
 
 
+def check_version(filing: ComplyOrJustifyFiling | None, expected_version: int | None) -> None:
+    """Refuse a change made from a stale copy: `expected_version` is the filing's `version` when the person
+    read it (0: they saw no filing yet); None skips the check (the version column still refuses an update
+    that races another one)."""
+    if expected_version is None:
+        return
+    current = 0 if filing is None else filing.version
+    if current != expected_version:
+        raise Conflict(f"{CONFLICT_MESSAGE} (the filing is at version {current}; the change was made to "
+                       f"version {expected_version})")
+
+
 def save_filing(
     session: Session,
     who: Who,
@@ -179,9 +192,15 @@ def save_filing(
     icb_code: str,
     kind: str,
     content: dict[str, Any] | BaseModel,
+    *,
+    expected_version: int | None = None,
 ) -> ComplyOrJustifyFiling:
     """Create the ICB's draft for a commitment, or edit it (while draft or challenged). A filing may
-    change kind (plan <-> justification) while it can be edited."""
+    change kind (plan <-> justification) while it can be edited.
+
+    `expected_version`: the filing's version the change was made to (0 = create only); a filing that has
+    changed since raises Conflict. Two people creating the same filing at once: one creates it, the other
+    gets Conflict (or, on SQLite, where writers queue, edits what the first created)."""
     data = check_content(kind, content)
     for name, value in (("framework", framework_id), ("commitment", commitment_key), ("ICB code", icb_code)):
         if not value or len(value) > 64:
@@ -198,6 +217,7 @@ def save_filing(
     if Level.ICB.value not in commitment.levels:
         raise UptakeError(f"commitment {framework_id}/{commitment_key} does not apply to ICBs")
     _check_icb(session, icb_code)
+    check_version(existing, expected_version)
     now = utcnow()
     if existing is None:
         filing = ComplyOrJustifyFiling(
@@ -206,7 +226,13 @@ def save_filing(
             updated_by=who.actor, updated_at=now,
         )
         session.add(filing)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as exc:  # created by someone else since find_filing looked (one per ICB)
+            if "unique" not in str(exc.orig).lower():
+                raise
+            raise Conflict(f"{CONFLICT_MESSAGE} ({icb_code} has just filed for {framework_id}/{commitment_key} "
+                           "in another request)") from None
     else:
         filing = existing
         filing.kind, filing.content, filing.commitment_id = kind, data, commitment.id
@@ -217,8 +243,10 @@ def save_filing(
     return filing
 
 
-def transition(session: Session, who: Who, filing_id: int, action: str, comment: str | None = None) -> ComplyOrJustifyFiling:
-    """Move a filing on: submit, accept, challenge, resubmit or publish. A challenge needs a comment."""
+def transition(session: Session, who: Who, filing_id: int, action: str, comment: str | None = None, *,
+               expected_version: int | None = None) -> ComplyOrJustifyFiling:
+    """Move a filing on: submit, accept, challenge, resubmit or publish. A challenge needs a comment.
+    `expected_version` as for save_filing: a step taken on a stale copy raises Conflict."""
     if action in ("create", "edit") or action not in FILING_TRANSITIONS:
         raise UptakeError(f"unknown step {action!r}; steps: submit, accept, challenge, resubmit, publish")
     filing = session.get(ComplyOrJustifyFiling, filing_id)
@@ -228,6 +256,7 @@ def transition(session: Session, who: Who, filing_id: int, action: str, comment:
             f"{action} filing {filing_id} ({filing.icb_code}, {filing.framework_id}/{filing.commitment_key})")
     if action == "challenge" and not (comment and comment.strip()):
         raise UptakeError("a challenge needs a comment saying what the ICB must change")
+    check_version(filing, expected_version)
     now = utcnow()
     filing.status = FILING_TRANSITIONS[action][1]
     filing.updated_by, filing.updated_at = who.actor, now

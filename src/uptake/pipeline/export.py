@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from uptake.analytics.store import AnalyticsStore
 from uptake.errors import UptakeError
+from uptake.safe_cells import safe_arrow
 from uptake.levels import Level
 from uptake.pipeline.tables import (
     ADOPTION,
@@ -151,7 +152,7 @@ def render(data: pa.Table, fmt: str) -> bytes:
     """The rows as CSV or JSON bytes (JSON: an array of objects; dates as YYYY-MM-DD; no value -> null)."""
     if fmt == "csv":
         sink = io.BytesIO()
-        pacsv.write_csv(data, sink)
+        pacsv.write_csv(safe_arrow(data), sink)  # formula-like text neutralised (CSV injection)
         return sink.getvalue()
     if fmt == "json":
         return (json.dumps(data.to_pylist(), default=_json_default, indent=1) + "\n").encode("utf-8")

@@ -32,10 +32,12 @@ from uptake.store.repository import (
     ReferenceSync,
     TableSync,
     add_user,
+    api_token_for,
     audit_trail,
     default_actor,
     issue_api_token,
     record_audit,
+    record_token_use,
     revoke_api_token,
     sync_catalogue,
     sync_reference,
@@ -45,7 +47,7 @@ from uptake.store.repository import (
 __all__ = [
     "ROLES", "ApiToken", "AuditEvent", "AuditIsAppendOnly", "Base", "CatalogueSync", "Indicator",
     "Innovation", "OrgRelationship", "Organisation", "ReferenceSync", "TableSync", "User", "add_user",
-    "audit_trail", "current_revision", "default_actor", "downgrade", "head_revision", "issue_api_token",
-    "make_engine", "normalise_url", "record_audit", "revoke_api_token", "session_scope", "sync_catalogue",
-    "sync_reference", "upgrade", "user_for_token",
+    "api_token_for", "audit_trail", "current_revision", "default_actor", "downgrade", "head_revision",
+    "issue_api_token", "make_engine", "normalise_url", "record_audit", "record_token_use", "revoke_api_token",
+    "session_scope", "sync_catalogue", "sync_reference", "upgrade", "user_for_token",
 ]

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from uptake.store.models import CODE, EMAIL, LEVEL, SLUG, Base, UTCDateTime, utcnow
+from uptake.store.models import CODE, EMAIL, LEVEL, SLUG, Base, UTCDateTime, utcnow, version_column
 
 FRAMEWORK_STATUSES = ("draft", "published")
 RATINGS = ("outstanding", "good", "requires-improvement", "inadequate")
@@ -247,10 +247,15 @@ class ComplyOrJustifyFiling(Base):
     review_comment: Mapped[str | None] = mapped_column(Text)
     published_by: Mapped[str | None] = mapped_column(String(EMAIL))
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: row version for optimistic locking: one more on every change (an edit or a step), unlike `revision`,
+    #: which counts changes of the content only
+    version: Mapped[int] = version_column()
 
     revisions: Mapped[list[ComplyOrJustifyRevision]] = relationship(
         back_populates="filing", order_by="ComplyOrJustifyRevision.id", passive_deletes=True
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<ComplyOrJustifyFiling {self.icb_code} {self.framework_id}/{self.commitment_key} {self.status}>"
@@ -312,6 +317,10 @@ class ValueAssessment(Base):
     )
     created_by: Mapped[str] = mapped_column(String(EMAIL))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: row version for optimistic locking (a later assessment may flag this one as a duplicate)
+    version: Mapped[int] = version_column()
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<ValueAssessment {self.scope} {self.innovation_id} {self.decision} {self.decided_on}>"

@@ -34,6 +34,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -59,6 +60,15 @@ EMAIL = 320  # the longest address RFC 5321 allows
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def version_column() -> Any:
+    """A row version for optimistic locking: 1 when the row is inserted, and every ORM update of the row runs
+    ``UPDATE ... WHERE id = :id AND version = :version_read`` and adds one. Map it with
+    ``__mapper_args__ = {"version_id_col": version}``. An update that finds another version (someone else
+    changed the row after this session read it) changes nothing; SQLAlchemy raises StaleDataError, which
+    `uptake.store.db.session_scope` turns into `uptake.errors.Conflict` (the web answers 409)."""
+    return mapped_column(Integer, nullable=False, server_default=text("1"))
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -229,8 +239,12 @@ class User(Base):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: row version for optimistic locking (see `version_column`)
+    version: Mapped[int] = version_column()
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", passive_deletes=True)
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"

@@ -13,17 +13,19 @@ import datetime as dt
 import getpass
 import hashlib
 import json
+import logging
 import re
 import secrets
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from uptake.errors import UptakeError
 from uptake.levels import Level
+from uptake.store.db import SQLITE_BEGIN
 from uptake.store.frames import (
     Rows,
     check_relationships_name_organisations,
@@ -45,6 +47,8 @@ from uptake.store.models import (
 
 if TYPE_CHECKING:
     from uptake.catalogue import Catalogue
+
+log = logging.getLogger(__name__)
 
 #: Organisation levels whose codes a provider-lead may be scoped to.
 PROVIDER_LEVELS = (Level.TRUST, Level.STROKE_UNIT, Level.PRACTICE, Level.PCN)
@@ -452,13 +456,56 @@ def revoke_api_token(session: Session, token_id: int, *, actor: str | None = Non
 def user_for_token(session: Session, token: str) -> User | None:
     """The active user a token belongs to, or None (unknown, revoked, or the user is inactive).
 
-    Marks the token used (last_used_at); that is bookkeeping, not audited.
+    Reads only: recording that the token was used is `record_token_use`, in a transaction of its own.
     """
+    row = api_token_for(session, token)
+    return None if row is None else row.user
+
+
+def api_token_for(session: Session, token: str) -> ApiToken | None:
+    """The stored row of an active token (None: unknown, revoked, or its user is inactive). Reads only."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
-    return row.user
+    return row
+
+
+#: `api_tokens.last_used_at` is written at most once per token in this interval (so it is accurate to
+#: about a minute): a request with a token does not write to the workflow database.
+TOKEN_USE_INTERVAL = dt.timedelta(seconds=60)
+
+
+def token_use_is_due(last_used_at: dt.datetime | None, now: dt.datetime | None = None,
+                     interval: dt.timedelta = TOKEN_USE_INTERVAL) -> bool:
+    """Whether a token last used at `last_used_at` should have its use recorded again now."""
+    return last_used_at is None or last_used_at < (now or utcnow()) - interval
+
+
+def record_token_use(
+    engine: Engine, token_id: int, *, now: dt.datetime | None = None, interval: dt.timedelta = TOKEN_USE_INTERVAL
+) -> bool:
+    """Set the token's `last_used_at` to now if it is empty or older than `interval`; True if it did.
+
+    Bookkeeping, not audited, and never an error: it runs in a short transaction of its own (one
+    conditional UPDATE, so concurrent requests write it once), and a failure (e.g. the database busy for
+    longer than its timeout) is logged and ignored, so it cannot fail the request that used the token.
+    Callers skip it when the value they read is recent (`token_use_is_due`), so most requests write nothing.
+    """
+    now = now or utcnow()
+    statement = (
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .where(ApiToken.last_used_at.is_(None) | (ApiToken.last_used_at < now - interval))
+        .values(last_used_at=now)
+    )
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with connection.begin():
+                return connection.execute(statement).rowcount == 1
+    except Exception as exc:  # noqa: BLE001 - bookkeeping must never fail a request
+        log.warning("could not record the use of API token %s: %s", token_id, exc)
+        return False
 
 
 def audit_trail(

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from uptake import ATTRIBUTION, __version__
 from uptake.catalogue import Catalogue, load_catalogue
+from uptake.errors import Conflict
 from uptake.reference import load_boundaries
 from uptake.errors import UptakeError
 from uptake.store.db import make_engine, normalise_url
@@ -157,6 +158,7 @@ def _install_error_pages(app: FastAPI) -> None:
         403: "You do not have access to this page",
         404: "Page not found",
         405: "That method is not allowed here",
+        409: "Someone else changed this",
         422: "There is a problem with the request",
         429: "Too many attempts",
     }
@@ -175,6 +177,11 @@ def _install_error_pages(app: FastAPI) -> None:
         )
         response.headers.update(headers)
         return response
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        """A change made to a stale copy of a record (optimistic locking) that no route answered itself."""
+        return await http_error(request, StarletteHTTPException(409, str(exc)))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -25,7 +25,7 @@ from uptake import ATTRIBUTION, __version__
 from uptake.catalogue import Catalogue
 from uptake.store.db import session_scope
 from uptake.store.models import User
-from uptake.store.repository import user_for_token
+from uptake.store.repository import api_token_for, record_token_use, token_use_is_due
 from uptake.store.session_models import session_user
 from uptake.web import formatting as fmt
 from uptake.web import queries as q
@@ -191,12 +191,16 @@ class Web:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise HTTPException(401, "use Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"})
-            with session_scope(self.engine) as db:
-                user = user_for_token(db, token.strip())
-                principal = self.principal_of(user, "token") if user is not None else None
+            with session_scope(self.engine) as db:  # reads only
+                row = api_token_for(db, token.strip())
+                principal = self.principal_of(row.user, "token") if row is not None else None
+                token_id, last_used_at = (row.id, row.last_used_at) if row is not None else (None, None)
             if principal is None:
                 raise HTTPException(401, "the API token is unknown or revoked",
                                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            if token_id is not None and token_use_is_due(last_used_at):
+                # at most one write per token a minute, in its own transaction; never fails the request
+                record_token_use(self.engine, token_id)
             return principal
         session = get_session(request)
         if session is not None and session.user_id is not None:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import HTTPException
 
 from uptake.catalogue.schemas import Indicator, Polarity
+from uptake.safe_cells import safe_cell
 from uptake.web import queries as q
 from uptake.web.access import Principal
 from uptake.web.formatting import (
@@ -766,17 +767,20 @@ def _cell(value: Any) -> Any:
 
 
 def to_csv(table: DataTable) -> bytes:
+    """The rows as CSV; text that a spreadsheet could run as a formula is neutralised (uptake.safe_cells)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     keys = table.raw_keys()
     writer.writerow(keys)
     for row in table.rows:
-        writer.writerow(["" if _cell(row.get(k)) is None else _cell(row.get(k)) for k in keys])
+        writer.writerow(["" if (value := _cell(row.get(k))) is None else safe_cell(value) for k in keys])
     # A byte-order mark so Excel opens the UTF-8 file with the right characters (£, –).
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def to_xlsx(table: DataTable, attribution: str) -> bytes:
+    """The rows as an Excel workbook (with an About sheet). Every text cell is written as text, never as a
+    formula, and neutralised as in CSV (uptake.safe_cells), so it stays inert if copied or re-saved as CSV."""
     # deferred: openpyxl is heavy and only this path needs it
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -800,6 +804,9 @@ def to_xlsx(table: DataTable, attribution: str) -> bytes:
             value = _cell(row.get(key))
             if isinstance(value, dt.datetime) and value.tzinfo is not None:
                 value = value.replace(tzinfo=None)
+            if isinstance(value, str):
+                value = WriteOnlyCell(sheet, value=safe_cell(value))
+                value.data_type = "s"  # openpyxl would make text starting with "=" a formula
             values.append(value)
         sheet.append(values)
     about = book.create_sheet(title="About")

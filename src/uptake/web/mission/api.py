@@ -7,7 +7,9 @@ the signed-in principal, so it answers exactly as the rest of the app does:
 - writes (filings, steps, assessments) need a signed-in user: a bearer token, or a session cookie with
   the ``X-CSRF-Token`` header; the role and scope rules are uptake.mission.permissions;
 - a refusal answers 403 with the reason; a filing the caller may not see answers 404 (its existence does
-  not leak); other problems with the request answer 400 with the message.
+  not leak); a change made to a stale copy (``expected_version`` is not the filing's ``version``, or someone
+  else changed or created it at the same moment) answers 409 "someone else changed this; reload" and
+  changes nothing; other problems with the request answer 400 with the message.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from uptake.errors import UptakeError
+from uptake.errors import Conflict, UptakeError
 from uptake.mission.permissions import NotPermitted, Who, may_see_framework, who_for
 from uptake.store.db import session_scope
 from uptake.mission.results import open_store
@@ -58,10 +60,24 @@ class FilingIn(BaseModel):
     icb: Slug
     kind: Annotated[str, Field(max_length=16)]
     content: dict[str, Any]
+    #: the filing's `version` the change was made to (0: create only); omitted: no check
+    expected_version: Annotated[int | None, Field(ge=0, le=2**31 - 1)] = None
 
 
 class StepIn(BaseModel):
     comment: Annotated[str | None, Field(max_length=10000)] = None
+    #: the filing's `version` the step was taken on; omitted: no check
+    expected_version: Annotated[int | None, Field(ge=0, le=2**31 - 1)] = None
+
+
+#: What a write may answer besides its success (the OpenAPI document lists them).
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The request is not valid (the detail says why)"},
+    401: {"description": "Not signed in"},
+    403: {"description": "Not permitted (the detail says why)"},
+    404: {"description": "Not found (a filing the caller may not see is not found either)"},
+    409: {"description": "Someone else changed this; reload (nothing was changed)"},
+}
 
 
 class AssessmentIn(BaseModel):
@@ -89,12 +105,15 @@ def _who(request: Request) -> Who:
 
 
 @contextmanager
-def _db(request: Request) -> Iterator[Session]:
+def _db(request: Request, *, write: bool = False) -> Iterator[Session]:
+    """A workflow-database session; ``write=True`` for a change (writers queue on SQLite: session_scope)."""
     try:
-        with session_scope(_web(request).engine) as session:
+        with session_scope(_web(request).engine, write=write) as session:
             yield session
     except NotPermitted as exc:
         raise HTTPException(403, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
     except UptakeError as exc:
         status = 404 if str(exc).startswith(("there is no filing", "no framework")) else 400
         raise HTTPException(status, str(exc)) from None
@@ -260,7 +279,7 @@ def missed_opportunities(request: Request, level: str | None = None, org_code: s
 
 def _filing_json(filing: Any, who: Who) -> dict[str, Any]:
     """A filing as JSON; the public sees no email addresses (the people fields are null)."""
-    fields = ("id", "framework_id", "commitment_key", "icb_code", "kind", "status", "revision", "content",
+    fields = ("id", "framework_id", "commitment_key", "icb_code", "kind", "status", "revision", "version", "content",
               "created_by", "created_at", "updated_by", "updated_at", "submitted_at", "reviewed_by", "reviewed_at",
               "review_comment", "published_by", "published_at")
     hide = who.role == "public"
@@ -301,19 +320,21 @@ def plan(request: Request, filing_id: Id) -> dict[str, Any]:
         return out
 
 
-@router.post("/plans", status_code=201, summary="Create or edit a draft plan or justification (the ICB's analyst)")
+@router.post("/plans", status_code=201, summary="Create or edit a draft plan or justification (the ICB's analyst)",
+             responses=WRITE_RESPONSES)
 def plan_save(request: Request, who: Annotated[Who, Depends(_writer)],
               filing: Annotated[FilingIn, Body()]) -> dict[str, Any]:
-    with _db(request) as session:
+    with _db(request, write=True) as session:
         return _filing_json(save_filing(session, who, filing.framework, filing.commitment, filing.icb, filing.kind,
-                                        filing.content), who)
+                                        filing.content, expected_version=filing.expected_version), who)
 
 
 def _step(action: str) -> Callable[..., dict[str, Any]]:
     def step(request: Request, who: Annotated[Who, Depends(_writer)], filing_id: Id,
              body: Annotated[StepIn | None, Body()] = None) -> dict[str, Any]:
-        with _db(request) as session:
-            return _filing_json(transition(session, who, filing_id, action, body.comment if body else None), who)
+        with _db(request, write=True) as session:
+            return _filing_json(transition(session, who, filing_id, action, body.comment if body else None,
+                                           expected_version=body.expected_version if body else None), who)
 
     step.__name__ = f"plan_{action}"
     return step
@@ -321,7 +342,7 @@ def _step(action: str) -> Callable[..., dict[str, Any]]:
 
 for _action in ("submit", "accept", "challenge", "resubmit", "publish"):
     router.add_api_route(f"/plans/{{filing_id}}/{_action}", _step(_action), methods=["POST"],
-                         summary=f"{_action.capitalize()} a filing")
+                         summary=f"{_action.capitalize()} a filing", responses=WRITE_RESPONSES)
 
 
 # --- value assessment -------------------------------------------------------------------------------------
@@ -333,10 +354,10 @@ def assessments(request: Request) -> list[dict[str, Any]]:
         return [_json(r) for r in _frame_rows(assessments_frame(session))]
 
 
-@router.post("/assessments", status_code=201, summary="Record a value assessment")
+@router.post("/assessments", status_code=201, summary="Record a value assessment", responses=WRITE_RESPONSES)
 def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
                    assessment: Annotated[AssessmentIn, Body()]) -> dict[str, Any]:
-    with _db(request) as session:
+    with _db(request, write=True) as session:
         added = add_assessment(
             session, who, innovation_id=assessment.innovation, body=assessment.body, scope=assessment.scope,
             decision=assessment.decision, decided_on=assessment.decided_on, icer=assessment.icer,

@@ -20,7 +20,8 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2 import ChoiceLoader, PackageLoader
 
-from uptake.errors import UptakeError
+from uptake.errors import Conflict, UptakeError
+from uptake.safe_cells import safe_frame
 from uptake.mission.permissions import (
     FILING_TRANSITIONS,
     NotPermitted,
@@ -127,12 +128,13 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _csv(frame: pd.DataFrame, name: str) -> Response:
+    """A mission table as a CSV download: nested values as JSON text, formula-like text neutralised."""
     buffer = io.StringIO()
     flat = frame.copy()
     for column in flat.columns:
         if flat[column].dtype == object and flat[column].map(lambda v: isinstance(v, (dict, list))).any():
             flat[column] = flat[column].map(lambda v: json.dumps(v, sort_keys=True, default=str))
-    flat.to_csv(buffer, index=False)
+    safe_frame(flat).to_csv(buffer, index=False)
     return Response(buffer.getvalue(), media_type="text/csv",
                     headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
@@ -452,14 +454,15 @@ def _filing_choices(session) -> list[tuple[str, str, str]]:
 
 def _render_plan_form(request: Request, who: Who, choices, *, framework: str | None, commitment: str | None,
                       kind: str, form: dict[str, str], errors: list[tuple[str, str]] | None = None,
-                      editing: bool = False, status_code: int = 200) -> Response:
+                      editing: bool = False, status_code: int = 200, version: int | None = None) -> Response:
     by_field: dict[str, list[str]] = {}
     for field, text in errors or []:
         by_field.setdefault(field, []).append(text)
     response = _render(request, "mission/plan_form.html", choices=choices, framework=framework,
                        commitment=commitment, kind=kind, icb=who.scope_org_code,
                        reasons=[r.value for r in ReasonCategory], errors=errors or [], field_errors=by_field,
-                       labels=FIELD_LABELS, form=form, editing=editing)
+                       labels=FIELD_LABELS, form=form, editing=editing, version=version,
+                       version_for=f"{framework}/{commitment}")
     response.status_code = status_code
     return response
 
@@ -474,16 +477,20 @@ def plan_form(request: Request, framework: str | None = None, commitment: str | 
         raise HTTPException(403, "plans and justifications are filed by an ICB's analyst")
     form: dict[str, str] = {}
     editing = False
+    version = None  # opened for a commitment: the version saving expects (0: nothing filed yet)
     with session_scope(_web(request).engine) as session:
         choices = _filing_choices(session)
         filing = find_filing(session, framework, commitment, who.scope_org_code or "") \
             if framework and commitment else None
+        if framework and commitment:
+            version = 0 if filing is None else filing.version
         if filing is not None and may_act_on_filing(who, "edit", filing.icb_code, filing.status):
             editing = True
             form = form_from_content(filing.kind, filing.content)
             kind = kind or filing.kind
     return _render_plan_form(request, who, choices, framework=framework, commitment=commitment,
-                             kind=kind if kind in ("plan", "justification") else "plan", form=form, editing=editing)
+                             kind=kind if kind in ("plan", "justification") else "plan", form=form, editing=editing,
+                             version=version)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -499,26 +506,48 @@ async def plan_save(request: Request) -> Response:
     who = await run_in_threadpool(_who, request)
     framework, _, commitment = form.get("commitment", "").partition("/")
     kind = form.get("kind", "plan")
+    # The version the form was opened on counts only for the commitment it was opened for.
+    expected = _form_version(form) if form.get("version_for") == f"{framework}/{commitment}" else None
 
     def save() -> int:
-        with session_scope(_web(request).engine) as session:
+        with session_scope(_web(request).engine, write=True) as session:
             return save_filing(session, who, framework, commitment, who.scope_org_code or "", kind,
-                               content_from_form(kind, form)).id
+                               content_from_form(kind, form), expected_version=expected).id
 
     try:
         filing_id = await run_in_threadpool(save)
     except NotPermitted as exc:
         raise HTTPException(403, str(exc)) from None
     except UptakeError as exc:
-        errors = field_errors(exc) if isinstance(exc, ContentProblems) else [("commitment", str(exc))]
+        status_code = 400
+        if isinstance(exc, ContentProblems):
+            errors = field_errors(exc)
+        elif isinstance(exc, Conflict):  # what they typed stays in the form below; nothing was saved
+            status_code = 409
+            errors = [("commitment", STALE_FORM)]
+        else:
+            errors = [("commitment", str(exc))]
 
         def choices():
             with session_scope(_web(request).engine) as session:
                 return _filing_choices(session)
 
         return _render_plan_form(request, who, await run_in_threadpool(choices), framework=framework,
-                                 commitment=commitment, kind=kind, form=form, errors=errors, status_code=400)
+                                 commitment=commitment, kind=kind, form=form, errors=errors, status_code=status_code,
+                                 version=expected)
     return RedirectResponse(f"/plans/{filing_id}", status_code=303)
+
+
+#: The error summary of a form saved from a stale copy (optimistic locking: uptake.errors.Conflict).
+STALE_FORM = ("Someone else changed this filing after you opened the form, so your changes were not saved. "
+              "Reload to see their version: what you typed is still below, to copy into the new form.")
+
+
+def _form_version(form: dict[str, str]) -> int | None:
+    try:
+        return int(form.get("version", ""))
+    except ValueError:
+        return None
 
 
 def _commitment_titles(session, framework_id: str, commitment_key: str) -> tuple[str, str] | None:
@@ -571,16 +600,22 @@ async def plan_step(request: Request, filing_id: int, action: str) -> Response:
     who = await run_in_threadpool(_who, request)
 
     def step() -> None:
-        with session_scope(_web(request).engine) as session:
-            transition(session, who, filing_id, action, form.get("comment") or None)
+        with session_scope(_web(request).engine, write=True) as session:
+            transition(session, who, filing_id, action, form.get("comment") or None,
+                       expected_version=_form_version(form))
 
     try:
         await run_in_threadpool(step)
     except NotPermitted as exc:
         raise HTTPException(403, str(exc)) from None
     except UptakeError as exc:
-        return await run_in_threadpool(lambda: _plan_view(request, filing_id, error=f"Could not {action}: {exc}",
-                                                          comment=form.get("comment", ""), status_code=400))
+        error, status_code = f"Could not {action}: {exc}", 400
+        if isinstance(exc, Conflict):  # the page below shows the filing as it is now
+            error = (f"Someone else changed this filing after you opened it, so your {action} was not recorded. "
+                     "Reload: this page now shows their change; check it, then try again.")
+            status_code = 409
+        return await run_in_threadpool(lambda: _plan_view(request, filing_id, error=error,
+                                                          comment=form.get("comment", ""), status_code=status_code))
     return RedirectResponse(f"/plans/{filing_id}", status_code=303)
 
 

@@ -1,12 +1,11 @@
 """web sessions: one row per sign-in, so that signing out ends the session on the server
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Created: 2026-12-06
 
 Written by hand to match uptake.store.session_models (tests/test_store.py compares the migrated schema
-with the models on SQLite and PostgreSQL). Numbered 0004 because 0003 is being written elsewhere at the
-same time: when both are merged, this migration's down_revision becomes "0003".
+with the models on SQLite and PostgreSQL).
 """
 
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
