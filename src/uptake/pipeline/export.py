@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from uptake.analytics.store import AnalyticsStore
 from uptake.errors import UptakeError
 from uptake.levels import Level
-from uptake.pipeline.tables import (
+from uptake.results.schema import (
     ADOPTION,
     CHANGES,
     DECILES,
