@@ -18,6 +18,7 @@ from uptake.web.mission.api import router
 from uptake.mission.demo import NATIONAL_ASSESSMENTS
 from uptake.mission.ratings import compute_ratings, publish_ratings, review_ratings
 from uptake.store import session_scope
+from uptake.web.snapshot import SnapshotHolder
 from uptake.workspace import Workspace
 
 PEOPLE = {
@@ -34,11 +35,13 @@ PUBLIC = SimpleNamespace(role="public", email=None, scope_org_code=None, scope_i
 
 
 class StubWeb:
-    """The parts of uptake.web.app.Web the router uses; the test's bearer token is the user's email."""
+    """The parts of uptake.web.app.Web the router uses (the workflow database, the workspace and the results
+    snapshot the router reads, as the web app's pages do); the test's bearer token is the user's email."""
 
     def __init__(self, engine, workspace: Workspace):
         self.engine = engine
         self.workspace = workspace
+        self.snapshots = SnapshotHolder(workspace.analytics_path)
 
     def principal(self, request: Request):
         header = request.headers.get("authorization")

@@ -235,6 +235,7 @@ def test_compute_recomputes_attainment_and_drafts_ratings_and_pages_say_so(demo:
         assert result.exit_code == 0 and "draft rating run" not in result.output
         with session_scope(engine) as session:
             assert freshness(session, store).attainment_behind
+        app.state.web.snapshots.reload()  # as the site does within seconds of the store changing
         with TestClient(app) as client:
             assert "computed from older results than the newest" in client.get("/nsf/stroke/thrombolysis").text
     finally:

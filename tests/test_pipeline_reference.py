@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import reference_pipeline as ref
 from uptake.levels import Level
 from uptake.pipeline import PipelineSettings, run_pipeline
-from uptake.pipeline.tables import BY_NAME
+from uptake.results.schema import BY_NAME
 
 FLOAT_RTOL = 1e-12
 FLOAT_ATOL = 1e-12

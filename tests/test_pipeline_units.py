@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import reference_pipeline as ref
 from uptake import stats
 from uptake.levels import Level
-from uptake.pipeline import changes, equity, funnel, grouped, peers, spc, tables
+from uptake.pipeline import changes, equity, funnel, grouped, peers, spc
+from uptake.results import schema
 from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR, SpecialCauseRules
 from uptake.pipeline.frame import IndicatorFrame, Organisations
 from uptake.pipeline.rollup import plan_levels
@@ -135,8 +136,8 @@ def spc_points(frame: IndicatorFrame, orgs: Organisations, rows_: np.ndarray, co
         "two_of_three": columns["spc_two_of_three"],
         "shift": columns["spc_shift"],
         "direction": columns["spc_direction"],
-        "rule": np.asarray(tables.SPC_RULE, dtype=object)[columns["spc_rule"]],
-        "special_cause": np.asarray(tables.SPC_SPECIAL_CAUSE, dtype=object)[columns["spc_special_cause"]],
+        "rule": np.asarray(schema.SPC_RULE, dtype=object)[columns["spc_rule"]],
+        "special_cause": np.asarray(schema.SPC_SPECIAL_CAUSE, dtype=object)[columns["spc_special_cause"]],
     })
     mr = out["mean_moving_range"].to_numpy()
     centre = out["centre"].to_numpy()
@@ -262,7 +263,7 @@ def check_fast_path(charts: list[stats.XmRResult], rules: SpecialCauseRules) -> 
         for name, attr in zip(stats.RULES, FLAGS, strict=True):
             np.testing.assert_array_equal(flags[name][mine], getattr(c, attr), err_msg=f"{name}: {c.values}")
         np.testing.assert_array_equal(direction[mine], c.direction, err_msg=f"direction of {c.values}")
-        assert list(np.asarray(tables.SPC_RULE)[rule_code[mine]]) == list(c.rule), c.values
+        assert list(np.asarray(schema.SPC_RULE)[rule_code[mine]]) == list(c.rule), c.values
 
 
 def test_spc_fast_path_equals_reference_rule_by_rule_with_ties_on_every_line() -> None:
@@ -365,8 +366,8 @@ def test_funnel_equals_stats_per_cell(panel, measure) -> None:
         "value": frame.value[rows_],
         "lower95": columns["funnel_lower95"], "upper95": columns["funnel_upper95"],
         "lower998": columns["funnel_lower998"], "upper998": columns["funnel_upper998"], "z": columns["funnel_z"],
-        "band": np.asarray(tables.FUNNEL_BAND, dtype=object)[columns["funnel_band"]],
-        "side": np.asarray(tables.FUNNEL_SIDE, dtype=object)[columns["funnel_side"]],
+        "band": np.asarray(schema.FUNNEL_BAND, dtype=object)[columns["funnel_band"]],
+        "side": np.asarray(schema.FUNNEL_SIDE, dtype=object)[columns["funnel_side"]],
     })
     c = curve.to_pandas()
     s = summary.to_pandas().set_index("period")
@@ -518,4 +519,4 @@ def test_comparison_codes_equal_stats_compare_to_benchmark(counts, benchmark, po
     bench = np.full(x.shape, benchmark)
     got = values.comparison_codes(v, lo, hi, lo2, hi2, bench, polarity)
     want = stats.compare_to_benchmark(v, lo, hi, lo2, hi2, bench, polarity)
-    assert [tables.COMPARISON[c] for c in got] == list(want)
+    assert [schema.COMPARISON[c] for c in got] == list(want)

@@ -1,6 +1,7 @@
-"""Every query in uptake.web.queries runs against tables made with the pipeline's own DDL
-(uptake.pipeline.tables), so a renamed or dropped result column fails here, not on a page; on those empty
-tables each finds nothing."""
+"""Every reader in uptake.results.read runs against tables made from the one declaration of the result tables
+(uptake.results.schema), so a renamed or dropped result column fails here, not on a page; on those empty
+tables each finds nothing. And the rows the readers return have the columns and types the schema's row
+shapes declare (the API's response models are made from those shapes)."""
 
 from __future__ import annotations
 
@@ -8,44 +9,95 @@ import datetime as dt
 import inspect
 
 import duckdb
+import pandas as pd
 import pytest
 
-from uptake.web import queries as q
+from uptake.results import read
+from uptake.results import schema
 
 DAY = dt.date(2022, 12, 1)
 ARGS = {
     "code": "MJ0", "org_code": "MJ0", "indicator": "doac-share", "level": "sub-icb", "period": DAY,
     "text": "x", "limit": 10, "offset": 0, "codes": ["MJ0"], "org_codes": ["MJ0"], "count": 5,
+    "framework": "stroke", "commitment": "thrombolysis", "indicators": ["doac-share"],
+}
+#: readers whose arguments are not in ARGS, or that need only some of them
+SPECIAL = {
+    "values": {"indicator": "doac-share", "level": "sub-icb", "limit": 5},
+    "opportunity": {"indicator": "doac-share", "level": "sub-icb", "limit": 5},
+    "adoption": {"indicator": "doac-share", "level": "sub-icb", "limit": 5},
+    "values_frame": {"columns": ["indicator", "org_code", "value"], "indicators": ["doac-share"]},
+    "spc_frame": {"columns": ["indicator", "org_code", "upper_limit"], "indicators": None},
+    "table": {"name": "result_watch_list", "where": "WHERE level = ? ORDER BY org_code", "params": ["icb"]},
+    "current_frame": {},
 }
 
 
 @pytest.fixture(scope="module")
 def empty_store(tmp_path_factory):
     from uptake.analytics.store import AnalyticsStore
-    from uptake.pipeline.tables import BY_NAME, PIPELINE_RUNS
 
     path = tmp_path_factory.mktemp("schema") / "uptake.duckdb"
     AnalyticsStore(path).ensure_schema()
     con = duckdb.connect(str(path))
-    for table in [*BY_NAME.values(), PIPELINE_RUNS]:
+    for table in [*schema.BY_NAME.values(), schema.PIPELINE_RUNS, *schema.MISSION_TABLES]:
         con.execute(table.ddl())
     yield con
     con.close()
 
 
-def _query_functions():
-    for name, fn in inspect.getmembers(q, inspect.isfunction):
-        if fn.__module__ == q.__name__ and not name.startswith("_"):
-            yield name, fn
+def _readers():
+    for family in read.__all__:
+        module = getattr(read, family)
+        if not inspect.ismodule(module):
+            continue
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                yield f"{family}.{name}", fn
 
 
-@pytest.mark.parametrize("name,fn", list(_query_functions()))
-def test_query_runs_on_the_pipeline_schema(empty_store, name, fn):
+def test_every_snapshot_table_is_declared():
+    declared = {t.name for t in (*schema.RESULT_TABLES, schema.PIPELINE_RUNS, *schema.MISSION_TABLES)}
+    assert set(schema.SNAPSHOT_TABLES) - set(schema.STORE_TABLES) <= declared
+    assert {t.name for t in schema.MISSION_TABLES} <= set(schema.SNAPSHOT_TABLES)
+
+
+@pytest.mark.parametrize("name,fn", list(_readers()))
+def test_reader_runs_on_the_schema(empty_store, name, fn):
     params = inspect.signature(fn).parameters
-    kwargs = {p: ARGS[p] for p in params if p in ARGS and p != "cur"}
-    if name in ("values", "opportunity", "adoption"):
-        kwargs = {"indicator": "doac-share", "level": "sub-icb", "limit": 5}
+    short = name.split(".")[1]
+    if short in SPECIAL:
+        kwargs = SPECIAL[short]
+    else:
+        kwargs = {p: ARGS[p] for p in params if p in ARGS and p != "cur"}
     result = fn(empty_store.cursor(), **kwargs)
-    # the store is empty, so every query finds nothing, in its own shape: no row, an empty list or
-    # mapping, or an empty page with a total of 0
-    assert result in (None, [], {}, ([], 0)), f"{name} found something in an empty store: {result!r}"
+    # the store is empty, so every reader finds nothing, in its own shape: no row, an empty list, mapping or
+    # frame, an empty page with a total of 0, or no run
+    if isinstance(result, pd.DataFrame):
+        assert result.empty, f"{name} found something in an empty store"
+    else:
+        assert result in (None, [], {}, ([], 0), set(), (None, None)), \
+            f"{name} found something in an empty store: {result!r}"
+
+
+def _check_rows(shape: schema.Shape, rows: list[dict]) -> None:
+    assert rows, f"no {shape.name} rows to check"
+    for row in rows:
+        assert list(row) == shape.column_names, shape.name
+        for column in shape.columns:
+            value = row[column.name]
+            if value is None:
+                assert not column.required, f"{shape.name}.{column.name} is NULL but declared never NULL"
+            else:
+                assert isinstance(value, column.python), (shape.name, column.name, type(value))
+
+
+def test_rows_have_the_declared_shapes(demo):
+    from uptake.web.snapshot import load_snapshot
+
+    cur = load_snapshot(demo.workspace.analytics_path).cursor()
+    _check_rows(schema.VALUE_ROW, read.values.values(cur, indicator="doac-share", limit=500)[0])
+    _check_rows(schema.ADOPTION_ROW, read.adoption.adoption(cur, indicator="doac-share", limit=500)[0])
+    _check_rows(schema.OPPORTUNITY_ROW, read.opportunity.opportunity(cur, indicator="doac-share", limit=500)[0])
+    _check_rows(schema.CHANGE_ROW, read.changes.changes(cur, latest_only=False, limit=500)[0])
+    _check_rows(schema.EQUITY_ROW, read.equity.equity(cur, limit=500)[0])

@@ -181,7 +181,7 @@ def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndar
 
 
 def results(orgs: pd.DataFrame, rels: pd.DataFrame, obs: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Result tables in the pipeline's schemas (uptake.pipeline.tables), from plain pandas."""
+    """Result tables in the pipeline's schemas (uptake.results.schema), from plain pandas."""
     from uptake.stats import cusum_alerts, slope_index_of_inequality
 
     names = dict(zip(orgs["code"], orgs["name"], strict=True))
@@ -357,7 +357,7 @@ def results(orgs: pd.DataFrame, rels: pd.DataFrame, obs: dict[str, pd.DataFrame]
 
 def write_results(path: Path, tables: dict[str, pd.DataFrame]) -> None:
     """Create each table with the pipeline's own DDL and insert the frame's columns by name."""
-    from uptake.pipeline.tables import BY_NAME, PIPELINE_RUNS
+    from uptake.results.schema import BY_NAME, PIPELINE_RUNS
 
     schemas = {**BY_NAME, PIPELINE_RUNS.name: PIPELINE_RUNS}
     con = duckdb.connect(str(path))

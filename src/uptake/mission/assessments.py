@@ -26,7 +26,9 @@ from uptake.catalogue import Catalogue, load_catalogue
 from uptake.catalogue.schemas import Polarity
 from uptake.errors import UptakeError
 from uptake.mission.permissions import Who, assessment_problem, require
+from uptake.mission.results import Results, no_results, reading, store_path
 from uptake.mission.trajectory import period_end
+from uptake.results import read
 from uptake.store.mission_models import ASSESSMENT_DECISIONS, ASSESSMENT_SCOPES, ValueAssessment
 from uptake.store.models import Innovation, Organisation, utcnow
 from uptake.store.repository import record_audit
@@ -42,6 +44,8 @@ GAP_COLUMNS = (
     "org_name", "threshold", "latest_period", "latest_value", "gap", "periods_below_since_due",
     "first_period_at_threshold", "days_after_due", "synthetic",
 )
+#: The columns of result_values the report reads.
+GAP_VALUE_INPUTS = ("indicator", "level", "org_code", "org_name", "period", "value", "synthetic")
 
 
 def due_date(decided_on: dt.date) -> dt.date:
@@ -245,19 +249,17 @@ def _gap_rows(a: Any, due: dt.date, indicator, level: str, high: bool, values: p
     })
 
 
-def availability_gap_report(session: Session, store: Any, *, include_caught_up: bool = False,
+def availability_gap_report(session: Session, results: Results, *, include_caught_up: bool = False,
                             catalogue: Catalogue | None = None) -> pd.DataFrame:
-    """`availability_gaps` over the workflow database's assessments and the analytics store's results."""
+    """`availability_gaps` over the workflow database's assessments and the pipeline's results (a connection,
+    or the store: see uptake.mission.results)."""
     catalogue = catalogue or load_catalogue()
     assessments = assessments_frame(session)
     innovations = set(assessments.loc[assessments["scope"] == "national", "innovation"])
     indicators = [i.id for i in catalogue.indicators.values() if i.innovation in innovations]
-    with store.connect() as con:
-        tables = {n for (n,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if "result_values" not in tables:
-            raise UptakeError(f"the analytics store {store.path} has no results yet; run `uptake compute` first")
-        values = con.execute(
-            "SELECT indicator, level, org_code, org_name, period, value, synthetic FROM result_values "
-            "WHERE list_contains(?::VARCHAR[], indicator)", [indicators]).df()
-        organisations = con.execute("SELECT code, level, name FROM organisations WHERE valid_to IS NULL").df()
+    with reading(results) as con:
+        if "result_values" not in read.tables(con):
+            raise no_results(store_path(results))
+        values = read.values.values_frame(con, GAP_VALUE_INPUTS, indicators)
+        organisations = read.organisations.current_frame(con, ("code", "level", "name"))
     return availability_gaps(assessments, values, organisations, catalogue, include_caught_up=include_caught_up)

@@ -31,8 +31,9 @@ from uptake.mission.framework_files import read_frameworks
 from uptake.mission.permissions import Who
 from uptake.mission.plans import find_filing, save_filing, transition
 from uptake.mission.ratings import compute_ratings, publish_ratings, review_ratings
-from uptake.mission.results import open_store
+from uptake.mission.results import open_store, reading
 from uptake.mission.rule_set import load_rule_set
+from uptake.results import read
 from uptake.store.db import make_engine, session_scope
 from uptake.store.migrate import upgrade
 from uptake.store.mission_models import RatingRun, ValueAssessment
@@ -79,14 +80,12 @@ def _workspace(workspace: Workspace | Path | str | None) -> Workspace:
 
 
 def _pipeline_fingerprint(store) -> str:
-    with store.connect() as con:
-        tables = {n for (n,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if "result_values" not in tables:
+    with reading(store) as con:
+        present = read.tables(con)
+        if "result_values" not in present:
             raise UptakeError(f"the analytics store {store.path} has no results; run the pipeline (uptake compute) "
                               "before seeding the mission")
-        run = None
-        if "pipeline_runs" in tables:
-            run = con.execute("SELECT max(run_id), max(finished_at) FROM pipeline_runs").fetchall()[0]
+        run = read.runs.latest_run_stamp(con) if "pipeline_runs" in present else None
     return json.dumps([str(v) for v in (run or [])])
 
 
@@ -153,18 +152,16 @@ def _assessment_exists(session, record: dict[str, Any]) -> bool:
 
 def _icbs(store) -> list[str]:
     """ICBs with results, in code order (the web app scopes its demo ICB analyst to the first)."""
-    with store.connect() as con:
-        rows = con.execute("SELECT DISTINCT org_code FROM result_values WHERE level = 'icb' ORDER BY org_code").fetchall()
-    if not rows:
+    with reading(store) as con:
+        codes = read.values.org_codes(con, "icb")
+    if not codes:
         raise UptakeError("the analytics store has no ICB results; run the pipeline first")
-    return [code for (code,) in rows]
+    return codes
 
 
 def _icb_value(store, indicator: str, icb: str) -> float | None:
-    with store.connect() as con:
-        rows = con.execute("SELECT value FROM result_values WHERE indicator = ? AND level = 'icb' AND org_code = ? "
-                           "ORDER BY period DESC LIMIT 1", [indicator, icb]).fetchall()
-    return rows[0][0] if rows else None
+    with reading(store) as con:
+        return read.values.latest_value(con, indicator, "icb", icb)
 
 
 def _filings(session, store) -> tuple[str, list[str]]:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from uptake.errors import CONFLICT_MESSAGE, Conflict, UptakeError
 from uptake.levels import Level
 from uptake.mission.framework_repository import commitment_record, framework_version, published_frameworks
+from uptake.mission.results import Results, reading
 from uptake.mission.schemas import Strict
 from uptake.mission.permissions import (
     FILING_TRANSITIONS,
@@ -43,6 +44,7 @@ from uptake.mission.trajectory import period_end
 from uptake.store.mission_models import ComplyOrJustifyFiling, ComplyOrJustifyRevision
 from uptake.store.models import Organisation, utcnow
 from uptake.store.repository import record_audit
+from uptake.results import read
 from uptake.catalogue import load_catalogue
 from uptake.catalogue.schemas import Polarity
 from uptake.store.mission_models import NsfCommitment
@@ -390,19 +392,16 @@ def track_plan(
                                        "judgement"]).replace({np.nan: None})
 
 
-def plan_against_actual(session: Session, store: Any, who: Who, filing_id: int,
+def plan_against_actual(session: Session, results: Results, who: Who, filing_id: int,
                         as_of: dt.date | None = None) -> pd.DataFrame:
-    """`track_plan` for a stored plan, against its ICB's results in the analytics store."""
+    """`track_plan` for a stored plan, against its ICB's results (a connection, or the store: see
+    uptake.mission.results)."""
     filing = get_filing(session, who, filing_id)
     if filing.kind != "plan":
         raise UptakeError(f"filing {filing_id} is a justification; only plans have an expected trajectory")
     commitment = session.get(NsfCommitment, filing.commitment_id)
     indicator = load_catalogue().indicator(commitment.indicator_id)
-    with store.connect() as con:
-        actual = con.execute(
-            "SELECT period, value, ci95_low, ci95_high FROM result_values "
-            "WHERE indicator = ? AND level = 'icb' AND org_code = ? ORDER BY period",
-            [commitment.indicator_id, filing.icb_code],
-        ).df()
+    with reading(results) as con:
+        actual = read.values.value_series_frame(con, commitment.indicator_id, "icb", filing.icb_code)
     return track_plan(filing.content["expected_trajectory"], actual, period=indicator.period.value,
                       high_is_good=indicator.polarity != Polarity.LOW_IS_GOOD, as_of=as_of)

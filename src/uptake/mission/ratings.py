@@ -30,7 +30,7 @@ from uptake.errors import UptakeError
 from uptake.mission.attainment import compute_attainment
 from uptake.mission.framework_repository import published_frameworks
 from uptake.mission.permissions import ANYONE, Who, may_manage_ratings, may_see_rating, require
-from uptake.mission.results import read_inputs, write_table
+from uptake.mission.results import Results, latest_pipeline_run, read_inputs, write_table
 from uptake.mission.rule_set import (
     FACTS,
     RuleSet,
@@ -45,7 +45,6 @@ from uptake.mission.schemas import Framework
 from uptake.store.mission_models import InnovationRating, RatingRun
 from uptake.store.models import utcnow
 from uptake.store.repository import record_audit
-from uptake.mission.results import latest_pipeline_run
 
 KEYS = ["level", "org_code", "rating_year"]
 
@@ -380,9 +379,10 @@ class Freshness:
                 and (self.newest_rating_pipeline_run or 0) < self.latest_pipeline_run)
 
 
-def freshness(session: Session, store: AnalyticsStore | None) -> Freshness:
+def freshness(session: Session, results: Results | None) -> Freshness:
+    """How the ratings stand against the newest pipeline run found in ``results`` (None: no store yet)."""
     try:
-        latest = latest_pipeline_run(store) if store is not None else None
+        latest = latest_pipeline_run(results) if results is not None else None
     except Exception:  # no store yet: nothing to compare with
         latest = None
     published = session.scalar(select(func.max(InnovationRating.run_id)).where(InnovationRating.status == "published"))

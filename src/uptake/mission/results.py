@@ -8,13 +8,23 @@ Read: ``result_values``, ``result_spc``, ``result_peers`` (written by ``uptake c
   not (uptake.mission.ratings);
 - ``result_watch_list``: the decertification watch list (uptake.mission.ratings).
 
+Their columns and types are declared with every other result table in uptake.results.schema
+(``MISSION_TABLES``), and they are read through uptake.results.read.
+
 The pipeline replaces only its own tables, so these survive ``uptake compute``; ``uptake compute`` then
 recomputes them, with a new draft rating run, unless it is given ``--no-ratings`` (``uptake ratings compute``
 does the same on its own). Each rating run records the pipeline run it was computed from.
+
+**Reading** takes ``Results``: a DuckDB connection (in the web, a cursor on its in-memory snapshot, so a page
+never opens the store file), or an ``AnalyticsStore``, which is read through a short-lived read-only
+connection on its file (the command line, ``uptake compute``, the demo). **Writing** (``write_table``) needs
+the store itself, opened read-write, and is only done by the command line, compute and the demo.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,35 +33,18 @@ import pandas as pd
 
 from uptake.analytics.store import AnalyticsStore
 from uptake.errors import UptakeError
+from uptake.results import read
+from uptake.results.schema import MISSION_BY_NAME
 from uptake.workspace import Workspace
 
-ATTAINMENT_TYPES: dict[str, str] = {
-    "framework": "VARCHAR", "framework_version": "INTEGER", "commitment": "VARCHAR", "indicator": "VARCHAR",
-    "level": "VARCHAR", "org_code": "VARCHAR", "org_name": "VARCHAR", "period": "DATE", "as_of": "DATE",
-    "rating_year": "DATE", "value": "DOUBLE", "ci95_low": "DOUBLE", "ci95_high": "DOUBLE",
-    "minimum_standard": "DOUBLE", "standard_in_force": "DOUBLE", "trajectory_value": "DOUBLE", "target": "DOUBLE",
-    "deadline": "DATE", "deadline_passed": "BOOLEAN", "status": "VARCHAR", "compared_with": "VARCHAR",
-    "rank": "TINYINT", "distance_to_trajectory": "DOUBLE", "distance_to_target": "DOUBLE",
-    "distance_to_standard": "DOUBLE", "below_minimum": "BOOLEAN", "periods_below_minimum": "INTEGER",
-    "comparison": "VARCHAR", "assurance": "VARCHAR", "peers_assessed": "INTEGER", "peers_met": "INTEGER",
-    "synthetic": "BOOLEAN",
-}
-MISSED_OPPORTUNITY_TYPES: dict[str, str] = {
-    "framework": "VARCHAR", "commitment": "VARCHAR", "indicator": "VARCHAR", "level": "VARCHAR",
-    "org_code": "VARCHAR", "org_name": "VARCHAR", "period": "DATE", "rating_year": "DATE", "status": "VARCHAR",
-    "value": "DOUBLE", "peers_assessed": "INTEGER", "peers_met": "INTEGER", "synthetic": "BOOLEAN",
-}
-WATCH_LIST_TYPES: dict[str, str] = {
-    "framework": "VARCHAR", "commitment": "VARCHAR", "indicator": "VARCHAR", "level": "VARCHAR",
-    "org_code": "VARCHAR", "org_name": "VARCHAR", "period": "DATE", "rating_year": "DATE", "value": "DOUBLE",
-    "minimum_standard": "DOUBLE", "periods_below_minimum": "INTEGER", "threshold_periods": "INTEGER",
-    "synthetic": "BOOLEAN",
-}
-TABLE_TYPES = {
-    "result_attainment": ATTAINMENT_TYPES,
-    "result_missed_opportunities": MISSED_OPPORTUNITY_TYPES,
-    "result_watch_list": WATCH_LIST_TYPES,
-}
+#: Where the mission reads results from: a DuckDB connection, or a store to read read-only.
+Results = duckdb.DuckDBPyConnection | AnalyticsStore
+
+#: The columns of result_values, result_spc and result_peers the mission computes from.
+VALUE_INPUTS = ("indicator", "level", "org_code", "org_name", "period", "numerator", "denominator", "value",
+                "ci95_low", "ci95_high", "comparison", "synthetic")
+SPC_INPUTS = ("indicator", "level", "org_code", "period", "upper_limit", "lower_limit")
+PEER_INPUTS = ("level", "org_code", "peer_code")
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,18 @@ class MissionInputs:
     pipeline_run: int | None = None
 
 
+def no_store(path: Path) -> UptakeError:
+    return UptakeError(f"there is no analytics store at {path}; run `uptake demo` or `uptake init` first")
+
+
+def no_results(path: Path | None) -> UptakeError:
+    where = f"the analytics store {path}" if path is not None else "the analytics store"
+    return UptakeError(f"{where} has no results yet; run `uptake compute` first")
+
+
 def open_store(target: AnalyticsStore | Workspace | Path | str) -> AnalyticsStore:
+    """The workspace's analytics store (for the command line, compute and the demo: the web reads its
+    snapshot instead). Reading functions given it open its file read-only; ``write_table`` writes it."""
     if isinstance(target, AnalyticsStore):
         return target
     if isinstance(target, Workspace):
@@ -74,57 +78,66 @@ def open_store(target: AnalyticsStore | Workspace | Path | str) -> AnalyticsStor
         if path.is_dir():
             path = Workspace.resolve(path).analytics_path
     if not path.exists():
-        raise UptakeError(f"there is no analytics store at {path}; run `uptake demo` or `uptake init` first")
+        raise no_store(path)
     return AnalyticsStore(path)
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
-    return {name for (name,) in rows}
+@contextmanager
+def reading(results: Results) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to read results through: the connection itself, or a short-lived read-only connection on
+    the store's file. (DuckDB opens a file one way per process: if this process already holds the file open
+    read-write, the store's own connection is used.)"""
+    if not isinstance(results, AnalyticsStore):
+        yield results
+        return
+    with ExitStack() as stack:
+        if results.read_only:
+            con = stack.enter_context(results.connect())
+        else:
+            try:
+                con = stack.enter_context(AnalyticsStore(results.path, read_only=True).connect())
+            except duckdb.ConnectionException:  # the file is open read-write in this process
+                con = stack.enter_context(results.connect())
+        yield con
 
 
-def read_inputs(store: AnalyticsStore, indicators: list[str] | None = None) -> MissionInputs:
+def store_path(results: Results) -> Path | None:
+    """The store file the results come from, for messages (None for a bare connection)."""
+    return results.path if isinstance(results, AnalyticsStore) else None
+
+
+def read_inputs(results: Results, indicators: list[str] | None = None) -> MissionInputs:
     """The pipeline results the mission reads (only the given indicators' rows, if any are given)."""
-    with store.connect() as con:
-        tables = _tables(con)
-        if "result_values" not in tables:
-            raise UptakeError(
-                f"the analytics store {store.path} has no results yet; run `uptake compute` first"
-            )
-        where, params = "", []
-        if indicators is not None:
-            where, params = "WHERE list_contains(?::VARCHAR[], indicator)", [list(indicators)]
-        values = con.execute(
-            "SELECT indicator, level, org_code, org_name, period, numerator, denominator, value, ci95_low, "
-            f"ci95_high, comparison, synthetic FROM result_values {where}", params
-        ).df()
-        spc = pd.DataFrame(columns=["indicator", "level", "org_code", "period", "upper_limit", "lower_limit"])
-        if "result_spc" in tables:
-            spc = con.execute(
-                f"SELECT indicator, level, org_code, period, upper_limit, lower_limit FROM result_spc {where}", params
-            ).df()
-        peers = pd.DataFrame(columns=["level", "org_code", "peer_code"])
-        if "result_peers" in tables:
-            peers = con.execute("SELECT level, org_code, peer_code FROM result_peers").df()
-        organisations = con.execute(
-            "SELECT code, level, name, trust_type FROM organisations WHERE valid_to IS NULL"
-        ).df()
-    return MissionInputs(values=values, spc=spc, peers=peers, organisations=organisations,
-                         pipeline_run=latest_pipeline_run(store))
+    with reading(results) as con:
+        present = read.tables(con)
+        if "result_values" not in present:
+            raise no_results(store_path(results))
+        values = read.values.values_frame(con, VALUE_INPUTS, indicators)
+        spc = pd.DataFrame(columns=list(SPC_INPUTS))
+        if "result_spc" in present:
+            spc = read.spc.spc_frame(con, SPC_INPUTS, indicators)
+        peers = pd.DataFrame(columns=list(PEER_INPUTS))
+        if "result_peers" in present:
+            peers = read.peers.peer_links_frame(con)
+        organisations = read.organisations.current_frame(con, ("code", "level", "name", "trust_type"))
+        run = _latest_run(con, present)
+    return MissionInputs(values=values, spc=spc, peers=peers, organisations=organisations, pipeline_run=run)
 
 
-def latest_pipeline_run(store: AnalyticsStore) -> int | None:
+def _latest_run(con: duckdb.DuckDBPyConnection, present: set[str]) -> int | None:
+    return read.runs.latest_run_id(con) if "pipeline_runs" in present else None
+
+
+def latest_pipeline_run(results: Results) -> int | None:
     """The id of the newest ``uptake compute`` run recorded in the store (None if there is none)."""
-    with store.connect() as con:
-        if "pipeline_runs" not in _tables(con):
-            return None
-        (run,) = con.execute("SELECT max(run_id) FROM pipeline_runs").fetchone()
-    return None if run is None else int(run)
+    with reading(results) as con:
+        return _latest_run(con, read.tables(con))
 
 
 def write_table(store: AnalyticsStore, name: str, frame: pd.DataFrame) -> int:
-    """Replace result table `name` with `frame` (columns and types from TABLE_TYPES), atomically."""
-    types = TABLE_TYPES[name]
+    """Replace mission table `name` with `frame` (columns and types from uptake.results.schema), atomically,
+    under the store's write lock."""
+    types = {c.name: c.sql for c in MISSION_BY_NAME[name].columns}
     missing = [c for c in types if c not in frame.columns]
     if missing:
         raise ValueError(f"{name}: the frame lacks columns {missing}")
@@ -150,10 +163,8 @@ def write_table(store: AnalyticsStore, name: str, frame: pd.DataFrame) -> int:
     return len(data)
 
 
-def read_table(store: AnalyticsStore, name: str, where: str = "", params: list | None = None) -> pd.DataFrame:
-    """A mission result table (empty, with its columns, if it has not been written yet)."""
-    types = TABLE_TYPES[name]
-    with store.connect() as con:
-        if name not in _tables(con):
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in types})
-        return con.execute(f'SELECT * FROM "{name}" {where}', params or []).df()
+def read_table(results: Results, name: str, where: str = "", params: list | None = None) -> pd.DataFrame:
+    """A mission result table, with an optional SQL ``WHERE ... ORDER BY ...`` tail (empty, with its columns,
+    if it has not been written yet). Prefer the filters of uptake.results.read.attainment."""
+    with reading(results) as con:
+        return read.attainment.table(con, name, where, params)

@@ -6,7 +6,7 @@ See docs/results.md for every table and column.
 
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
 from uptake.pipeline.settings import ENGINES, PipelineSettings
-from uptake.pipeline.tables import PIPELINE_RUNS, RESULT_TABLES
+from uptake.results.schema import PIPELINE_RUNS, RESULT_TABLES
 
 __all__ = [
     "ENGINES",

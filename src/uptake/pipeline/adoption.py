@@ -20,7 +20,7 @@ from uptake import stats
 from uptake.catalogue.schemas import Polarity
 from uptake.pipeline import grouped
 from uptake.pipeline.frame import IndicatorFrame, Organisations
-from uptake.pipeline.tables import ADOPTION, to_arrow
+from uptake.results.schema import ADOPTION, to_arrow
 
 
 def compute(frame: IndicatorFrame, usable: np.ndarray, orgs: Organisations) -> pa.Table:

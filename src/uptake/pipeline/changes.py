@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from uptake.pipeline.frame import IndicatorFrame
-from uptake.pipeline.tables import CUSUM_ALERT
+from uptake.results.schema import CUSUM_ALERT
 from uptake.stats.cusum import ALLOWANCE_SD
 
 

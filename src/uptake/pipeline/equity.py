@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from uptake.pipeline.frame import IndicatorFrame, Organisations
-from uptake.pipeline.tables import EQUITY, to_arrow
+from uptake.results.schema import EQUITY, to_arrow
 from uptake.stats.equity import SII_SEED, slope_index_interval
 
 #: Draws per SII interval in the pipeline (PHE uses 10,000; see the module docstring for the cost).

@@ -18,7 +18,7 @@ from uptake.analytics.store import AnalyticsStore
 from uptake.errors import UptakeError
 from uptake.safe_cells import safe_arrow
 from uptake.levels import Level
-from uptake.pipeline.tables import (
+from uptake.results.schema import (
     ADOPTION,
     CHANGES,
     DECILES,

@@ -17,7 +17,7 @@ from uptake import stats
 from uptake.catalogue.schemas import Measure
 from uptake.pipeline import grouped
 from uptake.pipeline.frame import IndicatorFrame
-from uptake.pipeline.tables import FUNNEL_BAND, FUNNEL_CURVE, FUNNEL_SIDE, FUNNEL_SUMMARY, to_arrow
+from uptake.results.schema import FUNNEL_BAND, FUNNEL_CURVE, FUNNEL_SIDE, FUNNEL_SUMMARY, to_arrow
 from uptake.stats.funnel import (
     CONFIDENCE_INNER,
     CONFIDENCE_OUTER,

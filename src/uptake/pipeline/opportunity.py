@@ -28,8 +28,8 @@ from uptake.catalogue.schemas import Polarity
 from uptake.levels import ENGLAND_CODE, Level
 from uptake.pipeline.frame import IndicatorFrame, Organisations
 from uptake.pipeline.peers import LevelPeers, peer_benchmark_matrix
-from uptake.pipeline.tables import OPPORTUNITY_TOTALS, to_arrow
 from uptake.pipeline.values import DECILE_KS, ValueColumns
+from uptake.results.schema import OPPORTUNITY_TOTALS, to_arrow
 
 BENCHMARKS = ("median", "top-decile", "peers", "target")
 

@@ -30,7 +30,7 @@ import pyarrow as pa
 from uptake import stats
 from uptake.levels import Level
 from uptake.pipeline.frame import Organisations
-from uptake.pipeline.tables import PEERS, to_arrow
+from uptake.results.schema import PEERS, to_arrow
 
 ACTIVITY_PERIODS = 12
 

@@ -38,7 +38,8 @@ from uptake.pipeline.engines import check_engine, duckdb_tables, fetch, pyspark_
 from uptake.pipeline.frame import IndicatorFrame, Organisations
 from uptake.pipeline.rollup import SourceTables, activity, inventory, plan_levels, rollup
 from uptake.pipeline.settings import PipelineSettings
-from uptake.pipeline.tables import (
+from uptake.pipeline.writer import BackgroundWriter, ResultWriter
+from uptake.results.schema import (
     ADOPTION,
     CHANGES,
     DECILES,
@@ -59,7 +60,6 @@ from uptake.pipeline.tables import (
     VIEWS,
     to_arrow,
 )
-from uptake.pipeline.writer import BackgroundWriter, ResultWriter
 from uptake.workspace import Workspace
 from uptake.settings import get_settings
 

@@ -27,7 +27,7 @@ import pyarrow as pa
 from uptake.catalogue.schemas import Polarity
 from uptake.pipeline import grouped
 from uptake.pipeline.frame import IndicatorFrame, Organisations
-from uptake.pipeline.tables import SPC_RULE, SPC_SERIES, SPC_SPECIAL_CAUSE, to_arrow
+from uptake.results.schema import SPC_RULE, SPC_SERIES, SPC_SPECIAL_CAUSE, to_arrow
 from uptake.stats.spc import (
     LIMIT_FACTOR,
     MIN_BASELINE,

@@ -23,7 +23,7 @@ from uptake import stats
 from uptake.catalogue.schemas import Measure, Polarity
 from uptake.pipeline import grouped
 from uptake.pipeline.frame import IndicatorFrame
-from uptake.pipeline.tables import COMPARISON, DECILES, to_arrow
+from uptake.results.schema import COMPARISON, DECILES, to_arrow
 
 DECILE_KS: tuple[int, ...] = stats.DECILE_CENTILES
 NOT_COMPARED = "not compared"

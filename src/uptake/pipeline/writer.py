@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from uptake.pipeline.tables import PIPELINE_RUNS, STORED_TABLES, VIEWS, ResultTable
+from uptake.results.schema import PIPELINE_RUNS, STORED_TABLES, VIEWS, ResultTable
 
 STAGING_PREFIX = "_staging_"
 

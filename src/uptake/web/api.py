@@ -21,11 +21,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, create_model
 from starlette.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 from uptake.levels import Level
-from uptake.web import queries as q
+from uptake.results import read
+from uptake.results.schema import ADOPTION_ROW, CHANGE_ROW, EQUITY_ROW, OPPORTUNITY_ROW, VALUE_ROW, Shape
 from uptake.web import tables as t
 from uptake.web.access import Principal
 from uptake.web.state import CachedBody
@@ -115,25 +116,6 @@ class IndicatorOut(BaseModel):
     results: list[dict[str, Any]] = []
 
 
-class ValueOut(BaseModel):
-    indicator: str
-    level: str
-    org_code: str
-    org_name: str | None = None
-    period: dt.date
-    numerator: float | None = None
-    denominator: float | None = None
-    value: float | None = None
-    ci95_low: float | None = None
-    ci95_high: float | None = None
-    ci998_low: float | None = None
-    ci998_high: float | None = None
-    percent_rank: float | None = None
-    decile: int | None = None
-    comparison: str | None = None
-    synthetic: bool | None = None
-
-
 class FunnelOut(BaseModel):
     indicator: str
     level: str
@@ -156,82 +138,29 @@ class PeersOut(BaseModel):
     peers: list[dict[str, Any]]
 
 
-class OpportunityOut(BaseModel):
-    indicator: str
-    level: str
-    org_code: str
-    org_name: str | None = None
-    period: dt.date
-    benchmark: str
-    benchmark_value: float | None = None
-    value: float | None = None
-    numerator: float | None = None
-    denominator: float | None = None
-    extra_patients: float | None = None
-    extra_pounds: float | None = None
-
-
-class AdoptionOut(BaseModel):
-    indicator: str
-    level: str
-    org_code: str
-    org_name: str | None = None
-    threshold: float | None = None
-    adopted: bool | None = None
-    first_adopted: dt.date | None = None
-    months_from_launch: float | None = None
-    category: str | None = None
-    category_quantile: str | None = None
-
-
 class Direction(str, Enum):
     up = "up"
     down = "down"
     both = "both"
 
 
-class ChangeOut(BaseModel):
-    """A change detected by CUSUM: a run of alerts in one direction on the organisation's percentile."""
-
-    indicator: str
-    level: str
-    org_code: str
-    org_name: str | None = None
-    direction: str
-    change_started: dt.date | None = None
-    first_alert: dt.date
-    last_alert: dt.date
-    alert_periods: int
-    period_before: dt.date | None = None
-    percentile_before: float | None = None
-    percentile_latest: float | None = None
-    percentile_change: float | None = None
-    value_before: float | None = None
-    value_latest: float | None = None
-    ongoing: bool
+def _model(shape: Shape, name: str, doc: str | None = None) -> type[BaseModel]:
+    """A response model with the columns of ``shape`` (uptake.results.schema): a column that is never NULL is
+    a required field, any other an optional one (None when the value is missing)."""
+    fields: dict[str, Any] = {
+        c.name: (c.python, ...) if c.required else (c.python | None, None) for c in shape.columns
+    }
+    return create_model(name, __doc__=doc, __module__=__name__, **fields)
 
 
-class EquityOut(BaseModel):
-    """The slope index of inequality across IMD quintiles (1 = most deprived) for one period."""
-
-    indicator: str
-    level: str
-    period: dt.date
-    organisations: int
-    quintiles: int
-    sii: float | None = None
-    rii: float | None = None
-    intercept: float | None = None
-    #: simulated 95% interval of ``sii`` (and of ``rii``): see docs/methods.md
-    sii_ci95_low: float | None = None
-    sii_ci95_high: float | None = None
-    rii_ci95_low: float | None = None
-    rii_ci95_high: float | None = None
-    value_q1: float | None = None
-    value_q2: float | None = None
-    value_q3: float | None = None
-    value_q4: float | None = None
-    value_q5: float | None = None
+ValueOut = _model(VALUE_ROW, "ValueOut")
+OpportunityOut = _model(OPPORTUNITY_ROW, "OpportunityOut")
+AdoptionOut = _model(ADOPTION_ROW, "AdoptionOut")
+ChangeOut = _model(CHANGE_ROW, "ChangeOut", "A change detected by CUSUM: a run of alerts in one direction on the "
+                   "organisation's percentile.")
+#: sii_ci95_low/high and rii_ci95_low/high are simulated 95% intervals: see docs/methods.md
+EquityOut = _model(EQUITY_ROW, "EquityOut", "The slope index of inequality across IMD quintiles (1 = most "
+                   "deprived) for one period.")
 
 
 class Me(BaseModel):
@@ -358,8 +287,8 @@ async def organisations(
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "organisations")
-            rows, total = q.search_organisations(cur, q_, level.value if level else None, per_page,
-                                                 (page - 1) * per_page)
+            rows, total = read.organisations.search_organisations(
+                cur, q_, level.value if level else None, per_page, (page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build)
@@ -372,10 +301,10 @@ async def organisation(request: Request, code: str) -> Response:
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "organisations")
-            org = q.organisation(cur, code)
+            org = read.organisations.organisation(cur, code)
             if org is None:
                 raise HTTPException(404, f"unknown organisation {code!r}")
-            org["parents"] = q.parents(cur, code) if snapshot.has("relationships") else []
+            org["parents"] = read.organisations.parents(cur, code) if snapshot.has("relationships") else []
         return org, {}
 
     return await _respond(request, build)
@@ -412,7 +341,7 @@ async def indicators(request: Request) -> Response:
 
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
-            levels = q.indicator_levels(cur) if snapshot.has("result_values") else []
+            levels = read.values.indicator_levels(cur) if snapshot.has("result_values") else []
         return [_indicator_out(ind, levels) for ind in web.catalogue.indicators.values()], {}
 
     return await _respond(request, build)
@@ -425,7 +354,7 @@ async def indicator(request: Request, indicator_id: str) -> Response:
 
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
-            levels = q.indicator_levels(cur) if snapshot.has("result_values") else []
+            levels = read.values.indicator_levels(cur) if snapshot.has("result_values") else []
         return _indicator_out(ind, levels), {}
 
     return await _respond(request, build)
@@ -454,9 +383,9 @@ async def values(
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_values")
-            rows, total = q.values(cur, indicator=indicator, level=level.value if level else None,
-                                   period=_date(period), org_codes=org_code or None, limit=per_page,
-                                   offset=(page - 1) * per_page)
+            rows, total = read.values.values(cur, indicator=indicator, level=level.value if level else None,
+                                             period=_date(period), org_codes=org_code or None, limit=per_page,
+                                             offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build)
@@ -470,9 +399,9 @@ async def funnel(request: Request, indicator: str, level: LevelParam, period: Pe
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_funnel")
-            day = _date(period) or q.latest_period(cur, indicator, level.value)
-            points = q.funnel_points(cur, indicator, level.value, day) if day else []
-            limits = q.funnel_curve(cur, indicator, level.value, day) if day and snapshot.has(
+            day = _date(period) or read.values.latest_period(cur, indicator, level.value)
+            points = read.funnel.funnel_points(cur, indicator, level.value, day) if day else []
+            limits = read.funnel.funnel_curve(cur, indicator, level.value, day) if day and snapshot.has(
                 "result_funnel_curve") else []
         return {"indicator": indicator, "level": level.value, "period": day, "points": points, "limits": limits}, {}
 
@@ -487,12 +416,13 @@ async def spc(request: Request, indicator: str, org_code: CodeParam, level: Leve
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_spc")
-            org = q.organisation(cur, org_code)
+            org = read.organisations.organisation(cur, org_code)
             if org is None:
                 raise HTTPException(404, f"unknown organisation {org_code!r}")
             lv = level.value if level else org["level"]
-            points = q.spc_points(cur, indicator, lv, org_code)
-            series = q.spc_series(cur, indicator, lv, org_code) if snapshot.has("result_spc_series") else None
+            points = read.spc.spc_points(cur, indicator, lv, org_code)
+            series = (read.spc.spc_series(cur, indicator, lv, org_code) if snapshot.has("result_spc_series")
+                      else None)
         return {"indicator": indicator, "level": lv, "org_code": org_code, "series": series, "points": points}, {}
 
     return await _respond(request, build)
@@ -509,7 +439,7 @@ async def peers(request: Request, org_code: CodeParam) -> Response:
             tctx = t.Context(cur, web.catalogue, principal)
             org = tctx.organisation(org_code)
             t.require_org_pack(tctx, org_code)
-            rows = q.peers(cur, org_code, org["level"])
+            rows = read.peers.peers(cur, org_code, org["level"])
         return {"org_code": org_code, "level": org["level"], "peers": rows}, {}
 
     return await _respond(request, build, private=True)
@@ -545,9 +475,10 @@ async def opportunity(
             codes = None if visible is None else sorted(visible)
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_opportunity")
-            rows, total = q.opportunity(cur, indicator=indicator, level=level.value if level else None,
-                                        period=_date(period), benchmark=benchmark.value if benchmark else None,
-                                        org_codes=codes, limit=per_page, offset=(page - 1) * per_page)
+            rows, total = read.opportunity.opportunity(
+                cur, indicator=indicator, level=level.value if level else None, period=_date(period),
+                benchmark=benchmark.value if benchmark else None, org_codes=codes, limit=per_page,
+                offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build, private=True)
@@ -566,7 +497,7 @@ async def opportunity_totals(
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_opportunity_totals")
-            rows = q.opportunity_totals(cur, indicator, _date(period), area_level)
+            rows = read.opportunity.opportunity_totals(cur, indicator, _date(period), area_level)
         return {"items": rows}, {}
 
     return await _respond(request, build)
@@ -586,8 +517,8 @@ async def adoption(
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_adoption")
-            rows, total = q.adoption(cur, indicator=indicator, level=level.value if level else None,
-                                     limit=per_page, offset=(page - 1) * per_page)
+            rows, total = read.adoption.adoption(cur, indicator=indicator, level=level.value if level else None,
+                                                 limit=per_page, offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build)
@@ -616,9 +547,10 @@ async def changes(
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_changes")
-            rows, total = q.changes(cur, indicator=indicator, level=level.value if level else None, org_code=org_code,
-                                    period=_date(period), direction=direction.value if direction else None,
-                                    latest_only=not history, limit=per_page, offset=(page - 1) * per_page)
+            rows, total = read.changes.changes(
+                cur, indicator=indicator, level=level.value if level else None, org_code=org_code,
+                period=_date(period), direction=direction.value if direction else None, latest_only=not history,
+                limit=per_page, offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build)
@@ -640,8 +572,8 @@ async def equity(
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_equity")
-            rows, total = q.equity(cur, indicator=indicator, level=level.value if level else None,
-                                   period=_date(period), limit=per_page, offset=(page - 1) * per_page)
+            rows, total = read.equity.equity(cur, indicator=indicator, level=level.value if level else None,
+                                             period=_date(period), limit=per_page, offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build)
@@ -654,6 +586,6 @@ async def batches(request: Request, indicator: str | None = None) -> Response:
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "batches")
-            return {"items": q.batches(cur, indicator)}, {}
+            return {"items": read.runs.batches(cur, indicator)}, {}
 
     return await _respond(request, build)

@@ -12,8 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from uptake.catalogue.schemas import Indicator, Polarity
+from uptake.results import read
 from uptake.web import charts
-from uptake.web import queries as q
 from uptake.web import tables as t
 from uptake.web.formatting import indicator_value, level_label, missing, period_label, polarity_text
 from uptake.web.methods import METHODS
@@ -40,7 +40,7 @@ def _parse_date(value: str | None) -> dt.date | None:
 
 
 def _levels_with_results(cur, indicator_id: str) -> list[dict]:
-    return [r for r in q.indicator_levels(cur) if r["indicator"] == indicator_id]
+    return [r for r in read.values.indicator_levels(cur) if r["indicator"] == indicator_id]
 
 
 def _how(cur, indicator: Indicator, method_keys: list[str], inputs: dict[str, Any], period: dt.date | None) -> dict:
@@ -49,7 +49,8 @@ def _how(cur, indicator: Indicator, method_keys: list[str], inputs: dict[str, An
         "methods": [METHODS[k] for k in method_keys],
         "inputs": inputs,
         "indicator": indicator,
-        "batches": q.batches_for_period(cur, indicator.id, period) if period else q.batches(cur, indicator.id)[-1:],
+        "batches": (read.runs.batches_for_period(cur, indicator.id, period) if period
+                    else read.runs.batches(cur, indicator.id)[-1:]),
     }
 
 
@@ -70,7 +71,8 @@ async def home(request: Request) -> Response:
                 indicators = [i for i in web.catalogue.indicators.values() if i.innovation == innovation.id]
                 rows = [_indicator_summary(cur, snapshot, ind) for ind in indicators] if has_results else []
                 summaries.append({"innovation": innovation, "indicators": [r for r in rows if r]})
-            counts = {r["level"]: r["n"] for r in q.level_counts(cur)} if snapshot.has("organisations") else {}
+            counts = ({r["level"]: r["n"] for r in read.organisations.level_counts(cur)}
+                      if snapshot.has("organisations") else {})
         return web.render(request, "home.html", summaries=summaries, counts=counts, has_results=has_results,
                           nav="home")
 
@@ -81,15 +83,15 @@ def _indicator_summary(cur, snapshot, ind: Indicator) -> dict | None:
     levels = _levels_with_results(cur, ind.id)
     if not levels:
         return None
-    england = q.series(cur, ind.id, "england")
+    england = read.values.series(cur, ind.id, "england")
     latest = england[-1] if england else None
     earlier = england[-13] if len(england) >= 13 else (england[0] if england else None)
     decile_level = next((lv.value for lv in ind.levels if any(r["level"] == lv.value for r in levels)), None)
-    spread = q.deciles_at(cur, ind.id, decile_level, latest["period"]) if latest and decile_level and \
+    spread = read.deciles.deciles_at(cur, ind.id, decile_level, latest["period"]) if latest and decile_level and \
         snapshot.has("result_deciles") else None
     opportunity = []
     if snapshot.has("result_opportunity_totals"):
-        opportunity = [r for r in q.latest_national_opportunity(cur, ind.id)
+        opportunity = [r for r in read.opportunity.latest_national_opportunity(cur, ind.id)
                        if r["level"] == decile_level and r["benchmark"] == "top-decile"]
     return {
         "indicator": ind, "latest": latest, "earlier": earlier, "spread": spread, "decile_level": decile_level,
@@ -144,18 +146,18 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
     level = level or default_level
     if level not in levels:
         raise HTTPException(404, f"indicator {ind.id} has no results for level {level!r}")
-    periods = q.periods(cur, ind.id, level)
+    periods = read.values.periods(cur, ind.id, level)
     day = _parse_date(period) or (periods[-1] if periods else None)
     if day is not None and day not in periods:  # e.g. the level changed: the nearest earlier period
         day = max((p for p in periods if p <= day), default=periods[-1] if periods else None)
     tctx = t.Context(cur, web.catalogue, web.principal(request))
-    values_rows, _ = q.values(cur, indicator=ind.id, level=level, period=day)
+    values_rows, _ = read.values.values(cur, indicator=ind.id, level=level, period=day)
     map_level = level if level in MAP_LEVELS else ("icb" if "icb" in levels else None)
     map_rows = values_rows if map_level == level else (
-        q.values(cur, indicator=ind.id, level=map_level, period=day)[0] if map_level else [])
-    england = q.series(cur, ind.id, "england")
-    regions = q.series(cur, ind.id, "region")
-    decile_rows = q.deciles(cur, ind.id, level) if snapshot.has("result_deciles") else []
+        read.values.values(cur, indicator=ind.id, level=map_level, period=day)[0] if map_level else [])
+    england = read.values.series(cur, ind.id, "england")
+    regions = read.values.series(cur, ind.id, "region")
+    decile_rows = read.deciles.deciles(cur, ind.id, level) if snapshot.has("result_deciles") else []
     inputs = {
         "Indicator": f"{ind.title} ({ind.id})",
         "Numerator": ind.numerator,
@@ -173,14 +175,15 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
         "league": t.league(tctx, ind.id, level, day, page=page, per_page=LEAGUE_PAGE),
         "league_page": page,
         "how_league": _how(cur, ind, ["league", "value", "interval", "comparison", "deciles"], inputs, day),
-        "comparisons": q.comparison_counts(cur, ind.id, level, day) if day else [],
+        "comparisons": read.values.comparison_counts(cur, ind.id, level, day) if day else [],
     }
     if snapshot.has("result_funnel") and day:
-        points = q.funnel_points(cur, ind.id, level, day)
-        curve = q.funnel_curve(cur, ind.id, level, day) if snapshot.has("result_funnel_curve") else []
-        summary = q.funnel_summary(cur, ind.id, level, day) if snapshot.has("result_funnel_summary") else None
+        points = read.funnel.funnel_points(cur, ind.id, level, day)
+        curve = read.funnel.funnel_curve(cur, ind.id, level, day) if snapshot.has("result_funnel_curve") else []
+        summary = (read.funnel.funnel_summary(cur, ind.id, level, day) if snapshot.has("result_funnel_summary")
+                   else None)
         centre = summary["benchmark"] if summary else next(
-            (r["value"] for r in q.series(cur, ind.id, "england") if r["period"] == day), None)
+            (r["value"] for r in read.values.series(cur, ind.id, "england") if r["period"] == day), None)
         results["funnel"] = charts.funnel(ind, level, day, points, curve, centre) if points else None
         results["funnel_summary"] = summary
         results["funnel_table"] = t.funnel(tctx, ind.id, level, day)
@@ -202,8 +205,8 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
             principal.role != "innovator" or principal.scope_innovation == ind.innovation):
         results["opportunity"] = t.opportunity(tctx, ind.id, level, day, benchmark="top-decile", per_page=25)
     if snapshot.has("result_adoption"):
-        categories = q.adoption_categories(cur, ind.id, level)
-        curve = q.adoption_curve(cur, ind.id, level)
+        categories = read.adoption.adoption_categories(cur, ind.id, level)
+        curve = read.adoption.adoption_curve(cur, ind.id, level)
         total = sum(r["n"] for r in categories)
         if categories:
             results["adoption_chart"] = charts.adoption(ind, level, categories, curve)
@@ -222,7 +225,7 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
 
 def _cusum_settings(cur, snapshot) -> dict[str, str]:
     """The CUSUM settings of the latest pipeline run, for "how was this calculated"."""
-    raw = q.pipeline_settings(cur) if snapshot.has("pipeline_runs") else None
+    raw = read.runs.pipeline_settings(cur) if snapshot.has("pipeline_runs") else None
     try:
         settings = json.loads(raw) if raw else {}
         settings = settings if isinstance(settings, dict) else {}
@@ -238,7 +241,7 @@ def _cusum_settings(cur, snapshot) -> dict[str, str]:
 
 def _changes_section(cur, snapshot, tctx, ind: Indicator, level: str, day: dt.date, inputs: dict) -> dict:
     table = t.changes(tctx, ind.id, level, day, per_page=CHANGES_SHOWN)
-    counts = q.change_counts(cur, ind.id, level, day)
+    counts = read.changes.change_counts(cur, ind.id, level, day)
     summary = {
         "total": sum(r["n"] for r in counts),
         "up": sum(r["n"] for r in counts if r["direction"] == "up"),
@@ -285,15 +288,15 @@ def equity_interval_sentence(ind: Indicator, row: dict) -> str | None:
 
 
 def _equity_section(cur, tctx, ind: Indicator, level: str, levels: list[str], day, inputs: dict) -> dict:
-    with_equity = [lv for lv in q.equity_levels(cur, ind.id) if lv in levels]
+    with_equity = [lv for lv in read.equity.equity_levels(cur, ind.id) if lv in levels]
     out: dict[str, Any] = {"equity_levels": with_equity, "equity": None}
     if level not in with_equity:
         return out
     row = t.equity_row(tctx, ind.id, level, day)
     if row is None:
         return out
-    quintiles, placed = t.equity_quintiles_of(row, q.equity_groups(cur, ind.id, level, row["period"]))
-    history, _ = q.equity(cur, indicator=ind.id, level=level)
+    quintiles, placed = t.equity_quintiles_of(row, read.equity.equity_groups(cur, ind.id, level, row["period"]))
+    history, _ = read.equity.equity(cur, indicator=ind.id, level=level)
     equity_inputs = {**inputs, "Period": period_label(row["period"], ind),
                      "Organisations": f"{row['organisations']:,} {level_label(level, plural=True)} with a value "
                                       "and a deprivation quintile",
@@ -333,7 +336,8 @@ async def organisations(
             tctx = t.Context(cur, web.catalogue, web.principal(request))
             table = t.organisations(tctx, q_ or None, level or None, page=page, per_page=50) \
                 if snapshot.has("organisations") else None
-            levels = [r["level"] for r in q.level_counts(cur)] if snapshot.has("organisations") else []
+            levels = ([r["level"] for r in read.organisations.level_counts(cur)] if snapshot.has("organisations")
+                      else [])
         template = "partials/organisation_list.html" if _partial(request) else "organisations.html"
         return web.render(request, template, table=table, q=q_ or "", level=level or "", levels=sorted(levels),
                           page=page, per_page=50, nav="organisations")
@@ -362,13 +366,14 @@ async def organisation(request: Request, code: str, indicator: str | None = None
                 if chosen:
                     ind = tctx.indicator(chosen)
                     ctx["indicator"] = ind
-                    latest = q.latest_period(cur, chosen, org["level"])
+                    latest = read.values.latest_period(cur, chosen, org["level"])
                     inputs = {"Indicator": f"{ind.title} ({ind.id})", "Organisation": f"{org['name']} ({code})",
                               "Numerator": ind.numerator, "Denominator": ind.denominator}
                     ctx["how_position"] = _how(cur, ind, ["value", "interval", "comparison", "deciles"], inputs,
                                                latest)
                     if snapshot.has("result_spc"):
-                        rows = q.spc(cur, chosen, org["level"], code) if snapshot.has("result_spc_series") else []
+                        rows = (read.spc.spc(cur, chosen, org["level"], code) if snapshot.has("result_spc_series")
+                                else [])
                         if rows:
                             ctx["spc"] = charts.spc(ind, org["name"], rows)
                             ctx["spc_icons"] = rows[-1]
@@ -380,7 +385,7 @@ async def organisation(request: Request, code: str, indicator: str | None = None
                             "Organisation": f"{org['name']} ({code})",
                             "Compared with": level_label(org["level"], plural=True),
                             **_cusum_settings(cur, snapshot)}, latest)
-                        series = q.change_series(cur, chosen, org["level"], code)
+                        series = read.changes.change_series(cur, chosen, org["level"], code)
                         if any(r["percentile"] is not None for r in series):
                             mine = [r for r in ctx["changes"].rows if r["indicator"] == chosen]
                             ctx["change_chart"] = charts.change_series(ind, org["name"], org["level"], series, mine)
@@ -398,7 +403,7 @@ async def organisation(request: Request, code: str, indicator: str | None = None
 
 def _ordered_parents(cur, code: str) -> list[dict]:
     order = ["england", "region", "icb", "isdn", "sub-icb", "pcn"]
-    rows = q.parents(cur, code)
+    rows = read.organisations.parents(cur, code)
     return sorted(rows, key=lambda r: order.index(r["level"]) if r["level"] in order else 99)
 
 
@@ -438,7 +443,8 @@ async def compare(
         ctx: dict[str, Any] = {"codes": ", ".join(chosen), "nav": "compare", "indicator_id": indicator or ""}
         with web.snapshots.cursor() as (snapshot, cur):
             tctx = t.Context(cur, web.catalogue, web.principal(request))
-            unknown = [c for c in chosen if q.organisation(cur, c) is None] if snapshot.has("organisations") else chosen
+            unknown = ([c for c in chosen if read.organisations.organisation(cur, c) is None]
+                       if snapshot.has("organisations") else chosen)
             ctx["unknown"] = unknown
             known = [c for c in chosen if c not in unknown]
             if known and snapshot.has("result_values"):
@@ -449,9 +455,9 @@ async def compare(
                     ind = tctx.indicator(ind_id)
                     series: dict[str, list[dict]] = {}
                     for c in known:
-                        org = q.organisation(cur, c)
-                        series[f"{org['name']} ({c})"] = q.series(cur, ind_id, org["level"], [c])
-                    ctx["chart"] = charts.compare(ind, series, q.series(cur, ind_id, "england"))
+                        org = read.organisations.organisation(cur, c)
+                        series[f"{org['name']} ({c})"] = read.values.series(cur, ind_id, org["level"], [c])
+                    ctx["chart"] = charts.compare(ind, series, read.values.series(cur, ind_id, "england"))
                     ctx["chart_indicator"] = ind
                     ctx["how"] = _how(cur, ind, ["value", "interval"], {
                         "Indicator": f"{ind.title} ({ind.id})", "Organisations": ", ".join(known)}, None)

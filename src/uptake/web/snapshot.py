@@ -2,9 +2,10 @@
 
 The web app never holds the workspace's DuckDB file open: DuckDB lets one process write a file only
 while no other process has it open, and `uptake compute` or `uptake ingest` must be able to run while
-the site is up. So the app copies what the pages read (organisations, relationships, load batches and
-the pipeline's result tables: a few hundred thousand rows at national scale) into an in-memory DuckDB
-database, and serves every request from that copy.
+the site is up. So the app copies what the pages read (``uptake.results.schema.SNAPSHOT_TABLES``:
+organisations, relationships, load batches, the pipeline's result tables and runs, and the mission's
+attainment, missed opportunities and watch list: a few hundred thousand rows at national scale) into an
+in-memory DuckDB database, and serves every request from that copy, the mission's pages and API included.
 
 When the file changes (a new load or pipeline run), the next request after ``RELOAD_CHECK_SECONDS``
 starts a reload in the background; requests keep being served from the old copy until the new one is
@@ -26,28 +27,11 @@ from pathlib import Path
 
 import duckdb
 
+from uptake.results.schema import SNAPSHOT_TABLES
+
 log = logging.getLogger(__name__)
 
 RELOAD_CHECK_SECONDS = 2.0
-
-#: Tables copied from the store: the store's own tables, then the pipeline's result tables.
-STORE_TABLES = ("organisations", "relationships", "batches")
-RESULT_TABLES = (
-    "result_values",
-    "result_deciles",
-    "result_funnel",
-    "result_funnel_curve",
-    "result_funnel_summary",
-    "result_spc",
-    "result_spc_series",
-    "result_changes",
-    "result_peers",
-    "result_opportunity",
-    "result_opportunity_totals",
-    "result_adoption",
-    "result_equity",
-    "pipeline_runs",
-)
 
 
 @dataclass
@@ -93,7 +77,7 @@ def load_snapshot(path: Path) -> Snapshot:
                     "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store'"
                 ).fetchall()
             }
-            for table in STORE_TABLES + RESULT_TABLES:
+            for table in SNAPSHOT_TABLES:
                 if table in present:
                     memory.execute(f"CREATE TABLE main.{table} AS SELECT * FROM store.main.{table}")
                     tables.add(table)

@@ -23,12 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from uptake import ATTRIBUTION, __version__
 from uptake.catalogue import Catalogue
+from uptake.results import read
 from uptake.store.db import session_scope
 from uptake.store.models import User
 from uptake.store.repository import api_token_for, record_token_use, token_use_is_due
 from uptake.store.session_models import session_user
 from uptake.web import formatting as fmt
-from uptake.web import queries as q
 from uptake.web.access import ANONYMOUS, Principal, principal_for
 from uptake.web.assets import AssetStore
 from uptake.web.security import CSRF_FIELD, RateLimiter, SignInThrottle, end_session, get_session
@@ -159,7 +159,8 @@ class Web:
         key = (version, code)
         if key not in self._descendants:
             with self.snapshots.cursor() as (snapshot, cur):
-                self._descendants[key] = q.descendants(cur, code) if snapshot.has("relationships") else []
+                self._descendants[key] = (read.organisations.descendants(cur, code) if snapshot.has("relationships")
+                                          else [])
         return self._descendants[key]
 
     def principal_of(self, user: User, via: str) -> Principal:

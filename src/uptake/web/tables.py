@@ -19,7 +19,8 @@ from fastapi import HTTPException
 
 from uptake.catalogue.schemas import Indicator, Polarity
 from uptake.safe_cells import safe_cell
-from uptake.web import queries as q
+from uptake.results import read
+from uptake.results.schema import CHANGE_ROW, EQUITY_ROW, OPPORTUNITY_ROW, VALUE_ROW
 from uptake.web.access import Principal
 from uptake.web.formatting import (
     ADOPTER_LABELS,
@@ -160,7 +161,7 @@ class Context:
         return ind.innovation if ind else None
 
     def organisation(self, code: str) -> dict:
-        org = q.organisation(self.cur, code)
+        org = read.organisations.organisation(self.cur, code)
         if org is None:
             raise HTTPException(404, f"unknown organisation {code!r}")
         return org
@@ -195,12 +196,12 @@ def synthetic_tag(row: dict) -> tuple[str, str] | None:
 # ---------------------------------------------------------------------- builders
 def league(ctx: Context, indicator: str, level: str, period: Any = None, page: int = 1, per_page: int | None = None):
     ind = ctx.indicator(indicator)
-    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
+    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
     order = "value-asc" if ind.polarity == Polarity.LOW_IS_GOOD else "value-desc"
     limit = per_page
     offset = (max(page, 1) - 1) * per_page if per_page else 0
-    rows, total = q.values(ctx.cur, indicator=indicator, level=level, period=day, limit=limit, offset=offset,
-                           order=order)
+    rows, total = read.values.values(ctx.cur, indicator=indicator, level=level, period=day, limit=limit,
+                                     offset=offset, order=order)
     for i, row in enumerate(rows):
         row["rank"] = offset + i + 1
     columns = [
@@ -222,14 +223,15 @@ def league(ctx: Context, indicator: str, level: str, period: Any = None, page: i
         params={"indicator": indicator, "level": level, "period": day.isoformat() if day else None},
         note=("Ranked so that the best value comes first ("
               + ("lowest" if ind.polarity == Polarity.LOW_IS_GOOD else "highest") + "); decile 10 is the top 10%."),
-        raw_columns=["rank"] + q.VALUE_COLUMNS.replace(" ", "").split(","),
+        raw_columns=["rank", *VALUE_ROW.column_names],
     )
 
 
 def organisations(ctx: Context, text: str | None = None, level: str | None = None, page: int = 1,
                   per_page: int | None = None):
     limit = per_page or 100_000
-    rows, total = q.search_organisations(ctx.cur, text, level, limit, (max(page, 1) - 1) * (per_page or 0))
+    rows, total = read.organisations.search_organisations(ctx.cur, text, level, limit,
+                                                          (max(page, 1) - 1) * (per_page or 0))
     columns = [
         Column("name", "Name", href=lambda r: f"/organisations/{r['code']}"),
         Column("code", "Code"),
@@ -243,7 +245,7 @@ def organisations(ctx: Context, text: str | None = None, level: str | None = Non
 def org_position(ctx: Context, code: str):
     """The organisation's latest value on every indicator, against England (public)."""
     org = ctx.organisation(code)
-    rows = q.organisation_latest_values(ctx.cur, code)
+    rows = read.values.organisation_latest_values(ctx.cur, code)
     for row in rows:
         ind = ctx.catalogue.indicators.get(row["indicator"])
         row["indicator_title"] = ind.title if ind else row["indicator"]
@@ -283,7 +285,7 @@ def peers(ctx: Context, code: str):
     """The 10 most similar organisations, each with its latest values (restricted)."""
     org = ctx.organisation(code)
     require_org_pack(ctx, code)
-    rows = q.peers(ctx.cur, code, org["level"])
+    rows = read.peers.peers(ctx.cur, code, org["level"])
     columns = [
         Column("rank", "Similarity rank", numeric=True),
         Column("peer_name", "Peer", fmt=lambda r: f"{r['peer_name'] or r['peer_code']} ({r['peer_code']})",
@@ -296,9 +298,9 @@ def peers(ctx: Context, code: str):
 def peer_position(ctx: Context, code: str):
     """For each indicator the pack may show: the organisation against its peers' median and range."""
     org = ctx.organisation(code)
-    mine = {r["indicator"]: r for r in q.organisation_latest_values(ctx.cur, code)}
+    mine = {r["indicator"]: r for r in read.values.organisation_latest_values(ctx.cur, code)}
     rows = []
-    for row in q.peer_values(ctx.cur, code, org["level"]):
+    for row in read.peers.peer_values(ctx.cur, code, org["level"]):
         if not ctx.principal.may_see_pack(code, ctx.innovation_of(row["indicator"])):
             continue
         own = mine.get(row["indicator"], {})
@@ -325,8 +327,8 @@ def nearby(ctx: Context, code: str, indicator: str):
     org = ctx.organisation(code)
     ind = ctx.indicator(indicator)
     require_pack(ctx, code, indicator)
-    day = q.latest_period(ctx.cur, indicator, org["level"])
-    rows = q.nearby(ctx.cur, indicator, org["level"], day, code) if day else []
+    day = read.values.latest_period(ctx.cur, indicator, org["level"])
+    rows = read.peers.nearby(ctx.cur, indicator, org["level"], day, code) if day else []
     reverse = ind.polarity != Polarity.LOW_IS_GOOD
     rows.sort(key=lambda r: (missing(r["value"]), -(r["value"] or 0) if reverse else (r["value"] or 0)))
     columns = [
@@ -372,9 +374,9 @@ def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, be
         raise HTTPException(403, "organisation opportunity figures are for signed-in NHS users")
     if principal.role == "innovator" and ctx.innovation_of(indicator) != principal.scope_innovation:
         raise HTTPException(403, "this indicator belongs to another innovation")
-    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
+    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
     visible = principal.visible_orgs()
-    rows, total = q.opportunity(
+    rows, total = read.opportunity.opportunity(
         ctx.cur, indicator=indicator, level=level, period=day, benchmark=benchmark,
         org_codes=None if visible is None else sorted(visible), limit=per_page,
         offset=(max(page, 1) - 1) * per_page if per_page else 0,
@@ -383,7 +385,7 @@ def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, be
         "opportunity", f"Opportunity by organisation: {level_label(level, plural=True)}",
         _opportunity_columns(ctx, True), rows,
         {"indicator": indicator, "level": level, "period": day.isoformat() if day else None, "benchmark": benchmark},
-        total, raw_columns=q.OPPORTUNITY_COLUMNS.replace(" ", "").split(","),
+        total, raw_columns=OPPORTUNITY_ROW.column_names,
     )
 
 
@@ -393,7 +395,7 @@ def org_opportunity(ctx: Context, code: str):
     allowed = [i for i in ctx.catalogue.indicators if ctx.principal.may_see_pack(code, ctx.innovation_of(i))]
     if not allowed:
         raise HTTPException(403, "this organisation's innovation pack is not available to you")
-    rows, _ = q.opportunity(ctx.cur, org_codes=[code], indicators=allowed)
+    rows, _ = read.opportunity.opportunity(ctx.cur, org_codes=[code], indicators=allowed)
     latest: dict[tuple, dict] = {}
     for row in rows:  # the latest period of each indicator and benchmark
         key = (row["indicator"], row["benchmark"])
@@ -401,12 +403,12 @@ def org_opportunity(ctx: Context, code: str):
             latest[key] = row
     rows = sorted(latest.values(), key=lambda r: (r["indicator"], r["benchmark"]))
     return DataTable("org-opportunity", f"Opportunity for {org['name']}", _opportunity_columns(ctx, False), rows,
-                     {"code": code}, raw_columns=q.OPPORTUNITY_COLUMNS.replace(" ", "").split(","))
+                     {"code": code}, raw_columns=OPPORTUNITY_ROW.column_names)
 
 
 def opportunity_totals(ctx: Context, indicator: str):
     ind = ctx.indicator(indicator)
-    rows = q.latest_national_opportunity(ctx.cur, indicator)
+    rows = read.opportunity.latest_national_opportunity(ctx.cur, indicator)
     columns = [
         Column("level", "Organisations compared", fmt=lambda r: level_label(r["level"], plural=True)),
         Column("benchmark", "If every organisation below it matched",
@@ -421,8 +423,8 @@ def opportunity_totals(ctx: Context, indicator: str):
 
 def adoption(ctx: Context, indicator: str, level: str, page: int = 1, per_page: int | None = None):
     ind = ctx.indicator(indicator)
-    rows, total = q.adoption(ctx.cur, indicator=indicator, level=level, limit=per_page,
-                             offset=(max(page, 1) - 1) * per_page if per_page else 0)
+    rows, total = read.adoption.adoption(ctx.cur, indicator=indicator, level=level, limit=per_page,
+                                         offset=(max(page, 1) - 1) * per_page if per_page else 0)
     columns = [
         Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
                href=_org_link),
@@ -436,7 +438,7 @@ def adoption(ctx: Context, indicator: str, level: str, page: int = 1, per_page: 
 
 def deciles(ctx: Context, indicator: str, level: str):
     ind = ctx.indicator(indicator)
-    rows = q.deciles(ctx.cur, indicator, level)
+    rows = read.deciles.deciles(ctx.cur, indicator, level)
     columns = [Column("period", "Period", fmt=lambda r: period_label(r["period"], ind))] + [
         Column(f"p{k}", f"{k}th percentile", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
         for k in (10, 20, 30, 40, 50, 60, 70, 80, 90)
@@ -447,8 +449,8 @@ def deciles(ctx: Context, indicator: str, level: str):
 
 def funnel(ctx: Context, indicator: str, level: str, period: Any = None):
     ind = ctx.indicator(indicator)
-    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
-    rows = q.funnel_points(ctx.cur, indicator, level, day) if day else []
+    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    rows = read.funnel.funnel_points(ctx.cur, indicator, level, day) if day else []
     columns = [
         Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
                href=_org_link),
@@ -464,7 +466,7 @@ def funnel(ctx: Context, indicator: str, level: str, period: Any = None):
 def spc(ctx: Context, code: str, indicator: str):
     org = ctx.organisation(code)
     ind = ctx.indicator(indicator)
-    rows = q.spc(ctx.cur, indicator, org["level"], code)
+    rows = read.spc.spc(ctx.cur, indicator, org["level"], code)
     columns = [
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
         Column("value", "Value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
@@ -513,9 +515,9 @@ def changes(ctx: Context, indicator: str, level: str, period: Any = None, page: 
             per_page: int | None = None):
     """Each organisation's latest change detected by CUSUM up to the period, newest first (public)."""
     ind = ctx.indicator(indicator)
-    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
-    rows, total = q.changes(ctx.cur, indicator=indicator, level=level, period=day, latest_only=True,
-                            limit=per_page, offset=(max(page, 1) - 1) * per_page if per_page else 0)
+    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    rows, total = read.changes.changes(ctx.cur, indicator=indicator, level=level, period=day, latest_only=True,
+                                       limit=per_page, offset=(max(page, 1) - 1) * per_page if per_page else 0)
     return DataTable(
         "changes", f"Changes detected: {level_label(level, plural=True)}, up to {period_label(day, ind)}",
         _change_columns(ctx, True), rows, total=total,
@@ -523,23 +525,23 @@ def changes(ctx: Context, indicator: str, level: str, period: Any = None, page: 
         note="Each organisation's latest change, newest first. Up and down are its percentile among "
              + level_label(level, plural=True) + " (100 = the highest value); the percentile and value are those "
              "before the change started and at its latest alert.",
-        raw_columns=q.CHANGES_COLUMNS.replace(" ", "").split(","),
+        raw_columns=CHANGE_ROW.column_names,
     )
 
 
 def org_changes(ctx: Context, code: str):
     """Every change detected by CUSUM for one organisation, on every indicator, newest first (public)."""
     org = ctx.organisation(code)
-    rows, _ = q.changes(ctx.cur, org_code=code, level=org["level"], latest_only=False)
+    rows, _ = read.changes.changes(ctx.cur, org_code=code, level=org["level"], latest_only=False)
     return DataTable("org-changes", f"Changes detected for {org['name']}", _change_columns(ctx, False), rows,
-                     {"code": code}, raw_columns=q.CHANGES_COLUMNS.replace(" ", "").split(","))
+                     {"code": code}, raw_columns=CHANGE_ROW.column_names)
 
 
 def change_series(ctx: Context, code: str, indicator: str):
     """One organisation's percentile series with its CUSUMs and alerts (the changes chart's figures)."""
     org = ctx.organisation(code)
     ind = ctx.indicator(indicator)
-    rows = q.change_series(ctx.cur, indicator, org["level"], code)
+    rows = read.changes.change_series(ctx.cur, indicator, org["level"], code)
     columns = [
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
         Column("percentile", "Percentile", fmt=lambda r: number(r["percentile"], 1), numeric=True),
@@ -592,8 +594,8 @@ def equity_quintiles_of(row: dict | None, groups: list[dict]) -> tuple[list[dict
 
 def equity_row(ctx: Context, indicator: str, level: str, period: Any = None) -> dict | None:
     """The stored equity result of the period, or of the latest earlier period that has one."""
-    day = _date(period) or q.latest_period(ctx.cur, indicator, level)
-    rows, _ = q.equity(ctx.cur, indicator=indicator, level=level)
+    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    rows, _ = read.equity.equity(ctx.cur, indicator=indicator, level=level)
     earlier = [r for r in rows if day is None or r["period"] <= day]
     return earlier[-1] if earlier else None
 
@@ -602,7 +604,7 @@ def equity_quintiles(ctx: Context, indicator: str, level: str, period: Any = Non
     """The value of each deprivation quintile and the fitted slope, for one period (public)."""
     ind = ctx.indicator(indicator)
     row = equity_row(ctx, indicator, level, period)
-    groups = q.equity_groups(ctx.cur, indicator, level, row["period"]) if row else []
+    groups = read.equity.equity_groups(ctx.cur, indicator, level, row["period"]) if row else []
     rows, _ = equity_quintiles_of(row, groups)
     day = row["period"] if row else _date(period)
     columns = [
@@ -627,7 +629,7 @@ def equity_quintiles(ctx: Context, indicator: str, level: str, period: Any = Non
 def equity(ctx: Context, indicator: str, level: str):
     """The slope index of inequality in every period (public)."""
     ind = ctx.indicator(indicator)
-    rows, _ = q.equity(ctx.cur, indicator=indicator, level=level)
+    rows, _ = read.equity.equity(ctx.cur, indicator=indicator, level=level)
     rows.reverse()  # newest first
     columns = [
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
@@ -643,7 +645,7 @@ def equity(ctx: Context, indicator: str, level: str):
     ] + [Column("organisations", "Organisations", fmt=lambda r: number(r["organisations"]), numeric=True)]
     return DataTable("equity", f"Slope index of inequality: {level_label(level, plural=True)}, every period",
                      columns, rows, {"indicator": indicator, "level": level},
-                     raw_columns=q.EQUITY_COLUMNS.replace(" ", "").split(","))
+                     raw_columns=EQUITY_ROW.column_names)
 
 
 def compare(ctx: Context, codes: list[str], indicator: str | None = None):
@@ -651,7 +653,7 @@ def compare(ctx: Context, codes: list[str], indicator: str | None = None):
     orgs = [ctx.organisation(code) for code in codes]
     by_indicator: dict[str, dict] = {}
     for org in orgs:
-        for row in q.organisation_latest_values(ctx.cur, org["code"]):
+        for row in read.values.organisation_latest_values(ctx.cur, org["code"]):
             if indicator and row["indicator"] != indicator:
                 continue
             entry = by_indicator.setdefault(row["indicator"], {"indicator": row["indicator"],
@@ -675,7 +677,7 @@ def compare(ctx: Context, codes: list[str], indicator: str | None = None):
 
 
 def batches(ctx: Context, indicator: str | None = None):
-    rows = q.batches(ctx.cur, indicator)
+    rows = read.runs.batches(ctx.cur, indicator)
     columns = [
         Column("batch_id", "Batch", numeric=True),
         Column("indicator", "Indicator"),
@@ -691,7 +693,7 @@ def batches(ctx: Context, indicator: str | None = None):
 
 
 def runs(ctx: Context):
-    rows = q.pipeline_runs(ctx.cur, limit=50)
+    rows = read.runs.pipeline_runs(ctx.cur, limit=50)
     columns = [
         Column("run_id", "Run", numeric=True),
         Column("engine", "Engine"),

@@ -20,30 +20,32 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
+import duckdb
 import pandas as pd
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from uptake.errors import Conflict, UptakeError
+from uptake.mission.assessments import add_assessment, assessments_frame, availability_gap_report, due_date
+from uptake.mission.framework_repository import framework_history, framework_version, list_frameworks
 from uptake.mission.permissions import NotPermitted, Who, may_see_framework, who_for
-from uptake.store.db import session_scope
-from uptake.mission.results import open_store
-from uptake.web.security import CSRF_HEADER, csrf_ok
-from uptake.mission.framework_repository import list_frameworks
-from uptake.mission.framework_repository import framework_history, framework_version
-from uptake.mission.results import read_table
-from uptake.mission.framework_repository import framework_version
+from uptake.mission.plans import (
+    PEOPLE_FIELDS,
+    actor_role,
+    filing_history,
+    filings,
+    get_filing,
+    icbs_with_nothing_filed,
+    plan_against_actual,
+    save_filing,
+    transition,
+)
 from uptake.mission.ratings import ratings_table
-from uptake.mission.plans import PEOPLE_FIELDS
-from uptake.mission.plans import filings
-from uptake.mission.plans import icbs_with_nothing_filed
-from uptake.mission.plans import actor_role, filing_history, get_filing, plan_against_actual
-from uptake.mission.plans import save_filing
-from uptake.mission.plans import transition
-from uptake.mission.assessments import assessments_frame
-from uptake.mission.assessments import add_assessment, due_date
-from uptake.mission.assessments import availability_gap_report
+from uptake.mission.results import no_results, no_store
+from uptake.results import read
+from uptake.store.db import session_scope
+from uptake.web.security import CSRF_HEADER, csrf_ok
 
 router = APIRouter(prefix="/api/v1", tags=["mission"])
 
@@ -119,11 +121,16 @@ def _db(request: Request, *, write: bool = False) -> Iterator[Session]:
         raise HTTPException(status, str(exc)) from None
 
 
-def _store(request: Request):
-    try:
-        return open_store(_web(request).workspace)
-    except UptakeError as exc:
-        raise HTTPException(404, str(exc)) from None
+@contextmanager
+def _results(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on the web's snapshot of the results (the API never opens the analytics store file);
+    404 when the workspace has no analytics store yet."""
+    web = _web(request)
+    path = web.workspace.analytics_path
+    if not path.exists():
+        raise HTTPException(404, str(no_store(path)))
+    with web.snapshots.cursor() as (_, cur):
+        yield cur
 
 
 def _writer(request: Request) -> Who:
@@ -202,13 +209,9 @@ def nsf_attainment(
     org_code: str | None = None, period: dt.date | None = None, page: Page = 1, per_page: PerPage = 100,
 ) -> dict[str, Any]:
     _published_or_404(request, framework_id)
-    where, params = ["framework = ?"], [framework_id]
-    for column, value in (("commitment", commitment), ("level", level), ("org_code", org_code), ("period", period)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    frame = read_table(_store(request), "result_attainment",
-                       "WHERE " + " AND ".join(where) + " ORDER BY commitment, level, org_code, period", params)
+    with _results(request) as cur:
+        frame = read.attainment.attainment(cur, framework=framework_id, commitment=commitment, level=level,
+                                           org_code=org_code, period=period, ordered=True)
     return _page(_frame_rows(frame), page, per_page)
 
 
@@ -216,19 +219,10 @@ def nsf_attainment(
 def nsf_progress(request: Request, framework_id: str, level: str | None = None,
                  by_region: bool = False) -> list[dict[str, Any]]:
     _published_or_404(request, framework_id)
-    store = _store(request)
-    region = ", r.parent_code AS region" if by_region else ""
-    join = ("LEFT JOIN relationships r ON r.child_code = a.org_code AND r.child_level = a.level "
-            "AND r.parent_level = 'region' AND r.valid_to IS NULL") if by_region else ""
-    sql = (f"SELECT a.commitment, a.level, a.period{region}, a.status, count(*) AS organisations "
-           f"FROM result_attainment a {join} WHERE a.framework = ?"
-           + (" AND a.level = ?" if level else "")
-           + f" GROUP BY ALL ORDER BY a.commitment, a.level, a.period{', region' if by_region else ''}, a.status")
-    params: list[Any] = [framework_id] + ([level] if level else [])
     try:
-        with store.connect() as con:
-            frame = con.execute(sql, params).df()
-    except Exception as exc:  # no attainment yet
+        with _results(request) as cur:
+            frame = read.attainment.progress(cur, framework_id, level=level or None, by_region=by_region)
+    except duckdb.Error as exc:  # no attainment yet
         raise HTTPException(404, f"no attainment computed yet ({exc.__class__.__name__}); run `uptake ratings compute`")
     return [_json(r) for r in _frame_rows(frame)]
 
@@ -258,20 +252,17 @@ def ratings(
 
 @router.get("/ratings/watch-list", summary="The decertification watch list")
 def watch_list(request: Request) -> list[dict[str, Any]]:
-    frame = read_table(_store(request), "result_watch_list", "ORDER BY framework, commitment, level, org_code")
+    with _results(request) as cur:
+        frame = read.attainment.watch_list(cur, ordered=True)
     return [_json(r) for r in _frame_rows(frame)]
 
 
 @router.get("/ratings/missed-opportunities", summary="Commitments most similar peers met and the organisation did not")
 def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
                          page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
-    where, params = [], []
-    for column, value in (("level", level), ("org_code", org_code)):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY level, org_code, framework, commitment, period"
-    return _page(_frame_rows(read_table(_store(request), "result_missed_opportunities", sql, params)), page, per_page)
+    with _results(request) as cur:
+        frame = read.attainment.missed_opportunities(cur, level=level or None, org_code=org_code or None, ordered=True)
+    return _page(_frame_rows(frame), page, per_page)
 
 
 # --- comply or justify ------------------------------------------------------------------------------------
@@ -313,8 +304,9 @@ def plan(request: Request, filing_id: Id) -> dict[str, Any]:
                                  "occurred_at": r.occurred_at}) for r in filing_history(session, who, filing_id)]
         if filing.kind == "plan":
             try:
-                out["plan_against_actual"] = _frame_rows(plan_against_actual(session, _store(request), who, filing_id))
-                out["plan_against_actual"] = [_json(r) for r in out["plan_against_actual"]]
+                with _results(request) as cur:
+                    tracked = _frame_rows(plan_against_actual(session, cur, who, filing_id))
+                out["plan_against_actual"] = [_json(r) for r in tracked]
             except (UptakeError, HTTPException):
                 out["plan_against_actual"] = None
         return out
@@ -377,8 +369,10 @@ def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
 @router.get("/assessments/gaps", summary="The availability-gap report")
 def gaps(request: Request, include_caught_up: bool = False, innovation: str | None = None,
          page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
-    with _db(request) as session:
-        frame = availability_gap_report(session, _store(request), include_caught_up=include_caught_up)
+    with _db(request) as session, _results(request) as cur:
+        if "result_values" not in read.tables(cur):  # as the report says it, with the store's file
+            raise no_results(_web(request).workspace.analytics_path)
+        frame = availability_gap_report(session, cur, include_caught_up=include_caught_up)
     if innovation:
         frame = frame.loc[frame["innovation"] == innovation]
     return _page(_frame_rows(frame), page, per_page)

@@ -13,15 +13,29 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 import pandas as pd
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2 import ChoiceLoader, PackageLoader
+from starlette.concurrency import run_in_threadpool
 
 from uptake.errors import Conflict, UptakeError
 from uptake.safe_cells import safe_frame
+from uptake.mission.assessments import assessments_frame, availability_gap_report
+from uptake.mission.framework_files import describe_diff
+from uptake.mission.framework_repository import (
+    framework_definition,
+    framework_history,
+    framework_version,
+    list_frameworks,
+    published_frameworks,
+)
 from uptake.mission.permissions import (
     FILING_TRANSITIONS,
     NotPermitted,
@@ -30,38 +44,30 @@ from uptake.mission.permissions import (
     may_see_framework,
     who_for,
 )
-from uptake.store.db import session_scope
-from uptake.web.mission import api
-from uptake.mission.plans import actor_role
-from uptake.mission.results import open_store
-from uptake.mission.ratings import freshness
-import json
-from uptake.mission.results import read_table
-from uptake.mission.framework_repository import framework_definition, list_frameworks
-from uptake.mission.framework_repository import framework_version
-from uptake.mission.framework_repository import framework_history
-from uptake.mission.framework_files import describe_diff
+from uptake.mission.plans import (
+    ContentProblems,
+    ReasonCategory,
+    actor_role,
+    filing_history,
+    filings,
+    find_filing,
+    get_filing,
+    icbs_with_nothing_filed,
+    plan_against_actual,
+    review_queue,
+    save_filing,
+    transition,
+)
+from uptake.mission.ratings import freshness, ratings_table
+from uptake.mission.results import no_store
 from uptake.mission.schemas import Framework
 from uptake.mission.trajectory import trajectory_points
+from uptake.results import read
+from uptake.store.db import session_scope
 from uptake.web.formatting import indicator_value, level_label, period_label
-from uptake.mission.ratings import ratings_table
-from uptake.mission.plans import filings, icbs_with_nothing_filed
-from uptake.mission.plans import review_queue
-from uptake.mission.framework_repository import published_frameworks
-from uptake.web.mission.forms import FIELD_LABELS
-from uptake.mission.plans import ReasonCategory
-from uptake.web.mission.forms import form_from_content
-from uptake.mission.plans import find_filing
+from uptake.web.mission import api
+from uptake.web.mission.forms import FIELD_LABELS, content_from_form, field_errors, form_from_content
 from uptake.web.security import CSRF_FIELD, csrf_ok
-from starlette.concurrency import run_in_threadpool
-from uptake.web.mission.forms import content_from_form, field_errors
-from uptake.mission.plans import ContentProblems, save_filing
-from uptake.mission.plans import filing_history, get_filing, plan_against_actual
-from uptake.mission.plans import transition
-from uptake.mission.assessments import assessments_frame, availability_gap_report
-from uptake.mission.assessments import availability_gap_report
-from uptake.mission.assessments import assessments_frame
-from uptake.mission.plans import filings, review_queue
 
 router = APIRouter(tags=["mission pages"], include_in_schema=False)
 
@@ -97,16 +103,24 @@ def _render(request: Request, template: str, **context: Any) -> Response:
     return response
 
 
-def _store(request: Request):
-    return open_store(_web(request).workspace)
+@contextmanager
+def _results(request: Request) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on the web's snapshot of the results (the pages never open the analytics store file);
+    UptakeError when the workspace has no analytics store yet."""
+    web = _web(request)
+    path = web.workspace.analytics_path
+    if not path.exists():
+        raise no_store(path)
+    with web.snapshots.cursor() as (_, cur):
+        yield cur
 
 
 def _freshness(request: Request, session) -> Any:
     try:
-        store = _store(request)
+        with _results(request) as cur:
+            return freshness(session, cur)
     except UptakeError:
-        store = None
-    return freshness(session, store)
+        return freshness(session, None)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -142,9 +156,11 @@ def _csv(frame: pd.DataFrame, name: str) -> Response:
 # --- frameworks ---------------------------------------------------------------------------------------------
 
 
-def _attainment(request: Request, where: str = "", params: list | None = None) -> pd.DataFrame:
+def _attainment(request: Request, **filters: Any) -> pd.DataFrame:
+    """result_attainment rows matching the filters (uptake.results.read.attainment.attainment)."""
     try:
-        return read_table(_store(request), "result_attainment", where, params)
+        with _results(request) as cur:
+            return read.attainment.attainment(cur, **filters)
     except UptakeError:
         return pd.DataFrame()
 
@@ -195,15 +211,12 @@ def nsf_page(request: Request, framework_id: str) -> Response:
         history = [(v.version, v.status, v.loaded_at, v.loaded_by, describe_diff(v.changes))
                    for v in framework_history(session, framework_id) if may_see_framework(who, v.status)]
     regional = pd.DataFrame()
-    store_rows = _attainment(request, "WHERE framework = ? AND level = 'icb'", [framework_id])
+    store_rows = _attainment(request, framework=framework_id, level="icb")
     if not store_rows.empty:
         try:
-            with _store(request).connect() as con:
-                regions = con.execute(
-                    "SELECT r.child_code AS org_code, r.parent_code AS region, o.name AS region_name "
-                    "FROM relationships r JOIN organisations o ON o.code = r.parent_code AND o.level = 'region' "
-                    "WHERE r.child_level = 'icb' AND r.parent_level = 'region' AND r.valid_to IS NULL").df()
-        except Exception:
+            with _results(request) as cur:
+                regions = read.organisations.icb_regions_frame(cur)
+        except (UptakeError, duckdb.Error):
             regions = pd.DataFrame(columns=["org_code", "region", "region_name"])
         latest = store_rows.groupby("commitment")["period"].transform("max")
         merged = store_rows.loc[store_rows["period"] == latest].merge(regions, on="org_code", how="left")
@@ -258,12 +271,10 @@ def _geographic_parents(request: Request, level: str, codes: list[str]) -> pd.Da
     """For organisations with no boundary of their own (practices, stroke units, trusts): the sub-ICB (where
     the hierarchy reaches one) or ICB each belongs to now, following current relationships upwards."""
     try:
-        with _store(request).connect() as con:
-            links = con.execute(
-                "SELECT child_code, child_level, parent_code, parent_level FROM relationships "
-                "WHERE valid_to IS NULL").df()
-            names = con.execute("SELECT code, level, name FROM organisations").df()
-    except Exception:
+        with _results(request) as cur:
+            links = read.organisations.current_links_frame(cur)
+            names = read.organisations.names_frame(cur)
+    except (UptakeError, duckdb.Error):
         return pd.DataFrame(columns=["org_code", "parent_code", "parent_level", "parent_name"])
     target = "sub-icb" if level in ("practice", "pcn") else "icb"
     frontier = pd.DataFrame({"org_code": codes, "code": codes, "level": level})
@@ -343,7 +354,7 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
     indicator = _web(request).catalogue.indicator(commitment.indicator)
     levels = [lv.value for lv in commitment.scope.levels]
     level = level if level in levels else levels[0]
-    attainment = _attainment(request, "WHERE framework = ? AND commitment = ?", [framework_id, commitment_id])
+    attainment = _attainment(request, framework=framework_id, commitment=commitment_id)
     chart = _commitment_chart(framework, commitment, attainment, indicator, level)
     rows = attainment.loc[attainment["level"] == level] if not attainment.empty else attainment
     latest_period = rows["period"].max() if not rows.empty else None
@@ -386,19 +397,12 @@ def _rating_lists(request: Request, level: str | None, rating_year: dt.date | No
                                                                                                pd.DataFrame]:
     """The decertification watch list (longest run below the minimum first) and the missed opportunities
     (most peers met first), for one level and rating year if given."""
-    where, params = [], []
-    if level:
-        where.append("level = ?")
-        params.append(level)
-    if rating_year:
-        where.append("rating_year = ?")
-        params.append(rating_year)
-    clause = ("WHERE " + " AND ".join(where)) if where else ""
     out = []
-    for name, order in (("result_watch_list", ["periods_below_minimum", "org_code"]),
-                        ("result_missed_opportunities", ["peers_met", "org_code"])):
+    for reader, order in ((read.attainment.watch_list, ["periods_below_minimum", "org_code"]),
+                          (read.attainment.missed_opportunities, ["peers_met", "org_code"])):
         try:
-            frame = read_table(_store(request), name, clause, params)
+            with _results(request) as cur:
+                frame = reader(cur, level=level or None, rating_year=rating_year or None)
         except UptakeError:
             frame = pd.DataFrame()
         if not frame.empty:
@@ -571,7 +575,8 @@ def _plan_view(request: Request, filing_id: int, *, error: str | None = None, co
         tracked = None
         if filing.kind == "plan":
             try:
-                tracked = _records(plan_against_actual(session, _store(request), who, filing_id))
+                with _results(request) as cur:
+                    tracked = _records(plan_against_actual(session, cur, who, filing_id))
             except UptakeError:
                 tracked = None
         steps = [a for a in FILING_TRANSITIONS if a not in ("create", "edit")
@@ -627,7 +632,8 @@ def availability_page(request: Request, include_caught_up: bool = False) -> Resp
     with session_scope(_web(request).engine) as session:
         assessments = assessments_frame(session)
         try:
-            gaps = availability_gap_report(session, _store(request), include_caught_up=include_caught_up)
+            with _results(request) as cur:
+                gaps = availability_gap_report(session, cur, include_caught_up=include_caught_up)
         except UptakeError:
             gaps = pd.DataFrame()
     return _render(request, "mission/availability.html", assessments=_records(assessments),
@@ -641,13 +647,8 @@ def download(request: Request, name: str, framework: str | None = None, commitme
              org: str | None = None, queue: bool = False) -> Response:
     """CSV of a mission table, with the filters of the page it came from (what the page shows, no more)."""
     if name == "attainment":
-        where, params = [], []
-        for column, value in (("framework", framework), ("commitment", commitment), ("level", level),
-                              ("org_code", org)):
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
-        return _csv(_attainment(request, ("WHERE " + " AND ".join(where)) if where else "", params), "attainment")
+        return _csv(_attainment(request, framework=framework or None, commitment=commitment or None,
+                                level=level or None, org_code=org or None), "attainment")
     with session_scope(_web(request).engine) as session:
         if name == "ratings":
             return _csv(ratings_table(session, level=level or None, period=_date(period), org_code=org or None),
@@ -656,7 +657,8 @@ def download(request: Request, name: str, framework: str | None = None, commitme
             watch, missed = _rating_lists(request, level or None, _date(period))
             return _csv(watch if name == "watch-list" else missed, name)
         if name == "gaps":
-            return _csv(availability_gap_report(session, _store(request), include_caught_up=include_caught_up), "gaps")
+            with _results(request) as cur:
+                return _csv(availability_gap_report(session, cur, include_caught_up=include_caught_up), "gaps")
         if name == "assessments":
             return _csv(assessments_frame(session), "assessments")
         if name == "filings":

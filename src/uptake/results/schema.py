@@ -1,20 +1,33 @@
-"""The result tables: what readers see (documented in docs/results.md) and how they are stored.
+"""Every result table, declared once: its columns and types, its key, and (for a view) its SQL.
 
-Readers see the tables of ``RESULT_TABLES``. Five of them have one row per (indicator, level,
-organisation, period) point - values, funnel, SPC, changes, opportunity - and at national scale they
-hold tens of millions of rows each. Writing them as five wide tables repeated the keys five times and
-stored many figures that follow from others, and DuckDB's write speed (about ten million values a
-second on two cores; strings are dearest) made writing the largest part of a run. So the points are
-stored once, narrowly, in ``result_points`` (integer ids, category codes, only figures that cannot be
-derived), and those five tables are **views** over it that add the names, labels and derived columns
-(value = numerator / denominator, SPC lines from the centre and mR-bar, opportunity gaps from the
-benchmarks, pounds from the unit cost) with the same arithmetic the pipeline uses. The other tables are
-small and stored as they are read.
+This is the one declaration of the read model. The pipeline (uptake.pipeline) writes its tables and views
+from it, the mission (uptake.mission) writes its three tables from it, the web's snapshot copies the tables
+listed here (``SNAPSHOT_TABLES``), the JSON API's response models are made from the columns of ``ROWS``
+(uptake.web.api), the readers (uptake.results.read) select from it, and tests check that docs/results.md
+describes every column (tests/test_pipeline.py) and that every reader runs on tables made from it
+(tests/web/test_queries.py).
+
+- ``RESULT_TABLES``: the pipeline's tables, as readers see them (``uptake compute``).
+- ``PIPELINE_RUNS``: one row per pipeline run.
+- ``MISSION_TABLES``: the mission's attainment, missed opportunities and watch list (``uptake ratings compute``).
+- ``STORE_TABLES``: the analytics store's own tables that readers use (declared in uptake.analytics.store).
+- ``ROWS``: the shapes of the rows readers return where they are not one table's columns.
+
+How the pipeline's tables are stored: five of them have one row per (indicator, level, organisation, period)
+point - values, funnel, SPC, changes, opportunity - and at national scale they hold tens of millions of rows
+each. Writing them as five wide tables repeated the keys five times and stored many figures that follow from
+others, and DuckDB's write speed (about ten million values a second on two cores; strings are dearest) made
+writing the largest part of a run. So the points are stored once, narrowly, in ``result_points`` (integer
+ids, category codes, only figures that cannot be derived), and those five tables are **views** over it that
+add the names, labels and derived columns (value = numerator / denominator, SPC lines from the centre and
+mR-bar, opportunity gaps from the benchmarks, pounds from the unit cost) with the same arithmetic the
+pipeline uses. The other tables are small and stored as they are read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
@@ -25,10 +38,22 @@ from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
 class Column:
     name: str
     sql: str  # DuckDB type
+    #: never NULL: a key column, or one marked with "!" after its type. The API's models make it a required
+    #: field; the store does not enforce it (result tables have no constraints).
+    required: bool = False
 
     @property
     def arrow(self) -> pa.DataType:
         return _ARROW[self.sql]
+
+    @property
+    def python(self) -> type:
+        """The Python type a reader gets for it (DuckDB's own conversion)."""
+        return _PYTHON[self.sql]
+
+    def named(self, name: str) -> "Column":
+        """The same column under another name (a reader's alias)."""
+        return replace(self, name=name)
 
 
 _ARROW: dict[str, pa.DataType] = {
@@ -45,40 +70,73 @@ _ARROW: dict[str, pa.DataType] = {
     "VARCHAR[]": pa.list_(pa.string()),
     "JSON": pa.string(),
 }
+_PYTHON: dict[str, type] = {
+    "VARCHAR": str,
+    "DOUBLE": float,
+    "BIGINT": int,
+    "INTEGER": int,
+    "SMALLINT": int,
+    "TINYINT": int,
+    "BOOLEAN": bool,
+    "DATE": dt.date,
+    "TIMESTAMP": dt.datetime,
+    "BIGINT[]": list[int],
+    "VARCHAR[]": list[str],
+    "JSON": str,
+}
 
 
 @dataclass(frozen=True)
-class ResultTable:
+class Shape:
+    """Named columns: a table's, or those of the rows a reader returns."""
+
     name: str
     columns: tuple[Column, ...]
-    #: the columns that identify a row (documented; the store has no constraints on result tables)
-    key: tuple[str, ...]
-    #: SQL of the view that presents it (None: stored as a table)
-    view: str | None = None
-
-    @property
-    def schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def column(self, name: str) -> Column:
+        return self.columns[self.column_names.index(name)]
+
+    def pick(self, *names: str) -> tuple[Column, ...]:
+        """Some of its columns, in the order given."""
+        return tuple(self.column(name) for name in names)
+
+
+@dataclass(frozen=True)
+class ResultTable(Shape):
+    #: the columns that identify a row (documented; never NULL; the store has no constraints on result tables)
+    key: tuple[str, ...]
+    #: SQL of the view that presents it (None: stored as a table)
+    view: str | None = None
+
+    def __post_init__(self) -> None:
+        missing = [name for name in self.key if name not in self.column_names]
+        if missing:
+            raise ValueError(f"{self.name}: key columns {missing} are not columns")
+        marked = tuple(replace(c, required=True) if c.name in self.key else c for c in self.columns)
+        object.__setattr__(self, "columns", marked)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
+
     def ddl(self, table_name: str | None = None) -> str:
         cols = ", ".join(f'"{c.name}" {c.sql}' for c in self.columns)
         return f'CREATE TABLE "{table_name or self.name}" ({cols})'
 
-    def column(self, name: str) -> Column:
-        return self.columns[self.column_names.index(name)]
-
 
 def _cols(spec: str) -> tuple[Column, ...]:
+    """Columns from "name:TYPE, ..."; a "!" after the type marks a column that is never NULL."""
     out = []
     for item in spec.split(","):
         item = item.strip()
         if item:
             name, sql = item.split(":")
-            out.append(Column(name.strip(), sql.strip()))
+            sql = sql.strip()
+            out.append(Column(name.strip(), sql.rstrip("!"), required=sql.endswith("!")))
     return tuple(out)
 
 
@@ -187,7 +245,7 @@ ADOPTION = ResultTable(
 EQUITY = ResultTable(
     "result_equity",
     _cols(
-        f"indicator:{_S}, level:{_S}, period:{_D}, organisations:BIGINT, quintiles:{_I}, sii:{_F}, rii:{_F}, "
+        f"indicator:{_S}, level:{_S}, period:{_D}, organisations:BIGINT!, quintiles:{_I}!, sii:{_F}, rii:{_F}, "
         f"intercept:{_F}, sii_ci95_low:{_F}, sii_ci95_high:{_F}, rii_ci95_low:{_F}, rii_ci95_high:{_F}, "
         + ", ".join(f"value_q{q}:{_F}" for q in range(1, 6))
     ),
@@ -344,9 +402,12 @@ RESULT_TABLES: tuple[ResultTable, ...] = (
     INDICATORS,
     ORGANISATIONS,
 )
+#: Stored only to give the views their names and labels (readers read the views).
+VIEW_LOOKUPS: tuple[ResultTable, ...] = (INDICATORS, ORGANISATIONS)
 #: The tables written (everything but the views), with result_points last.
 STORED_TABLES: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is None) + (POINTS,)
 VIEWS: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is not None)
+#: The pipeline's tables by name (result_points included).
 BY_NAME: dict[str, ResultTable] = {t.name: t for t in (*RESULT_TABLES, POINTS)}
 
 PIPELINE_RUNS = ResultTable(
@@ -358,6 +419,84 @@ PIPELINE_RUNS = ResultTable(
     ),
     ("run_id",),
 )
+
+# ------------------------------------------------------------------------------------------ the mission's
+# Written by uptake.mission.results.write_table (``uptake ratings compute``, and after ``uptake compute``);
+# each replaced as a whole. Columns in docs/results.md; the judgements in docs/mission.md.
+
+ATTAINMENT = ResultTable(
+    "result_attainment",
+    _cols(
+        f"framework:{_S}, framework_version:{_I}, commitment:{_S}, indicator:{_S}, level:{_S}, org_code:{_S}, "
+        f"org_name:{_S}, period:{_D}, as_of:{_D}, rating_year:{_D}, value:{_F}, ci95_low:{_F}, ci95_high:{_F}, "
+        f"minimum_standard:{_F}, standard_in_force:{_F}, trajectory_value:{_F}, target:{_F}, deadline:{_D}, "
+        f"deadline_passed:{_B}, status:{_S}, compared_with:{_S}, rank:{_T}, distance_to_trajectory:{_F}, "
+        f"distance_to_target:{_F}, distance_to_standard:{_F}, below_minimum:{_B}, periods_below_minimum:{_I}, "
+        f"comparison:{_S}, assurance:{_S}, peers_assessed:{_I}, peers_met:{_I}, synthetic:{_B}"
+    ),
+    ("framework", "commitment", "level", "org_code", "period"),
+)
+MISSED_OPPORTUNITIES = ResultTable(
+    "result_missed_opportunities",
+    _cols(
+        f"framework:{_S}, commitment:{_S}, indicator:{_S}, level:{_S}, org_code:{_S}, org_name:{_S}, period:{_D}, "
+        f"rating_year:{_D}, status:{_S}, value:{_F}, peers_assessed:{_I}, peers_met:{_I}, synthetic:{_B}"
+    ),
+    ("framework", "commitment", "level", "org_code", "period"),
+)
+WATCH_LIST = ResultTable(
+    "result_watch_list",
+    _cols(
+        f"framework:{_S}, commitment:{_S}, indicator:{_S}, level:{_S}, org_code:{_S}, org_name:{_S}, period:{_D}, "
+        f"rating_year:{_D}, value:{_F}, minimum_standard:{_F}, periods_below_minimum:{_I}, "
+        f"threshold_periods:{_I}, synthetic:{_B}"
+    ),
+    ("framework", "commitment", "level", "org_code"),
+)
+MISSION_TABLES: tuple[ResultTable, ...] = (ATTAINMENT, MISSED_OPPORTUNITIES, WATCH_LIST)
+MISSION_BY_NAME: dict[str, ResultTable] = {t.name: t for t in MISSION_TABLES}
+
+# ------------------------------------------------------------------------------------------ what is read
+
+#: The analytics store's own tables that readers use (declared and written by uptake.analytics.store).
+STORE_TABLES: tuple[str, ...] = ("organisations", "relationships", "batches")
+#: What the web's snapshot copies (views become tables): every table a reader reads.
+SNAPSHOT_TABLES: tuple[str, ...] = (
+    *STORE_TABLES,
+    *(t.name for t in RESULT_TABLES if t not in VIEW_LOOKUPS),
+    PIPELINE_RUNS.name,
+    *(t.name for t in MISSION_TABLES),
+)
+
+_ORG_NAME = Column("org_name", _S)  # organisations.name, joined on by the reader
+
+#: Rows of uptake.results.read.values (result_values without ``members``).
+VALUE_ROW = Shape("value", tuple(c for c in VALUES.columns if c.name != "members"))
+#: Rows of uptake.results.read.adoption.adoption: result_adoption with the organisation's name.
+ADOPTION_ROW = Shape("adoption", (
+    *ADOPTION.pick("indicator", "level", "org_code"), _ORG_NAME,
+    *ADOPTION.pick("threshold", "adopted", "first_adopted", "months_from_launch"),
+    ADOPTION.column("category_normal").named("category"), ADOPTION.column("category_quantile"),
+))
+#: Rows of uptake.results.read.opportunity.opportunity: result_opportunity long, one row per benchmark,
+#: the gaps as extra patients (positive: below the benchmark) and pounds.
+OPPORTUNITY_ROW = Shape("opportunity", (
+    *OPPORTUNITY.pick("indicator", "level", "org_code"), _ORG_NAME, OPPORTUNITY.column("period"),
+    *_cols(f"benchmark:{_S}!, benchmark_value:{_F}"), *OPPORTUNITY.pick("value", "numerator", "denominator"),
+    *_cols(f"extra_patients:{_F}, extra_pounds:{_F}"),
+))
+#: Rows of uptake.results.read.changes.changes: a change detected by CUSUM (a run of alerts in one direction).
+CHANGE_ROW = Shape("change", (
+    *CHANGES.pick("indicator", "level", "org_code"), _ORG_NAME,
+    *_cols(
+        f"direction:{_S}!, change_started:{_D}, first_alert:{_D}!, last_alert:{_D}!, alert_periods:BIGINT!, "
+        f"period_before:{_D}, percentile_before:{_F}, percentile_latest:{_F}, percentile_change:{_F}, "
+        f"value_before:{_F}, value_latest:{_F}, ongoing:{_B}!"
+    ),
+))
+#: Rows of uptake.results.read.equity.equity: result_equity as it is.
+EQUITY_ROW = Shape("equity", EQUITY.columns)
+ROWS: tuple[Shape, ...] = (VALUE_ROW, ADOPTION_ROW, OPPORTUNITY_ROW, CHANGE_ROW, EQUITY_ROW)
 
 
 def to_arrow(table: ResultTable, columns: dict[str, object]) -> pa.Table:

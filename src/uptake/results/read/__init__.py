@@ -1,0 +1,37 @@
+"""Every read of the result tables (and of the store tables beside them), by family; one module each.
+
+Each function takes a DuckDB connection or cursor first - the web's in-memory snapshot
+(uptake.web.snapshot), or a read-only connection on the store file - and returns plain rows (a list of
+dicts, one dict or a scalar) or, for the mission's computations, a pandas frame (``*_frame`` and the
+mission tables). None builds HTML. The columns come from uptake.results.schema; tests/web/test_queries.py
+runs every reader against tables made from it.
+
+    organisations  organisations and the current hierarchy        runs         load batches, pipeline_runs
+    values         result_values                                  deciles      result_deciles
+    funnel         result_funnel, _curve, _summary                spc          result_spc, result_spc_series
+    changes        result_changes (CUSUM runs)                    peers        result_peers, nearby organisations
+    opportunity    result_opportunity, result_opportunity_totals  adoption     result_adoption
+    equity         result_equity                                  attainment   the mission's three tables
+
+Use as ``from uptake.results import read`` and ``read.values.series(cur, ...)``; ``read.tables(cur)`` says
+which tables are there.
+"""
+
+from uptake.results.read import (
+    adoption,
+    attainment,
+    changes,
+    deciles,
+    equity,
+    funnel,
+    opportunity,
+    organisations,
+    peers,
+    runs,
+    spc,
+    values,
+)
+from uptake.results.read._sql import tables
+
+__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "funnel", "opportunity", "organisations",
+           "peers", "runs", "spc", "tables", "values"]

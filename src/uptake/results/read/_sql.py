@@ -1,0 +1,69 @@
+"""Row helpers shared by the readers: run a statement and return plain rows (dicts), and build conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from uptake.results.schema import Shape
+
+Row = dict[str, Any]
+#: A DuckDB connection or cursor to read through (the web's snapshot, or a read-only store connection).
+Cursor = duckdb.DuckDBPyConnection
+
+#: The current version of an organisation (organisations keeps closed ones, with valid_to set).
+CURRENT_ORG = "valid_to IS NULL"
+
+
+def rows(cur, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    result = cur.execute(sql, list(params))
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+
+
+def one(cur, sql: str, params: Sequence[Any] = ()) -> Row | None:
+    found = rows(cur, sql, params)
+    return found[0] if found else None
+
+
+def equal_to(*pairs: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """SQL conditions "column = ?" and their parameters, for each (column, value) whose value is given."""
+    given = [(name, value) for name, value in pairs if value is not None]
+    return [f"{name} = ?" for name, _ in given], [value for _, value in given]
+
+
+def in_list(name: str, values: Sequence[Any] | None) -> tuple[str, list[Any]]:
+    """A ``name IN (...)`` condition (or TRUE when values is None)."""
+    if values is None:
+        return "TRUE", []
+    if not values:
+        return "FALSE", []
+    return f"{name} IN ({', '.join('?' for _ in values)})", list(values)
+
+
+def tables(cur: Cursor) -> set[str]:
+    """The tables and views of the connection's main schema."""
+    found = cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    return {name for (name,) in found}
+
+
+def select_list(shape: Shape, columns: Sequence[str] | None = None) -> str:
+    """``a, b, c``: the shape's columns (all, or those asked for, which must be its own)."""
+    names = shape.column_names
+    chosen = list(columns) if columns is not None else names
+    unknown = [name for name in chosen if name not in names]
+    if unknown:
+        raise ValueError(f"{shape.name} has no columns {unknown}")
+    return ", ".join(chosen)
+
+
+def aliased(shape: Shape, prefix: str, expressions: dict[str, str] | None = None) -> str:
+    """``a.x, o.name AS y, ...``: the shape's columns, each ``prefix.name`` unless an expression is given."""
+    expressions = expressions or {}
+    unknown = [name for name in expressions if name not in shape.column_names]
+    if unknown:
+        raise ValueError(f"{shape.name} has no columns {unknown}")
+    return ", ".join(f"{expressions[name]} AS {name}" if name in expressions else f"{prefix}.{name}"
+                     for name in shape.column_names)
