@@ -38,7 +38,7 @@ from uptake.stats.spc import (
 )
 
 if SPC_RULE[1:] != RULES:  # the stored codes follow the stats module's rule order
-    raise ImportError("uptake.pipeline.tables.SPC_RULE no longer matches uptake.stats.spc.RULES")
+    raise ImportError("uptake.results.schema.SPC_RULE no longer matches uptake.stats.spc.RULES")
 
 IMPROVEMENT = {
     Polarity.HIGH_IS_GOOD: "increase",
