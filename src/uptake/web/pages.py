@@ -356,7 +356,7 @@ async def organisation(request: Request, code: str, indicator: str | None = None
         with web.snapshots.cursor() as (snapshot, cur):
             tctx = t.Context(cur, web.catalogue, principal)
             org = tctx.organisation(code)
-            ctx: dict[str, Any] = {"org": org, "nav": "organisations", "parents": _ordered_parents(cur, code)}
+            ctx: dict[str, Any] = {"org": org, "nav": "organisations", "parents": _ordered_parents(tctx, code)}
             if snapshot.has("result_values"):
                 position = t.org_position(tctx, code)
                 ctx["position"] = position
@@ -401,9 +401,9 @@ async def organisation(request: Request, code: str, indicator: str | None = None
     return await web.cached_page(request, build)
 
 
-def _ordered_parents(cur, code: str) -> list[dict]:
+def _ordered_parents(tctx: t.Context, code: str) -> list[dict]:
     order = ["england", "region", "icb", "isdn", "sub-icb", "pcn"]
-    rows = read.organisations.parents(cur, code)
+    rows = tctx.parents(code)
     return sorted(rows, key=lambda r: order.index(r["level"]) if r["level"] in order else 99)
 
 

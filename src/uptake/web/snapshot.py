@@ -27,6 +27,8 @@ from pathlib import Path
 
 import duckdb
 
+from uptake.results.read._sql import MemoCursor
+
 from uptake.results.schema import SNAPSHOT_TABLES
 
 log = logging.getLogger(__name__)
@@ -158,6 +160,6 @@ class SnapshotHolder:
         snapshot = self.current
         cur = snapshot.cursor()
         try:
-            yield snapshot, cur
+            yield snapshot, MemoCursor(cur)
         finally:
             cur.close()

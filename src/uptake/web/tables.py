@@ -144,12 +144,15 @@ class DataTable:
 
 
 class Context:
-    """What a table builder needs: a cursor, the catalogue, and who is asking."""
+    """The request context: what every page section and table builder needs (a cursor on the snapshot,
+    the catalogue, who is asking), and the organisations the request is about, each read once (with its
+    parents) and handed to every section."""
 
     def __init__(self, cur, catalogue, principal: Principal):
         self.cur = cur
         self.catalogue = catalogue
         self.principal = principal
+        self._orgs: dict[str, tuple[dict | None, list[dict]]] = {}
 
     def indicator(self, indicator_id: str | None) -> Indicator:
         if not indicator_id or indicator_id not in self.catalogue.indicators:
@@ -160,11 +163,20 @@ class Context:
         ind = self.catalogue.indicators.get(indicator_id)
         return ind.innovation if ind else None
 
+    def _load(self, code: str) -> tuple[dict | None, list[dict]]:
+        if code not in self._orgs:
+            self._orgs[code] = read.organisations.organisation_with_parents(self.cur, code)
+        return self._orgs[code]
+
     def organisation(self, code: str) -> dict:
-        org = read.organisations.organisation(self.cur, code)
+        org, _ = self._load(code)
         if org is None:
             raise HTTPException(404, f"unknown organisation {code!r}")
-        return org
+        return dict(org)
+
+    def parents(self, code: str) -> list[dict]:
+        """The organisation's current parents, one per level."""
+        return [dict(row) for row in self._load(code)[1]]
 
 
 def _date(value: Any) -> dt.date | None:

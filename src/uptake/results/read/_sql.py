@@ -18,9 +18,31 @@ CURRENT_ORG = "valid_to IS NULL"
 
 
 def rows(cur, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """The rows of a statement as dicts. A cursor with a ``memo`` (the web's per-request cursor, see
+    ``MemoCursor``) answers a statement it has already run with the same parameters from memory."""
+    memo = getattr(cur, "memo", None)
+    key = (sql, tuple(params)) if memo is not None else None
+    if key is not None and key in memo:
+        return [dict(row) for row in memo[key]]
     result = cur.execute(sql, list(params))
     names = [d[0] for d in result.description]
-    return [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+    found = [dict(zip(names, values, strict=True)) for values in result.fetchall()]
+    if key is not None:
+        memo[key] = [dict(row) for row in found]
+    return found
+
+
+class MemoCursor:
+    """A cursor for one request over an immutable snapshot: the same question asked twice by two sections
+    of a page (the organisation, its batches, its SPC series) is answered once. Only ``rows``/``one``
+    use the memo; everything else goes straight to the cursor it wraps."""
+
+    def __init__(self, cur):
+        self._cur = cur
+        self.memo: dict[tuple, list[Row]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
 
 
 def one(cur, sql: str, params: Sequence[Any] = ()) -> Row | None:

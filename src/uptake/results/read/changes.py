@@ -103,14 +103,13 @@ def changes(
     then (later periods are ignored), so a change is ``ongoing`` when its latest alert is in that period."""
     sql, params = _changes_sql(indicator, level, org_code, period, latest_only)
     outer, tail_params = ("TRUE", []) if direction is None else ("direction = ?", [direction])
-    total = cur.execute(f"SELECT count(*) FROM ({sql}) WHERE {outer}", params + tail_params).fetchone()[0]
     full = (f"SELECT {CHANGES_COLUMNS} FROM ({sql}) WHERE {outer} ORDER BY last_alert DESC, "
             "abs(percentile_change) DESC NULLS LAST, indicator, level, org_code, first_alert DESC")
-    tail: list[Any] = []
-    if limit is not None:
-        full += " LIMIT ? OFFSET ?"
-        tail = [limit, offset]
-    return rows(cur, full, params + tail_params + tail), int(total)
+    if limit is None:  # every row: the count is the rows' number, no second query
+        found = rows(cur, full, params + tail_params)
+        return found, len(found)
+    total = cur.execute(f"SELECT count(*) FROM ({sql}) WHERE {outer}", params + tail_params).fetchone()[0]
+    return rows(cur, full + " LIMIT ? OFFSET ?", params + tail_params + [limit, offset]), int(total)
 
 
 def change_counts(

@@ -51,13 +51,13 @@ def opportunity(
     if benchmark:
         params.append(benchmark)
     sql = OPPORTUNITY_LONG.format(where=" AND ".join(conditions), benchmark=bench_sql)
+    ordered = sql + (" ORDER BY l.indicator, l.level, l.period, l.benchmark, l.extra_patients DESC NULLS LAST, "
+                     "l.org_code")
+    if limit is None:  # every row: the count is the rows' number, no second query
+        found = rows(cur, ordered, params)
+        return found, len(found)
     total = cur.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
-    sql += " ORDER BY l.indicator, l.level, l.period, l.benchmark, l.extra_patients DESC NULLS LAST, l.org_code"
-    tail: list[Any] = []
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        tail = [limit, offset]
-    return rows(cur, sql, params + tail), int(total)
+    return rows(cur, ordered + " LIMIT ? OFFSET ?", params + [limit, offset]), int(total)
 
 
 def opportunity_totals(

@@ -24,6 +24,26 @@ def organisation(cur: Cursor, code: str) -> Row | None:
     )
 
 
+def organisation_with_parents(cur: Cursor, code: str) -> tuple[Row | None, list[Row]]:
+    """One organisation (as ``organisation``) and its current parents (as ``parents``), in one query."""
+    found = rows(
+        cur,
+        "WITH me AS (SELECT code, level, name, ons_code, postcode, lat, lon, imd_score, imd_quintile, population, "
+        "trust_type, valid_from, valid_to FROM organisations WHERE code = ? "
+        "ORDER BY valid_to IS NULL DESC, valid_from DESC LIMIT 1) "
+        "SELECT 0 AS part, * FROM me UNION ALL "
+        "SELECT 1 AS part, o.code, o.level, o.name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL "
+        "FROM relationships r JOIN organisations o "
+        "ON o.code = r.parent_code AND o.level = r.parent_level AND o.valid_to IS NULL "
+        "WHERE r.child_code = ? AND r.valid_to IS NULL",
+        [code, code],
+    )
+    org = next(({k: v for k, v in row.items() if k != "part"} for row in found if row["part"] == 0), None)
+    parents = [{"code": row["code"], "level": row["level"], "name": row["name"]}
+               for row in found if row["part"] == 1]
+    return org, parents
+
+
 def parents(cur: Cursor, code: str) -> list[Row]:
     """The current parents of an organisation, one per level (ordered nearest first by the caller)."""
     return rows(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from uptake.results.read._sql import Cursor, Row, rows
+from uptake.results.read._sql import Cursor, Row, one, rows
 
 
 def batches(cur: Cursor, indicator: str | None = None) -> list[Row]:
@@ -37,8 +37,8 @@ def batches_for_period(cur: Cursor, indicator: str, period: dt.date | None) -> l
 
 def pipeline_settings(cur: Cursor) -> str | None:
     """The settings (JSON) of the latest pipeline run."""
-    row = cur.execute("SELECT settings FROM pipeline_runs ORDER BY run_id DESC LIMIT 1").fetchone()
-    return row[0] if row else None
+    row = one(cur, "SELECT settings FROM pipeline_runs ORDER BY run_id DESC LIMIT 1")
+    return row["settings"] if row else None
 
 
 def pipeline_runs(cur: Cursor, limit: int = 10) -> list[Row]:

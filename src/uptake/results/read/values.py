@@ -39,10 +39,9 @@ def periods(cur: Cursor, indicator: str, level: str) -> list[dt.date]:
 
 def latest_period(cur: Cursor, indicator: str, level: str | None = None) -> dt.date | None:
     if level is None:
-        return cur.execute("SELECT max(period) FROM result_values WHERE indicator = ?", [indicator]).fetchone()[0]
-    return cur.execute(
-        "SELECT max(period) FROM result_values WHERE indicator = ? AND level = ?", [indicator, level]
-    ).fetchone()[0]
+        return one(cur, "SELECT max(period) AS p FROM result_values WHERE indicator = ?", [indicator])["p"]
+    return one(cur, "SELECT max(period) AS p FROM result_values WHERE indicator = ? AND level = ?",
+               [indicator, level])["p"]
 
 
 def series(

@@ -1,0 +1,68 @@
+"""An organisation page asks the results snapshot few questions: the organisation and its parents are read
+once per request and handed to every section (the request context), not fetched again by each builder."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from uptake.web import snapshot as snapshot_module
+
+MAX_QUERIES = 8
+#: what the signed-in innovation pack adds: peers, the peer position, who nearby does it best, opportunity
+PACK_QUERIES = 4
+
+
+class CountingCursor:
+    """A snapshot cursor that counts the statements run through it (and keeps their text)."""
+
+    def __init__(self, inner, seen: list[str]):
+        self._inner = inner
+        self._seen = seen
+
+    def execute(self, sql, *args, **kwargs):
+        self._seen.append(" ".join(str(sql).split()))
+        return self._inner.execute(sql, *args, **kwargs)
+
+    def sql(self, sql, *args, **kwargs):
+        self._seen.append(" ".join(str(sql).split()))
+        return self._inner.sql(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@pytest.fixture
+def counted(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    original = snapshot_module.Snapshot.cursor
+    monkeypatch.setattr(snapshot_module.Snapshot, "cursor", lambda self: CountingCursor(original(self), seen))
+    return seen
+
+
+@pytest.mark.parametrize("url", [
+    "/organisations/QMJ",
+    "/organisations/MJ0",
+    "/organisations/RAL?indicator=narcolepsy-newer-share",
+    "/organisations/PMJ00",
+])
+@pytest.mark.parametrize("role", ["public", "national-admin"])
+def test_an_organisation_page_runs_at_most_eight_queries_plus_the_pack(fresh_app, session_cookies, counted, url, role) -> None:
+    with TestClient(fresh_app, base_url="http://testserver") as client:
+        if role != "public":
+            client.cookies.set("uptake_session", session_cookies[role])
+        client.get("/")  # warm up: the principal's scope and caches are not the page's own questions
+        counted.clear()
+        response = client.get(url)
+        assert response.status_code == 200, response.text[:500]
+    assert counted, "the counting cursor saw nothing: the page no longer reads through the snapshot cursor"
+    allowed = MAX_QUERIES + (PACK_QUERIES if role != "public" else 0)
+    assert len(counted) <= allowed, f"{len(counted)} queries for {url}:\n" + "\n".join(counted)
+
+
+def test_the_organisation_row_is_read_once_per_request(fresh_app, counted) -> None:
+    with TestClient(fresh_app, base_url="http://testserver") as client:
+        counted.clear()
+        assert client.get("/organisations/QMJ?indicator=doac-share").status_code == 200
+    reads = [sql for sql in counted if "FROM organisations WHERE code = ?" in sql]
+    assert len(reads) == 1, reads
