@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from uptake.analytics.store import AnalyticsStore
 from uptake.catalogue import load_catalogue
 from uptake.mission.attainment import MET, MISSED, ND_STANDARD, ND_TRAJECTORY, OFF, ON, classify, compute_attainment
-from uptake.mission.results import read_table, write_table
+from uptake.mission.results import latest_pipeline_run, read_table, write_table
 from uptake.mission.schemas import Framework
+from uptake.results.schema import ATTAINMENT
 from uptake.stats import wilson
 
 CATALOGUE = load_catalogue()
@@ -204,3 +206,26 @@ def test_result_table_round_trip(tmp_path) -> None:
     assert list(back["status"]) == list(frame["status"])
     assert back["period"].iloc[0] == pd.Timestamp(2020, 1, 1) or str(back["period"].iloc[0])[:10] == "2020-01-01"
     assert read_table(store, "result_watch_list").empty
+
+
+def test_reading_a_store_opens_it_read_only(tmp_path, monkeypatch) -> None:
+    """The mission reads through a read-only connection on the file (the command line and compute), or the
+    connection it is given (the web's snapshot); only write_table opens the file read-write."""
+    frame = compute_attainment([framework()], CATALOGUE, values([("A", 2020, 150, 1000)]))
+    store = AnalyticsStore.open(tmp_path / "a.duckdb")
+    write_table(store, "result_attainment", frame)
+    opened: list[bool] = []
+    real = duckdb.connect
+
+    def connect(database=":memory:", read_only=False, **kwargs):
+        opened.append(read_only)
+        return real(database, read_only=read_only, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", connect)
+    assert len(read_table(store, "result_attainment")) == 1
+    assert latest_pipeline_run(store) is None
+    assert opened == [True, True]
+    with duckdb.connect(":memory:") as con:  # a connection given is used as it is
+        con.execute(ATTAINMENT.ddl())
+        opened.clear()
+        assert read_table(con, "result_attainment").empty and opened == []

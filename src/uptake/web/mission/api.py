@@ -261,7 +261,8 @@ def watch_list(request: Request) -> list[dict[str, Any]]:
 def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
                          page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
     with _results(request) as cur:
-        frame = read.attainment.missed_opportunities(cur, level=level or None, org_code=org_code or None, ordered=True)
+        frame = read.attainment.missed_opportunities(cur, level=level or None, org_code=org_code or None,
+                                                     ordered=True)
     return _page(_frame_rows(frame), page, per_page)
 
 
