@@ -76,10 +76,14 @@ class Principal:
             return self.org_scope is not None and org_code in self.org_scope
         return False
 
+    def may_see_innovation(self, innovation_id: str | None) -> bool:
+        """Pack figures of an innovation's indicators: an innovator sees only its own innovation's."""
+        return self.role != "innovator" or (innovation_id is not None and innovation_id == self.scope_innovation)
+
     def may_see_pack(self, org_code: str, innovation_id: str | None) -> bool:
         """The pack rows of one organisation for an indicator of ``innovation_id``."""
         if self.role == "innovator":
-            return innovation_id is not None and innovation_id == self.scope_innovation
+            return self.may_see_innovation(innovation_id)
         return self.may_see_org_pack(org_code)
 
     def visible_orgs(self) -> frozenset[str] | None:

@@ -28,6 +28,7 @@ from uptake.levels import Level
 from uptake.results import read
 from uptake.results.schema import ADOPTION_ROW, CHANGE_ROW, EQUITY_ROW, OPPORTUNITY_ROW, VALUE_ROW, Shape
 from uptake.web import tables as t
+from uptake.web.params import date_param
 from uptake.web.access import Principal
 from uptake.web.state import CachedBody
 
@@ -238,15 +239,6 @@ def _page(request: Request, items: list[dict], total: int, page: int, per_page: 
             {"link": header} if header else {})
 
 
-def _date(value: str | None) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"period {value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _indicator(web, indicator: str):
     if indicator not in web.catalogue.indicators:
         raise HTTPException(404, f"unknown indicator {indicator!r}; list them at /api/v1/indicators")
@@ -384,7 +376,7 @@ async def values(
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_values")
             rows, total = read.values.values(cur, indicator=indicator, level=level.value if level else None,
-                                             period=_date(period), org_codes=org_code or None, limit=per_page,
+                                             period=date_param(period), org_codes=org_code or None, limit=per_page,
                                              offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
@@ -399,7 +391,7 @@ async def funnel(request: Request, indicator: str, level: LevelParam, period: Pe
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_funnel")
-            day = _date(period) or read.values.latest_period(cur, indicator, level.value)
+            day = date_param(period) or read.values.latest_period(cur, indicator, level.value)
             points = read.funnel.funnel_points(cur, indicator, level.value, day) if day else []
             limits = read.funnel.funnel_curve(cur, indicator, level.value, day) if day and snapshot.has(
                 "result_funnel_curve") else []
@@ -464,7 +456,7 @@ async def opportunity(
     def build(principal):
         if not principal.signed_in:
             raise HTTPException(403, "opportunity by organisation needs an API token or a signed-in session")
-        if principal.role == "innovator" and ind.innovation != principal.scope_innovation:
+        if not principal.may_see_innovation(ind.innovation):
             raise HTTPException(403, "this indicator belongs to another innovation")
         visible = principal.visible_orgs()
         if org_code is not None:
@@ -476,7 +468,7 @@ async def opportunity(
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_opportunity")
             rows, total = read.opportunity.opportunity(
-                cur, indicator=indicator, level=level.value if level else None, period=_date(period),
+                cur, indicator=indicator, level=level.value if level else None, period=date_param(period),
                 benchmark=benchmark.value if benchmark else None, org_codes=codes, limit=per_page,
                 offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
@@ -497,7 +489,7 @@ async def opportunity_totals(
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_opportunity_totals")
-            rows = read.opportunity.opportunity_totals(cur, indicator, _date(period), area_level)
+            rows = read.opportunity.opportunity_totals(cur, indicator, date_param(period), area_level)
         return {"items": rows}, {}
 
     return await _respond(request, build)
@@ -549,7 +541,7 @@ async def changes(
             _need(snapshot, "result_changes")
             rows, total = read.changes.changes(
                 cur, indicator=indicator, level=level.value if level else None, org_code=org_code,
-                period=_date(period), direction=direction.value if direction else None, latest_only=not history,
+                period=date_param(period), direction=direction.value if direction else None, latest_only=not history,
                 limit=per_page, offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
@@ -573,7 +565,7 @@ async def equity(
         with web.snapshots.cursor() as (snapshot, cur):
             _need(snapshot, "result_equity")
             rows, total = read.equity.equity(cur, indicator=indicator, level=level.value if level else None,
-                                             period=_date(period), limit=per_page, offset=(page - 1) * per_page)
+                                             period=date_param(period), limit=per_page, offset=(page - 1) * per_page)
         return _page(request, rows, total, page, per_page)
 
     return await _respond(request, build)

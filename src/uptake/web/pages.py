@@ -17,6 +17,7 @@ from uptake.web import charts
 from uptake.web import tables as t
 from uptake.web.formatting import indicator_value, level_label, missing, period_label, polarity_text
 from uptake.web.methods import METHODS
+from uptake.web.params import date_param
 from uptake import ATTRIBUTION
 
 router = APIRouter(include_in_schema=False)
@@ -28,15 +29,6 @@ MAP_LEVELS = ("icb", "sub-icb")
 
 def _web(request: Request):
     return request.app.state.web
-
-
-def _parse_date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"period {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _levels_with_results(cur, indicator_id: str) -> list[dict]:
@@ -147,7 +139,7 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
     if level not in levels:
         raise HTTPException(404, f"indicator {ind.id} has no results for level {level!r}")
     periods = read.values.periods(cur, ind.id, level)
-    day = _parse_date(period) or (periods[-1] if periods else None)
+    day = date_param(period) or (periods[-1] if periods else None)
     if day is not None and day not in periods:  # e.g. the level changed: the nearest earlier period
         day = max((p for p in periods if p <= day), default=periods[-1] if periods else None)
     tctx = t.Context(cur, web.catalogue, web.principal(request))
@@ -201,8 +193,8 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
         results["how_opportunity"] = _how(cur, ind, ["opportunity"], {
             **inputs, "Unit cost": f"£{ind.unit_cost:,.0f} per patient" if ind.unit_cost else "not defined"}, day)
     principal = tctx.principal
-    if snapshot.has("result_opportunity") and principal.signed_in and day and (
-            principal.role != "innovator" or principal.scope_innovation == ind.innovation):
+    if snapshot.has("result_opportunity") and principal.signed_in and day and principal.may_see_innovation(
+            ind.innovation):
         results["opportunity"] = t.opportunity(tctx, ind.id, level, day, benchmark="top-decile", per_page=25)
     if snapshot.has("result_adoption"):
         categories = read.adoption.adoption_categories(cur, ind.id, level)

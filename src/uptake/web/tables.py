@@ -21,6 +21,7 @@ from uptake.catalogue.schemas import Indicator, Polarity
 from uptake.safe_cells import safe_cell
 from uptake.results import read
 from uptake.results.schema import CHANGE_ROW, EQUITY_ROW, OPPORTUNITY_ROW, VALUE_ROW
+from uptake.web.params import date_param
 from uptake.web.access import Principal
 from uptake.web.formatting import (
     ADOPTER_LABELS,
@@ -179,17 +180,6 @@ class Context:
         return [dict(row) for row in self._load(code)[1]]
 
 
-def _date(value: Any) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise HTTPException(422, f"period {value!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _org_link(row: dict, key: str = "org_code") -> str | None:
     return f"/organisations/{row[key]}" if row.get(key) else None
 
@@ -208,7 +198,7 @@ def synthetic_tag(row: dict) -> tuple[str, str] | None:
 # ---------------------------------------------------------------------- builders
 def league(ctx: Context, indicator: str, level: str, period: Any = None, page: int = 1, per_page: int | None = None):
     ind = ctx.indicator(indicator)
-    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    day = date_param(period) or read.values.latest_period(ctx.cur, indicator, level)
     order = "value-asc" if ind.polarity == Polarity.LOW_IS_GOOD else "value-desc"
     limit = per_page
     offset = (max(page, 1) - 1) * per_page if per_page else 0
@@ -384,9 +374,9 @@ def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, be
     principal = ctx.principal
     if not principal.signed_in:
         raise HTTPException(403, "organisation opportunity figures are for signed-in NHS users")
-    if principal.role == "innovator" and ctx.innovation_of(indicator) != principal.scope_innovation:
+    if not principal.may_see_innovation(ctx.innovation_of(indicator)):
         raise HTTPException(403, "this indicator belongs to another innovation")
-    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    day = date_param(period) or read.values.latest_period(ctx.cur, indicator, level)
     visible = principal.visible_orgs()
     rows, total = read.opportunity.opportunity(
         ctx.cur, indicator=indicator, level=level, period=day, benchmark=benchmark,
@@ -461,7 +451,7 @@ def deciles(ctx: Context, indicator: str, level: str):
 
 def funnel(ctx: Context, indicator: str, level: str, period: Any = None):
     ind = ctx.indicator(indicator)
-    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    day = date_param(period) or read.values.latest_period(ctx.cur, indicator, level)
     rows = read.funnel.funnel_points(ctx.cur, indicator, level, day) if day else []
     columns = [
         Column("org_name", "Organisation", fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})",
@@ -527,7 +517,7 @@ def changes(ctx: Context, indicator: str, level: str, period: Any = None, page: 
             per_page: int | None = None):
     """Each organisation's latest change detected by CUSUM up to the period, newest first (public)."""
     ind = ctx.indicator(indicator)
-    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    day = date_param(period) or read.values.latest_period(ctx.cur, indicator, level)
     rows, total = read.changes.changes(ctx.cur, indicator=indicator, level=level, period=day, latest_only=True,
                                        limit=per_page, offset=(max(page, 1) - 1) * per_page if per_page else 0)
     return DataTable(
@@ -606,7 +596,7 @@ def equity_quintiles_of(row: dict | None, groups: list[dict]) -> tuple[list[dict
 
 def equity_row(ctx: Context, indicator: str, level: str, period: Any = None) -> dict | None:
     """The stored equity result of the period, or of the latest earlier period that has one."""
-    day = _date(period) or read.values.latest_period(ctx.cur, indicator, level)
+    day = date_param(period) or read.values.latest_period(ctx.cur, indicator, level)
     rows, _ = read.equity.equity(ctx.cur, indicator=indicator, level=level)
     earlier = [r for r in rows if day is None or r["period"] <= day]
     return earlier[-1] if earlier else None
@@ -618,7 +608,7 @@ def equity_quintiles(ctx: Context, indicator: str, level: str, period: Any = Non
     row = equity_row(ctx, indicator, level, period)
     groups = read.equity.equity_groups(ctx.cur, indicator, level, row["period"]) if row else []
     rows, _ = equity_quintiles_of(row, groups)
-    day = row["period"] if row else _date(period)
+    day = row["period"] if row else date_param(period)
     columns = [
         Column("quintile_label", "Deprivation quintile (IMD)"),
         Column("organisations", "Organisations", fmt=lambda r: number(r["organisations"]), numeric=True),

@@ -67,6 +67,7 @@ from uptake.store.db import session_scope
 from uptake.web.formatting import indicator_value, level_label, period_label
 from uptake.web.mission import api
 from uptake.web.mission.forms import FIELD_LABELS, content_from_form, field_errors, form_from_content
+from uptake.web.params import date_param
 from uptake.web.security import CSRF_FIELD, csrf_ok
 
 router = APIRouter(tags=["mission pages"], include_in_schema=False)
@@ -130,15 +131,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             if isinstance(value, pd.Timestamp):
                 row[key] = value.date()
     return out
-
-
-def _date(text: str | None) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise HTTPException(400, f"not a date: {text!r}") from None
 
 
 def _csv(frame: pd.DataFrame, name: str) -> Response:
@@ -372,7 +364,7 @@ def commitment_page(request: Request, framework_id: str, commitment_id: str, lev
 
 @router.get("/ratings")
 def ratings_page(request: Request, level: str | None = None, period: str | None = None) -> Response:
-    chosen = _date(period)
+    chosen = date_param(period)
     with session_scope(_web(request).engine) as session:
         all_published = ratings_table(session, with_trace=False)
         fresh = _freshness(request, session)
@@ -385,7 +377,7 @@ def ratings_page(request: Request, level: str | None = None, period: str | None 
     levels = sorted(set(all_published["level"])) if not all_published.empty else []
     summary = (frame.groupby(["level", "rating"]).size().unstack(fill_value=0) if not frame.empty else pd.DataFrame())
     shown = frame.drop(columns=["trace", "explanation"]).head(500) if not frame.empty else frame
-    watch, missed = _rating_lists(request, level or None, _date(period))
+    watch, missed = _rating_lists(request, level or None, date_param(period))
     return _render(request, "mission/ratings.html", rows=_records(shown), total=len(frame), level=level,
                    freshness=fresh, watch=_records(watch.head(200)), watch_total=len(watch),
                    missed=_records(missed.head(200)), missed_total=len(missed),
@@ -651,10 +643,10 @@ def download(request: Request, name: str, framework: str | None = None, commitme
                                 level=level or None, org_code=org or None), "attainment")
     with session_scope(_web(request).engine) as session:
         if name == "ratings":
-            return _csv(ratings_table(session, level=level or None, period=_date(period), org_code=org or None),
+            return _csv(ratings_table(session, level=level or None, period=date_param(period), org_code=org or None),
                         "ratings")
         if name in ("watch-list", "missed-opportunities"):
-            watch, missed = _rating_lists(request, level or None, _date(period))
+            watch, missed = _rating_lists(request, level or None, date_param(period))
             return _csv(watch if name == "watch-list" else missed, name)
         if name == "gaps":
             with _results(request) as cur:
