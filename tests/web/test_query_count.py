@@ -10,7 +10,7 @@ from uptake.web import snapshot as snapshot_module
 
 MAX_QUERIES = 8
 #: what the signed-in innovation pack adds: peers, the peer position, who nearby does it best, opportunity
-PACK_QUERIES = 4
+PACK_QUERIES = 0
 
 
 class CountingCursor:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from uptake.results import read
 from uptake.results.read._sql import MemoCursor
 
 from uptake.results.schema import SNAPSHOT_TABLES
@@ -44,6 +45,9 @@ class Snapshot:
     version: str
     tables: frozenset[str]
     loaded_at: float = field(default_factory=time.time)
+    #: answers to the questions every page asks of a snapshot (latest periods, their batches, the pipeline's
+    #: settings), kept for its life: a snapshot never changes
+    memo: dict = field(default_factory=dict)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self.connection.cursor()
@@ -88,7 +92,27 @@ def load_snapshot(path: Path) -> Snapshot:
     signature = repr(_file_signature(path)).encode()
     version = hashlib.sha256(signature + str(time.time_ns()).encode()).hexdigest()[:16]
     _add_indexes(memory, tables)
-    return Snapshot(connection=memory, version=version, tables=frozenset(tables))
+    snapshot = Snapshot(connection=memory, version=version, tables=frozenset(tables))
+    _warm(snapshot)
+    return snapshot
+
+
+def _warm(snapshot: Snapshot) -> None:
+    """Answer the snapshot-wide questions once, before the first request: each indicator's latest period at
+    each level, the batches behind it, and the pipeline's settings."""
+    cur = MemoCursor(snapshot.cursor(), snapshot.memo)
+    try:
+        if snapshot.has("result_values"):
+            for indicator, level in cur.execute(
+                "SELECT DISTINCT indicator, level FROM result_values ORDER BY ALL"
+            ).fetchall():
+                latest = read.values.latest_period(cur, indicator, level)
+                if snapshot.has("batches"):
+                    read.runs.batches_for_period(cur, indicator, latest)
+        if snapshot.has("pipeline_runs"):
+            read.runs.pipeline_settings(cur)
+    finally:
+        cur.close()
 
 
 def _add_indexes(con: duckdb.DuckDBPyConnection, tables: set[str]) -> None:
@@ -160,6 +184,6 @@ class SnapshotHolder:
         snapshot = self.current
         cur = snapshot.cursor()
         try:
-            yield snapshot, MemoCursor(cur)
+            yield snapshot, MemoCursor(cur, snapshot.memo)
         finally:
             cur.close()

@@ -153,7 +153,7 @@ class Context:
         self.cur = cur
         self.catalogue = catalogue
         self.principal = principal
-        self._orgs: dict[str, tuple[dict | None, list[dict]]] = {}
+        self._orgs: dict[str, tuple] = {}
 
     def indicator(self, indicator_id: str | None) -> Indicator:
         if not indicator_id or indicator_id not in self.catalogue.indicators:
@@ -174,6 +174,14 @@ class Context:
         if org is None:
             raise HTTPException(404, f"unknown organisation {code!r}")
         return dict(org)
+
+    def peer_pack(self, code: str) -> tuple[list[dict], list[dict]]:
+        """The organisation's peers and its indicators' peer figures (one query, once per request)."""
+        key = f"peer-pack|{code}"
+        if key not in self._orgs:
+            self._orgs[key] = read.peers.peer_pack(self.cur, code, self.organisation(code)["level"])
+        found = self._orgs[key]
+        return [dict(r) for r in found[0]], [dict(r) for r in found[1]]
 
     def parents(self, code: str) -> list[dict]:
         """The organisation's current parents, one per level."""
@@ -287,7 +295,7 @@ def peers(ctx: Context, code: str):
     """The 10 most similar organisations, each with its latest values (restricted)."""
     org = ctx.organisation(code)
     require_org_pack(ctx, code)
-    rows = read.peers.peers(ctx.cur, code, org["level"])
+    rows, _ = ctx.peer_pack(code)
     columns = [
         Column("rank", "Similarity rank", numeric=True),
         Column("peer_name", "Peer", fmt=lambda r: f"{r['peer_name'] or r['peer_code']} ({r['peer_code']})",
@@ -302,7 +310,7 @@ def peer_position(ctx: Context, code: str):
     org = ctx.organisation(code)
     mine = {r["indicator"]: r for r in read.values.organisation_latest_values(ctx.cur, code)}
     rows = []
-    for row in read.peers.peer_values(ctx.cur, code, org["level"]):
+    for row in ctx.peer_pack(code)[1]:
         if not ctx.principal.may_see_pack(code, ctx.innovation_of(row["indicator"])):
             continue
         own = mine.get(row["indicator"], {})

@@ -17,10 +17,12 @@ Cursor = duckdb.DuckDBPyConnection
 CURRENT_ORG = "valid_to IS NULL"
 
 
-def rows(cur, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+def rows(cur, sql: str, params: Sequence[Any] = (), *, lasting: bool = False) -> list[Row]:
     """The rows of a statement as dicts. A cursor with a ``memo`` (the web's per-request cursor, see
-    ``MemoCursor``) answers a statement it has already run with the same parameters from memory."""
-    memo = getattr(cur, "memo", None)
+    ``MemoCursor``) answers a statement it has already run with the same parameters from memory;
+    ``lasting`` statements (facts of the whole snapshot: latest periods, batches, pipeline settings) are
+    remembered for the snapshot's life, the others for the request's."""
+    memo = getattr(cur, "lasting" if lasting else "memo", None)
     key = (sql, tuple(params)) if memo is not None else None
     if key is not None and key in memo:
         return [dict(row) for row in memo[key]]
@@ -34,19 +36,21 @@ def rows(cur, sql: str, params: Sequence[Any] = ()) -> list[Row]:
 
 class MemoCursor:
     """A cursor for one request over an immutable snapshot: the same question asked twice by two sections
-    of a page (the organisation, its batches, its SPC series) is answered once. Only ``rows``/``one``
-    use the memo; everything else goes straight to the cursor it wraps."""
+    of a page (the organisation, its SPC series) is answered once, and facts of the whole snapshot come
+    from ``lasting`` (the snapshot's own memo, shared by its requests). Only ``rows``/``one`` use the
+    memos; everything else goes straight to the cursor it wraps."""
 
-    def __init__(self, cur):
+    def __init__(self, cur, lasting: dict | None = None):
         self._cur = cur
         self.memo: dict[tuple, list[Row]] = {}
+        self.lasting: dict[tuple, list[Row]] = lasting if lasting is not None else self.memo
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cur, name)
 
 
-def one(cur, sql: str, params: Sequence[Any] = ()) -> Row | None:
-    found = rows(cur, sql, params)
+def one(cur, sql: str, params: Sequence[Any] = (), *, lasting: bool = False) -> Row | None:
+    found = rows(cur, sql, params, lasting=lasting)
     return found[0] if found else None
 
 

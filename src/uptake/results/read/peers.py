@@ -43,6 +43,43 @@ def peer_values(cur: Cursor, org_code: str, level: str) -> list[Row]:
     )
 
 
+def peer_pack(cur: Cursor, org_code: str, level: str) -> tuple[list[Row], list[Row]]:
+    """``peers`` and ``peer_values`` of one organisation in one query (the organisation page's pack)."""
+    found = rows(
+        cur,
+        """
+        WITH latest AS (
+            SELECT indicator, max(period) AS period FROM result_values
+            WHERE org_code = ? AND level = ? GROUP BY indicator
+        ), peer AS (
+            SELECT p.peer_code, o.name AS peer_name, p.rank, p.distance FROM result_peers p
+            LEFT JOIN organisations o ON o.code = p.peer_code AND o.valid_to IS NULL
+            WHERE p.org_code = ? AND p.level = ?
+        ), stats AS (
+            SELECT l.indicator, l.period,
+                   median(v.value) AS peer_median, min(v.value) AS peer_min, max(v.value) AS peer_max,
+                   count(v.value) AS peers
+            FROM latest l JOIN result_values v
+              ON v.indicator = l.indicator AND v.period = l.period AND v.level = ?
+            WHERE v.org_code IN (SELECT peer_code FROM peer)
+            GROUP BY l.indicator, l.period
+        )
+        SELECT 0 AS part, peer_code, peer_name, rank, distance, NULL AS indicator, NULL::DATE AS period,
+               NULL::DOUBLE AS peer_median, NULL::DOUBLE AS peer_min, NULL::DOUBLE AS peer_max,
+               NULL::BIGINT AS peers
+        FROM peer
+        UNION ALL
+        SELECT 1, NULL, NULL, NULL, NULL, indicator, period, peer_median, peer_min, peer_max, peers FROM stats
+        ORDER BY part, rank, indicator
+        """,
+        [org_code, level, org_code, level, level],
+    )
+    peer_rows = [{k: r[k] for k in ("peer_code", "peer_name", "rank", "distance")} for r in found if r["part"] == 0]
+    value_rows = [{k: r[k] for k in ("indicator", "period", "peer_median", "peer_min", "peer_max", "peers")}
+                  for r in found if r["part"] == 1]
+    return peer_rows, value_rows
+
+
 def nearby(
     cur: Cursor, indicator: str, level: str, period: dt.date, org_code: str, count: int = 10
 ) -> list[Row]:

@@ -32,12 +32,13 @@ def batches_for_period(cur: Cursor, indicator: str, period: dt.date | None) -> l
         "SELECT batch_id, source, file_name, file_sha256, loaded_at, loaded_by FROM batches "
         "WHERE indicator = ? AND list_contains(periods, ?::DATE) ORDER BY batch_id DESC LIMIT 1",
         [indicator, period],
+        lasting=True,
     )
 
 
 def pipeline_settings(cur: Cursor) -> str | None:
     """The settings (JSON) of the latest pipeline run."""
-    row = one(cur, "SELECT settings FROM pipeline_runs ORDER BY run_id DESC LIMIT 1")
+    row = one(cur, "SELECT settings FROM pipeline_runs ORDER BY run_id DESC LIMIT 1", lasting=True)
     return row["settings"] if row else None
 
 

@@ -39,9 +39,10 @@ def periods(cur: Cursor, indicator: str, level: str) -> list[dt.date]:
 
 def latest_period(cur: Cursor, indicator: str, level: str | None = None) -> dt.date | None:
     if level is None:
-        return one(cur, "SELECT max(period) AS p FROM result_values WHERE indicator = ?", [indicator])["p"]
+        return one(cur, "SELECT max(period) AS p FROM result_values WHERE indicator = ?", [indicator],
+                   lasting=True)["p"]
     return one(cur, "SELECT max(period) AS p FROM result_values WHERE indicator = ? AND level = ?",
-               [indicator, level])["p"]
+               [indicator, level], lasting=True)["p"]
 
 
 def series(
