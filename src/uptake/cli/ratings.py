@@ -24,8 +24,9 @@ from uptake.cli._common import (
     workflow_session,
 )
 from uptake.errors import UptakeError
+from uptake.results import read
 from uptake.mission.ratings import compute_ratings, publish_ratings, ratings_table, review_ratings
-from uptake.mission.results import open_store, read_table
+from uptake.mission.results import open_store, reading
 from uptake.mission.rule_set import load_rule_set
 
 ratings_app = sub_app(help="Innovation ratings: compute, review, publish, list.")
@@ -131,8 +132,8 @@ def ratings_explain(org: Annotated[str, typer.Argument(help="organisation code")
 @ratings_app.command("watch-list")
 def ratings_watch_list(workspace: WorkspaceOption = None) -> None:
     """The decertification watch list: below the minimum standard for the rule set's consecutive periods."""
-    frame = read_table(open_store(existing_workspace(workspace)), "result_watch_list",
-                       "ORDER BY framework, commitment, level, org_code")
+    with reading(open_store(existing_workspace(workspace))) as con:
+        frame = read.attainment.watch_list(con, ordered=True)
     for row in frame.itertuples(index=False):
         typer.echo(f"{row.org_code}\t{row.level}\t{row.framework}/{row.commitment}\t{row.period:%Y-%m-%d}\t"
                    f"{row.periods_below_minimum} periods below the minimum\t{row.org_name or ''}")
@@ -145,15 +146,8 @@ def ratings_missed_opportunities(level: LevelOption = None, period: PeriodOption
                                  workspace: WorkspaceOption = None) -> None:
     """Commitments an organisation did not meet while most of its similar peers did."""
     year = rating_year(period or None)
-    where, params = [], []
-    if level:
-        where.append("level = ?")
-        params.append(level)
-    if year:
-        where.append("rating_year = ?")
-        params.append(year)
-    sql = ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY level, org_code, framework, commitment, period"
-    frame = read_table(open_store(existing_workspace(workspace)), "result_missed_opportunities", sql, params)
+    with reading(open_store(existing_workspace(workspace))) as con:
+        frame = read.attainment.missed_opportunities(con, level=level or None, rating_year=year, ordered=True)
     for row in frame.itertuples(index=False):
         typer.echo(f"{row.org_code}\t{row.level}\t{row.framework}/{row.commitment}\t{row.period:%Y-%m-%d}\t"
                    f"{row.status}\t{row.peers_met} of {row.peers_assessed} peers met\t{row.org_name or ''}")

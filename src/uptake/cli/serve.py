@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+import pandas as pd
 from sqlalchemy import select
 
 from uptake.catalogue import load_catalogue
 from uptake.cli._common import WorkspaceOption, console
 from uptake.errors import UptakeError
+from uptake.results import read
 from uptake.store.db import make_engine, session_scope
 from uptake.store.models import User
 from uptake.web.accounts import ensure_demo_users
@@ -105,29 +107,29 @@ def _demo_scopes(ws: Workspace) -> tuple[str, str, str]:
     with results, so each demo role has something to see."""
     snapshot = load_snapshot(ws.analytics_path)
     cur = snapshot.cursor()
-
-    def first(sql: str) -> str | None:
-        try:
-            row = cur.execute(sql).fetchone()
-        except Exception:
-            return None
-        return row[0] if row else None
-
     has_values = snapshot.has("result_values")
-    icb = (first("SELECT org_code FROM result_values WHERE level = 'icb' ORDER BY org_code LIMIT 1") if has_values
-           else None) or first("SELECT code FROM organisations WHERE level = 'icb' AND valid_to IS NULL ORDER BY code")
+    current = (read.organisations.current_frame(cur) if snapshot.has("organisations")
+               else pd.DataFrame(columns=["code", "level", "name"]))
+
+    def first_with_results(level: str) -> str | None:
+        codes = read.values.org_codes(cur, level) if has_values else []
+        return codes[0] if codes else None
+
+    def first_of(levels: tuple[str, ...]) -> str | None:
+        codes = sorted(current.loc[current["level"].isin(levels), "code"])
+        return codes[0] if codes else None
+
+    icb = first_with_results("icb") or first_of(("icb",))
     provider = None
     for level in ("trust", "stroke-unit", "practice"):
-        provider = (first(f"SELECT org_code FROM result_values WHERE level = '{level}' ORDER BY org_code LIMIT 1")
-                    if has_values else None)
+        provider = first_with_results(level)
         if provider:
             break
-    provider = provider or first(
-        "SELECT code FROM organisations WHERE level IN ('trust', 'practice') AND valid_to IS NULL ORDER BY code")
+    provider = provider or first_of(("trust", "practice"))
     catalogue = load_catalogue()
     # the flagship real case (DOACs) when it has results, else the first indicator with results
-    with_results = (first("SELECT indicator FROM result_values ORDER BY indicator <> 'doac-share', indicator LIMIT 1")
-                    if has_values else None)
+    measured = sorted({r["indicator"] for r in read.values.indicator_levels(cur)}) if has_values else []
+    with_results = "doac-share" if "doac-share" in measured else (measured[0] if measured else None)
     innovation = (catalogue.indicators[with_results].innovation if with_results in catalogue.indicators
                   else next(iter(catalogue.innovations), None))
     if not (icb and provider and innovation):

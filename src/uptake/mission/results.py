@@ -163,8 +163,8 @@ def write_table(store: AnalyticsStore, name: str, frame: pd.DataFrame) -> int:
     return len(data)
 
 
-def read_table(results: Results, name: str, where: str = "", params: list | None = None) -> pd.DataFrame:
-    """A mission result table, with an optional SQL ``WHERE ... ORDER BY ...`` tail (empty, with its columns,
-    if it has not been written yet). Prefer the filters of uptake.results.read.attainment."""
+def read_table(results: Results, name: str) -> pd.DataFrame:
+    """A whole mission result table (empty, with its columns, if it has not been written yet); for filtered
+    reads use uptake.results.read.attainment."""
     with reading(results) as con:
-        return read.attainment.table(con, name, where, params)
+        return read.attainment.table(con, name)
