@@ -408,8 +408,12 @@ def rating_page(request: Request, level: str, org_code: str) -> Response:
     who = _who(request)
     with session_scope(_web(request).engine) as session:
         published = ratings_table(session, level=level, org_code=org_code)
-        drafts = ratings_table(session, who, status="all", level=level, org_code=org_code) \
-            if who.role == "national-admin" else pd.DataFrame()
+        drafts = pd.DataFrame()
+        if who.role == "national-admin":
+            try:
+                drafts = ratings_table(session, who, status="all", level=level, org_code=org_code)
+            except UptakeError:  # no rating run yet: there are no drafts to show
+                drafts = pd.DataFrame()
         fresh = _freshness(request, session)
     if published.empty and drafts.empty:
         raise HTTPException(404, f"no published rating for {level} {org_code}")
