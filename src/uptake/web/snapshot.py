@@ -103,9 +103,8 @@ def _warm(snapshot: Snapshot) -> None:
     cur = MemoCursor(snapshot.cursor(), snapshot.memo)
     try:
         if snapshot.has("result_values"):
-            for indicator, level in cur.execute(
-                "SELECT DISTINCT indicator, level FROM result_values ORDER BY ALL"
-            ).fetchall():
+            for row in read.values.indicator_levels(cur):
+                indicator, level = row["indicator"], row["level"]
                 latest = read.values.latest_period(cur, indicator, level)
                 if snapshot.has("batches"):
                     read.runs.batches_for_period(cur, indicator, latest)
