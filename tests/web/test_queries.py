@@ -76,7 +76,7 @@ def test_reader_runs_on_the_schema(empty_store, name, fn):
     if isinstance(result, pd.DataFrame):
         assert result.empty, f"{name} found something in an empty store"
     else:
-        assert result in (None, [], {}, ([], 0), set(), (None, None)), \
+        assert result in (None, [], {}, ([], 0), set(), (None, None), (None, []), ([], [])), \
             f"{name} found something in an empty store: {result!r}"
 
 
@@ -101,3 +101,29 @@ def test_rows_have_the_declared_shapes(demo):
     _check_rows(schema.OPPORTUNITY_ROW, read.opportunity.opportunity(cur, indicator="doac-share", limit=500)[0])
     _check_rows(schema.CHANGE_ROW, read.changes.changes(cur, latest_only=False, limit=500)[0])
     _check_rows(schema.EQUITY_ROW, read.equity.equity(cur, limit=500)[0])
+
+
+def test_combined_readers_answer_as_their_parts(demo):
+    """The one-query readers of the organisation page give what the separate readers give."""
+    from uptake.results.read._sql import MemoCursor
+    from uptake.web.snapshot import load_snapshot
+
+    cur = load_snapshot(demo.workspace.analytics_path).cursor()
+    checked = 0
+    for code in ("QMJ", "MJ0", "RAL", "PMJ00", "ENG", "NOPE"):
+        org, parents = read.organisations.organisation_with_parents(cur, code)
+        assert org == read.organisations.organisation(cur, code)
+        key = lambda r: (r["level"], r["code"])  # noqa: E731
+        assert sorted(parents, key=key) == sorted(read.organisations.parents(cur, code), key=key)
+        if org is None:
+            continue
+        peers, values = read.peers.peer_pack(cur, code, org["level"])
+        assert peers == read.peers.peers(cur, code, org["level"])
+        assert values == read.peers.peer_values(cur, code, org["level"])
+        checked += bool(peers)
+    assert checked >= 2, "no organisation with peers was checked"
+    # the per-request memo answers a repeated question with equal rows, which a caller may change freely
+    memo = MemoCursor(cur)
+    first = read.organisations.organisation(memo, "QMJ")
+    first["name"] = "changed by a caller"
+    assert read.organisations.organisation(memo, "QMJ") == read.organisations.organisation(cur, "QMJ")
