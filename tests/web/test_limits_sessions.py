@@ -347,11 +347,19 @@ def test_a_cookie_from_before_the_session_table_is_not_accepted(fresh_app, demo)
     "/static/..%2f..%2fsecret", "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/app.js%0a",
     "/geo/icb%00.json", "/api/v1/organisations/%00",
     "/static/" + "a" * 5000,
+    "/ratings?status=published&level=%00", "/api/v1/ratings?level=%00", "/organisations?q=a%00b",
+    "/innovations/doacs?level=icb&period=%01",
 ])
 def test_malformed_paths_answer_400_or_404(fresh_app, path):
     with TestClient(fresh_app, raise_server_exceptions=False) as client:
         response = client.get(path)
         assert response.status_code in (400, 404), (path, response.status_code)
+
+
+def test_ordinary_query_strings_pass(fresh_app):
+    with TestClient(fresh_app, raise_server_exceptions=False) as client:
+        assert client.get("/organisations?q=north+london").status_code == 200
+        assert client.get("/organisations?q=St%20Mary%27s%20%26%20Co").status_code == 200
 
 
 # ---------------------------------------------------------------------- migrations at start

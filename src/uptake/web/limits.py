@@ -3,7 +3,8 @@
 - ``RequestLimitsMiddleware``: refuses a request body larger than the limit with 413 *before reading it*
   (a declared Content-Length is checked before the app is called; a streamed, chunked body is counted as
   it arrives and cut off at the limit), and refuses a path with control characters (a NUL byte, a line
-  break) or of absurd length with 400, so no route ever sees one.
+  break) or of absurd length, or a query string with a NUL or another control character, with 400, so no
+  route ever sees one.
 - ``ProxyHeadersMiddleware``: believes X-Forwarded-For and X-Forwarded-Proto only when the socket peer is
   one of the configured trusted proxies (UPTAKE_TRUSTED_PROXIES; none by default). The client is then the
   rightmost address in X-Forwarded-For that is not itself a trusted proxy: addresses further left were
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Sequence
+from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,6 +47,15 @@ def _malformed(path: str) -> bool:
     return len(path) > MAX_PATH_CHARS or any(ord(c) < 0x20 or ord(c) == 0x7F for c in path)
 
 
+def _malformed_query(query: bytes) -> bool:
+    """A query string carrying a NUL or another control character (other than tab and line breaks) once
+    decoded: no parameter of this app takes one, and databases refuse them (PostgreSQL text cannot hold NUL)."""
+    if not query:
+        return False
+    text = unquote_plus(query.decode("latin-1"), encoding="utf-8", errors="replace")
+    return any((ord(c) < 0x20 and c not in "\t\n\r") or ord(c) == 0x7F for c in text)
+
+
 class RequestLimitsMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int):
         self.app = app
@@ -58,7 +69,7 @@ class RequestLimitsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _malformed(scope.get("path", "")):
+        if _malformed(scope.get("path", "")) or _malformed_query(scope.get("query_string", b"")):
             await _refuse(scope, send, 400, "The address is malformed.")
             return
         declared = None
