@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from uptake.dates import DateError, parse_date
 from uptake.errors import UptakeError
 from uptake.levels import Level
 
@@ -104,13 +105,9 @@ def _level(value: Any) -> str:
 
 
 def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):  # includes pandas.Timestamp
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
+        return parse_date(value)
+    except DateError:
         raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 

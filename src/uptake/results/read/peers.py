@@ -22,25 +22,7 @@ def peers(cur: Cursor, org_code: str, level: str) -> list[Row]:
 
 def peer_values(cur: Cursor, org_code: str, level: str) -> list[Row]:
     """For each indicator: the organisation's latest value and its peers' median, min and max then."""
-    return rows(
-        cur,
-        """
-        WITH latest AS (
-            SELECT indicator, max(period) AS period FROM result_values
-            WHERE org_code = ? AND level = ? GROUP BY indicator
-        ), peer AS (
-            SELECT peer_code FROM result_peers WHERE org_code = ? AND level = ?
-        )
-        SELECT l.indicator, l.period,
-               median(v.value) AS peer_median, min(v.value) AS peer_min, max(v.value) AS peer_max,
-               count(v.value) AS peers
-        FROM latest l JOIN result_values v
-          ON v.indicator = l.indicator AND v.period = l.period AND v.level = ?
-        WHERE v.org_code IN (SELECT peer_code FROM peer)
-        GROUP BY l.indicator, l.period ORDER BY l.indicator
-        """,
-        [org_code, level, org_code, level, level],
-    )
+    return peer_pack(cur, org_code, level)[1]
 
 
 def peer_pack(cur: Cursor, org_code: str, level: str) -> tuple[list[Row], list[Row]]:
