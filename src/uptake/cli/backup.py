@@ -45,8 +45,9 @@ def backup(
                       f"{_rows(manifest.analytics['tables'])}")
     console.print(f"  secret key: {'included' if manifest.secrets else 'none in this workspace'}")
     size = sum(entry["bytes"] for entry in manifest.files.values())
+    holds = "password and token hashes" + (" and the session key" if manifest.secrets else "")
     console.print(f"  {len(manifest.files)} files, {size / 1e6:,.1f} MB; checksums in manifest.json. "
-                  "It holds password hashes and the session key: keep it private.")
+                  f"It holds {holds}: keep it private.")
 
 
 def restore(
