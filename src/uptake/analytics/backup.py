@@ -80,15 +80,21 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def export_store(path: Path, directory: Path) -> StoreCopy:
+def export_store(path: Path, directory: Path, *, wait: float = 0.0) -> StoreCopy:
     """``EXPORT DATABASE`` of the store at ``path`` into the new ``directory`` (Parquet, zstd), through a
-    read-only attachment. Hold ``writers_held_off`` around it for a copy no writer can disturb."""
+    read-only attachment. Hold ``writers_held_off`` around it for a copy no writer can disturb. A process
+    holding the file open read-write without the write lock is waited for, up to ``wait`` seconds."""
     memory = duckdb.connect(":memory:")
     try:
-        try:
-            memory.execute(f"ATTACH {_literal(path)} AS store (READ_ONLY)")
-        except duckdb.Error as exc:
-            raise UptakeError(f"cannot read the analytics store {path}: {exc}") from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                memory.execute(f"ATTACH {_literal(path)} AS store (READ_ONLY)")
+                break
+            except duckdb.Error as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise UptakeError(f"cannot read the analytics store {path}: {exc}") from None
+                time.sleep(0.5)
         memory.execute("USE store")
         version = stored_version(memory)
         tables = _row_counts(memory, "store")

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,11 +50,13 @@ def create_backup(
     partial = directory.with_name(f".{directory.name}.partial-{secrets.token_hex(4)}")
     partial.mkdir(mode=0o700)
     try:
+        started = time.monotonic()
         with writers_held_off(workspace.analytics_path, wait=wait, on_wait=on_wait):
             workflow = dump(workspace.database_url, partial / WORKFLOW_FILE)
             analytics = None
             if workspace.analytics_path.is_file():
-                analytics = export_store(workspace.analytics_path, partial / ANALYTICS_DIR)
+                left = max(0.0, wait - (time.monotonic() - started))
+                analytics = export_store(workspace.analytics_path, partial / ANALYTICS_DIR, wait=left)
         held = []
         if workspace.web_secret_path.is_file():
             shutil.copyfile(workspace.web_secret_path, partial / SECRET_FILE)
