@@ -247,6 +247,7 @@ class Readers:
             thread.join(timeout=60)
 
 
+@pytest.mark.slow
 def test_a_backup_taken_while_the_app_reads_restores_every_row(site: Site, second_database: str | None,
                                                                tmp_path: Path) -> None:
     from uptake.web.app import create_app
