@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("cli",), False),  # the command line: starts the web server, so it sits above web
     (("web", "demo", "bench"), False),  # adapters: pages and API; the demo build; the benchmark
     (("mission", "models", "ecosystem"), False),  # the domains
-    (("pipeline", "ingest", "sources"), False),  # computing results; loading observations
+    (("pipeline", "ingest", "sources", "backup"), False),  # computing results; loading observations; backups
     (("analytics", "store", "results"), False),  # the stores and the one read model of results
     (("catalogue", "reference"), False),  # what is measured; the NHS organisation hierarchy
     (("stats", "levels", "errors", "dates", "safe_cells", "settings", "workspace", "__init__"), True),  # the ground

@@ -5,6 +5,7 @@ Layout::
     WORKSPACE/
       workflow.sqlite          workflow database (unless UPTAKE_DATABASE_URL points elsewhere)
       analytics/uptake.duckdb  analytics store: organisations, observations, load batches, results
+      web-secret.key           the web app's session-signing key (made on first start)
       staging/                 observation files prepared by `uptake demo` before they are ingested
       exports/                 files written by `uptake export`
 """
@@ -38,6 +39,10 @@ class Workspace:
     @property
     def analytics_path(self) -> Path:
         return self.root / "analytics" / "uptake.duckdb"
+
+    @property
+    def web_secret_path(self) -> Path:
+        return self.root / "web-secret.key"
 
     @property
     def staging_dir(self) -> Path:

@@ -21,6 +21,7 @@ import typer
 from uptake import __version__
 from uptake.cli import (
     assessments,
+    backup,
     bench,
     catalogue,
     compute,
@@ -65,6 +66,7 @@ assessments.register(app)
 export.register(app)
 serve.register(app)
 users.register(app)
+backup.register(app)
 
 
 def main() -> None:
