@@ -136,6 +136,8 @@ def _commitment_rows(
         & (periods <= pd.Timestamp(framework.end))
         & values["value"].notna()
     )
+    if "comparison" in values:  # an organisation that does not provide the service is not held to it
+        keep &= values["comparison"] != "not eligible"
     rows = values.loc[keep].copy()
     if c.scope.org_types is not None and not rows.empty:
         if organisations is None:
@@ -194,7 +196,9 @@ def _commitment_rows(
         "distance_to_standard": sign * (v - standard),
         "below_minimum": below_minimum,
         "comparison": rows["comparison"].to_numpy() if "comparison" in rows else None,
-        "synthetic": rows["synthetic"].to_numpy(dtype=bool) if "synthetic" in rows else indicator.synthetic,
+        # synthetic when the row's data are, or the catalogue says the indicator is (either is enough)
+        "synthetic": (rows["synthetic"].astype("boolean").fillna(False).to_numpy(dtype=bool) | indicator.synthetic
+                      if "synthetic" in rows else np.full(len(rows), indicator.synthetic)),
         "_high": high,
     })
     return out

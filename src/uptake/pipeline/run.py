@@ -267,7 +267,7 @@ def _compute_indicator(
 
     cols = step("values", lambda: values.compute(frame))
     warnings += [f"{indicator.id}: {w}" for w in cols.warnings]
-    usable = ~np.isnan(cols.ci95_low)
+    usable = ~np.isnan(cols.ci95_low) & frame.eligible  # eligible: the indicator's eligibility rule
     parts.append((None, step("values", lambda: values.point_columns(frame, cols))))
     tables.append((DECILES, step("values", lambda: values.deciles_table(frame, cols))))
 

@@ -145,7 +145,7 @@ _S, _D, _F, _I, _B, _T = "VARCHAR", "DATE", "DOUBLE", "INTEGER", "BOOLEAN", "TIN
 # ------------------------------------------------------------------------------------------ vocabularies
 # Category columns of result_points hold positions in these tuples; the views turn them into the words.
 
-COMPARISON = ("not compared", "similar", "better", "worse", "best", "worst", "higher", "lower")
+COMPARISON = ("not compared", "similar", "better", "worse", "best", "worst", "higher", "lower", "not eligible")
 FUNNEL_BAND = ("within 95%", "between 95% and 99.8%", "beyond 99.8%", "not compared")
 FUNNEL_SIDE = ("", "high", "low")
 SPC_RULE = ("", "outside-limits", "trend", "two-of-three", "shift")
@@ -380,7 +380,8 @@ OPPORTUNITY = ResultTable(
         f"{_gap('p.peer_value', _UNFAVOURABLE)} AS gap_peers_high, i.target AS target_value, "
         f"{_gap('i.target')} AS gap_target, i.unit_cost {_POINT_JOIN} "
         "JOIN result_deciles AS d ON d.indicator = i.indicator AND d.level = o.level AND d.period = p.period "
-        "WHERE i.polarity <> 'no-judgement' AND p.ci95_low IS NOT NULL AND o.level <> 'england')"
+        "WHERE i.polarity <> 'no-judgement' AND p.ci95_low IS NOT NULL AND o.level <> 'england' "
+        f"AND p.comparison <> {COMPARISON.index('not eligible')})"
     ),
 )
 
