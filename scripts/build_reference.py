@@ -498,7 +498,8 @@ def build_covariates(data: Path, orgs: pd.DataFrame, out: Path, note) -> dict:
     note(f"practice covariates: aged 65+ for {int(share.notna().sum())} of {len(codes)} practices "
          f"(list-weighted {national:.1f}%), rural-urban class for {int(ruc.notna().sum())} "
          f"({int(table['rural'].eq(1).sum())} rural)")
-    return {"practices_without_age": int(share.isna().sum()), "practices_without_rurality": int(ruc.isna().sum())}
+    return {"practices_without_age": int(share.isna().sum()),
+            "practices_without_rurality": int(ruc.isna().sum())}
 
 
 def classify_trusts(data: Path, trusts: pd.DataFrame) -> pd.DataFrame:
@@ -646,10 +647,11 @@ INPUTS: tuple[tuple[str, str, str], ...] = (
     ("uptake/ae_attendances_trust_monthly_2016-2019.csv", "trusts with type-1 A&E attendances (acute type)",
      "nhs-r-community/NHSRdatasets (CC0; NHS England A&E statistics)"),
     ("spread/practice_demographics_age_imd_2026snapshot.csv",
-     "share of each practice's list aged 65+ (pct_over_65, doubled: see docs/reference-data.md) and list size, "
-     "February 2026",
-     "benstanbury/antibiotic-prescribing-analysis @ 8757853: data/processed/lookups/practice_demographics.csv "
-     "(repository MIT; NHS Digital, Patients Registered at a GP Practice, quinary age file)"),
+     "share of each practice's list aged 65+ (pct_over_65, doubled: see docs/reference-data.md) "
+     "and list size, February 2026",
+     "benstanbury/antibiotic-prescribing-analysis @ 8757853: "
+     "data/processed/lookups/practice_demographics.csv (repository MIT; NHS Digital, Patients "
+     "Registered at a GP Practice, quinary age file)"),
     ("spread/practice_covariates_statins_paper_2018.csv",
      "2011 Rural-Urban Classification of each practice's LSOA (ruc11cd), about 2018",
      "ebmdatalab/jupyter-notebooks @ 775420d: Statins_paper/regression/data_for_regression_2019_05.csv "

@@ -113,6 +113,12 @@ def compute_attainment(
     return frame[list(COLUMNS)].reset_index(drop=True)
 
 
+def _synthetic(rows: pd.DataFrame, catalogue_says: bool) -> np.ndarray:
+    if "synthetic" not in rows:
+        return np.full(len(rows), catalogue_says)
+    return rows["synthetic"].astype("boolean").fillna(False).to_numpy(dtype=bool) | catalogue_says
+
+
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=object) for name in COLUMNS})
 
@@ -197,8 +203,7 @@ def _commitment_rows(
         "below_minimum": below_minimum,
         "comparison": rows["comparison"].to_numpy() if "comparison" in rows else None,
         # synthetic when the row's data are, or the catalogue says the indicator is (either is enough)
-        "synthetic": (rows["synthetic"].astype("boolean").fillna(False).to_numpy(dtype=bool) | indicator.synthetic
-                      if "synthetic" in rows else np.full(len(rows), indicator.synthetic)),
+        "synthetic": _synthetic(rows, indicator.synthetic),
         "_high": high,
     })
     return out

@@ -169,8 +169,8 @@ def _synthetic_sentence(trace: dict[str, Any]) -> str | None:
         return None
     names = ", ".join(sorted({str(item["indicator"]) for item in generated}))
     how = "wholly" if len(generated) == len(evidence) else "partly"
-    return (f"This rating rests {how} on SYNTHETIC data: {len(generated)} of its {len(evidence)} commitments are "
-            f"measured by generated series ({names}), not real ones.")
+    return (f"This rating rests {how} on SYNTHETIC data: {len(generated)} of its {len(evidence)} commitments "
+            f"are measured by generated series ({names}), not real ones.")
 
 
 def _plain(value: Any) -> Any:
@@ -508,8 +508,9 @@ def ratings_table(
         raise UptakeError(f"status must be published, reviewed, draft or all, not {status!r}")
     if status != "published" and not may_see_rating(who, status):
         require(False, who, f"see {status} ratings", )
-    wanted = [InnovationRating.id, InnovationRating.org_code, InnovationRating.org_name, InnovationRating.level,
-              InnovationRating.period, InnovationRating.rating, InnovationRating.status, InnovationRating.run_id]
+    wanted = [InnovationRating.id, InnovationRating.org_code, InnovationRating.org_name,
+              InnovationRating.level, InnovationRating.period, InnovationRating.rating,
+              InnovationRating.status, InnovationRating.run_id]
     if with_trace:
         wanted += [InnovationRating.explanation, InnovationRating.trace]
     else:  # the flag alone, read out of the trace by the database

@@ -345,7 +345,7 @@ def _run(
         return IndicatorFrame.from_arrow(indicator, plan, fetch(rollup(tables, indicator.id, plan)), orgs)
 
     report("peers")  # once per level, for every indicator
-    real = {ind.id: plans[ind.id] for ind in inv.todo if not ind.synthetic}  # peers never rest on synthetic data
+    real = {ind.id: plans[ind.id] for ind in inv.todo if not ind.synthetic}  # peers never use synthetic data
     activity_table = timed("peers", lambda: _activity(tables, inv.periods_of, real))
     writer = ResultWriter(con)
     run_id = writer.next_run_id()

@@ -145,7 +145,9 @@ _S, _D, _F, _I, _B, _T = "VARCHAR", "DATE", "DOUBLE", "INTEGER", "BOOLEAN", "TIN
 # ------------------------------------------------------------------------------------------ vocabularies
 # Category columns of result_points hold positions in these tuples; the views turn them into the words.
 
-COMPARISON = ("not compared", "similar", "better", "worse", "best", "worst", "higher", "lower", "not eligible")
+COMPARISON = (
+    "not compared", "similar", "better", "worse", "best", "worst", "higher", "lower", "not eligible"
+)
 FUNNEL_BAND = ("within 95%", "between 95% and 99.8%", "beyond 99.8%", "not compared")
 FUNNEL_SIDE = ("", "high", "low")
 SPC_RULE = ("", "outside-limits", "trend", "two-of-three", "shift")
