@@ -10,6 +10,7 @@ Reads the raw files (see ATTRIBUTION.md, written next to the outputs) and writes
     trust_types.csv      the curated trust type of every open English NHS trust, with its basis
     trust_successors.csv trust codes that closed by merger and the code that carries them on
     icb.geojson          42 ICB boundaries, WGS84, simplified
+    practice_covariates.csv  age structure and rurality of every practice (similar peers' variables)
     sub_icb.geojson      106 sub-ICB location boundaries, WGS84, simplified
     ATTRIBUTION.md       provenance of every input (with SHA-256) and the OGL attribution
 
@@ -445,6 +446,7 @@ def build(data: Path, out: Path) -> dict:
     succ = pd.DataFrame(TRUST_SUCCESSORS, columns=["predecessor_code", "successor_code", "date", "basis"])
     succ.sort_values(["date", "predecessor_code"]).to_csv(out / "trust_successors.csv", index=False,
                                                          lineterminator="\n")
+    summary.update(build_covariates(data, orgs, out, note))
     write_attribution(data, out)
 
     # ---- verify what was written ------------------------------------------------------------------------
@@ -455,6 +457,49 @@ def build(data: Path, out: Path) -> dict:
     summary["trust_types"] = types["trust_type"].value_counts().to_dict()
     summary["relationships"] = len(ref.relationships)
     return summary
+
+
+#: A practice whose February 2026 list is smaller than this gets no age share: a handful of patients (most
+#: such practices had closed or merged by then) says nothing about the practice's population.
+MIN_LIST_FOR_AGE = 500
+#: 2011 Rural-Urban Classification codes of the practice's LSOA that count as rural (D: rural town and
+#: fringe, E: rural village and dispersed, sparse or not); A-C are urban.
+RURAL_CODES = ("D", "E")
+
+
+def build_covariates(data: Path, orgs: pd.DataFrame, out: Path, note) -> dict:
+    """practice_covariates.csv: for every practice of the reference, the share of its list aged 65 or over
+    (NHS Digital, February 2026) and the rural-urban class of its LSOA (about 2018), the variables similar
+    peers are matched on besides IMD and list size (docs/methods.md, "Similar peers")."""
+    codes = orgs.loc[orgs["level"] == "practice", "code"].sort_values().tolist()
+    demo = read_csv(data / "spread" / "practice_demographics_age_imd_2026snapshot.csv")
+    check(demo["practice_code"].is_unique, "practice_demographics: duplicate practice codes")
+    demo = demo.set_index("practice_code").reindex(codes).replace("", np.nan)
+    # The source's script (scripts/download_demographics.R) divides by the sum of every FEMALE and MALE row of
+    # the NHS Digital quinary-age file, the two sexes' AGE_GROUP_5 = "ALL" rows included: twice the list.
+    # Every share in the file is half the true one (none exceeds 50%; 65+ averages 9.0% against about 18%
+    # nationally). Doubled here.
+    size = pd.to_numeric(demo["list_size"])
+    share = (2 * pd.to_numeric(demo["pct_over_65"])).where(size >= MIN_LIST_FOR_AGE)
+    check(bool(share.dropna().between(0, 100).all()), "aged 65+ share outside 0-100% after doubling")
+    stat = read_csv(data / "spread" / "practice_covariates_statins_paper_2018.csv")
+    check(stat["practice"].is_unique, "practice_covariates_statins_paper: duplicate practice codes")
+    ruc = stat.set_index("practice")["ruc11cd"].reindex(codes).replace("", np.nan)
+    check(bool(ruc.dropna().isin(list("ABCDE")).all()), "unexpected rural-urban codes")
+    table = pd.DataFrame({
+        "list_size_2026": size.astype("Int64"),
+        "aged_65_plus": share.round(2),
+        "ruc11": ruc,
+        "rural": ruc.isin(RURAL_CODES).astype("Int64").where(ruc.notna()),
+    }).rename_axis("code").reset_index()
+    table.to_csv(out / "practice_covariates.csv", index=False, lineterminator="\n")
+    weights = size.where(share.notna())
+    national = float((share * weights).sum() / weights.sum())
+    note(f"practice covariates: aged 65+ for {int(share.notna().sum())} of {len(codes)} practices "
+         f"(list-weighted {national:.1f}%), rural-urban class for {int(ruc.notna().sum())} "
+         f"({int(table['rural'].eq(1).sum())} rural)")
+    return {"practices_without_age": int(share.isna().sum()),
+            "practices_without_rurality": int(ruc.isna().sum())}
 
 
 def classify_trusts(data: Path, trusts: pd.DataFrame) -> pd.DataFrame:
@@ -601,6 +646,16 @@ INPUTS: tuple[tuple[str, str, str], ...] = (
      "NICE-Data-and-Analytics/niceRplots: data/DOACS_data_full_new.csv (NHSBSA English Prescribing Data)"),
     ("uptake/ae_attendances_trust_monthly_2016-2019.csv", "trusts with type-1 A&E attendances (acute type)",
      "nhs-r-community/NHSRdatasets (CC0; NHS England A&E statistics)"),
+    ("spread/practice_demographics_age_imd_2026snapshot.csv",
+     "share of each practice's list aged 65+ (pct_over_65, doubled: see docs/reference-data.md) "
+     "and list size, February 2026",
+     "benstanbury/antibiotic-prescribing-analysis @ 8757853: "
+     "data/processed/lookups/practice_demographics.csv (repository MIT; NHS Digital, Patients "
+     "Registered at a GP Practice, quinary age file)"),
+    ("spread/practice_covariates_statins_paper_2018.csv",
+     "2011 Rural-Urban Classification of each practice's LSOA (ruc11cd), about 2018",
+     "ebmdatalab/jupyter-notebooks @ 775420d: Statins_paper/regression/data_for_regression_2019_05.csv "
+     "(no licence file; ONS rural-urban classification, OGL)"),
 )
 
 ATTRIBUTION_HEAD = """\
@@ -631,6 +686,7 @@ ATTRIBUTION_TAIL = """
 | trust_types.csv | the curated type of each open English NHS trust and how it was derived |
 | trust_successors.csv | trust codes closed by merger and the codes that carry them on |
 | icb.geojson, sub_icb.geojson | simplified boundaries, WGS84 (EPSG:4326, lon/lat), 5 decimals |
+| practice_covariates.csv | per practice: list size (February 2026), share aged 65+ (%), rural-urban class (A-E) and rural (1 = D or E): the variables similar peers are matched on besides IMD and list size |
 """
 
 
@@ -664,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     print("relationships:", summary["relationships"])
     for key in ("practices_without_pcn", "practices_not_in_2022_mapping", "practices_without_imd",
                 "practices_without_population", "practices_valid_from_after_2022_07", "pcn_multi_sub_icb",
-                "pcn_ties", "population_month"):
+                "pcn_ties", "population_month", "practices_without_age", "practices_without_rurality"):
         print(f"{key}: {summary[key]}")
     print(f"wrote {args.out}")
     return 0

@@ -24,6 +24,7 @@ from uptake.analytics.store import AnalyticsStore
 from uptake.catalogue.loader import Catalogue
 from uptake.catalogue.schemas import Indicator, Innovation
 from uptake.levels import ENGLAND_CODE, ROLLUP_PATHS, Level
+from uptake.reference.covariates import PRACTICE_COVARIATES, load_practice_covariates
 from uptake.stats.spc import MIN_POINTS_FOR_ICONS
 
 #: Draws per SII interval, as the pipeline makes them (uptake.pipeline.equity.SIMULATIONS).
@@ -563,19 +564,28 @@ def reference_results(
 
 
 def reference_peers(organisations: pd.DataFrame, relationships: pd.DataFrame, level: str,
-                    activity: dict[str, dict[str, float]] | None = None, k: int = 10) -> pd.DataFrame:
-    """Similar peers of one level, feature by feature as docs/results.md describes them."""
+                    activity: dict[str, dict[str, float]] | None = None, k: int = 10,
+                    covariates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Similar peers of one level, feature by feature as docs/methods.md describes them: IMD score, population,
+    share aged 65+ and rurality (own, or from member practices weighted by list size); activity (of the real
+    indicators given) only at a level with none of those."""
     orgs = _current(organisations)
     mine = orgs[(orgs["level"] == level) & orgs["valid_to"].isna()].sort_index()
     codes = list(mine.index)
     links = relationships[relationships["valid_to"].isna()]
-    practices = orgs[orgs["level"] == "practice"]
+    practices = orgs[orgs["level"] == "practice"].copy()
+    table = load_practice_covariates() if covariates is None else covariates
+    own = mine.copy()
+    for name in PRACTICE_COVARIATES:
+        found = table[name].astype(float) if name in table.columns else pd.Series(dtype=float)
+        practices[name] = [float(found.get(c, np.nan)) for c in practices.index]
+        own[name] = [float(found.get(c, np.nan)) if level == "practice" else np.nan for c in own.index]
     features: dict[str, list[float]] = {}
     weights: dict[str, float] = {}
-    for name in ("imd_score", "population"):
-        own = mine[name].astype(float)
-        if own.notna().any():
-            features[name] = list(own)
+    for name in ("imd_score", "population", *PRACTICE_COVARIATES):
+        col = own[name].astype(float)
+        if col.notna().any():
+            features[name] = list(col)
         else:
             col = []
             for code in codes:
@@ -585,18 +595,19 @@ def reference_peers(organisations: pd.DataFrame, relationships: pd.DataFrame, le
                     pops = p["population"].astype(float).dropna()
                     col.append(float(pops.sum()) if len(pops) else np.nan)
                 else:
-                    both = p[p["population"].notna() & p["imd_score"].notna()]
+                    both = p[p["population"].notna() & p[name].notna()]
                     w = both["population"].astype(float)
-                    col.append(float((w * both["imd_score"].astype(float)).sum() / w.sum()) if w.sum() > 0
+                    col.append(float((w * both[name].astype(float)).sum() / w.sum()) if w.sum() > 0
                                else np.nan)
             if not np.all(np.isnan(col)):
                 features[name] = col
         if name in features:
             weights[name] = 1.0
-    # Activity: geometric mean over indicators of (mean denominator / the level's median), per organisation.
+    # Activity, only where there is no population characteristic: geometric mean over the real indicators
+    # given of (mean denominator / the level's median), per organisation.
     logs: dict[str, list[float]] = {code: [] for code in codes}
     used = []
-    for ind, by_org in sorted((activity or {}).items()):
+    for ind, by_org in sorted((activity or {}).items() if not features else []):
         sizes = {c: v for c, v in by_org.items() if c in logs and v > 0}
         if not sizes:
             continue

@@ -122,11 +122,11 @@ def check_workspace(
     store = ref.build_workspace(tmp / "store.duckdb", orgs, rels, observations)
     pipeline_settings = pipeline_settings or PipelineSettings()
     run_pipeline(store, engine="duckdb", catalogue=ref.catalogue_of(*indicators), settings=pipeline_settings)
-    # Peers: the activity features come from every indicator ingested at the level.
+    # Peers: the activity features come from every real (not synthetic) indicator ingested at the level.
     peer_frames = {}
     for level in {lv.value for ind in indicators for lv in ref.ROLLUP_PATHS[ind.levels[0]]} - {"england"}:
         act = {ind.id: reference_activity(observations[ind.id]) for ind in indicators
-               if ind.levels[0].value == level and ind.id in observations}
+               if ind.levels[0].value == level and ind.id in observations and not ind.synthetic}
         peer_frames[level] = ref.reference_peers(orgs, rels, level, act, k=pipeline_settings.peer_count)
     for ind in indicators:
         got = read_results(tmp / "store.duckdb", ind.id)
@@ -164,7 +164,8 @@ def test_practice_proportion_and_trust_rate(tmp_path: Path) -> None:
     }
     indicators = [
         ref.indicator("prop", Level.PRACTICE),
-        ref.indicator("rate", Level.TRUST, measure="rate", polarity="low-is-good", adoption_threshold=0.8),
+        ref.indicator("rate", Level.TRUST, measure="rate", polarity="low-is-good", adoption_threshold=0.8,
+                      synthetic=False),  # real, so that the trusts are matched on its activity
     ]
     check_workspace(tmp_path, orgs, rels, obs, indicators)
 

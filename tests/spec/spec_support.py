@@ -61,6 +61,7 @@ class Case:
     unit_cost: float | None = None
     first_period: str = "2024-01"
     pyspark: bool = False  # one of the few cases the PySpark pipeline also runs
+    synthetic: bool = True  # as generated test data; False where a case stands for real data (peers' activity)
 
     def indicator(self):
         return ref.indicator(
@@ -71,6 +72,7 @@ class Case:
             adoption_threshold=self.adoption_threshold,
             unit_cost=self.unit_cost,
             first_period=month(self.first_period),
+            synthetic=self.synthetic,
         )
 
     def frame(self) -> pd.DataFrame:

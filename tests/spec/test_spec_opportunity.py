@@ -10,7 +10,10 @@ the best 5 of the organisation's similar peers, and a target (UPTAKE_TARGETS); p
 Totals add only positive gaps, for England and for each ICB.
 
 Five practices, so each practice's 10 similar peers are simply the other four (k = min(10, n - 1)), and the
-best 5 of them are all four: the peer benchmark is the mean of the other four practices' values.
+best 5 of them are all four: the peer benchmark is the mean of the other four practices' values. (The practices
+have no population characteristics, so they are matched on the activity of the real indicators at their level:
+the first case is marked real, and its denominators, 80 everywhere, make every practice equally similar.
+Synthetic series give no activity.)
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def opportunity_rows(impl, run, case, period, target=None):
     return out
 
 
-HIGH = SPEC.case("opportunity-high", pyspark=True, level="practice", unit_cost=40.0, rows=[
+HIGH = SPEC.case("opportunity-high", pyspark=True, level="practice", unit_cost=40.0, synthetic=False, rows=[
     ("PA1", "2024-01", 10, 80),
     ("PA2", "2024-01", 20, 80),
     ("PA3", "2024-01", 30, 80),

@@ -46,11 +46,12 @@ HIERARCHY = [
 SPEC = Spec(HIERARCHY)
 
 # Peers belong to levels, not indicators: these two indicators only give the levels something to compute
-# (and the trusts their activity: mean denominator per month).
+# (and the trusts their activity: mean denominator per month). The trusts' indicator is marked real
+# (synthetic=False): activity comes from real indicators only, so a synthetic series never moves peers.
 PRACTICES = SPEC.case("peers-practices", pyspark=True, level="practice", rows=[
     (org, "2024-01", 5, 10) for org in ("PA1", "PA2", "PB1", "PC1")
 ])
-TRUSTS = SPEC.case("peers-trusts", pyspark=True, level="trust", rows=[
+TRUSTS = SPEC.case("peers-trusts", pyspark=True, level="trust", synthetic=False, rows=[
     ("RA1", "2024-01", 4, 8), ("RA1", "2024-02", 6, 12),    # mean denominator 10
     ("RA2", "2024-01", 20, 40), ("RA2", "2024-02", 20, 40),  # 40
     ("RA3", "2024-01", 45, 90), ("RA3", "2024-02", 45, 90),  # 90

@@ -51,6 +51,44 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class EligibilityRule(StrEnum):
+    """Which periods of a listed organisation (one the source flags as not providing the service) are left
+    out of every comparison."""
+
+    #: a listed organisation is not eligible in a period in which its numerator is zero (it gave none)
+    LISTED_AND_NONE_GIVEN = "listed-and-none-given"
+    #: a listed organisation is never eligible
+    LISTED = "listed"
+
+
+class Eligibility(Strict):
+    """Organisations that do not provide the service the indicator measures. Their values are still listed,
+    marked "not eligible", but they get no rank, decile, comparison with England, funnel band, SPC chart,
+    opportunity, adoption or attainment: a 0% from a unit that sends its patients elsewhere is a service
+    model, not low uptake."""
+
+    rule: EligibilityRule
+    #: the organisations the source flags as not providing the service (codes at the indicator's levels)
+    not_providing: list[str] = Field(min_length=1)
+    #: where the flags come from (file and field)
+    source: str
+    #: one sentence for the pages, next to the tables: who is left out and why
+    statement: str
+
+    @field_validator("not_providing")
+    @classmethod
+    def _unique(cls, codes: list[str]) -> list[str]:
+        if len(set(codes)) != len(codes):
+            raise ValueError("not_providing lists an organisation twice")
+        return codes
+
+    def excludes(self, code: str, numerator: float) -> bool:
+        """Whether an organisation's observation (its numerator in one period) is not eligible."""
+        if code not in self.not_providing:
+            return False
+        return self.rule == EligibilityRule.LISTED or numerator == 0
+
+
 class Evidence(Strict):
     title: str
     url: HttpUrl | None = None
@@ -102,6 +140,8 @@ class Indicator(Strict):
     source: Source
     #: generated data: labelled synthetic wherever it is shown
     synthetic: bool = False
+    #: organisations that do not provide the service, left out of every comparison (None: all eligible)
+    eligibility: Eligibility | None = None
     authored_by: str
     checked_by: str
     date_reviewed: dt.date

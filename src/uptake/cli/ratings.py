@@ -103,14 +103,17 @@ def ratings_publish(run: RunOption = None, level: LevelOption = None, period: Pe
 def ratings_list(status: StatusOption = "published", run: RunOption = None, level: LevelOption = None,
                  period: PeriodOption = None, org: Annotated[Optional[str], typer.Option("--org")] = None,
                  workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
-    """One line per rating: organisation, level, rating year, rating, status."""
+    """One line per rating: organisation, level, rating year, rating, status, name (and SYNTHETIC when
+    the rating rests wholly or partly on synthetic data)."""
     check_status(status)
     year = rating_year(period)
     with workflow_session(workspace) as (_, session):
         frame = ratings_table(session, who(session, as_user), status=status, run_id=run, level=level,
                               period=year, org_code=org)
     for row in frame.itertuples(index=False):
-        typer.echo(f"{row.org_code}\t{row.level}\t{row.period}\t{row.rating}\t{row.status}\t{row.org_name or ''}")
+        synthetic = "\tSYNTHETIC" if row.synthetic else ""
+        typer.echo(f"{row.org_code}\t{row.level}\t{row.period}\t{row.rating}\t{row.status}\t"
+                   f"{row.org_name or ''}{synthetic}")
 
 
 @ratings_app.command("explain")

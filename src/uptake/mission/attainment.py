@@ -113,6 +113,12 @@ def compute_attainment(
     return frame[list(COLUMNS)].reset_index(drop=True)
 
 
+def _synthetic(rows: pd.DataFrame, catalogue_says: bool) -> np.ndarray:
+    if "synthetic" not in rows:
+        return np.full(len(rows), catalogue_says)
+    return rows["synthetic"].astype("boolean").fillna(False).to_numpy(dtype=bool) | catalogue_says
+
+
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=object) for name in COLUMNS})
 
@@ -136,6 +142,8 @@ def _commitment_rows(
         & (periods <= pd.Timestamp(framework.end))
         & values["value"].notna()
     )
+    if "comparison" in values:  # an organisation that does not provide the service is not held to it
+        keep &= values["comparison"] != "not eligible"
     rows = values.loc[keep].copy()
     if c.scope.org_types is not None and not rows.empty:
         if organisations is None:
@@ -194,7 +202,8 @@ def _commitment_rows(
         "distance_to_standard": sign * (v - standard),
         "below_minimum": below_minimum,
         "comparison": rows["comparison"].to_numpy() if "comparison" in rows else None,
-        "synthetic": rows["synthetic"].to_numpy(dtype=bool) if "synthetic" in rows else indicator.synthetic,
+        # synthetic when the row's data are, or the catalogue says the indicator is (either is enough)
+        "synthetic": _synthetic(rows, indicator.synthetic),
         "_high": high,
     })
     return out

@@ -65,7 +65,7 @@ class Rated:
     """The ratings of one computation and the tables that go with them."""
 
     #: one row per organisation, level and rating year: org_code, org_name, level, period, rating,
-    #: fired_rule, explanation, trace
+    #: fired_rule, explanation, synthetic (resting wholly or partly on synthetic data), trace
     ratings: pd.DataFrame
     attainment: pd.DataFrame
     missed_opportunities: pd.DataFrame
@@ -90,7 +90,7 @@ def rate(
     marked = mark_evidence(rows, rule_set, period_types)
     if marked.empty:
         empty = pd.DataFrame(columns=["org_code", "org_name", "level", "period", "rating", "fired_rule",
-                                      "explanation", "trace"])
+                                      "explanation", "synthetic", "trace"])
         return Rated(empty, attainment, marked, marked, rule_set, frameworks or [])
     marked = marked.sort_values(["framework", "commitment", "level", "org_code", "period"], kind="stable")
     # the evidence of a rating year: each commitment's latest result in the year
@@ -122,11 +122,13 @@ def rate(
             "evidence": evidence_items,
             "facts": fact_values,
             **body,
+            # rests (wholly or partly) on synthetic data: any of its evidence is synthetic
+            "synthetic": any(bool(item.get("synthetic")) for item in evidence_items),
         }
         records.append({
             "org_code": row["org_code"], "org_name": name, "level": row["level"], "period": _date(row["rating_year"]),
             "rating": row["rating"], "fired_rule": row["fired_rule"], "trace": trace,
-            "explanation": explain(trace, context, org_name=name),
+            "explanation": explain(trace, context, org_name=name), "synthetic": trace["synthetic"],
         })
     ratings = pd.DataFrame.from_records(records)
     missed = marked.loc[marked["missed_opportunity"]].copy()
@@ -147,6 +149,28 @@ def reevaluate_trace(trace: dict[str, Any], rule_set: RuleSet) -> dict[str, Any]
     if facts != trace["facts"]:
         raise UptakeError(f"the trace's facts do not follow from its evidence: {facts} != {trace['facts']}")
     return evaluate(rule_set, facts)
+
+
+def trace_synthetic(trace: dict[str, Any] | None) -> bool:
+    """Whether a rating rests wholly or partly on synthetic data: its trace's ``synthetic`` flag, or (traces
+    stored before the flag) any of its evidence."""
+    if not trace:
+        return False
+    if trace.get("synthetic") is not None:
+        return bool(trace["synthetic"])
+    return any(bool(item.get("synthetic")) for item in trace.get("evidence", []))
+
+
+def _synthetic_sentence(trace: dict[str, Any]) -> str | None:
+    """The sentence saying which commitments of a rating rest on synthetic data (None: none do)."""
+    evidence = trace.get("evidence", [])
+    generated = [item for item in evidence if item.get("synthetic")]
+    if not generated:
+        return None
+    names = ", ".join(sorted({str(item["indicator"]) for item in generated}))
+    how = "wholly" if len(generated) == len(evidence) else "partly"
+    return (f"This rating rests {how} on SYNTHETIC data: {len(generated)} of its {len(evidence)} commitments "
+            f"are measured by generated series ({names}), not real ones.")
 
 
 def _plain(value: Any) -> Any:
@@ -220,6 +244,9 @@ def explain(trace: dict[str, Any], context: _Context | None = None, *, org_name:
     rule = f"rule {trace['fired_rule']}" if trace["fired_rule"] else "the default rule"
     lines = [f"{who}, {level}, rating year {_year_label(trace['period'])}: {rating}, by {rule} of rule set "
              f"{trace['rule_set']['id']} v{trace['rule_set']['version']}, because {trace['because']}."]
+    synthetic = _synthetic_sentence(trace)
+    if synthetic:
+        lines.append(synthetic)
     lines.append("Evidence (the latest result of each commitment in the year):")
     for item in trace["evidence"]:
         lines.append("- " + _evidence_line(item, catalogue, frameworks))
@@ -457,8 +484,8 @@ def publish_ratings(session: Session, who: Who, run_id: int | None = None, **sel
     return _move(session, who, run_id, "reviewed", "published", **selection)
 
 
-RATING_COLUMNS = ("org_code", "org_name", "level", "period", "rating", "status", "rule_set", "rule_set_version",
-                  "run_id", "explanation", "trace")
+RATING_COLUMNS = ("org_code", "org_name", "level", "period", "rating", "status", "synthetic", "rule_set",
+                  "rule_set_version", "run_id", "explanation", "trace")
 
 
 def ratings_table(
@@ -475,15 +502,19 @@ def ratings_table(
     """Ratings as a table with their traces. status "published" (the default, and all the public may see):
     the newest published rating of each organisation, level and year; "draft" or "reviewed": those of a run
     (the newest by default); "all": every rating of a run. ``with_trace=False`` leaves the trace and the
-    explanation out (None), which is much faster for lists."""
+    explanation out (None), which is much faster for lists. ``synthetic`` says whether a rating rests wholly
+    or partly on synthetic data (``trace_synthetic``)."""
     if status not in ("published", "reviewed", "draft", "all"):
         raise UptakeError(f"status must be published, reviewed, draft or all, not {status!r}")
     if status != "published" and not may_see_rating(who, status):
         require(False, who, f"see {status} ratings", )
-    wanted = [InnovationRating.org_code, InnovationRating.org_name, InnovationRating.level, InnovationRating.period,
-              InnovationRating.rating, InnovationRating.status, InnovationRating.run_id]
+    wanted = [InnovationRating.id, InnovationRating.org_code, InnovationRating.org_name,
+              InnovationRating.level, InnovationRating.period, InnovationRating.rating,
+              InnovationRating.status, InnovationRating.run_id]
     if with_trace:
         wanted += [InnovationRating.explanation, InnovationRating.trace]
+    else:  # the flag alone, read out of the trace by the database
+        wanted.append(InnovationRating.trace["synthetic"].as_boolean().label("synthetic_flag"))
     query = select(*wanted, RatingRun.rule_set_id, RatingRun.rule_set_version).join(RatingRun)
     if status == "published":
         newest = (
@@ -509,11 +540,23 @@ def ratings_table(
     if org_code:
         query = query.where(InnovationRating.org_code == org_code)
     query = query.order_by(InnovationRating.level, InnovationRating.org_code, InnovationRating.period)
+    found = session.execute(query).all()
+    if with_trace:
+        flags = {r.id: trace_synthetic(r.trace) for r in found}
+    else:
+        flags = {r.id: r.synthetic_flag for r in found}
+        unknown = [i for i, flag in flags.items() if flag is None]  # traces stored before the flag
+        for start in range(0, len(unknown), 500):
+            chunk = unknown[start:start + 500]
+            for rid, trace in session.execute(select(InnovationRating.id, InnovationRating.trace)
+                                              .where(InnovationRating.id.in_(chunk))):
+                flags[rid] = trace_synthetic(trace)
     records = [
         {"org_code": r.org_code, "org_name": r.org_name, "level": r.level, "period": r.period, "rating": r.rating,
-         "status": r.status, "rule_set": r.rule_set_id, "rule_set_version": r.rule_set_version, "run_id": r.run_id,
+         "status": r.status, "synthetic": bool(flags[r.id]), "rule_set": r.rule_set_id,
+         "rule_set_version": r.rule_set_version, "run_id": r.run_id,
          "explanation": r.explanation if with_trace else None, "trace": r.trace if with_trace else None}
-        for r in session.execute(query)
+        for r in found
     ]
     return pd.DataFrame.from_records(records, columns=list(RATING_COLUMNS))
 

@@ -40,7 +40,9 @@ def compute(frame: IndicatorFrame, usable: np.ndarray, orgs: Organisations) -> p
     first = np.minimum.reduceat(marked, starts) if starts.size else np.zeros(0, dtype=np.int64)
     series_level = frame.level[starts]
     series_org = frame.org[starts]
-    keep = series_level != frame.england_level
+    # an organisation that never provides the service (the eligibility rule) is not an adopter or a laggard
+    ever_eligible = np.logical_or.reduceat(frame.eligible, starts) if starts.size else np.zeros(0, dtype=bool)
+    keep = (series_level != frame.england_level) & ever_eligible
     first, series_level, series_org = first[keep], series_level[keep], series_org[keep]
     adopted = first != big
     months = np.where(adopted, frame.months_since_launch[np.where(adopted, first, 0)], np.nan)

@@ -119,6 +119,9 @@ class IndicatorFrame:
     members: IntArray
     #: observation rows of organisations with no current link at some roll-up level (not rolled up there)
     unlinked: dict[str, int] = field(default_factory=dict)
+    #: False for the rows of organisations that do not provide the service (the indicator's eligibility
+    #: rule, at its ingest levels): listed, but never ranked, compared, charted or counted
+    eligibility_mask: NDArray[np.bool_] | None = None
 
     @classmethod
     def from_arrow(
@@ -173,7 +176,22 @@ class IndicatorFrame:
             members=members,
         )
         frame.unlinked = frame._unlinked_counts()
+        frame.eligibility_mask = frame._eligibility(orgs)
         return frame
+
+    def _eligibility(self, orgs: Organisations) -> NDArray[np.bool_]:
+        """The indicator's eligibility rule applied to each row at its ingest levels (docs/catalogue.md)."""
+        eligible = np.ones(self.size, dtype=bool)
+        rule = self.indicator.eligibility
+        if rule is None or not self.size:
+            return eligible
+        listed = np.isin(orgs.codes[self.org].astype(str), rule.not_providing)
+        at_ingest = np.isin(self.level, [self.levels.index(lv) for lv in self.plan.ingest_levels])
+        candidates = np.flatnonzero(listed & at_ingest)
+        codes = orgs.codes[self.org[candidates]]
+        eligible[candidates] = [not rule.excludes(str(c), float(n))
+                                for c, n in zip(codes, self.numerator[candidates], strict=True)]
+        return eligible
 
     def _unlinked_counts(self) -> dict[str, int]:
         """Observation rows missing from each rolled-up level compared with England."""
@@ -197,6 +215,14 @@ class IndicatorFrame:
     @property
     def size(self) -> int:
         return int(self.level.size)
+
+    @property
+    def eligible(self) -> NDArray[np.bool_]:
+        """Per row: whether the organisation provides the service then (``eligibility_mask``; all True when
+        the indicator has no eligibility rule)."""
+        if self.eligibility_mask is None:
+            return np.ones(self.size, dtype=bool)
+        return self.eligibility_mask
 
     @cached_property
     def value(self) -> NDArray[np.float64]:

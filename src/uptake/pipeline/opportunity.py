@@ -147,6 +147,7 @@ def _totals(
                     "organisations": count.astype(np.int64),
                     "gap_patients": total,
                     "gap_pounds": total * cost if cost is not None else np.full(uniq.size, np.nan),
+                    "synthetic": pa.array([frame.indicator.synthetic] * uniq.size, type=pa.bool_()),
                 },
             )
         )

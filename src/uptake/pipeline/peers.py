@@ -1,18 +1,23 @@
-"""Similar peers per level ("Similar 10", NHS RightCare), from the characteristics the store holds.
-
-Features, per level (documented in docs/results.md):
+"""Similar peers per level ("Similar 10", NHS RightCare), from real characteristics of the organisations'
+populations (documented in docs/methods.md, "Similar peers", and docs/results.md):
 
 * ``imd_score`` - deprivation: the organisation's own IMD score where the reference gives one (ICBs,
-  practices), otherwise the population-weighted mean IMD score of its member practices (PCNs,
-  sub-ICB locations, regions) through the current hierarchy;
-* ``population`` - registered list size or population: the organisation's own (practices, sub-ICBs,
-  ICBs, regions), otherwise the sum over its member practices (PCNs);
-* ``activity:<indicators>`` - the size of the groups the indicators measure there (a practice's disease
-  registers, a stroke unit's admissions, a trust's prescribing volume): for each indicator ingested at the
-  level, the organisation's mean denominator per period over the indicator's latest 12 periods, divided
-  by the level's median; the feature is the geometric mean of those ratios over the indicators where the
-  organisation has data. One feature however many indicators, so activity weighs as much as deprivation
-  and list size, never more.
+  practices), otherwise the list-size-weighted mean IMD score of its member practices (PCNs, sub-ICB
+  locations, regions) through the current hierarchy;
+* ``population`` - registered list size or population: the organisation's own (practices, sub-ICBs, ICBs,
+  regions), otherwise the sum over its member practices (PCNs);
+* ``aged_65_plus`` - age structure: the share of the registered list aged 65 or over, a practice's own
+  (``uptake.reference.covariates``), otherwise the list-size-weighted mean over its member practices;
+* ``rural`` - rurality: 1 for a practice in a rural LSOA, 0 in an urban one; for other levels the
+  list-size-weighted share of member practices' patients registered at rural practices.
+
+Every feature above comes from published reference data, never from an indicator's observations, so no
+indicator (and no synthetic series) moves anyone's peers. Levels with none of them (trusts and stroke units:
+providers without a registered population) are matched on ``activity:<indicators>`` instead - the size of
+the groups the real (non-synthetic) indicators measure there (a stroke unit's admissions, a trust's
+prescribing volume): for each such indicator ingested at the level, the organisation's mean denominator per
+period over the indicator's latest 12 periods, divided by the level's median; the feature is the geometric
+mean of those ratios over the indicators where the organisation has data.
 
 A feature with no value for any organisation of the level is left out; remaining gaps take the level's
 median. Trusts are matched only with trusts of the same type (acute with acute, mental health with
@@ -25,14 +30,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from uptake import stats
 from uptake.levels import Level
 from uptake.pipeline.frame import Organisations
+from uptake.reference.covariates import PRACTICE_COVARIATES, load_practice_covariates
 from uptake.results.schema import PEERS, to_arrow
 
 ACTIVITY_PERIODS = 12
+#: The population characteristics matched on, in order; each weighs 1 (docs/methods.md says why).
+POPULATION_FEATURES: tuple[str, ...] = ("imd_score", "population", *PRACTICE_COVARIATES)
+#: Weight of each feature in the distance.
+FEATURE_WEIGHTS: dict[str, float] = {name: 1.0 for name in POPULATION_FEATURES}
+ACTIVITY_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -47,16 +59,36 @@ class LevelPeers:
     features: tuple[str, ...]
 
 
+def practice_covariates(orgs: Organisations, covariates: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+    """Each practice covariate as an array over the directory: the value of each practice (matched by code),
+    NaN for every other organisation and where the practice has none. ``covariates`` is indexed by practice
+    code with the columns ``PRACTICE_COVARIATES`` (default: the bundled ones)."""
+    table = load_practice_covariates() if covariates is None else covariates
+    is_practice = orgs.level == Level.PRACTICE.value
+    codes = pd.Index(orgs.codes.astype(str))
+    out: dict[str, np.ndarray] = {}
+    for name in PRACTICE_COVARIATES:
+        column = np.full(orgs.codes.size, np.nan)
+        if name in table.columns and len(table):
+            found = pd.to_numeric(table[name], errors="coerce").astype("float64").reindex(codes).to_numpy()
+            column = np.where(is_practice, found, np.nan)
+        out[name] = column
+    return out
+
+
 def member_features(
-    orgs: Organisations, links: pa.Table, level: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Population-weighted mean IMD score and total population of each current organisation of
-    ``level`` over its member practices (NaN where it has none with data)."""
+    orgs: Organisations, links: pa.Table, level: str, shares: dict[str, np.ndarray] | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The list-size-weighted mean over member practices of the practices' IMD score and of each array in
+    ``shares`` (over the directory), and the total population, for each current organisation of ``level``
+    (NaN where it has no member practice with data). A practice counts in a mean when it has both a list
+    size and a value."""
     ids = orgs.of_level(level)
-    imd = np.full(ids.size, np.nan)
+    values = {"imd_score": orgs.imd_score, **(shares or {})}
+    means = {name: np.full(ids.size, np.nan) for name in values}
     pop = np.full(ids.size, np.nan)
     if links.num_rows == 0 or ids.size == 0:
-        return imd, pop
+        return means, pop
     child = orgs.index_of(links.column("child_code"))
     parent = orgs.index_of(links.column("parent_code"))
     child_level = np.asarray(links.column("child_level").to_numpy(zero_copy_only=False), dtype=object)
@@ -69,17 +101,18 @@ def member_features(
     keep = slot >= 0
     child, slot = child[keep], slot[keep]
     p = orgs.population[child]
-    s = orgs.imd_score[child]
     has_pop = ~np.isnan(p)
     pop_sum = np.bincount(slot[has_pop], weights=p[has_pop], minlength=ids.size)
     pop_any = np.bincount(slot[has_pop], minlength=ids.size) > 0
     pop[pop_any] = pop_sum[pop_any]
-    both = has_pop & ~np.isnan(s)
-    w = np.bincount(slot[both], weights=p[both], minlength=ids.size)
-    ws = np.bincount(slot[both], weights=(p * s)[both], minlength=ids.size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        imd = np.where(w > 0, ws / w, np.nan)
-    return imd, pop
+    for name, array in values.items():
+        s = array[child]
+        both = has_pop & ~np.isnan(s)
+        w = np.bincount(slot[both], weights=p[both], minlength=ids.size)
+        ws = np.bincount(slot[both], weights=(p * s)[both], minlength=ids.size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[name] = np.where(w > 0, ws / w, np.nan)
+    return means, pop
 
 
 def activity_index(
@@ -120,28 +153,36 @@ def activity_index(
 
 
 def level_features(
-    orgs: Organisations, links: pa.Table, activity: pa.Table, level: str
+    orgs: Organisations,
+    links: pa.Table,
+    activity: pa.Table,
+    level: str,
+    covariates: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
     """(directory positions, features matrix, feature names, weights) for the current organisations of
-    a level, gaps filled with the level median and empty features left out."""
+    a level, gaps filled with the level median and empty features left out. ``covariates``: the practice
+    covariates over the directory (``practice_covariates``; default: the bundled ones)."""
     ids = orgs.of_level(level)
-    member_imd, member_pop = member_features(orgs, links, level)
+    shares = practice_covariates(orgs) if covariates is None else covariates
+    member, member_pop = member_features(orgs, links, level, shares)
+    own = {"imd_score": orgs.imd_score, "population": orgs.population, **shares}
     columns: list[np.ndarray] = []
     names: list[str] = []
     weights: list[float] = []
-    own_imd, own_pop = orgs.imd_score[ids], orgs.population[ids]
-    imd = own_imd if not np.all(np.isnan(own_imd)) else member_imd
-    pop = own_pop if not np.all(np.isnan(own_pop)) else member_pop
-    for name, col in (("imd_score", imd), ("population", pop)):
-        if ids.size and not np.all(np.isnan(col)):
-            columns.append(col)
+    for name in POPULATION_FEATURES:
+        mine = own[name][ids] if name in own else np.full(ids.size, np.nan)
+        if np.all(np.isnan(mine)):  # none of its own: from its member practices
+            mine = member_pop if name == "population" else member.get(name, np.full(ids.size, np.nan))
+        if ids.size and not np.all(np.isnan(mine)):
+            columns.append(mine)
             names.append(name)
-            weights.append(1.0)
-    act = activity_index(orgs, activity, level, ids)
-    if act is not None:
-        columns.append(act[0])
-        names.append(f"activity:{'+'.join(act[1])}")
-        weights.append(1.0)
+            weights.append(FEATURE_WEIGHTS[name])
+    if not columns:  # a provider level, with no registered population: matched on its real activity
+        act = activity_index(orgs, activity, level, ids)
+        if act is not None:
+            columns.append(act[0])
+            names.append(f"activity:{'+'.join(act[1])}")
+            weights.append(ACTIVITY_WEIGHT)
     if not columns:
         return ids, np.zeros((ids.size, 0)), (), np.zeros(0)
     x = np.column_stack(columns)
@@ -211,9 +252,17 @@ def similar_peers(
 
 
 def compute_level(
-    orgs: Organisations, links: pa.Table, activity: pa.Table, level: str, k: int
+    orgs: Organisations,
+    links: pa.Table,
+    activity: pa.Table,
+    level: str,
+    k: int,
+    covariates: dict[str, np.ndarray] | None = None,
 ) -> LevelPeers | None:
-    ids, x, names, weights = level_features(orgs, links, activity, level)
+    """The similar peers of one level (None when it has fewer than two organisations or no features).
+    ``activity`` must hold real indicators only (the run leaves synthetic ones out); ``covariates`` as for
+    ``level_features``."""
+    ids, x, names, weights = level_features(orgs, links, activity, level, covariates)
     if ids.size < 2 or not names:
         return None
     if level == Level.TRUST.value:

@@ -267,7 +267,7 @@ def _compute_indicator(
 
     cols = step("values", lambda: values.compute(frame))
     warnings += [f"{indicator.id}: {w}" for w in cols.warnings]
-    usable = ~np.isnan(cols.ci95_low)
+    usable = ~np.isnan(cols.ci95_low) & frame.eligible  # eligible: the indicator's eligibility rule
     parts.append((None, step("values", lambda: values.point_columns(frame, cols))))
     tables.append((DECILES, step("values", lambda: values.deciles_table(frame, cols))))
 
@@ -345,7 +345,8 @@ def _run(
         return IndicatorFrame.from_arrow(indicator, plan, fetch(rollup(tables, indicator.id, plan)), orgs)
 
     report("peers")  # once per level, for every indicator
-    activity_table = timed("peers", lambda: _activity(tables, inv.periods_of, plans))
+    real = {ind.id: plans[ind.id] for ind in inv.todo if not ind.synthetic}  # peers never use synthetic data
+    activity_table = timed("peers", lambda: _activity(tables, inv.periods_of, real))
     writer = ResultWriter(con)
     run_id = writer.next_run_id()
     writer.start()

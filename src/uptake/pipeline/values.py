@@ -9,7 +9,9 @@
 * Comparison with England in the same period, two-level (95% and 99.8%) and polarity-aware
   (``uptake.stats.compare_to_benchmark``); England itself and indicators without a polarity are
   "not compared".
-England has no percent rank or decile (there is one England).
+England has no percent rank or decile (there is one England). Rows the indicator's eligibility rule
+excludes (organisations that do not provide the service) keep their value and intervals but get no rank
+or decile and the comparison "not eligible".
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from uptake.results.schema import COMPARISON, DECILES, to_arrow
 
 DECILE_KS: tuple[int, ...] = stats.DECILE_CENTILES
 NOT_COMPARED = "not compared"
+#: the comparison of an organisation that does not provide the service (the indicator's eligibility rule)
+NOT_ELIGIBLE = "not eligible"
 
 
 @dataclass
@@ -68,7 +72,8 @@ def compute(frame: IndicatorFrame) -> ValueColumns:
             "no interval, rank, comparison or funnel for them"
         )
     value = np.where(np.isnan(lo95), np.nan, frame.value) if bad else frame.value
-    ranked = np.where(frame.level == frame.england_level, np.nan, value)
+    # England is not ranked, nor an organisation that does not provide the service (the eligibility rule)
+    ranked = np.where((frame.level == frame.england_level) | ~frame.eligible, np.nan, value)
     pr, sv, sorted_cells, starts, lengths = grouped.rank_and_sort(ranked, frame.cell)
     cells_present = sorted_cells[starts]
     n_cells = len(frame.levels) * max(frame.periods.size, 1)
@@ -93,6 +98,7 @@ def comparison(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
         value, cols.ci95_low, cols.ci95_high, cols.ci998_low, cols.ci998_high, benchmark, polarity.value
     )
     out[eng] = 0
+    out[~frame.eligible] = COMPARISON.index(NOT_ELIGIBLE)
     return out
 
 

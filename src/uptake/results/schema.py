@@ -145,7 +145,9 @@ _S, _D, _F, _I, _B, _T = "VARCHAR", "DATE", "DOUBLE", "INTEGER", "BOOLEAN", "TIN
 # ------------------------------------------------------------------------------------------ vocabularies
 # Category columns of result_points hold positions in these tuples; the views turn them into the words.
 
-COMPARISON = ("not compared", "similar", "better", "worse", "best", "worst", "higher", "lower")
+COMPARISON = (
+    "not compared", "similar", "better", "worse", "best", "worst", "higher", "lower", "not eligible"
+)
 FUNNEL_BAND = ("within 95%", "between 95% and 99.8%", "beyond 99.8%", "not compared")
 FUNNEL_SIDE = ("", "high", "low")
 SPC_RULE = ("", "outside-limits", "trend", "two-of-three", "shift")
@@ -230,7 +232,7 @@ OPPORTUNITY_TOTALS = ResultTable(
     "result_opportunity_totals",
     _cols(
         f"indicator:{_S}, level:{_S}, period:{_D}, benchmark:{_S}, area_level:{_S}, area_code:{_S}, "
-        f"organisations:BIGINT, gap_patients:{_F}, gap_pounds:{_F}"
+        f"organisations:BIGINT, gap_patients:{_F}, gap_pounds:{_F}, synthetic:{_B}"
     ),
     ("indicator", "level", "period", "benchmark", "area_level", "area_code"),
 )
@@ -364,7 +366,7 @@ OPPORTUNITY = ResultTable(
         f"value:{_F}, median_value:{_F}, gap_median:{_F}, top_decile_value:{_F}, gap_top_decile:{_F}, "
         f"peer_value:{_F}, gap_peers:{_F}, gap_peers_low:{_F}, gap_peers_high:{_F}, target_value:{_F}, "
         f"gap_target:{_F}, unit_cost:{_F}, gap_median_pounds:{_F}, gap_top_decile_pounds:{_F}, "
-        f"gap_peers_pounds:{_F}, gap_target_pounds:{_F}"
+        f"gap_peers_pounds:{_F}, gap_target_pounds:{_F}, synthetic:{_B}"
     ),
     ("indicator", "level", "org_code", "period"),
     view=(
@@ -372,15 +374,16 @@ OPPORTUNITY = ResultTable(
         "top_decile_value, gap_top_decile, peer_value, gap_peers, gap_peers_low, gap_peers_high, target_value, "
         "gap_target, unit_cost, gap_median * unit_cost AS gap_median_pounds, "
         "gap_top_decile * unit_cost AS gap_top_decile_pounds, gap_peers * unit_cost AS gap_peers_pounds, "
-        "gap_target * unit_cost AS gap_target_pounds FROM ("
+        "gap_target * unit_cost AS gap_target_pounds, synthetic FROM ("
         "SELECT i.indicator, o.level, o.code AS org_code, p.period, p.numerator, p.denominator, "
         f"{_VALUE} AS value, d.p50 AS median_value, {_gap('d.p50')} AS gap_median, "
         f"{_TOP} AS top_decile_value, {_gap(_TOP)} AS gap_top_decile, p.peer_value, "
         f"{_gap('p.peer_value')} AS gap_peers, {_gap('p.peer_value', _FAVOURABLE)} AS gap_peers_low, "
         f"{_gap('p.peer_value', _UNFAVOURABLE)} AS gap_peers_high, i.target AS target_value, "
-        f"{_gap('i.target')} AS gap_target, i.unit_cost {_POINT_JOIN} "
+        f"{_gap('i.target')} AS gap_target, i.unit_cost, i.synthetic {_POINT_JOIN} "
         "JOIN result_deciles AS d ON d.indicator = i.indicator AND d.level = o.level AND d.period = p.period "
-        "WHERE i.polarity <> 'no-judgement' AND p.ci95_low IS NOT NULL AND o.level <> 'england')"
+        "WHERE i.polarity <> 'no-judgement' AND p.ci95_low IS NOT NULL AND o.level <> 'england' "
+        f"AND p.comparison <> {COMPARISON.index('not eligible')})"
     ),
 )
 
@@ -483,7 +486,7 @@ ADOPTION_ROW = Shape("adoption", (
 OPPORTUNITY_ROW = Shape("opportunity", (
     *OPPORTUNITY.pick("indicator", "level", "org_code"), _ORG_NAME, OPPORTUNITY.column("period"),
     *_cols(f"benchmark:{_S}!, benchmark_value:{_F}"), *OPPORTUNITY.pick("value", "numerator", "denominator"),
-    *_cols(f"extra_patients:{_F}, extra_pounds:{_F}"),
+    *_cols(f"extra_patients:{_F}, extra_pounds:{_F}"), OPPORTUNITY.column("synthetic"),
 ))
 #: Rows of uptake.results.read.changes.changes: a change detected by CUSUM (a run of alerts in one direction).
 CHANGE_ROW = Shape("change", (

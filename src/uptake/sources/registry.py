@@ -87,7 +87,7 @@ SOURCES: dict[str, DemoSource] = {
             "Thrombolysis among all stroke admissions per English stroke unit, financial year 2021/22.",
             False,
             "In stroke_hospitals_2022.csv, England rows: sum(`Thrombolysis`) / sum(`Admissions 21/22`) = "
-            "8,376 / 80,032 = 10.5% (10.6% over the units kept); per unit, 100 x Thrombolysis / Admissions "
+            "8,376 / 80,032 = 10.5%; per unit, 100 x Thrombolysis / Admissions "
             "rounds to `ivt_rate`.",
             Level.STROKE_UNIT,
             (stroke.HOSPITALS_FILE,),

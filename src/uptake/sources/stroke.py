@@ -103,8 +103,8 @@ def build_thrombolysis_rate(org_codes: Collection[str] | None = None) -> pd.Data
 
 
 def build_thrombolysis_rate_all_admissions(org_codes: Collection[str] | None = None) -> pd.DataFrame:
-    """numerator = patients thrombolysed; denominator = all stroke admissions; per English stroke unit that
-    gave thrombolysis in 2021/22 (period = 1 April 2021)."""
+    """numerator = patients thrombolysed; denominator = all stroke admissions; per English stroke unit with
+    admissions in 2021/22 (period = 1 April 2021)."""
     hospitals = read_csv(HOSPITALS_FILE, dtype={"Postcode": str})
     dropped: dict[str, int] = {}
     welsh = hospitals["Country"] != "England"
@@ -115,11 +115,9 @@ def build_thrombolysis_rate_all_admissions(org_codes: Collection[str] | None = N
     dropped["no stroke admissions recorded in 2021/22"] = int(no_admissions.sum())
     hospitals, admissions = hospitals[~no_admissions], admissions[~no_admissions]
     treated = pd.to_numeric(hospitals["Thrombolysis"], errors="raise")
-    # A unit that neither offers thrombolysis (Use_IVT = 0) nor gave it in the year sends its patients
-    # elsewhere for it: its 0% is a service model, not low uptake, and would top every "worst" list.
-    no_service = (hospitals["Use_IVT"] == 0) & (treated == 0)
-    dropped["unit does not offer thrombolysis (Use_IVT = 0, none given)"] = int(no_service.sum())
-    hospitals, admissions, treated = hospitals[~no_service], admissions[~no_service], treated[~no_service]
+    # Units that neither offer thrombolysis (Use_IVT = 0) nor gave it in the year are kept: their patients
+    # are real admissions. The catalogue's eligibility rule marks them "not eligible" so that their 0% (a
+    # service model, not low uptake) is never ranked or judged.
     frame = pd.DataFrame(
         {
             "org_code": hospitals["Postcode"].map(normalise_postcode),

@@ -17,6 +17,7 @@ COMPARISON_LABELS = {
     "higher": "Higher than England",
     "lower": "Lower than England",
     "not compared": "Not compared",
+    "not eligible": "Not eligible: does not provide the service",
 }
 COMPARISON_COLOURS = {
     "better": "green",

@@ -44,7 +44,11 @@ METHODS: dict[str, str] = {
     ),
     "peers": (
         "The 10 most similar organisations of the same type (NHS RightCare method): nearest neighbours on "
-        "standardised characteristics the bundled data has (deprivation and population or list size)."
+        "standardised characteristics of their registered populations, from published data only: deprivation "
+        "(IMD), population or list size, the share aged 65 or over and rurality (areas take their practices' "
+        "values weighted by list size). Trusts and stroke units, which have no registered population, are "
+        "matched on the size of the groups the real indicators measure there. Synthetic data never choose "
+        "peers."
     ),
     "nearby": (
         "The 10 nearest organisations of the same type by straight-line distance between their coordinates, "

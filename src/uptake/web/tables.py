@@ -371,6 +371,7 @@ def _opportunity_columns(ctx: Context, with_org: bool) -> list[Column]:
                numeric=True),
         Column("extra_patients", "Extra patients", fmt=lambda r: number(r["extra_patients"]), numeric=True),
         Column("extra_pounds", "Value (£)", fmt=lambda r: pounds(r["extra_pounds"]), numeric=True),
+        Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),  # SYNTHETIC follows the data
     ]
     return columns
 

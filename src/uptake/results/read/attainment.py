@@ -83,7 +83,8 @@ def progress(cur: Cursor, framework: str, level: str | None = None, by_region: b
     region = ", r.parent_code AS region" if by_region else ""
     join = ("LEFT JOIN relationships r ON r.child_code = a.org_code AND r.child_level = a.level "
             "AND r.parent_level = 'region' AND r.valid_to IS NULL") if by_region else ""
-    sql = (f"SELECT a.commitment, a.level, a.period{region}, a.status, count(*) AS organisations "
+    sql = (f"SELECT a.commitment, a.level, a.period{region}, a.status, count(*) AS organisations, "
+           "bool_or(a.synthetic) AS synthetic "
            f"FROM result_attainment a {join} WHERE a.framework = ?"
            + (" AND a.level = ?" if level else "")
            + f" GROUP BY ALL ORDER BY a.commitment, a.level, a.period{', region' if by_region else ''}, a.status")

@@ -75,7 +75,7 @@ def opportunity_totals(
     return rows(
         cur,
         "SELECT indicator, level, period, benchmark, area_level, area_code, organisations, "
-        "gap_patients AS extra_patients, gap_pounds AS extra_pounds "
+        "gap_patients AS extra_patients, gap_pounds AS extra_pounds, synthetic "
         f"FROM result_opportunity_totals WHERE {' AND '.join(conditions)} "
         "ORDER BY indicator, level, period, benchmark, area_code",
         params,
@@ -88,7 +88,7 @@ def latest_national_opportunity(cur: Cursor, indicator: str) -> list[Row]:
         cur,
         """
         SELECT indicator, level, period, benchmark, organisations, gap_patients AS extra_patients,
-               gap_pounds AS extra_pounds
+               gap_pounds AS extra_pounds, synthetic
         FROM result_opportunity_totals
         WHERE indicator = ? AND area_level = 'england'
           AND period = (SELECT max(period) FROM result_opportunity_totals WHERE indicator = ?)
