@@ -58,6 +58,16 @@ def series(
     )
 
 
+def headline_series(cur: Cursor, indicator: str, level: str = "england") -> list[Row]:
+    """What headline figures use: every period's value at ``level`` (England by default) except the
+    provisional periods (loaded with ``uptake ingest --partial``, ``runs.provisional_periods``), so the last
+    row is the latest complete period."""
+    from uptake.results.read.runs import provisional_periods
+
+    provisional = set(provisional_periods(cur, indicator))
+    return [r for r in series(cur, indicator, level) if r["period"] not in provisional]
+
+
 def values(
     cur: Cursor,
     *,
