@@ -62,7 +62,8 @@ def organisation_facts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per (code, level) with its latest version's population and valid_to."""
     return con.execute(
         """
-        SELECT code, level, arg_max(population, coalesce(valid_from, DATE '1900-01-01')) AS population,
+        SELECT code, level,
+               CAST(arg_max(population, coalesce(valid_from, DATE '1900-01-01')) AS DOUBLE) AS population,
                arg_max(valid_to, coalesce(valid_from, DATE '1900-01-01')) AS valid_to
         FROM organisations GROUP BY code, level ORDER BY code, level
         """

@@ -152,7 +152,8 @@ def check_per_head(findings: Findings, rows: Rows, numbers: dict[str, Numbers], 
         return
     accepted = {Level(level).value for level in indicator.levels}
     known = organisations[organisations["level"].astype(str).isin(accepted)]
-    population_of = dict(zip(known["code"].astype(str), pd.to_numeric(known["population"], errors="coerce")))
+    people = pd.to_numeric(known["population"], errors="coerce").astype("float64")  # unknown: NaN
+    population_of = dict(zip(known["code"].astype(str), people))
     population = np.array([population_of.get(code, np.nan) for code in rows.codes], dtype=np.float64)
     for name, counts in (("numerator", rows.numerator), ("denominator", rows.denominator)):
         with np.errstate(invalid="ignore"):
