@@ -183,7 +183,8 @@ class Indicator(Strict):
             if not 0 <= self.adoption_threshold <= 1:
                 raise ValueError("adoption_threshold of a proportion is a fraction between 0 and 1")
         bounds = self.plausibility.value_range
-        if bounds is not None and self.measure == Measure.PROPORTION and not (0 <= bounds[0] and bounds[1] <= 1):
+        proportion = self.measure == Measure.PROPORTION
+        if bounds is not None and proportion and not (0 <= bounds[0] and bounds[1] <= 1):
             raise ValueError("plausibility.value_range of a proportion lies within [0, 1]")
         return self
 

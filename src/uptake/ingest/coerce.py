@@ -87,7 +87,8 @@ class Numbers:
 
     def _reads_as_nan(self) -> np.ndarray:
         """Per row: the cell is NaN written as text ('nan', 'NaN'): only looked at when something is wrong."""
-        return self._text.str.strip().str.lower().isin(["nan", "-nan", "+nan"]).fillna(False).to_numpy(dtype=bool)
+        lowered = self._text.str.strip().str.lower()
+        return lowered.isin(["nan", "-nan", "+nan"]).fillna(False).to_numpy(dtype=bool)
 
     @property
     def text(self) -> pd.Series:

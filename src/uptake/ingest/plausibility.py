@@ -19,7 +19,6 @@ periods, plus the file's own rows, so a file of many periods is checked against 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +64,9 @@ class CheckRecord:
 
 
 # ------------------------------------------------------------------------------------------- every indicator
-def check_magnitude(findings: Findings, numbers: Numbers, column: str, field: str, indicator: Indicator) -> None:
+def check_magnitude(
+    findings: Findings, numbers: Numbers, column: str, field: str, indicator: Indicator
+) -> None:
     """A count is at most MAX_COUNT, and whole unless the indicator says it may be fractional."""
     values = numbers.values
     present = ~np.isnan(values)
@@ -75,8 +76,8 @@ def check_magnitude(findings: Findings, numbers: Numbers, column: str, field: st
             "out-of-range", huge, column, numbers.text,
             joined(f"the {field} ", numbers.text, f" is too large to be a count (above {MAX_COUNT:,.0f}, "
                    "beyond which whole numbers cannot be stored exactly and totals overflow)"),
-            f"check the {field}: was a value pasted into the wrong column, or written in scientific notation? "
-            "Enter the count itself",
+            f"check the {field}: was a value pasted into the wrong column, or written in scientific "
+            "notation? Enter the count itself",
         )
     if CountField(field) in indicator.plausibility.fractional:
         return
@@ -95,10 +96,12 @@ def check_magnitude(findings: Findings, numbers: Numbers, column: str, field: st
 # ------------------------------------------------------------------------------------- stated per indicator
 @dataclass(frozen=True)
 class Rows:
-    """The rows the plausibility rules judge: positions in the file, the organisation and period keys."""
+    """The rows the plausibility rules judge: positions in the file, the organisation (its code, and a number
+    for it: equal codes, equal numbers) and period keys, and the counts."""
 
     positions: np.ndarray
-    codes: np.ndarray  # the code text
+    codes: np.ndarray  # the code text (object)
+    org: np.ndarray  # int64: the code's number among the file's distinct codes
     days: np.ndarray  # datetime64[D]
     numerator: np.ndarray
     denominator: np.ndarray
@@ -117,8 +120,12 @@ def judged_rows(codes: Codes, periods: Periods, numerator: Numbers, denominator:
                 & (numerator.values <= MAX_COUNT) & (denominator.values <= MAX_COUNT)
             )
     positions = np.flatnonzero(good)
-    text = codes.text.iloc[positions].to_numpy(dtype=object)
-    return Rows(positions, text, periods.days[positions], numerator.values[positions],
+    org = codes.index[positions].astype(np.int64)
+    # the text of each distinct code, read once (not once per row)
+    distinct, first = np.unique(org, return_index=True)
+    text = np.full(int(distinct.max()) + 1 if len(distinct) else 0, None, dtype=object)
+    text[distinct] = codes.text.iloc[positions[first]].to_numpy(dtype=object)
+    return Rows(positions, text[org], org, periods.days[positions], numerator.values[positions],
                 denominator.values[positions])
 
 
@@ -134,7 +141,7 @@ def check_value_range(findings: Findings, rows: Rows, numerator: Numbers, denomi
         return
     mask = _mask(findings, rows.positions[outside])
     low, high = (indicator.format_value(b) for b in bounds)
-    shown = _per_row(findings, rows.positions, [indicator.format_value(v) for v in value])
+    shown = _per_row(findings, rows.positions[outside], [indicator.format_value(v) for v in value[outside]])
     findings.add(
         "out-of-range", mask, f"{columns[0]}, {columns[1]}",
         joined(numerator.text, " / ", denominator.text),
@@ -153,8 +160,9 @@ def check_per_head(findings: Findings, rows: Rows, numbers: dict[str, Numbers], 
     accepted = {Level(level).value for level in indicator.levels}
     known = organisations[organisations["level"].astype(str).isin(accepted)]
     people = pd.to_numeric(known["population"], errors="coerce").astype("float64")  # unknown: NaN
-    population_of = dict(zip(known["code"].astype(str), people))
-    population = np.array([population_of.get(code, np.nan) for code in rows.codes], dtype=np.float64)
+    population_of = pd.Series(people.to_numpy(), index=known["code"].astype(str).to_numpy())
+    population_of = population_of[~population_of.index.duplicated()]
+    population = population_of.reindex(rows.codes).to_numpy(dtype=np.float64)
     for name, counts in (("numerator", rows.numerator), ("denominator", rows.denominator)):
         with np.errstate(invalid="ignore"):
             over = (population > 0) & (counts > limit * population)
@@ -162,12 +170,14 @@ def check_per_head(findings: Findings, rows: Rows, numbers: dict[str, Numbers], 
             continue
         picked = rows.positions[over]
         people = _per_row(findings, picked, [f"{p:,.0f}" for p in population[over]])
-        per_head = _per_row(findings, picked, [_number(c / p) for c, p in zip(counts[over], population[over])])
+        per_head = _per_row(findings, picked,
+                            [_number(c / p) for c, p in zip(counts[over], population[over])])
         code_text = _per_row(findings, picked, list(rows.codes[over]))
         findings.add(
             "implausible-size", _mask(findings, picked), columns[name], numbers[name].text,
             joined(f"the {name} ", numbers[name].text, " is ", per_head, " per head of ", code_text,
-                   "'s population of ", people, f"; {indicator.id} expects at most {_number(limit)} per head"),
+                   "'s population of ", people,
+                   f"; {indicator.id} expects at most {_number(limit)} per head"),
             f"check the {name} is this organisation's count for this period (not a national total, a cost or "
             f"a rate); the limit is stated in the catalogue (plausibility.max_per_head)",
         )
@@ -188,7 +198,6 @@ def check_history(
     median_value, median_denominator, first, last = recent
     value = rows.numerator / rows.denominator
     has = ~np.isnan(median_denominator)
-    spans = _spans(first, last)
 
     if checks.max_size_change is not None:
         factor = checks.max_size_change
@@ -204,7 +213,8 @@ def check_history(
                 numbers["denominator"].text,
                 joined("the denominator ", numbers["denominator"].text, " is ", how, " ",
                        _per_row(findings, picked, list(rows.codes[changed])), "'s median denominator of ",
-                       median_text, " over ", _per_row(findings, picked, list(spans[changed])),
+                       median_text, " over ",
+                       _per_row(findings, picked, _spans(first[changed], last[changed])),
                        f"; {indicator.id} refuses a denominator more than {_number(factor)} times its recent "
                        f"median, or less than 1/{_number(factor)} of it"),
                 "check the denominator is this organisation's count for this period; if the change is real "
@@ -217,25 +227,29 @@ def check_history(
         with np.errstate(invalid="ignore", divide="ignore"):
             far = (value > jump.factor * median_value) | (value < median_value / jump.factor)
             moved = np.abs(value - median_value) > jump.min_change
-            counted = (rows.denominator >= jump.min_denominator) & (median_denominator >= jump.min_denominator)
+            counted = ((rows.denominator >= jump.min_denominator)
+                       & (median_denominator >= jump.min_denominator))
             jumped = has & ~np.isnan(median_value) & far & moved & counted
         if jumped.any():
             picked = rows.positions[jumped]
             shown = _per_row(findings, picked, [indicator.format_value(v) for v in value[jumped]])
-            median_text = _per_row(findings, picked, [indicator.format_value(m) for m in median_value[jumped]])
+            median_text = _per_row(findings, picked,
+                                   [indicator.format_value(m) for m in median_value[jumped]])
             change = _per_row(findings, picked, [_change(indicator, v, m)
                                                   for v, m in zip(value[jumped], median_value[jumped])])
             _add_or_allow(
-                findings, record, "jump", picked, rows, jumped, f"{columns['numerator']}, {columns['denominator']}",
+                findings, record, "jump", picked, rows, jumped,
+                f"{columns['numerator']}, {columns['denominator']}",
                 joined(numbers["numerator"].text, " / ", numbers["denominator"].text),
                 joined("the value ", shown, " is far from ",
                        _per_row(findings, picked, list(rows.codes[jumped])), "'s median of ", median_text,
-                       " over ", _per_row(findings, picked, list(spans[jumped])), " (", change,
-                       f"); {indicator.id} refuses a value more than {_number(jump.factor)} times (or less than "
+                       " over ", _per_row(findings, picked, _spans(first[jumped], last[jumped])), " (",
+                       change, f"); {indicator.id} refuses a value more than {_number(jump.factor)} times "
+                       "(or less than "
                        f"1/{_number(jump.factor)} of) its recent median and more than "
                        f"{_gap(indicator, jump.min_change)} away from it"),
-                "check the numerator and denominator for this organisation and period; if the change is real, "
-                "load the file with --allow-jumps (recorded with the batch)",
+                "check the numerator and denominator for this organisation and period; if the change is "
+                "real, load the file with --allow-jumps (recorded with the batch)",
             )
 
 
@@ -250,28 +264,32 @@ def check_completeness(
     if stated is None or not len(rows.positions):
         return
     accepted = [Level(level).value for level in indicator.levels]
-    file_days = np.unique(rows.days)
-    previous = _previous_reporters(rows, history, file_days) if stated.of_previous else {}
+    file_days, reporting_of = _reporters(rows.days, rows.codes)
+    previous = _previous_reporters(file_days, reporting_of, history) if stated.of_previous else {}
+    levels = ({level: _organisations_of(organisations, level) for level in accepted}
+              if stated.of_reference else {})
+    always_open = {level: set(codes) for level, (codes, closes) in levels.items() if np.isnat(closes).all()}
     reasons: list[tuple[str, str]] = []  # (period, reason)
     for day in file_days:
         period = pd.Timestamp(day).date()
-        reporting = set(rows.codes[rows.days == day])
+        reporting = reporting_of[day]
         summary: dict[str, Any] = {"organisations": len(reporting)}
-        if stated.of_reference:
-            for level in accepted:
-                expected = _expected(organisations, level, period)
-                found = reporting & expected
-                if not expected or (len(accepted) > 1 and not found):
-                    continue
-                share = len(found) / len(expected)
-                summary[f"expected_{level}"] = len(expected)
-                if share < stated.of_reference:
-                    missing = sorted(expected - reporting)
-                    reasons.append((period.isoformat(), (
-                        f"the file has {len(found):,} of the {len(expected):,} {level_plural(level)} in the "
-                        f"reference data for {period.isoformat()} ({share:.1%}); {indicator.id} expects at least "
-                        f"{stated.of_reference:.0%} of them in a complete period. Missing: {_listed(missing)}"
-                    )))
+        for level, (codes, closes) in levels.items():
+            expected = always_open.get(level)
+            if expected is None:
+                expected = set(codes[np.isnat(closes) | (closes > np.datetime64(period, "D"))])
+            found = reporting & expected
+            if not expected or (len(accepted) > 1 and not found):
+                continue
+            share = len(found) / len(expected)
+            summary[f"expected_{level}"] = len(expected)
+            if share < stated.of_reference:
+                missing = sorted(expected - reporting)
+                reasons.append((period.isoformat(), (
+                    f"the file has {len(found):,} of the {len(expected):,} {level_plural(level)} in the "
+                    f"reference data for {period.isoformat()} ({share:.1%}); {indicator.id} expects at least "
+                    f"{stated.of_reference:.0%} of them in a complete period. Missing: {_listed(missing)}"
+                )))
         if stated.of_previous and period in previous:
             before, reported = previous[period]
             found = reporting & reported
@@ -301,79 +319,108 @@ def check_completeness(
 def _recent(rows: Rows, history: pd.DataFrame | None, periods: int):
     """For each judged row: the median value and denominator of its organisation's latest ``periods``
     earlier periods (history outside the file's periods, plus the file), and the first and last of those
-    periods (NaN / NaT where it has none)."""
+    periods as day numbers (NaN where it has none); None when no organisation has two periods."""
     file_days = np.unique(rows.days)
     # the file's own rows, one per organisation and period (a duplicate is refused anyway)
-    own = pd.DataFrame({"code": rows.codes, "day": rows.days, "num": rows.numerator, "den": rows.denominator,
-                        "at": np.arange(len(rows.positions))}).drop_duplicates(["code", "day"])
+    own = pd.DataFrame({"org": rows.org, "day": rows.days.astype(np.int64), "num": rows.numerator,
+                        "den": rows.denominator, "at": np.arange(len(rows.positions))})
+    own = own.drop_duplicates(["org", "day"])
     parts = [own]
     if history is not None and len(history):
         days = pd.to_datetime(history["period"]).to_numpy().astype("datetime64[D]")
         keep = ~np.isin(days, file_days)
+        # the history's codes in the file's numbering; codes not in the file get numbers after them
+        known = pd.Index(pd.unique(rows.codes))
+        file_number = pd.Series(rows.org).groupby(rows.codes).first()
+        codes = history["org_code"].astype(str).to_numpy()[keep]
+        where = known.get_indexer(codes)
+        others, other_index = np.unique(codes[where < 0], return_inverse=True)
+        number = np.empty(len(codes), dtype=np.int64)
+        number[where >= 0] = file_number.reindex(known[where[where >= 0]]).to_numpy(dtype=np.int64)
+        number[where < 0] = int(rows.org.max()) + 1 + other_index
         parts.append(pd.DataFrame({
-            "code": history["org_code"].astype(str).to_numpy()[keep], "day": days[keep],
+            "org": number, "day": days[keep].astype(np.int64),
             "num": history["numerator"].to_numpy(dtype=np.float64)[keep],
             "den": history["denominator"].to_numpy(dtype=np.float64)[keep], "at": -1,
         }))
     both = pd.concat(parts, ignore_index=True) if len(parts) > 1 else own
-    if both["code"].nunique() == len(both):  # nobody has two periods: no history to compare with
-        return None
-    org, _ = pd.factorize(both["code"])
-    day = both["day"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    org = both["org"].to_numpy()
+    day = both["day"].to_numpy()
     order = np.lexsort((day, org))
     org, day = org[order], day[order]
     den = both["den"].to_numpy(dtype=np.float64)[order]
     with np.errstate(invalid="ignore", divide="ignore"):
         value = both["num"].to_numpy(dtype=np.float64)[order] / den
     at = both["at"].to_numpy()[order]
-    size = len(org)
-    lag_value = np.full((size, periods), np.nan)
-    lag_den = np.full((size, periods), np.nan)
-    lag_day = np.full((size, periods), np.nan)
-    for lag in range(1, min(periods, size - 1) + 1):
-        same = org[lag:] == org[:-lag]
-        lag_value[lag:, lag - 1] = np.where(same, value[:-lag], np.nan)
-        lag_den[lag:, lag - 1] = np.where(same, den[:-lag], np.nan)
-        lag_day[lag:, lag - 1] = np.where(same, day[:-lag], np.nan)
-    mine = at >= 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows with no earlier period: all NaN
-        medians = (np.nanmedian(lag_value[mine], axis=1), np.nanmedian(lag_den[mine], axis=1),
-                   np.nanmin(lag_day[mine], axis=1), np.nanmax(lag_day[mine], axis=1))
+    mine = np.flatnonzero(at >= 0)
+    lag_value = np.full((len(mine), periods), np.nan)
+    lag_den = np.full((len(mine), periods), np.nan)
+    first = np.full(len(mine), np.nan)
+    last = np.full(len(mine), np.nan)
+    for lag in range(1, periods + 1):
+        source = mine - lag
+        ok = source >= 0
+        ok[ok] = org[source[ok]] == org[mine[ok]]
+        if not ok.any():
+            break
+        lag_value[ok, lag - 1] = value[source[ok]]
+        lag_den[ok, lag - 1] = den[source[ok]]
+        first[ok] = day[source[ok]]  # the furthest period found so far
+        if lag == 1:
+            last[ok] = day[source[ok]]
     out = [np.full(len(rows.positions), np.nan) for _ in range(4)]
-    for target, found in zip(out, medians):
+    for target, found in zip(out, (_row_medians(lag_value), _row_medians(lag_den), first, last)):
         target[at[mine]] = found
     return tuple(out)
 
 
-def _previous_reporters(rows: Rows, history: pd.DataFrame | None, file_days: np.ndarray
+def _row_medians(matrix: np.ndarray) -> np.ndarray:
+    """The median of each row's non-NaN entries (NaN where there are none); fast for a few columns."""
+    ordered = np.sort(matrix, axis=1)  # NaN sorts last
+    count = (~np.isnan(ordered)).sum(axis=1)
+    low = np.clip((count - 1) // 2, 0, None)
+    high = np.clip(count // 2, 0, matrix.shape[1] - 1)
+    median = (np.take_along_axis(ordered, low[:, None], 1)[:, 0]
+              + np.take_along_axis(ordered, high[:, None], 1)[:, 0]) / 2
+    return np.where(count > 0, median, np.nan)
+
+
+def _reporters(days: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The distinct days, and the set of codes reporting each."""
+    order = np.argsort(days, kind="stable")
+    distinct, starts = np.unique(days[order], return_index=True)
+    groups = np.split(codes[order], starts[1:])
+    return distinct, {day: set(group) for day, group in zip(distinct, groups)}
+
+
+def _previous_reporters(file_days: np.ndarray, reporting_of: dict, history: pd.DataFrame | None
                         ) -> dict[dt.date, tuple[dt.date, set[str]]]:
     """For each of the file's periods: the period before it (history outside the file's periods, or the
     file) and the organisations that reported it."""
-    reporters: dict[np.datetime64, set[str]] = {}
+    reporters: dict = {}
     if history is not None and len(history):
         days = pd.to_datetime(history["period"]).to_numpy().astype("datetime64[D]")
-        codes = history["org_code"].astype(str).to_numpy()
-        for day in np.unique(days):
-            if day not in file_days:
-                reporters[day] = set(codes[days == day])
-    for day in file_days:
-        reporters[day] = set(rows.codes[rows.days == day])
+        keep = ~np.isin(days, file_days)
+        distinct, groups = _reporters(days[keep], history["org_code"].astype(str).to_numpy()[keep])
+        reporters.update(groups)
+    reporters.update(reporting_of)
     ordered = sorted(reporters)
     found: dict[dt.date, tuple[dt.date, set[str]]] = {}
     for before, day in zip(ordered, ordered[1:]):
-        if day in file_days:
+        if day in reporting_of:
             found[pd.Timestamp(day).date()] = (pd.Timestamp(before).date(), reporters[before])
     return found
 
 
-def _expected(organisations: pd.DataFrame, level: str, period: dt.date) -> set[str]:
-    """The organisations of ``level`` in the reference data not closed by the start of ``period``."""
+def _organisations_of(organisations: pd.DataFrame, level: str) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of ``level`` in the reference data and the day each closes (NaT while open)."""
     at_level = organisations[organisations["level"].astype(str) == level]
+    codes = at_level["code"].astype(str).to_numpy(dtype=object)
     if "valid_to" in at_level.columns:
-        closes = pd.to_datetime(at_level["valid_to"], errors="coerce")
-        at_level = at_level[closes.isna() | (closes > pd.Timestamp(period))]
-    return set(at_level["code"].astype(str))
+        closes = pd.to_datetime(at_level["valid_to"], errors="coerce").to_numpy().astype("datetime64[D]")
+    else:
+        closes = np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[D]")
+    return codes, closes
 
 
 def _add_or_allow(findings: Findings, record: CheckRecord, rule: str, picked: np.ndarray, rows: Rows,
@@ -402,13 +449,17 @@ def _per_row(findings: Findings, positions: np.ndarray, texts: list[str]) -> np.
     return out
 
 
-def _spans(first: np.ndarray, last: np.ndarray) -> np.ndarray:
-    out = np.full(len(first), "", dtype=object)
-    for i in np.flatnonzero(~np.isnan(first)):
-        start = np.datetime64(int(first[i]), "D").astype(object)
-        end = np.datetime64(int(last[i]), "D").astype(object)
-        out[i] = f"its period {start.isoformat()}" if start == end else \
-            f"its periods {start.isoformat()} to {end.isoformat()}"
+def _spans(first: np.ndarray, last: np.ndarray) -> list[str]:
+    """'its periods 2024-01-01 to 2024-06-01' for each row (day numbers in, only for problem rows)."""
+    out = []
+    for start, end in zip(first, last):
+        if np.isnan(start):
+            out.append("")
+            continue
+        start_day = np.datetime64(int(start), "D").astype(object)
+        end_day = np.datetime64(int(end), "D").astype(object)
+        out.append(f"its period {start_day.isoformat()}" if start_day == end_day else
+                   f"its periods {start_day.isoformat()} to {end_day.isoformat()}")
     return out
 
 

@@ -48,7 +48,8 @@ def provisional_periods(cur: Cursor, indicator: str) -> list[dt.date]:
     found = rows(
         cur,
         "WITH held AS (SELECT batch_id, provisional, unnest(periods) AS period FROM batches "
-        "WHERE indicator = ?) SELECT period FROM held GROUP BY period HAVING arg_max(provisional, batch_id) ORDER BY period",
+        "WHERE indicator = ?) "
+        "SELECT period FROM held GROUP BY period HAVING arg_max(provisional, batch_id) ORDER BY period",
         [indicator],
         lasting=True,
     )
