@@ -65,7 +65,7 @@ class CheckRecord:
 
 # ------------------------------------------------------------------------------------------- every indicator
 def check_magnitude(
-    findings: Findings, numbers: Numbers, column: str, field: str, indicator: Indicator
+    findings: Findings, numbers: Numbers, column: str, name: str, indicator: Indicator
 ) -> None:
     """A count is at most MAX_COUNT, and whole unless the indicator says it may be fractional."""
     values = numbers.values
@@ -74,22 +74,22 @@ def check_magnitude(
     if huge.any():
         findings.add(
             "out-of-range", huge, column, numbers.text,
-            joined(f"the {field} ", numbers.text, f" is too large to be a count (above {MAX_COUNT:,.0f}, "
+            joined(f"the {name} ", numbers.text, f" is too large to be a count (above {MAX_COUNT:,.0f}, "
                    "beyond which whole numbers cannot be stored exactly and totals overflow)"),
-            f"check the {field}: was a value pasted into the wrong column, or written in scientific "
+            f"check the {name}: was a value pasted into the wrong column, or written in scientific "
             "notation? Enter the count itself",
         )
-    if CountField(field) in indicator.plausibility.fractional:
+    if CountField(name) in indicator.plausibility.fractional:
         return
     with np.errstate(invalid="ignore"):
         fractional = present & ~huge & (values != np.floor(values))
     if fractional.any():
         findings.add(
             "not-whole", fractional, column, numbers.text,
-            joined(f"the {field} ", numbers.text, f" is not a whole number; the {field} of {indicator.id} "
-                   f"counts ({_short(getattr(indicator, field))})"),
+            joined(f"the {name} ", numbers.text, f" is not a whole number; the {name} of {indicator.id} "
+                   f"counts ({_short(getattr(indicator, name))})"),
             f"enter the whole count (not an average, estimate or rounded-down share); if this indicator's "
-            f"{field} can truly be fractional, the catalogue must say so (plausibility.fractional)",
+            f"{name} can truly be fractional, the catalogue must say so (plausibility.fractional)",
         )
 
 
@@ -319,7 +319,7 @@ def check_completeness(
 def _recent(rows: Rows, history: pd.DataFrame | None, periods: int):
     """For each judged row: the median value and denominator of its organisation's latest ``periods``
     earlier periods (history outside the file's periods, plus the file), and the first and last of those
-    periods as day numbers (NaN where it has none); None when no organisation has two periods."""
+    periods as day numbers (NaN where it has none)."""
     file_days = np.unique(rows.days)
     # the file's own rows, one per organisation and period (a duplicate is refused anyway)
     own = pd.DataFrame({"org": rows.org, "day": rows.days.astype(np.int64), "num": rows.numerator,
