@@ -28,6 +28,10 @@ class Batch:
     loaded_at: dt.datetime
     loaded_by: str
     mapping: dict[str, Any] = field(default_factory=dict)
+    #: loaded with --partial: its periods are provisional (kept off headline figures)
+    provisional: bool = False
+    #: the plausibility checks' overrides and outcome (partial, allow_jumps, the jumps allowed)
+    checks: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,11 @@ class LoadOutcome:
 
 def batch_from_row(values: tuple) -> Batch:
     """A ``Batch`` from a row of ``SELECT {BATCH_COLUMNS} FROM batches``."""
-    mapping = values[9]
+    mapping, checks = values[9], values[11]
     if isinstance(mapping, str):
         mapping = json.loads(mapping)
+    if isinstance(checks, str):
+        checks = json.loads(checks)
     return Batch(
         batch_id=int(values[0]),
         indicator=values[1],
@@ -56,6 +62,8 @@ def batch_from_row(values: tuple) -> Batch:
         loaded_at=values[7].replace(tzinfo=dt.UTC),
         loaded_by=values[8],
         mapping=mapping or {},
+        provisional=bool(values[10]),
+        checks=checks or {},
     )
 
 
@@ -109,10 +117,18 @@ def current_period_counts(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
 
 
 def period_versions(con: duckdb.DuckDBPyConnection, indicator: str | None = None) -> pd.DataFrame:
-    """The current batch of each indicator and period."""
-    sql = "SELECT indicator, period, batch_id, loaded_at FROM period_versions"
+    """The current batch of each indicator and period, and whether that version is provisional."""
+    sql = "SELECT indicator, period, batch_id, loaded_at, provisional FROM period_versions"
     params: list = []
     if indicator is not None:
         sql += " WHERE indicator = ?"
         params.append(indicator)
     return con.execute(sql + " ORDER BY indicator, period", params).df()
+
+
+def provisional_periods(con: duckdb.DuckDBPyConnection, indicator: str) -> list[dt.date]:
+    """The periods of ``indicator`` whose current version is provisional."""
+    found = con.execute(
+        "SELECT period FROM period_versions WHERE indicator = ? AND provisional ORDER BY period", [indicator]
+    ).fetchall()
+    return [period for (period,) in found]

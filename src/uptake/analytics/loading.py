@@ -68,9 +68,12 @@ def insert_batch(
     loaded_by: str,
     mapping: dict[str, Any] | None,
     progress: ProgressCallback | None,
+    provisional: bool = False,
+    checks: dict[str, Any] | None = None,
 ) -> LoadOutcome:
     """Store ``table`` (from ``observation_table``, holding ``periods``) as a new batch in one transaction,
-    rolled back if anything fails. The caller holds the write lock."""
+    rolled back if anything fails. ``provisional`` marks its periods' versions provisional (a partial
+    load); ``checks`` records the plausibility checks' overrides. The caller holds the write lock."""
     rows = table.num_rows
     con.begin()
     try:
@@ -80,9 +83,11 @@ def insert_batch(
         if last is not None and loaded_at <= last:  # keep loaded_at increasing with batch_id
             loaded_at = last + dt.timedelta(microseconds=1)
         _insert_observations(con, table, batch_id, indicator, progress)
-        replaced_rows = _make_current(con, indicator, periods, batch_id, loaded_at)
+        replaced_rows = _make_current(con, indicator, periods, batch_id, loaded_at, provisional)
         con.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?::DATE[], ?, ?, ?)",
+            "INSERT INTO batches (batch_id, indicator, source, file_name, file_sha256, row_count, periods, "
+            "loaded_at, loaded_by, mapping, provisional, checks) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?::DATE[], ?, ?, ?, ?, ?)",
             [
                 batch_id,
                 indicator,
@@ -94,6 +99,8 @@ def insert_batch(
                 loaded_at,
                 loaded_by,
                 json.dumps(mapping or {}, sort_keys=True),
+                bool(provisional),
+                json.dumps(checks or {}, sort_keys=True, default=str),
             ],
         )
         _test_pause_in_transaction(batch_id, "before-commit")
@@ -140,9 +147,10 @@ def _insert_observations(
 
 def _make_current(
     con: duckdb.DuckDBPyConnection, indicator: str, periods: tuple[dt.date, ...], batch_id: int,
-    loaded_at: dt.datetime,
+    loaded_at: dt.datetime, provisional: bool = False,
 ) -> list[tuple]:
-    """Make the batch the current version of its periods; the (period, batch) pairs it replaced."""
+    """Make the batch the current version of its periods (provisional or not); the (period, batch) pairs
+    it replaced."""
     replaced_rows = con.execute(
         "SELECT period, batch_id FROM period_versions "
         "WHERE indicator = ? AND list_contains(?::DATE[], period)",
@@ -153,8 +161,9 @@ def _make_current(
         [indicator, list(periods)],
     )
     con.execute(
-        "INSERT INTO period_versions SELECT ?, unnest(?::DATE[]), ?, ?",
-        [indicator, list(periods), batch_id, loaded_at],
+        "INSERT INTO period_versions (indicator, period, batch_id, loaded_at, provisional) "
+        "SELECT ?, unnest(?::DATE[]), ?, ?, ?",
+        [indicator, list(periods), batch_id, loaded_at, bool(provisional)],
     )
     return replaced_rows
 

@@ -58,6 +58,18 @@ def organisation_levels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute("SELECT DISTINCT code, level FROM organisations ORDER BY code, level").df()
 
 
+def organisation_facts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per (code, level) with its latest version's population and valid_to."""
+    return con.execute(
+        """
+        SELECT code, level,
+               CAST(arg_max(population, coalesce(valid_from, DATE '1900-01-01')) AS DOUBLE) AS population,
+               arg_max(valid_to, coalesce(valid_from, DATE '1900-01-01')) AS valid_to
+        FROM organisations GROUP BY code, level ORDER BY code, level
+        """
+    ).df()
+
+
 def _reference_table(
     frame: pd.DataFrame, types: dict[str, str], required: tuple[str, ...], what: str
 ) -> pa.Table:

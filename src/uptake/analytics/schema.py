@@ -6,9 +6,12 @@ Tables (schema version ``SCHEMA_VERSION``)::
     organisations    reference organisations (see uptake.reference ORG_COLUMNS), replaced by sync_reference
     relationships    child -> parent links (REL_COLUMNS), replaced by sync_reference
     batches          one row per load: batch_id, indicator, source, file_name, file_sha256, row_count,
-                     periods DATE[], loaded_at TIMESTAMP (UTC), loaded_by, mapping JSON
+                     periods DATE[], loaded_at TIMESTAMP (UTC), loaded_by, mapping JSON,
+                     provisional BOOLEAN (loaded with --partial), checks JSON (the plausibility checks'
+                     overrides and outcome: partial, allow_jumps, the jumps allowed)
     observations     (batch_id, indicator, org_code, period, numerator, denominator): every version
-    period_versions  (indicator, period, batch_id, loaded_at): the current batch of each indicator+period
+    period_versions  (indicator, period, batch_id, loaded_at, provisional): the current batch of each
+                     indicator+period, and whether that version is provisional (incomplete)
     observations_current  VIEW: the observations of the current batch of each indicator and period
 """
 
@@ -23,7 +26,7 @@ from uptake import __version__
 from uptake.analytics.sql import scalar, utcnow
 from uptake.errors import UptakeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Organisation columns and their types in the store (the reference loader's ORG_COLUMNS).
 ORG_TYPES: dict[str, str] = {
@@ -66,7 +69,8 @@ OBSERVATION_SCHEMA = pa.schema(
 
 #: The columns of ``batches``, in order (for reading them back into ``Batch``).
 BATCH_COLUMNS = (
-    "batch_id, indicator, source, file_name, file_sha256, row_count, periods, loaded_at, loaded_by, mapping"
+    "batch_id, indicator, source, file_name, file_sha256, row_count, periods, loaded_at, loaded_by, mapping, "
+    "provisional, checks"
 )
 
 
@@ -93,7 +97,9 @@ _DDL = [
         periods DATE[] NOT NULL,
         loaded_at TIMESTAMP NOT NULL,
         loaded_by VARCHAR NOT NULL,
-        mapping JSON
+        mapping JSON,
+        provisional BOOLEAN NOT NULL DEFAULT false,
+        checks JSON
     )""",
     """CREATE TABLE IF NOT EXISTS observations (
         batch_id BIGINT NOT NULL,
@@ -107,13 +113,21 @@ _DDL = [
         indicator VARCHAR NOT NULL,
         period DATE NOT NULL,
         batch_id BIGINT NOT NULL,
-        loaded_at TIMESTAMP NOT NULL
+        loaded_at TIMESTAMP NOT NULL,
+        provisional BOOLEAN NOT NULL DEFAULT false
     )""",
     """CREATE OR REPLACE VIEW observations_current AS
         SELECT o.batch_id, o.indicator, o.org_code, o.period, o.numerator, o.denominator
         FROM observations AS o
         JOIN period_versions AS v
           ON o.batch_id = v.batch_id AND o.indicator = v.indicator AND o.period = v.period""",
+]
+
+
+_UPGRADE_TO_2 = [
+    "ALTER TABLE batches ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT false",
+    "ALTER TABLE batches ADD COLUMN IF NOT EXISTS checks JSON",
+    "ALTER TABLE period_versions ADD COLUMN IF NOT EXISTS provisional BOOLEAN DEFAULT false",
 ]
 
 
@@ -130,7 +144,11 @@ def create_or_upgrade(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.begin()
     for statement in _DDL:
         con.execute(statement)
-    if found is None:
+    if found is not None and found < 2:
+        # version 2: provisional (partial) periods and the plausibility checks' record on each batch
+        for statement in _UPGRADE_TO_2:
+            con.execute(statement)
+    if found is None or found < SCHEMA_VERSION:
         con.execute(
             "INSERT INTO schema_version VALUES (?, ?, ?)", [SCHEMA_VERSION, utcnow(), __version__]
         )

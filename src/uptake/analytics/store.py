@@ -229,6 +229,12 @@ class AnalyticsStore:
         with self.connect() as con:
             return _reference.organisation_levels(con)
 
+    def organisation_facts(self) -> pd.DataFrame:
+        """One row per (code, level): its population (list size; NaN where unknown) and valid_to (NaT while
+        open), from its latest version: what the ingest plausibility checks compare against."""
+        with self.connect() as con:
+            return _reference.organisation_facts(con)
+
     # ------------------------------------------------------------------ batches
     def batches(self, indicator: str | None = None) -> list[Batch]:
         """Every batch (newest last), optionally for one indicator."""
@@ -271,12 +277,16 @@ class AnalyticsStore:
         loaded_by: str,
         mapping: dict[str, Any] | None = None,
         progress: ProgressCallback | None = None,
+        provisional: bool = False,
+        checks: dict[str, Any] | None = None,
     ) -> LoadOutcome:
         """Load already-validated observations as a new batch, atomically.
 
         One transaction inserts the rows, the batch and the new current version of every period in the
         frame; if anything fails (or the process dies) nothing is stored. Callers validate first
-        (``uptake.ingest`` does); this method only enforces the column types.
+        (``uptake.ingest`` does); this method only enforces the column types. ``provisional`` marks the
+        periods' new versions provisional (``uptake ingest --partial``); ``checks`` is recorded with the
+        batch (the plausibility checks' overrides).
         """
         table = observation_table(observations)
         periods = tuple(sorted(set(table.column("period").unique().to_pylist())))
@@ -286,9 +296,15 @@ class AnalyticsStore:
             return insert_batch(
                 con, table, periods, indicator=indicator, source=source, file_name=file_name,
                 file_sha256=file_sha256, loaded_by=loaded_by, mapping=mapping, progress=progress,
+                provisional=provisional, checks=checks,
             )
 
     # ------------------------------------------------------------------ reading observations
+    def provisional_periods(self, indicator: str) -> list[dt.date]:
+        """The periods of ``indicator`` whose current version is provisional (loaded with --partial)."""
+        with self.connect() as con:
+            return _batches.provisional_periods(con, indicator)
+
     def observations_current(self, indicator: str | None = None) -> pd.DataFrame:
         """The current observations (of one indicator, or all), ordered by indicator, period, org_code."""
         with self.connect() as con:

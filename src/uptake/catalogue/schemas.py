@@ -89,6 +89,61 @@ class Eligibility(Strict):
         return self.rule == EligibilityRule.LISTED or numerator == 0
 
 
+class CountField(StrEnum):
+    NUMERATOR = "numerator"
+    DENOMINATOR = "denominator"
+
+
+class Completeness(Strict):
+    """How much of the expected organisations a period must cover to be loaded as complete (ingest refuses
+    a period below either share unless it is loaded with ``--partial``, which marks it provisional)."""
+
+    #: least share of the indicator's level's current organisations in the reference hierarchy
+    of_reference: float | None = Field(default=None, gt=0, le=1)
+    #: least share of the organisations that reported the period before that must report this period
+    of_previous: float | None = Field(default=None, gt=0, le=1)
+
+
+class JumpCheck(Strict):
+    """A value far from the organisation's own recent values: above ``factor`` times (or below 1/``factor``
+    of) its median over the last ``recent_periods`` AND more than ``min_change`` away from it (a fraction,
+    before the multiplier). Rows whose denominator, or recent median denominator, is below
+    ``min_denominator`` are not judged: small counts swing by chance."""
+
+    factor: float = Field(gt=1)
+    min_change: float = Field(ge=0)
+    min_denominator: float = Field(default=0, ge=0)
+
+
+class Plausibility(Strict):
+    """What ingest accepts as plausible for one indicator, beyond the rules every file meets. Every field is
+    optional: a check that is not stated is not made (docs/catalogue.md, docs/ingest.md)."""
+
+    #: counts that may hold fractional values (quantities, scores, modelled estimates); the others must be
+    #: whole numbers
+    fractional: list[CountField] = Field(default_factory=list)
+    #: [low, high]: the value (numerator / denominator, before the multiplier) must lie in this range
+    value_range: tuple[float, float] | None = None
+    #: numerator and denominator at most this many per head of the organisation's population (list size),
+    #: where the reference data knows it
+    max_per_head: float | None = Field(default=None, gt=0)
+    #: how many of the organisation's latest earlier periods make its recent median (jump and size checks)
+    recent_periods: int = Field(default=6, ge=1, le=120)
+    #: the denominator at most this many times (and at least 1/this of) its recent median
+    max_size_change: float | None = Field(default=None, gt=1)
+    jump: JumpCheck | None = None
+    completeness: Completeness | None = None
+    #: why these thresholds: which data needed what
+    note: str | None = None
+
+    @field_validator("value_range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (value[0] <= value[1]):
+            raise ValueError("value_range is [low, high] with low <= high")
+        return value
+
+
 class Evidence(Strict):
     title: str
     url: HttpUrl | None = None
@@ -142,6 +197,8 @@ class Indicator(Strict):
     synthetic: bool = False
     #: organisations that do not provide the service, left out of every comparison (None: all eligible)
     eligibility: Eligibility | None = None
+    #: the bounds ingest holds every file to (ranges, sizes, jumps, completeness)
+    plausibility: Plausibility = Field(default_factory=Plausibility)
     authored_by: str
     checked_by: str
     date_reviewed: dt.date
@@ -165,6 +222,10 @@ class Indicator(Strict):
         if self.adoption_threshold is not None and self.measure == Measure.PROPORTION:
             if not 0 <= self.adoption_threshold <= 1:
                 raise ValueError("adoption_threshold of a proportion is a fraction between 0 and 1")
+        bounds = self.plausibility.value_range
+        proportion = self.measure == Measure.PROPORTION
+        if bounds is not None and proportion and not (0 <= bounds[0] and bounds[1] <= 1):
+            raise ValueError("plausibility.value_range of a proportion lies within [0, 1]")
         return self
 
     def period_ok(self, day: dt.date) -> str | None:

@@ -117,10 +117,22 @@ def ingest(
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="Excel sheet name or number (default: the first sheet).")
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Load periods that miss organisations the indicator expects, marked "
+                     "provisional: kept off the headline figures until a complete file replaces them."),
+    ] = False,
+    allow_jumps: Annotated[
+        bool,
+        typer.Option("--allow-jumps", help="Load values that jump away from the organisation's recent ones "
+                     "(checked to be real); each is listed with the batch."),
+    ] = False,
 ) -> None:
     """Validate a file of observations for one indicator and load it as a new batch.
 
-    Every problem is reported by row and column; if there is any, nothing is loaded.
+    Every problem is reported by row and column; if there is any, nothing is loaded. Besides each row's
+    own rules, the values must be plausible for the indicator (its catalogue's plausibility bounds) and
+    each period complete (or loaded with --partial).
     """
     try:
         parse_mapping(map)
@@ -139,7 +151,7 @@ def ingest(
         ) as bar:
             result = ingest_file(
                 store, catalogue, file, indicator, source=source, mapping=map or None, loaded_by=loaded_by,
-                sheet=sheet, progress=_RichProgress(bar),
+                sheet=sheet, progress=_RichProgress(bar), partial=partial, allow_jumps=allow_jumps,
             )
     except IngestRejected as rejected:
         problems = rejected.problems
@@ -175,6 +187,11 @@ def ingest(
     details.add_row("loaded by", Text(result.loaded_by))
     if result.same_as_batch:
         details.add_row("note", f"same content as batch {result.same_as_batch}, which had been superseded")
+    if result.provisional:
+        details.add_row("provisional", "yes (--partial): kept off the headline figures until a complete file "
+                        "replaces these periods")
+    if result.jumps_allowed:
+        details.add_row("jumps allowed", f"{result.jumps_allowed:,} (--allow-jumps; listed with the batch)")
     console.print(details)
 
 
@@ -184,6 +201,16 @@ def _periods_text(periods) -> str:
     if len(periods) <= 3:
         return ", ".join(p.isoformat() for p in periods)
     return f"{len(periods)} ({periods[0].isoformat()} to {periods[-1].isoformat()})"
+
+
+def _checks_text(batch) -> str:
+    """What a batch was let through: provisional (--partial), jumps allowed (--allow-jumps)."""
+    parts = []
+    if batch.provisional:
+        parts.append("provisional (loaded with --partial; kept off the headline figures)")
+    if batch.checks.get("allow_jumps"):
+        parts.append(f"{batch.checks.get('jumps_allowed_count', 0):,} jump(s) allowed (--allow-jumps)")
+    return "; ".join(parts)
 
 
 def batches(
@@ -217,6 +244,9 @@ def batches(
             batch.file_sha256[:12],
         )
     console.print(table)
+    for batch in found:
+        if _checks_text(batch):
+            console.print(Text(f"Batch {batch.batch_id}: {_checks_text(batch)}."))
 
 
 def register(app: typer.Typer) -> None:

@@ -56,7 +56,9 @@ def per_row(index: np.ndarray, present: np.ndarray, per_distinct: np.ndarray, fi
 
 
 class Numbers:
-    """A count column parsed to float64 (NaN where missing or not a number)."""
+    """A count column parsed to float64 (NaN where missing or not a number). ``not_number`` marks cells
+    that are not empty and not a finite number; ``non_finite`` those of them that read as infinite or
+    undefined (``inf``, ``-Infinity``, ``NaN`` written as text, ``1e999``)."""
 
     def __init__(self, values: pd.Series):
         self.source = values
@@ -78,7 +80,15 @@ class Numbers:
             floats = np.asarray(floats, dtype=np.float64)
         finite = np.isfinite(floats)
         self.not_number = ~self.missing & ~finite
+        self.non_finite = self.not_number & np.isinf(floats)
+        if self.not_number.any() and self._text is not None:
+            self.non_finite |= self.not_number & self._reads_as_nan()
         self.values = np.where(finite, floats, np.nan)
+
+    def _reads_as_nan(self) -> np.ndarray:
+        """Per row: the cell is NaN written as text ('nan', 'NaN'): only looked at when something is wrong."""
+        lowered = self._text.str.strip().str.lower()
+        return lowered.isin(["nan", "-nan", "+nan"]).fillna(False).to_numpy(dtype=bool)
 
     @property
     def text(self) -> pd.Series:

@@ -23,8 +23,10 @@ RULES: dict[str, str] = {
     "malformed-row": "a row with more cells than the header",
     "wrong-indicator": "a row for another indicator",
     "missing-value": "a required value is empty",
-    "not-a-number": "a count that is not a number",
+    "not-a-number": "a count that is not a number (text, or infinite or undefined)",
     "negative": "a negative count",
+    "out-of-range": "a count too large to be one, or a value outside the indicator's stated range",
+    "not-whole": "a fractional count where the indicator counts",
     "zero-denominator": "a zero or missing denominator",
     "numerator-above-denominator": "a numerator above its denominator",
     "unknown-organisation": "an organisation code that is not known",
@@ -32,6 +34,10 @@ RULES: dict[str, str] = {
     "bad-period": "a period that cannot be read",
     "invalid-period": "a period outside the indicator's range or alignment",
     "duplicate": "the same organisation and period twice",
+    "implausible-size": "a count too large for the organisation's population",
+    "size-change": "a denominator far from the organisation's recent ones (--allow-jumps if real)",
+    "jump": "a value far from the organisation's recent ones (--allow-jumps if real)",
+    "incomplete-period": "a period missing too many organisations (--partial to load it as provisional)",
 }
 _RULE_ORDER = {rule: order for order, rule in enumerate(RULES)}
 PROBLEM_COLUMNS = ["row", "column", "value", "reason", "action", "rule"]

@@ -131,6 +131,14 @@ def _level_name(level: str) -> str:
     return names.get(level, level)
 
 
+def level_plural(level: str) -> str:
+    """Organisations of a level, in a sentence: 'sub-ICB locations', 'GP practices'."""
+    names = {"icb": "ICBs", "sub-icb": "sub-ICB locations", "pcn": "PCNs", "isdn": "ISDNs",
+             "stroke-unit": "stroke units", "practice": "GP practices", "trust": "NHS trusts",
+             "region": "NHS regions"}
+    return names.get(level, level + "s")
+
+
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeio" or word.startswith(("ICB", "ISDN")) else "a"
 
@@ -150,7 +158,9 @@ def check_counts(findings: Findings, values: pd.Series, column: str, field: str)
         thousands = text.str.strip().str.match(_THOUSANDS).fillna(False)
         findings.add(
             "not-a-number", parsed.not_number, column, text,
-            joined(f"the {field} '", text, "' is not a number"),
+            joined(f"the {field} '", text, "' is not a number",
+                   np.where(parsed.non_finite, " (it reads as infinite or undefined, which no count can be)",
+                            "")),
             np.where(
                 thousands.to_numpy(dtype=bool),
                 "remove the thousands separators (write 1234, not 1,234)",

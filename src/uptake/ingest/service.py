@@ -44,6 +44,10 @@ class IngestResult:
     loaded_by: str = ""
     #: the content is the same as this earlier batch (which had since been superseded), loaded again
     same_as_batch: int | None = None
+    #: loaded with partial=True (--partial): the periods are provisional, kept off headline figures
+    provisional: bool = False
+    #: jumps and size changes let through by allow_jumps=True (--allow-jumps), all counted
+    jumps_allowed: int = 0
 
     @property
     def message(self) -> str:
@@ -60,6 +64,10 @@ class IngestResult:
             text += f", replacing {len(self.replaced_periods)} earlier period version(s)"
         if self.same_as_batch:
             text += f" (same content as batch {self.same_as_batch}, which had been superseded)"
+        if self.provisional:
+            text += "; provisional (partial): kept off the headline figures until a complete file replaces it"
+        if self.jumps_allowed:
+            text += f"; {self.jumps_allowed:,} jump(s) allowed (recorded with the batch)"
         return text
 
 
@@ -110,13 +118,17 @@ def ingest_file(
     loaded_by: str | None = None,
     sheet: str | None = None,
     progress: ProgressCallback | None = None,
+    partial: bool = False,
+    allow_jumps: bool = False,
 ) -> IngestResult:
     """Validate ``path`` for ``indicator_id`` and load it as one batch.
 
     Raises IngestRejected (with every problem) and loads nothing if any rule fails; returns a no-op
     result if the same file was already loaded for this indicator and is still current.
     ``mapping`` is column -> field (or ``COLUMN=FIELD`` strings); ``source`` defaults to the indicator's
-    catalogue source name.
+    catalogue source name. ``partial`` (``--partial``) loads periods that fail the completeness check,
+    marked provisional; ``allow_jumps`` (``--allow-jumps``) lets through values that jump away from the
+    organisation's recent ones, listed with the batch.
     """
     path = Path(path)
     indicator = catalogue.indicator(indicator_id)
@@ -128,7 +140,7 @@ def ingest_file(
     return _ingest(
         store, indicator, lambda: read_file(path, sheet=sheet, progress=progress), checksum,
         file_name=path.name, label=path, source=source, mapping=columns, loaded_by=loaded_by,
-        sheet=sheet, progress=progress,
+        sheet=sheet, progress=progress, partial=partial, allow_jumps=allow_jumps,
     )
 
 
@@ -143,6 +155,8 @@ def ingest_frame(
     mapping: Mapping[str, str] | Iterable[str] | None = None,
     loaded_by: str | None = None,
     progress: ProgressCallback | None = None,
+    partial: bool = False,
+    allow_jumps: bool = False,
 ) -> IngestResult:
     """Validate and load an in-memory frame exactly as a file would be. Rows are numbered as if the frame
     were written to CSV with a header (first data row = 2). ``name`` is recorded as the batch's file name
@@ -154,7 +168,7 @@ def ingest_frame(
     return _ingest(
         store, indicator, lambda: from_frame(frame, file_name), checksum, file_name=file_name,
         label=Path(file_name), source=source, mapping=columns, loaded_by=loaded_by, sheet=None,
-        progress=progress,
+        progress=progress, partial=partial, allow_jumps=allow_jumps,
     )
 
 
@@ -171,6 +185,8 @@ def _ingest(
     loaded_by: str | None,
     sheet: str | None,
     progress: ProgressCallback | None,
+    partial: bool = False,
+    allow_jumps: bool = False,
 ) -> IngestResult:
     source = source or indicator.source.name
     loaded_by = loaded_by or default_user()
@@ -193,8 +209,10 @@ def _ingest(
                 )
             same_as = batch.batch_id
         raw = read()
-        organisations = store.organisation_levels()
-        result = validate(raw, indicator, organisations, mapping, progress=progress)
+        organisations = store.organisation_facts()
+        history = store.observations_current(indicator.id) if _uses_history(indicator) else None
+        result = validate(raw, indicator, organisations, mapping, progress=progress, history=history,
+                          partial=partial, allow_jumps=allow_jumps)
         if not result.ok:
             raise IngestRejected(result.problems, label)
         recorded_mapping = {"columns": {field: column for field, column in result.columns.items()}}
@@ -204,10 +222,19 @@ def _ingest(
             recorded_mapping["sheet"] = sheet
         outcome = store.load_observations(
             result.table, indicator=indicator.id, source=source, file_name=file_name, file_sha256=checksum,
-            loaded_by=loaded_by, mapping=recorded_mapping, progress=progress,
+            loaded_by=loaded_by, mapping=recorded_mapping, progress=progress, provisional=partial,
+            checks=result.checks.as_json(),
         )
     return IngestResult(
         batch_id=outcome.batch_id, indicator=indicator.id, rows=outcome.rows, periods=outcome.periods,
         replaced_periods=outcome.replaced, source=source, file_name=file_name, file_sha256=checksum,
-        loaded_at=outcome.loaded_at, loaded_by=loaded_by, same_as_batch=same_as,
+        loaded_at=outcome.loaded_at, loaded_by=loaded_by, same_as_batch=same_as, provisional=partial,
+        jumps_allowed=result.checks.jumps_allowed_count,
     )
+
+
+def _uses_history(indicator) -> bool:
+    """Whether the indicator's stated checks compare with the store's earlier periods."""
+    checks = indicator.plausibility
+    return (checks.jump is not None or checks.max_size_change is not None
+            or (checks.completeness is not None and checks.completeness.of_previous is not None))

@@ -8,6 +8,9 @@ its own module:
 * ``coerce``: cells as text, blanks, counts as numbers;
 * ``row_rules`` and ``period_rules``: what each row must meet on its own;
 * ``cross_rules``: what rows must meet together (one row per organisation and period);
+* ``plausibility``: numbers within reason (every indicator), and the bounds the catalogue states for
+  the indicator: value range, sizes per head, jumps against the organisation's recent values, complete
+  periods;
 * this module: the order of the steps, and the validated table.
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +38,15 @@ from uptake.ingest.columns import (
 from uptake.ingest.cross_rules import check_duplicates
 from uptake.ingest.findings import Findings
 from uptake.ingest.period_rules import Periods, check_periods
+from uptake.ingest.plausibility import (
+    CheckRecord,
+    check_completeness,
+    check_history,
+    check_magnitude,
+    check_per_head,
+    check_value_range,
+    judged_rows,
+)
 from uptake.ingest.problems import Problem, Problems
 from uptake.ingest.readers import RawTable
 from uptake.ingest.row_rules import Codes, check_codes, check_counts, check_indicator_column, check_ratio
@@ -53,8 +65,9 @@ __all__ = [
 
 ProgressCallback = Callable[[str, float, float | None], None]
 
-#: Progress steps of validate: codes, periods, counts, ratios, duplicates, the table.
-_STEPS = 6
+#: Progress steps of validate: codes, periods, counts, ratios, duplicates, plausibility, completeness,
+#: the table.
+_STEPS = 8
 
 
 @dataclass
@@ -66,6 +79,8 @@ class Validated:
     problems: Problems
     columns: dict[str, str]
     periods: tuple[dt.date, ...] = ()
+    #: what the plausibility checks were asked to let through, and let through (recorded with the batch)
+    checks: CheckRecord = field(default_factory=CheckRecord)
 
     @property
     def ok(self) -> bool:
@@ -79,14 +94,25 @@ def validate(
     mapping: Mapping[str, str] | None = None,
     *,
     progress: ProgressCallback | None = None,
+    history: pd.DataFrame | None = None,
+    partial: bool = False,
+    allow_jumps: bool = False,
 ) -> Validated:
-    """Check ``raw`` against every rule for ``indicator``; ``organisations`` has columns code and level."""
+    """Check ``raw`` against every rule for ``indicator``.
+
+    ``organisations`` has columns code and level, and for the plausibility checks population and valid_to
+    (``AnalyticsStore.organisation_facts``); ``history`` is the indicator's current observations in the
+    store (org_code, period, numerator, denominator), for the jump and completeness checks. ``partial``
+    skips the completeness check (the caller marks the periods provisional); ``allow_jumps`` lets jumps
+    and size changes through, listing them in ``Validated.checks``.
+    """
     problems: list[Problem | pd.DataFrame] = list(raw.problems)
+    record = CheckRecord(partial=partial, allow_jumps=allow_jumps)
     if raw.unreadable:
-        return Validated(None, Problems(problems), {})
+        return Validated(None, Problems(problems), {}, checks=record)
     resolved, checkable = _check_header(raw, dict(mapping or {}), problems)
     if not checkable:
-        return Validated(None, Problems(problems), resolved)
+        return Validated(None, Problems(problems), resolved, checks=record)
 
     advance = _Progress(progress)
     frame = raw.frame
@@ -97,22 +123,34 @@ def validate(
     advance()
     periods = check_periods(findings, frame[resolved["period"]], resolved["period"], indicator)
     advance()
-    numbers = {field: check_counts(findings, frame[resolved[field]], resolved[field], field)
-               for field in ("numerator", "denominator")}
+    numbers = {name: check_counts(findings, frame[resolved[name]], resolved[name], name)
+               for name in ("numerator", "denominator")}
+    for name, parsed in numbers.items():
+        check_magnitude(findings, parsed, resolved[name], name, indicator)
     advance()
     check_ratio(findings, numbers["numerator"], numbers["denominator"], resolved["numerator"],
                 resolved["denominator"], indicator)
     advance()
     check_duplicates(findings, codes, periods, resolved["org_code"], resolved["period"])
     advance()
+    rows = judged_rows(codes, periods, numbers["numerator"], numbers["denominator"], findings)
+    columns = {name: resolved[name] for name in ("numerator", "denominator")}
+    check_value_range(findings, rows, numbers["numerator"], numbers["denominator"],
+                      (columns["numerator"], columns["denominator"]), indicator)
+    check_per_head(findings, rows, numbers, columns, indicator, organisations)
+    check_history(findings, rows, numbers, columns, indicator, history, record)
+    advance()
+    keyed = judged_rows(codes, periods, numbers["numerator"], numbers["denominator"], findings, counts=False)
+    check_completeness(findings, keyed, resolved["period"], indicator, organisations, history, record)
+    advance()
 
     all_problems = Problems(problems + findings.frames)
     if len(all_problems):
-        return Validated(None, all_problems, resolved)
+        return Validated(None, all_problems, resolved, checks=record)
     table = _observations(codes, periods, numbers["numerator"], numbers["denominator"])
     dates = tuple(sorted(d.astype(object) for d in np.unique(periods.days)))
     advance()
-    return Validated(table, all_problems, resolved, dates)
+    return Validated(table, all_problems, resolved, dates, checks=record)
 
 
 def _check_header(

@@ -96,17 +96,43 @@ LEVEL_PLURALS = {
 }
 
 
+#: What a page shows for a stored number that is not finite (infinite, or NaN), and why.
+NOT_AVAILABLE = "not available (not a finite number: the data behind it need checking)"
+
+
 def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """No number to show: None, or a float that is not finite (NaN, or infinite)."""
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def not_finite(value: Any) -> bool:
+    """A number is stored but is not finite (NaN or infinite): shown as NOT_AVAILABLE, never computed with."""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def finite_or_none(value: Any) -> Any:
+    """``value`` (dicts, lists and tuples walked) with every non-finite float replaced by None: what a chart
+    or JSON answer may hold (JSON has no infinity or NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
 
 
 def number(value: Any, digits: int = 0) -> str:
+    if not_finite(value):
+        return NOT_AVAILABLE
     if missing(value):
         return "-"
     return f"{value:,.{digits}f}"
 
 
 def pounds(value: Any) -> str:
+    if not_finite(value):
+        return NOT_AVAILABLE
     if missing(value):
         return "-"
     if abs(value) >= 1_000_000:
@@ -115,6 +141,8 @@ def pounds(value: Any) -> str:
 
 
 def indicator_value(indicator: Indicator | None, value: Any) -> str:
+    if not_finite(value):
+        return NOT_AVAILABLE
     if missing(value):
         return "-"
     if indicator is None:

@@ -75,7 +75,8 @@ def _indicator_summary(cur, snapshot, ind: Indicator) -> dict | None:
     levels = _levels_with_results(cur, ind.id)
     if not levels:
         return None
-    england = read.values.series(cur, ind.id, "england")
+    england = read.values.headline_series(cur, ind.id)  # the latest complete period, never a partial one
+    provisional = read.runs.provisional_periods(cur, ind.id)
     latest = england[-1] if england else None
     earlier = england[-13] if len(england) >= 13 else (england[0] if england else None)
     decile_level = next((lv.value for lv in ind.levels if any(r["level"] == lv.value for r in levels)), None)
@@ -83,12 +84,13 @@ def _indicator_summary(cur, snapshot, ind: Indicator) -> dict | None:
         snapshot.has("result_deciles") else None
     opportunity = []
     if snapshot.has("result_opportunity_totals"):
-        opportunity = [r for r in read.opportunity.latest_national_opportunity(cur, ind.id)
+        opportunity = [r for r in read.opportunity.latest_national_opportunity(cur, ind.id, provisional)
                        if r["level"] == decile_level and r["benchmark"] == "top-decile"]
     return {
         "indicator": ind, "latest": latest, "earlier": earlier, "spread": spread, "decile_level": decile_level,
         "opportunity": opportunity[0] if opportunity else None,
         "trend": [r["value"] for r in england[-24:]],
+        "provisional": [p for p in provisional if latest is None or p > latest["period"]],
     }
 
 

@@ -251,5 +251,5 @@ class Web:
 
 def _chart_json(spec: Any) -> str:
     """JSON for a <script type="application/json"> block: '<' escaped so no '</script>' can end it."""
-    text = json.dumps(spec, default=str, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(fmt.finite_or_none(spec), default=str, separators=(",", ":"), allow_nan=False)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))

@@ -82,17 +82,20 @@ def opportunity_totals(
     )
 
 
-def latest_national_opportunity(cur: Cursor, indicator: str) -> list[Row]:
-    """The national totals of the latest period for one indicator (one row per level and benchmark)."""
+def latest_national_opportunity(cur: Cursor, indicator: str,
+                                exclude_periods: Sequence[dt.date] = ()) -> list[Row]:
+    """The national totals of the latest period for one indicator (one row per level and benchmark),
+    leaving out ``exclude_periods`` (the provisional ones, for headline figures)."""
+    skip, params = in_list("period", list(exclude_periods))  # FALSE when there are none
     return rows(
         cur,
-        """
+        f"""
         SELECT indicator, level, period, benchmark, organisations, gap_patients AS extra_patients,
                gap_pounds AS extra_pounds, synthetic
         FROM result_opportunity_totals
         WHERE indicator = ? AND area_level = 'england'
-          AND period = (SELECT max(period) FROM result_opportunity_totals WHERE indicator = ?)
+          AND period = (SELECT max(period) FROM result_opportunity_totals WHERE indicator = ? AND NOT {skip})
         ORDER BY level, benchmark
         """,
-        [indicator, indicator],
+        [indicator, indicator, *params],
     )

@@ -13,12 +13,15 @@ from uptake.results.read._sql import Cursor, Row, one, rows
 
 
 def batches(cur: Cursor, indicator: str | None = None) -> list[Row]:
+    """Every load batch (of one indicator, or all), oldest first; ``provisional`` is true for a batch loaded
+    with ``uptake ingest --partial``."""
     cond, params = ("indicator = ?", [indicator]) if indicator else ("TRUE", [])
+    provisional = "provisional" if _batches_record_provisional(cur) else "false AS provisional"
     return rows(
         cur,
         "SELECT batch_id, indicator, source, file_name, file_sha256, row_count, "
         "list_min(periods) AS first_period, list_max(periods) AS last_period, len(periods) AS periods, "
-        f"loaded_at, loaded_by FROM batches WHERE {cond} ORDER BY batch_id",
+        f"loaded_at, loaded_by, {provisional} FROM batches WHERE {cond} ORDER BY batch_id",
         params,
     )
 
@@ -34,6 +37,34 @@ def batches_for_period(cur: Cursor, indicator: str, period: dt.date | None) -> l
         [indicator, period],
         lasting=True,
     )
+
+
+def provisional_periods(cur: Cursor, indicator: str) -> list[dt.date]:
+    """The periods of ``indicator`` whose current version is provisional: loaded with ``uptake ingest
+    --partial`` (incomplete) and not yet replaced by a complete file. A period's current version is the
+    latest batch holding it (a batch replaces each of its periods as a whole)."""
+    if not _batches_record_provisional(cur):
+        return []
+    found = rows(
+        cur,
+        "WITH held AS (SELECT batch_id, provisional, unnest(periods) AS period FROM batches "
+        "WHERE indicator = ?) "
+        "SELECT period FROM held GROUP BY period HAVING arg_max(provisional, batch_id) ORDER BY period",
+        [indicator],
+        lasting=True,
+    )
+    return [r["period"] for r in found]
+
+
+def _batches_record_provisional(cur: Cursor) -> bool:
+    """Whether the batches table has the provisional column (stores of schema version 2 on)."""
+    found = rows(
+        cur,
+        "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'batches' "
+        "AND column_name = 'provisional'",
+        lasting=True,
+    )
+    return bool(found and found[0]["n"])
 
 
 def pipeline_settings(cur: Cursor) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from uptake.results.read._sql import Cursor, Row, equal_to, in_list, one, rows, select_list
+from uptake.results.read.runs import provisional_periods
 from uptake.results.schema import VALUE_ROW, VALUES
 
 #: The columns a value row has (``VALUE_ROW``).
@@ -56,6 +57,14 @@ def series(
         "ORDER BY org_code, period",
         [indicator, level, *params],
     )
+
+
+def headline_series(cur: Cursor, indicator: str, level: str = "england") -> list[Row]:
+    """What headline figures use: every period's value at ``level`` (England by default) except the
+    provisional periods (loaded with ``uptake ingest --partial``, ``runs.provisional_periods``), so the last
+    row is the latest complete period."""
+    provisional = set(provisional_periods(cur, indicator))
+    return [r for r in series(cur, indicator, level) if r["period"] not in provisional]
 
 
 def values(
