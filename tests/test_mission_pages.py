@@ -258,11 +258,11 @@ def test_one_organisations_downloads(site) -> None:
 def test_a_commitment_page_shows_the_weakest_first_and_says_how_many_are_left_out(site, monkeypatch) -> None:
     import re
 
-    from uptake.web.mission import pages
+    from uptake.web.mission import commitments
 
     client, _ = site
     everyone = _latest_attainment(client, "stroke-unit")
-    monkeypatch.setattr(pages, "COMMITMENT_ROWS", 5)
+    monkeypatch.setattr(commitments, "COMMITMENT_ROWS", 5)
     html = client.get("/nsf/stroke/thrombolysis").text
     assert f"the 5 weakest of {len(everyone)} shown" in html
     shown = re.findall(r'href="/ratings/stroke-unit/([^"]+)"', html.split("Attainment in the latest period")[1])

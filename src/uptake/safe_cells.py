@@ -11,7 +11,7 @@ reads it as that number, which cannot run anything.
 
 Every download and export goes through here: `safe_cell` for a single value, `safe_frame` for a pandas
 frame, `safe_arrow` for a pyarrow table. Excel writers also write every text cell as text (never as a
-formula); see uptake.web.tables.to_xlsx.
+formula); see uptake.web.tables.files.to_xlsx.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from uptake.web.formatting import (
     period_label,
     scaled,
 )
-from uptake.web.tables import change_colour
+from uptake.web.tables.changes import change_colour
 
 NHS_BLUE = "#005eb8"
 NHS_DARK_BLUE = "#003087"

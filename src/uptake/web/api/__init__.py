@@ -1,0 +1,38 @@
+"""The JSON API, /api/v1: the same published results the pages show, for analysts and other systems.
+
+- Lists are paginated: ``page`` (from 1) and ``per_page`` (1 to 1000, default 100); the response says
+  ``total`` and ``pages`` and carries ``links`` (and a Link header) to the next and previous pages.
+- Every response has an ETag; send it back in If-None-Match and an unchanged answer is 304 Not Modified.
+  The ETag changes when the pipeline writes new results.
+- Values are as stored: proportions as fractions (0.42, not 42%), dates as ISO period starts.
+- Public data needs no credentials. Innovation-pack data (peers, opportunity by organisation) needs
+  ``Authorization: Bearer TOKEN`` (or a signed-in browser session) and returns only what the role covers.
+
+One module per family of results, each with its endpoints and response models (``me``, ``organisations``,
+``catalogue`` (innovations, indicators), ``values``, ``funnel``, ``spc``, ``peers``, ``opportunity``,
+``adoption``, ``changes``, ``equity``, ``provenance`` (batches)); ``common``: the answer with its ETag and
+cache, pages of lists, query parameters; ``router``: every endpoint, in this order (the order of the OpenAPI
+document).
+"""
+
+from fastapi import APIRouter
+
+from uptake.web.api import (
+    adoption,
+    catalogue,
+    changes,
+    equity,
+    funnel,
+    me,
+    opportunity,
+    organisations,
+    peers,
+    provenance,
+    spc,
+    values,
+)
+
+router = APIRouter()
+for _module in (me, organisations, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, equity,
+                provenance):
+    router.include_router(_module.router)

@@ -1,0 +1,33 @@
+"""The organisation page's innovation pack: its peers, its position against them, who nearby does it best
+and its opportunity, each shown only to whom the access rules allow (others are named, with how to get
+access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uptake.catalogue.schemas import Indicator
+from uptake.web.pages.common import how
+from uptake.web.tables.base import Context
+from uptake.web.tables.opportunity import org_opportunity
+from uptake.web.tables.peers import nearby, peer_position, peers
+
+
+def pack_section(tctx: Context, snapshot, cur, org: dict, ind: Indicator, inputs: dict, latest) -> dict:
+    """The innovation pack sections the principal may see (others are named, with how to get access)."""
+    principal = tctx.principal
+    code = org["code"]
+    pack: dict[str, Any] = {"allowed": principal.may_see_pack(code, ind.innovation),
+                            "org_allowed": principal.may_see_org_pack(code)}
+    if pack["org_allowed"] and snapshot.has("result_peers"):
+        pack["peers"] = peers(tctx, code)
+        pack["how_peers"] = how(cur, ind, ["peers"], inputs, latest)
+    if snapshot.has("result_peers") and (pack["org_allowed"] or pack["allowed"]):
+        pack["peer_position"] = peer_position(tctx, code)
+    if pack["allowed"]:
+        pack["nearby"] = nearby(tctx, code, ind.id)
+        pack["how_nearby"] = how(cur, ind, ["nearby", "value"], inputs, latest)
+        if snapshot.has("result_opportunity"):
+            pack["opportunity"] = org_opportunity(tctx, code)
+            pack["how_opportunity"] = how(cur, ind, ["opportunity"], inputs, latest)
+    return pack

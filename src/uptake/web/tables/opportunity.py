@@ -1,0 +1,94 @@
+"""Opportunity tables: each organisation's opportunity (restricted to the rows the principal's role covers),
+one organisation's opportunity on each indicator (restricted) and the national totals (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+
+from uptake.results import read
+from uptake.results.schema import OPPORTUNITY_ROW
+from uptake.web.formatting import BENCHMARK_LABELS, indicator_value, level_label, number, period_label, pounds
+from uptake.web.params import date_param
+from uptake.web.tables.base import Column, Context, DataTable
+from uptake.web.tables.cells import org_link, synthetic_tag
+
+
+def _opportunity_columns(ctx: Context, with_org: bool) -> list[Column]:
+    def ind_of(r):
+        return ctx.catalogue.indicators.get(r["indicator"])
+
+    columns = []
+    if with_org:
+        columns.append(Column("org_name", "Organisation",
+                              fmt=lambda r: f"{r['org_name'] or r['org_code']} ({r['org_code']})", href=org_link))
+    else:
+        columns.append(Column("indicator", "Indicator",
+                              fmt=lambda r: ind_of(r).title if ind_of(r) else r["indicator"]))
+    columns += [
+        Column("benchmark", "If it matched", fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
+        Column("value", "Value now", fmt=lambda r: indicator_value(ind_of(r), r["value"]), numeric=True),
+        Column("benchmark_value", "Benchmark", fmt=lambda r: indicator_value(ind_of(r), r["benchmark_value"]),
+               numeric=True),
+        Column("extra_patients", "Extra patients", fmt=lambda r: number(r["extra_patients"]), numeric=True),
+        Column("extra_pounds", "Value (£)", fmt=lambda r: pounds(r["extra_pounds"]), numeric=True),
+        Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),  # SYNTHETIC follows the data
+    ]
+    return columns
+
+
+def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, benchmark: str | None = None,
+                page: int = 1, per_page: int | None = None):
+    """Each organisation's opportunity (restricted: only the rows the principal's role covers)."""
+    ctx.indicator(indicator)
+    principal = ctx.principal
+    if not principal.signed_in:
+        raise HTTPException(403, "organisation opportunity figures are for signed-in NHS users")
+    if not principal.may_see_innovation(ctx.innovation_of(indicator)):
+        raise HTTPException(403, "this indicator belongs to another innovation")
+    day = date_param(period) or read.values.latest_period(ctx.cur, indicator, level)
+    visible = principal.visible_orgs()
+    rows, total = read.opportunity.opportunity(
+        ctx.cur, indicator=indicator, level=level, period=day, benchmark=benchmark,
+        org_codes=None if visible is None else sorted(visible), limit=per_page,
+        offset=(max(page, 1) - 1) * per_page if per_page else 0,
+    )
+    return DataTable(
+        "opportunity", f"Opportunity by organisation: {level_label(level, plural=True)}",
+        _opportunity_columns(ctx, True), rows,
+        {"indicator": indicator, "level": level, "period": day.isoformat() if day else None, "benchmark": benchmark},
+        total, raw_columns=OPPORTUNITY_ROW.column_names,
+    )
+
+
+def org_opportunity(ctx: Context, code: str):
+    """One organisation's opportunity on each indicator its principal may see (restricted)."""
+    org = ctx.organisation(code)
+    allowed = [i for i in ctx.catalogue.indicators if ctx.principal.may_see_pack(code, ctx.innovation_of(i))]
+    if not allowed:
+        raise HTTPException(403, "this organisation's innovation pack is not available to you")
+    rows, _ = read.opportunity.opportunity(ctx.cur, org_codes=[code], indicators=allowed)
+    latest: dict[tuple, dict] = {}
+    for row in rows:  # the latest period of each indicator and benchmark
+        key = (row["indicator"], row["benchmark"])
+        if key not in latest or row["period"] > latest[key]["period"]:
+            latest[key] = row
+    rows = sorted(latest.values(), key=lambda r: (r["indicator"], r["benchmark"]))
+    return DataTable("org-opportunity", f"Opportunity for {org['name']}", _opportunity_columns(ctx, False), rows,
+                     {"code": code}, raw_columns=OPPORTUNITY_ROW.column_names)
+
+
+def opportunity_totals(ctx: Context, indicator: str):
+    ind = ctx.indicator(indicator)
+    rows = read.opportunity.latest_national_opportunity(ctx.cur, indicator)
+    columns = [
+        Column("level", "Organisations compared", fmt=lambda r: level_label(r["level"], plural=True)),
+        Column("benchmark", "If every organisation below it matched",
+               fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
+        Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
+        Column("extra_patients", "Extra patients in England", fmt=lambda r: number(r["extra_patients"]), numeric=True),
+        Column("extra_pounds", "Value (£)", fmt=lambda r: pounds(r["extra_pounds"]), numeric=True),
+    ]
+    return DataTable("opportunity-totals", f"National opportunity: {ind.title}", columns, rows,
+                     {"indicator": indicator})
