@@ -13,9 +13,14 @@ thrombolysis figures so the next compute's values (and so its attainment) differ
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +100,105 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 def run_uptake(*args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(uptake_command(*args), env=subprocess_env(**env), capture_output=True, text=True,
                           timeout=timeout)
+
+
+# --- many computes without importing Uptake each time ---------------------------------------------------------
+
+FORKER = r"""
+import json, os, sys
+from uptake.cli import main  # imported once; every child starts from here
+
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:  # the child: `uptake ARGS`, its output to a file
+        try:
+            os.environ.update(request["env"])
+            fd = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            sys.argv = ["uptake", *request["args"]]
+            try:
+                main()
+                code = 0
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 99
+        os._exit(code)
+    print(json.dumps({"started": pid}), flush=True)
+    _, status = os.waitpid(pid, 0)
+    print(json.dumps({"ended": pid, "code": os.waitstatus_to_exitcode(status)}), flush=True)
+"""
+
+
+class Forker:
+    """A Python process that imports Uptake's command line once and then, for each ``start``, forks a child
+    that runs ``uptake ARGS`` (the real entry point, ``uptake.cli.main``) in a process of its own, which a
+    test may kill. Starting Python and importing Uptake takes several seconds on a busy machine, longer than
+    a small workspace's compute; a test that kills twenty computes spends its time in them instead. One child
+    at a time."""
+
+    def __init__(self, output_dir: Path):
+        self.output_dir = Path(output_dir)
+        self.process = subprocess.Popen([sys.executable, "-c", FORKER], env=subprocess_env(), text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.count = 0
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def next(self, timeout: float | None = None) -> dict:
+        item = self.lines.get(timeout=timeout)
+        if item is None:
+            raise RuntimeError(f"the forker ended (exit {self.process.wait()})")
+        return item
+
+    def start(self, *args: str, **env: str) -> "Child":
+        self.count += 1
+        output = self.output_dir / f"child-{self.count}.log"
+        self.process.stdin.write(json.dumps({"args": list(args), "env": env, "output": str(output)}) + "\n")
+        self.process.stdin.flush()
+        return Child(self, self.next(timeout=120)["started"], output, time.monotonic())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        self.process.stdout.close()
+
+
+class Child:
+    """One forked ``uptake`` process."""
+
+    def __init__(self, forker: Forker, pid: int, output: Path, started: float):
+        self.forker, self.pid, self.output, self.started = forker, pid, output, started
+        self.code: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit code (negative: killed by that signal), or None if still running after ``timeout``."""
+        if self.code is None:
+            try:
+                self.code = self.forker.next(timeout=timeout)["code"]
+            except queue.Empty:
+                return None
+        return self.code
+
+    def kill(self) -> int:
+        if self.code is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return self.wait()
+
+    @property
+    def text(self) -> str:
+        return self.output.read_text(errors="replace") if self.output.exists() else ""
