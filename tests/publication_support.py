@@ -13,6 +13,7 @@ thrombolysis figures so the next compute's values (and so its attainment) differ
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import queue
@@ -61,7 +62,8 @@ def doac_share() -> pd.DataFrame:
 
 def load(store: AnalyticsStore, indicator: str, frame: pd.DataFrame, tag: str) -> int:
     outcome = store.load_observations(frame, indicator=indicator, source="publication test",
-                                      file_name=f"{indicator}-{tag}.csv", file_sha256=f"{abs(hash((indicator, tag))):064x}"[:64],
+                                      file_name=f"{indicator}-{tag}.csv",
+                                      file_sha256=hashlib.sha256(f"{indicator} {tag}".encode()).hexdigest(),
                                       loaded_by="tester")
     return outcome.batch_id
 

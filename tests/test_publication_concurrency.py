@@ -129,8 +129,8 @@ def test_ingest_and_compute_succeed_under_fifty_clients_on_every_page_family(sit
                 thread.join(120)
         assert ingest.returncode == 0, ingest.stdout + ingest.stderr
         assert compute.returncode == 0, compute.stdout + compute.stderr
-        print(f"\n{CLIENTS} clients: {sum(answers.values()):,} requests {dict(answers)}; ingest {ingest_seconds:.1f} s, "
-              f"compute {compute_seconds:.1f} s")
+        print(f"\n{CLIENTS} clients: {sum(answers.values()):,} requests {dict(answers)}; "
+              f"ingest {ingest_seconds:.1f} s, compute {compute_seconds:.1f} s")
         assert not failures, failures[:5]
         assert not wrong, wrong[:5]
         assert answers and all(status < 500 for status in answers)

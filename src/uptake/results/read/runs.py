@@ -100,7 +100,8 @@ def table_stamps(cur: Cursor) -> dict[str, dict[str, Any]]:
     was computed from, as recorded in its comment when it was published: name -> {"publication": id,
     "pipeline_run": id}. (The web's in-memory snapshot keeps no comments: read this from the store.)"""
     found = cur.execute(
-        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = current_database() "
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND database_name = current_database() "
         "UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal "
         "AND database_name = current_database()"
     ).fetchall()

@@ -411,9 +411,9 @@ def rating_page(request: Request, level: str, org_code: str) -> Response:
         drafts = pd.DataFrame()
         if who.role == "national-admin":
             try:
-                with _web(request).snapshots.cursor() as (_, published):  # runs of unpublished publications: hidden
+                with _web(request).snapshots.cursor() as (_, shown):  # runs of unpublished publications: hidden
                     drafts = ratings_table(session, who, status="all", level=level, org_code=org_code,
-                                           results=published)
+                                           results=shown)
             except UptakeError:  # no rating run yet: there are no drafts to show
                 drafts = pd.DataFrame()
         fresh = _freshness(request, session)
