@@ -476,7 +476,11 @@ def _run_shown(session: Session, run_id: int, published: Published | None) -> bo
 
 def latest_run_id(session: Session, results: Results | None = None) -> int:
     """The newest rating run (whose publication was published, when ``results`` are given)."""
-    shown = _shown(published_publications(results))
+    return _latest_run(session, published_publications(results))
+
+
+def _latest_run(session: Session, published: Published | None) -> int:
+    shown = _shown(published)
     run_id = session.scalar(select(func.max(RatingRun.id)).where(*([] if shown is None else [shown])))
     if run_id is None:
         raise UptakeError("no ratings have been computed; run `uptake ratings compute`")
@@ -490,11 +494,12 @@ def _move(
 ) -> int:
     verb = "review" if target == "reviewed" else "publish"
     require(may_manage_ratings(who), who, f"{verb} ratings")
-    run_id = run_id or latest_run_id(session, results)
+    published = published_publications(results)
+    run_id = run_id or _latest_run(session, published)
     run = session.get(RatingRun, run_id)
     if run is None:
         raise UptakeError(f"there is no rating run {run_id}")
-    if not _run_shown(session, run_id, published_publications(results)):
+    if not _run_shown(session, run_id, published):
         raise UptakeError(
             f"rating run {run_id} belongs to publication {(run.summary or {}).get('publication')}, which was never "
             f"published (its compute did not finish): there is nothing to {verb} in it")
@@ -582,7 +587,7 @@ def ratings_table(
         published = published_publications(results)
         if run_id and not _run_shown(session, run_id, published):
             return pd.DataFrame(columns=list(RATING_COLUMNS))
-        query = query.where(InnovationRating.run_id == (run_id or latest_run_id(session, results)))
+        query = query.where(InnovationRating.run_id == (run_id or _latest_run(session, published)))
         if status != "all":
             query = query.where(InnovationRating.status == status)
     if level:

@@ -151,8 +151,8 @@ class Published:
 
 def published_publications(results: Results | None) -> Published | None:
     """The publications that were published, from ``results`` (the web's snapshot, or the store); None when
-    ``results`` is None or records none (a store from before publications), meaning: do not filter by
-    publication."""
+    ``results`` is None or has no ``publications`` table (a store from before publications), meaning: do not
+    filter rating runs by publication."""
     if results is None:
         return None
     with reading(results) as con:

@@ -97,6 +97,12 @@ def load_snapshot(path: Path) -> Snapshot:
                     memory.execute(f"CREATE TABLE main.{table} AS SELECT * FROM store.main.{table}")
                     tables.add(table)
             memory.execute("COMMIT")
+        except BaseException:
+            try:
+                memory.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
         finally:
             memory.execute("DETACH store")
     publication = None
