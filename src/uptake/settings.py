@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     #: Analytics engine for the pipeline: "duckdb" (embedded default) or "pyspark".
     engine: str = "duckdb"
+    #: Seconds a writer (ingest, compute) waits for readers of the analytics store file (the web's snapshot
+    #: copy, a command reading results) to let go of it before giving up.
+    store_wait_seconds: float = 60.0
 
 
 def get_settings() -> Settings:

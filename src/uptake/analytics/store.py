@@ -15,6 +15,9 @@ while the earlier batch's rows stay in ``observations`` and can be read with ``o
 
 Concurrency: DuckDB allows one read-write process per file. Writers additionally take an exclusive lock
 file beside the database (``uptake.duckdb.lock``) so a second load fails at once with a clear message.
+Readers never make a writer fail: a writer (holding that lock) that finds the file open in another process -
+which can only be a reader, such as the web's snapshot copying the tables or a command reading results -
+waits for it to close, up to ``UPTAKE_STORE_WAIT_SECONDS`` (default 60), trying again every 50-200 ms.
 Connections are short-lived (opened for one operation and closed, so the file is free between
 operations) unless the store is used as a context manager (``with AnalyticsStore.open(path) as store``):
 then one connection stays open until the block ends, every operation runs on a cursor of it, and
@@ -24,10 +27,11 @@ then one connection stays open until the block ends, every operation runs on a c
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 import pandas as pd
@@ -59,6 +63,7 @@ from uptake.analytics.schema import (
 )
 from uptake.analytics.sql import utcnow
 from uptake.errors import UptakeError
+from uptake.settings import get_settings
 
 __all__ = [
     "OBSERVATION_COLUMNS",
@@ -158,18 +163,33 @@ class AnalyticsStore:
             )
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            return duckdb.connect(str(self.path), read_only=self.read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                holder = read_holder(self.lock_path)
-                if holder:
-                    raise StoreBusy(self.path, holder) from None
-                raise UptakeError(
-                    f"the analytics store {self.path} is open in another process; "
-                    f"close it (or wait for it to finish) and try again ({exc})"
-                ) from None
-            raise UptakeError(f"cannot open the analytics store {self.path}: {exc}") from None
+        deadline: float | None = None
+        pause = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=self.read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or self.read_only or not self._lock.held:
+                    self._refuse(exc)
+                # We hold the write lock, so whoever has the file open is a reader (the web's snapshot
+                # copying it, a command reading results): wait for it rather than fail.
+                if deadline is None:
+                    deadline = time.monotonic() + get_settings().store_wait_seconds
+                if time.monotonic() >= deadline:
+                    self._refuse(exc)
+                time.sleep(pause)
+                pause = min(pause * 1.5, 0.2)
+
+    def _refuse(self, exc: duckdb.IOException) -> NoReturn:
+        if "lock" in str(exc).lower():
+            holder = None if self._lock.held else read_holder(self.lock_path)
+            if holder:
+                raise StoreBusy(self.path, holder) from None
+            raise UptakeError(
+                f"the analytics store {self.path} is open in another process; "
+                f"close it (or wait for it to finish) and try again ({exc})"
+            ) from None
+        raise UptakeError(f"cannot open the analytics store {self.path}: {exc}") from None
 
     @contextmanager
     def writing(self, purpose: str = "writing") -> Iterator["AnalyticsStore"]:

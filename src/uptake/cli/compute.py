@@ -1,10 +1,13 @@
-"""``uptake compute``: the pipeline, then the mission's attainment and draft ratings from its results.
+"""``uptake compute``: the pipeline, then the mission's attainment and draft ratings from its results, all made
+visible at once (one publication: uptake.pipeline.publication).
 
 An unknown --engine is a usage error (exit code 2); anything else refused is a user error (exit code 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import typer
@@ -14,8 +17,9 @@ from sqlalchemy import inspect
 
 from uptake.cli._common import WorkspaceOption, console, usage_checks
 from uptake.mission.permissions import operator
-from uptake.mission.ratings import refresh_after_pipeline
+from uptake.mission.ratings import RatingRunSummary, rate_in_publication
 from uptake.pipeline.engines import check_engine
+from uptake.pipeline.publication import Publication
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
 from uptake.pipeline.settings import ENGINES, PipelineSettings
 from uptake.store.db import make_engine, session_scope
@@ -39,32 +43,19 @@ def compute(
     ] = True,
 ) -> None:
     """Compute every result table (values, intervals, ranks, funnels, SPC, changes, peers, opportunity,
-    adoption, equity) from the current observations, replacing the previous results in one step; then the
-    mission's attainment and draft ratings from them (published ratings stay until the drafts are published)."""
+    adoption, equity) from the current observations, and the mission's attainment and draft ratings from them,
+    replacing the previous results in one step: all of it becomes visible at once, or (if the run fails or is
+    killed) none of it. Published ratings stay until the drafts are published."""
     if engine is not None:
         with usage_checks():
             check_engine(engine)
     ws = Workspace.resolve(workspace)
     store = resolve_store(ws)
     settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
-    run = _run_with_progress(store, engine, settings)
+    with _mission_refresh(ws, ratings) as (refresh, rated):
+        run = _run_with_progress(store, engine, settings, refresh)
     print_run(run)
-    if ratings:
-        _refresh_mission(ws, store)
-
-
-def _refresh_mission(ws, store) -> None:
-    """Attainment and draft ratings from the new results, when the workspace has published frameworks."""
-    if not ws.database_url_override and not (ws.root / "workflow.sqlite").exists():
-        return  # no workflow database in this workspace: nothing to rate
-    engine = make_engine(ws.database_url)
-    try:
-        if "rating_runs" not in inspect(engine).get_table_names():
-            return
-        with console.status("Recomputing NSF attainment and draft ratings"), session_scope(engine) as session:
-            summary = refresh_after_pipeline(session, store, operator())
-    finally:
-        engine.dispose()
+    summary = rated[0] if rated else None
     if summary is None:
         return
     console.print(
@@ -73,7 +64,33 @@ def _refresh_mission(ws, store) -> None:
         "Published ratings are unchanged until then.", highlight=False)
 
 
-def _run_with_progress(store, engine: str | None, settings: PipelineSettings) -> PipelineRun:
+@contextmanager
+def _mission_refresh(ws: Workspace, wanted: bool) -> Iterator[tuple[Callable[[Publication], None] | None,
+                                                                     list[RatingRunSummary | None]]]:
+    """The step the publication runs before it commits: attainment and a draft rating run from the new
+    results, when the workspace has a workflow database with published frameworks (None otherwise). The
+    summary it made (None: no published framework) is put in the list yielded with it."""
+    rated: list[RatingRunSummary | None] = []
+    if not wanted or (not ws.database_url_override and not (ws.root / "workflow.sqlite").exists()):
+        yield None, rated  # no workflow database in this workspace: nothing to rate
+        return
+    engine = make_engine(ws.database_url)
+    try:
+        if "rating_runs" not in inspect(engine).get_table_names():
+            yield None, rated
+            return
+
+        def refresh(pub: Publication) -> None:
+            with session_scope(engine) as session:
+                rated.append(rate_in_publication(pub, session, operator()))
+
+        yield refresh, rated
+    finally:
+        engine.dispose()
+
+
+def _run_with_progress(store, engine: str | None, settings: PipelineSettings,
+                       publish_with: Callable[[Publication], None] | None = None) -> PipelineRun:
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -101,7 +118,13 @@ def _run_with_progress(store, engine: str | None, settings: PipelineSettings) ->
             progress.update(steps, description=f"  {event.indicator}: {event.step}",
                             completed=STEPS.index(event.step))
 
-        run = run_pipeline(store, engine=engine, settings=settings, progress=on_event)
+        def mission(pub: Publication) -> None:
+            assert publish_with is not None
+            progress.update(overall, description="Recomputing NSF attainment and draft ratings")
+            publish_with(pub)
+
+        run = run_pipeline(store, engine=engine, settings=settings, progress=on_event,
+                           publish_with=mission if publish_with is not None else None)
         if state["indicator"] is not None:
             progress.update(overall, completed=progress.tasks[overall].total, description="Indicators")
             progress.update(steps, completed=len(STEPS), description="  done")

@@ -28,7 +28,7 @@ from uptake.cli._common import (
 )
 from uptake.cli.export_files import check_format as check_file_format
 from uptake.cli.export_files import write_frame
-from uptake.cli.ratings import StatusOption, check_status, rating_year
+from uptake.cli.ratings import StatusOption, check_status, published_results, rating_year
 from uptake.errors import UptakeError
 from uptake.mission.ratings import ratings_table
 from uptake.pipeline.export import check_format, check_level, check_table, export_table
@@ -105,7 +105,8 @@ def export_ratings(format: str, output: Path | None, status: str, level: str | N
     if to_stdout and format == "parquet":
         raise usage_error("Parquet cannot go to standard output; give --output FILE")
     with workflow_session(workspace) as (ws, session):
-        frame = ratings_table(session, who(session, as_user), status=status, level=level, period=year)
+        frame = ratings_table(session, who(session, as_user), status=status, level=level, period=year,
+                              results=published_results(ws))
     if to_stdout:
         with tempfile.TemporaryDirectory() as tmp:
             path = write_frame(frame, Path(tmp) / f"ratings.{format}", format)

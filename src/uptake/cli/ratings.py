@@ -23,11 +23,13 @@ from uptake.cli._common import (
     who,
     workflow_session,
 )
+from uptake.analytics.store import AnalyticsStore
 from uptake.errors import UptakeError
 from uptake.results import read
 from uptake.mission.ratings import compute_ratings, publish_ratings, ratings_table, review_ratings
 from uptake.mission.results import open_store, reading
 from uptake.mission.rule_set import load_rule_set
+from uptake.workspace import Workspace
 
 ratings_app = sub_app(help="Innovation ratings: compute, review, publish, list.")
 
@@ -76,12 +78,19 @@ def ratings_compute(
                   "decertification watch list. Review them with `uptake ratings review`.")
 
 
+def published_results(ws: Workspace) -> AnalyticsStore | None:
+    """The store that says which publications were published (a rating run whose publication never was is not
+    shown); None without one."""
+    return open_store(ws) if ws.analytics_path.exists() else None
+
+
 def _move(action: str, run: int | None, level: str | None, period: str | None, org: list[str] | None,
           workspace: Path | None, as_user: str | None) -> None:
     step = review_ratings if action == "review" else publish_ratings
     year = rating_year(period)
-    with workflow_session(workspace) as (_, session):
-        moved = step(session, who(session, as_user), run, level=level, period=year, org_codes=org or None)
+    with workflow_session(workspace) as (ws, session):
+        moved = step(session, who(session, as_user), run, level=level, period=year, org_codes=org or None,
+                     results=published_results(ws))
     typer.echo(f"{moved} ratings {'reviewed' if action == 'review' else 'published'}")
 
 
@@ -107,9 +116,9 @@ def ratings_list(status: StatusOption = "published", run: RunOption = None, leve
     the rating rests wholly or partly on synthetic data)."""
     check_status(status)
     year = rating_year(period)
-    with workflow_session(workspace) as (_, session):
+    with workflow_session(workspace) as (ws, session):
         frame = ratings_table(session, who(session, as_user), status=status, run_id=run, level=level,
-                              period=year, org_code=org)
+                              period=year, org_code=org, results=published_results(ws))
     for row in frame.itertuples(index=False):
         synthetic = "\tSYNTHETIC" if row.synthetic else ""
         typer.echo(f"{row.org_code}\t{row.level}\t{row.period}\t{row.rating}\t{row.status}\t"
@@ -123,9 +132,9 @@ def ratings_explain(org: Annotated[str, typer.Argument(help="organisation code")
     """The plain-English explanation of an organisation's ratings."""
     check_status(status)
     year = rating_year(period)
-    with workflow_session(workspace) as (_, session):
+    with workflow_session(workspace) as (ws, session):
         frame = ratings_table(session, who(session, as_user), status=status, level=level, period=year,
-                              org_code=org)
+                              org_code=org, results=published_results(ws))
     if frame.empty:
         raise UptakeError(f"no {status} ratings for {org}")
     for text in frame["explanation"]:

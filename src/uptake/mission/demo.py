@@ -113,8 +113,8 @@ def seed_demo_mission(workspace: Workspace | Path | str | None, *, console: Cons
                     summary = compute_ratings(session, store, who=DEMO_REVIEWER, rule_set=rule_set)
                 run = session.get(RatingRun, summary.run_id)
                 run.summary = {**run.summary, "inputs": fingerprint}
-                review_ratings(session, DEMO_REVIEWER, summary.run_id)
-                seed.ratings_published = publish_ratings(session, DEMO_REVIEWER, summary.run_id)
+                review_ratings(session, DEMO_REVIEWER, summary.run_id, results=store)
+                seed.ratings_published = publish_ratings(session, DEMO_REVIEWER, summary.run_id, results=store)
                 seed.rating_run = summary.run_id
         with session_scope(engine) as session:
             seed.assessments_added = _assessments(session, store)

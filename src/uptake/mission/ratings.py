@@ -10,6 +10,13 @@ facts; the tests check that every stored trace reproduces its rating.
 
 Ratings are stored in the workflow database as drafts; a national reviewer moves them to reviewed, then
 published. Only published ratings are public (`ratings_table` with the default status).
+
+A rating run is computed inside a publication (uptake.pipeline.publication) with the attainment it rates, and
+records the publication's id (``summary["publication"]``). It is committed to the workflow database just
+before the publication commits in the analytics store, so a run whose publication never committed (the
+compute was killed or failed in between) can exist: such a run is not shown. The functions that choose or show
+a run (``latest_run_id``, ``ratings_table``, ``freshness``, review and publish) take ``results`` (the web's
+snapshot, or the store) to know which publications were published; without it every run counts.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from uptake.analytics.store import AnalyticsStore
@@ -30,7 +37,14 @@ from uptake.errors import UptakeError
 from uptake.mission.attainment import compute_attainment
 from uptake.mission.framework_repository import published_frameworks
 from uptake.mission.permissions import ANYONE, Who, may_manage_ratings, may_see_rating, require
-from uptake.mission.results import Results, latest_pipeline_run, read_inputs, write_table
+from uptake.mission.results import (
+    Published,
+    Results,
+    latest_pipeline_run,
+    published_publications,
+    read_inputs,
+    write_table,
+)
 from uptake.mission.rule_set import (
     FACTS,
     RuleSet,
@@ -42,6 +56,9 @@ from uptake.mission.rule_set import (
     rate_facts,
 )
 from uptake.mission.schemas import Framework
+from uptake.pipeline import publication
+from uptake.pipeline.publication import Publication
+from uptake.results.schema import MISSION_TABLES
 from uptake.store.mission_models import InnovationRating, RatingRun
 from uptake.store.models import utcnow
 from uptake.store.repository import record_audit
@@ -311,6 +328,7 @@ class RatingRunSummary:
     missed_opportunities: int
     watch_list: int
     pipeline_run: int | None = None
+    publication: int | None = None
 
 
 def compute_ratings(
@@ -321,30 +339,67 @@ def compute_ratings(
     rule_set: RuleSet | None = None,
     catalogue: Catalogue | None = None,
 ) -> RatingRunSummary:
-    """Attainment for every published framework, then ratings: attainment, missed opportunities and the
-    watch list are written to the analytics store, the ratings to the workflow database as drafts."""
+    """Attainment for every published framework, then ratings, over the results already published: one
+    publication of its own (uptake.pipeline.publication) in which attainment, missed opportunities and the
+    watch list are written to the analytics store and the ratings to the workflow database as a draft run.
+    Commits ``session`` (the run must be stored before its publication is)."""
     require(may_manage_ratings(who), who, "compute ratings")
-    rule_set = rule_set or load_rule_set()
-    catalogue = catalogue or load_catalogue()
     frameworks = published_frameworks(session)
     if not frameworks:
         raise UptakeError("there are no published frameworks to rate against; run `uptake nsf load`")
+    with store.writing("computing NSF attainment and ratings"), store.connect() as con:
+        publication_id = publication.begin(con, "ratings")
+        with publication.publishing(con, publication_id, "ratings") as pub:
+            summary = rate_in_publication(pub, session, who, rule_set=rule_set, catalogue=catalogue,
+                                          frameworks=frameworks)
+    assert summary is not None
+    return summary
+
+
+def rate_in_publication(
+    pub: Publication,
+    session: Session,
+    who: Who,
+    *,
+    rule_set: RuleSet | None = None,
+    catalogue: Catalogue | None = None,
+    frameworks: list[Framework] | None = None,
+) -> RatingRunSummary | None:
+    """Inside a publication's open transaction (``pub.con`` sees the results being published): attainment,
+    missed opportunities and the watch list written there, and a draft rating run recording the publication
+    committed to the workflow database (``session`` is committed). None, writing nothing, when there is no
+    published framework to rate against."""
+    require(may_manage_ratings(who), who, "compute ratings")
+    frameworks = frameworks if frameworks is not None else published_frameworks(session)
+    if not frameworks:
+        return None
+    rule_set = rule_set or load_rule_set()
+    catalogue = catalogue or load_catalogue()
     indicators = sorted({c.indicator for f in frameworks for c in f.commitments})
-    inputs = read_inputs(store, indicators)
+    inputs = read_inputs(pub.con, indicators)
     attainment = compute_attainment(
         frameworks, catalogue, inputs.values, spc=inputs.spc, peers=inputs.peers,
         organisations=inputs.organisations, rating_year_start_month=rule_set.rating_year_start_month,
     )
     rated = rate(attainment, rule_set, catalogue, frameworks)
-    write_table(store, "result_attainment", attainment)
-    write_table(store, "result_missed_opportunities", rated.missed_opportunities)
-    write_table(store, "result_watch_list", rated.watch_list)
-    return store_ratings(session, rated, who=who, attainment_rows=len(attainment), pipeline_run=inputs.pipeline_run)
+    write_table(pub.con, "result_attainment", attainment)
+    write_table(pub.con, "result_missed_opportunities", rated.missed_opportunities)
+    write_table(pub.con, "result_watch_list", rated.watch_list)
+    pub.replaced([t.name for t in MISSION_TABLES], inputs.pipeline_run)
+    pub.attainment_run = inputs.pipeline_run
+    publication.pause("mission-written")
+    summary = store_ratings(session, rated, who=who, attainment_rows=len(attainment),
+                            pipeline_run=inputs.pipeline_run, publication=pub.id)
+    session.commit()
+    pub.rating_run = summary.run_id
+    publication.pause("ratings-committed")
+    return summary
 
 
 def store_ratings(session: Session, rated: Rated, *, who: Who, attainment_rows: int = 0,
-                  pipeline_run: int | None = None) -> RatingRunSummary:
-    """A new rating run with every rating as a draft (audited)."""
+                  pipeline_run: int | None = None, publication: int | None = None) -> RatingRunSummary:
+    """A new rating run with every rating as a draft (audited), recording the pipeline run it was computed
+    from and the publication it belongs to."""
     require(may_manage_ratings(who), who, "store ratings")
     by_level: dict[str, dict[str, int]] = {}
     for (level, rating), count in rated.ratings.groupby(["level", "rating"]).size().items():
@@ -353,7 +408,7 @@ def store_ratings(session: Session, rated: Rated, *, who: Who, attainment_rows: 
         rule_set_id=rated.rule_set.id, rule_set_version=rated.rule_set.version,
         rule_set=rated.rule_set.model_dump(mode="json"), rule_set_sha256=rated.rule_set.sha256,
         frameworks=[[f.id, f.version] for f in rated.frameworks],
-        summary={"by_level": by_level, "pipeline_run": pipeline_run},
+        summary={"by_level": by_level, "pipeline_run": pipeline_run, "publication": publication},
         computed_at=utcnow(), computed_by=who.actor,
     )
     session.add(run)
@@ -368,11 +423,11 @@ def store_ratings(session: Session, rated: Rated, *, who: Who, attainment_rows: 
     summary = RatingRunSummary(
         run_id=run.id, ratings=len(rows), by_level=by_level, attainment_rows=attainment_rows,
         missed_opportunities=len(rated.missed_opportunities), watch_list=len(rated.watch_list),
-        pipeline_run=pipeline_run,
+        pipeline_run=pipeline_run, publication=publication,
     )
     record_audit(session, who.actor, "ratings.compute", "rating-run", str(run.id), {
         "rule_set": [rated.rule_set.id, rated.rule_set.version], "ratings": len(rows), "by_level": by_level,
-        "frameworks": run.frameworks, "pipeline_run": pipeline_run,
+        "frameworks": run.frameworks, "pipeline_run": pipeline_run, "publication": publication,
     })
     session.flush()
     return summary
@@ -407,34 +462,53 @@ class Freshness:
 
 
 def freshness(session: Session, results: Results | None) -> Freshness:
-    """How the ratings stand against the newest pipeline run found in ``results`` (None: no store yet)."""
+    """How the ratings stand against the newest pipeline run found in ``results`` (None: no store yet). Rating
+    runs whose publication was never published do not count."""
     try:
         latest = latest_pipeline_run(results) if results is not None else None
+        shown = _shown(published_publications(results))
     except Exception:  # no store yet: nothing to compare with
-        latest = None
+        latest, shown = None, None
+    where = [] if shown is None else [shown]
     published = session.scalar(select(func.max(InnovationRating.run_id)).where(InnovationRating.status == "published"))
-    newest = session.scalar(select(func.max(RatingRun.id)))
+    newest = session.scalar(select(func.max(RatingRun.id)).where(*where))
 
     def pipeline_of(run_id: int | None) -> int | None:
         run = session.get(RatingRun, run_id) if run_id else None
         return (run.summary or {}).get("pipeline_run") if run is not None else None
 
-    waiting = session.scalar(select(func.count()).select_from(InnovationRating).where(
-        InnovationRating.run_id > (published or 0), InnovationRating.status != "published")) or 0
+    waiting = session.scalar(
+        select(func.count()).select_from(InnovationRating).join(RatingRun).where(
+            InnovationRating.run_id > (published or 0), InnovationRating.status != "published", *where)) or 0
     return Freshness(latest, published, pipeline_of(published), newest, pipeline_of(newest), int(waiting))
 
 
-def refresh_after_pipeline(session: Session, store: AnalyticsStore, who: Who) -> RatingRunSummary | None:
-    """After ``uptake compute``: attainment, missed opportunities and the watch list again from the new
-    results, with a new draft rating run (published ratings stay as they are until the drafts are reviewed
-    and published). None when there is nothing to rate against (no published framework)."""
-    if not published_frameworks(session):
+def _shown(published: Published | None) -> ColumnElement[bool] | None:
+    """The condition on rating runs that may be shown: made before publications existed, or with a
+    publication that was published (None: every run may be)."""
+    if published is None:
         return None
-    return compute_ratings(session, store, who=who)
+    made_with = RatingRun.summary["publication"].as_integer()
+    condition = made_with <= published.newest
+    if published.never:
+        condition = and_(condition, made_with.not_in(sorted(published.never)))
+    return or_(made_with.is_(None), condition)
 
 
-def latest_run_id(session: Session) -> int:
-    run_id = session.scalar(select(func.max(RatingRun.id)))
+def _run_shown(session: Session, run_id: int, published: Published | None) -> bool:
+    shown = _shown(published)
+    where = [RatingRun.id == run_id] + ([] if shown is None else [shown])
+    return session.scalar(select(RatingRun.id).where(*where)) is not None
+
+
+def latest_run_id(session: Session, results: Results | None = None) -> int:
+    """The newest rating run (whose publication was published, when ``results`` are given)."""
+    return _latest_run(session, published_publications(results))
+
+
+def _latest_run(session: Session, published: Published | None) -> int:
+    shown = _shown(published)
+    run_id = session.scalar(select(func.max(RatingRun.id)).where(*([] if shown is None else [shown])))
     if run_id is None:
         raise UptakeError("no ratings have been computed; run `uptake ratings compute`")
     return run_id
@@ -443,12 +517,19 @@ def latest_run_id(session: Session) -> int:
 def _move(
     session: Session, who: Who, run_id: int | None, source: str, target: str, *,
     level: str | None = None, period: dt.date | None = None, org_codes: list[str] | None = None,
+    results: Results | None = None,
 ) -> int:
     verb = "review" if target == "reviewed" else "publish"
     require(may_manage_ratings(who), who, f"{verb} ratings")
-    run_id = run_id or latest_run_id(session)
-    if session.get(RatingRun, run_id) is None:
+    published = published_publications(results)
+    run_id = run_id or _latest_run(session, published)
+    run = session.get(RatingRun, run_id)
+    if run is None:
         raise UptakeError(f"there is no rating run {run_id}")
+    if not _run_shown(session, run_id, published):
+        raise UptakeError(
+            f"rating run {run_id} belongs to publication {(run.summary or {}).get('publication')}, which was never "
+            f"published (its compute did not finish): there is nothing to {verb} in it")
     where = [InnovationRating.run_id == run_id, InnovationRating.status == source]
     if level:
         where.append(InnovationRating.level == level)
@@ -474,7 +555,8 @@ def _move(
 
 
 def review_ratings(session: Session, who: Who, run_id: int | None = None, **selection: Any) -> int:
-    """Draft -> reviewed, for a run (the newest by default), optionally one level, period or organisations."""
+    """Draft -> reviewed, for a run (the newest by default), optionally one level, period or organisations
+    (``results=``: the store or snapshot, to refuse a run whose publication was never published)."""
     return _move(session, who, run_id, "draft", "reviewed", **selection)
 
 
@@ -498,12 +580,15 @@ def ratings_table(
     period: dt.date | None = None,
     org_code: str | None = None,
     with_trace: bool = True,
+    results: Results | None = None,
 ) -> pd.DataFrame:
     """Ratings as a table with their traces. status "published" (the default, and all the public may see):
     the newest published rating of each organisation, level and year; "draft" or "reviewed": those of a run
     (the newest by default); "all": every rating of a run. ``with_trace=False`` leaves the trace and the
     explanation out (None), which is much faster for lists. ``synthetic`` says whether a rating rests wholly
-    or partly on synthetic data (``trace_synthetic``)."""
+    or partly on synthetic data (``trace_synthetic``). ``results`` (the web's snapshot or the store) says
+    which publications were published: a run whose publication never was has no ratings to show (it is never
+    the newest, and asked for by id it is empty)."""
     if status not in ("published", "reviewed", "draft", "all"):
         raise UptakeError(f"status must be published, reviewed, draft or all, not {status!r}")
     if status != "published" and not may_see_rating(who, status):
@@ -530,7 +615,10 @@ def ratings_table(
         if run_id:
             query = query.where(InnovationRating.run_id == run_id)
     else:
-        query = query.where(InnovationRating.run_id == (run_id or latest_run_id(session)))
+        published = published_publications(results)
+        if run_id and not _run_shown(session, run_id, published):
+            return pd.DataFrame(columns=list(RATING_COLUMNS))
+        query = query.where(InnovationRating.run_id == (run_id or _latest_run(session, published)))
         if status != "all":
             query = query.where(InnovationRating.status == status)
     if level:

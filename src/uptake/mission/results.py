@@ -1,7 +1,8 @@
 """The mission's result tables in the analytics store (DuckDB), beside the pipeline's.
 
 Read: ``result_values``, ``result_spc``, ``result_peers`` (written by ``uptake compute``) and the current
-``organisations``. Written (each replaced as a whole, in one transaction, under the store's write lock):
+``organisations``. Written (each replaced as a whole, inside a publication's transaction: see
+uptake.pipeline.publication):
 
 - ``result_attainment``: one row per commitment, organisation in scope and period (uptake.mission.attainment);
 - ``result_missed_opportunities``: commitments where most of an organisation's similar peers met and it did
@@ -11,14 +12,16 @@ Read: ``result_values``, ``result_spc``, ``result_peers`` (written by ``uptake c
 Their columns and types are declared with every other result table in uptake.results.schema
 (``MISSION_TABLES``), and they are read through uptake.results.read.
 
-The pipeline replaces only its own tables, so these survive ``uptake compute``; ``uptake compute`` then
-recomputes them, with a new draft rating run, unless it is given ``--no-ratings`` (``uptake ratings compute``
-does the same on its own). Each rating run records the pipeline run it was computed from.
+The pipeline replaces only its own tables, so these survive ``uptake compute --no-ratings``; ``uptake compute``
+recomputes them, with a new draft rating run, inside the same publication as its results (``uptake ratings
+compute`` makes a publication of its own with them over the results already published). Each rating run
+records the pipeline run it was computed from and the publication it belongs to.
 
 **Reading** takes ``Results``: a DuckDB connection (in the web, a cursor on its in-memory snapshot, so a page
 never opens the store file), or an ``AnalyticsStore``, which is read through a short-lived read-only
 connection on its file (the command line, ``uptake compute``, the demo). **Writing** (``write_table``) needs
-the store itself, opened read-write, and is only done by the command line, compute and the demo.
+a connection inside a publication's transaction (or, for tools and tests, the store itself), and is only done by
+the command line, compute and the demo.
 """
 
 from __future__ import annotations
@@ -134,9 +137,33 @@ def latest_pipeline_run(results: Results) -> int | None:
         return _latest_run(con, read.tables(con))
 
 
-def write_table(store: AnalyticsStore, name: str, frame: pd.DataFrame) -> int:
-    """Replace mission table `name` with `frame` (columns and types from uptake.results.schema), atomically,
-    under the store's write lock."""
+@dataclass(frozen=True)
+class Published:
+    """Which publications were published (uptake.pipeline.publication): every id up to ``newest`` except
+    ``never`` (abandoned, or still being written). Anything newer than ``newest`` was not (yet)."""
+
+    newest: int
+    never: frozenset[int] = frozenset()
+
+    def __contains__(self, publication_id: object) -> bool:
+        return isinstance(publication_id, int) and publication_id <= self.newest and publication_id not in self.never
+
+
+def published_publications(results: Results | None) -> Published | None:
+    """The publications that were published, from ``results`` (the web's snapshot, or the store); None when
+    ``results`` is None or has no ``publications`` table (a store from before publications), meaning: do not
+    filter rating runs by publication."""
+    if results is None:
+        return None
+    with reading(results) as con:
+        states = read.runs.publication_states(con)
+    return None if states is None else Published(*states)
+
+
+def write_table(target: AnalyticsStore | duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
+    """Replace mission table `name` with `frame` (columns and types from uptake.results.schema). Given a
+    connection, it is written there, in the caller's transaction (a publication: uptake.pipeline.publication);
+    given a store (tools and tests), in a transaction of its own under the store's write lock."""
     types = {c.name: c.sql for c in MISSION_BY_NAME[name].columns}
     missing = [c for c in types if c not in frame.columns]
     if missing:
@@ -146,11 +173,19 @@ def write_table(store: AnalyticsStore, name: str, frame: pd.DataFrame) -> int:
         if kind == "VARCHAR":
             data[column] = data[column].astype(object).where(data[column].notna(), None)
     select = ", ".join(f'CAST("{c}" AS {kind}) AS "{c}"' for c, kind in types.items())
-    with store.writing(f"writing {name}"), store.connect() as con:
+    statement = f'CREATE OR REPLACE TABLE "{name}" AS SELECT {select} FROM _mission_incoming'
+    if not isinstance(target, AnalyticsStore):
+        target.register("_mission_incoming", data)
+        try:
+            target.execute(statement)
+        finally:
+            target.unregister("_mission_incoming")
+        return len(data)
+    with target.writing(f"writing {name}"), target.connect() as con:
         con.register("_mission_incoming", data)
         try:
             con.begin()
-            con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT {select} FROM _mission_incoming')
+            con.execute(statement)
             con.commit()
         except BaseException:
             try:

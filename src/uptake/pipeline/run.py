@@ -9,7 +9,10 @@ Order of work (one indicator at a time, to bound memory):
    (NumPy/SciPy through ``uptake.stats``) -> appended to staging tables. The stages overlap: the next
    indicator's roll-up runs in a thread while this one is computed, and a writer thread builds and stores
    the previous one's result_points (``seconds["aggregate"]`` and ``["write"]`` are the waits for them);
-4. one transaction swaps the staging tables in and records the run in ``pipeline_runs``.
+4. one transaction (a publication: uptake.pipeline.publication) swaps the staging tables in, records the run
+   in ``pipeline_runs`` and the publication in ``publications``; ``uptake compute`` has the mission write its
+   tables and its draft rating run inside that same transaction (``publish_with``), so all of it becomes
+   visible at once.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from uptake.catalogue.loader import Catalogue, load_catalogue
 from uptake.catalogue.schemas import Indicator
 from uptake.errors import UptakeError
 from uptake.levels import Level
-from uptake.pipeline import adoption, changes, equity, funnel, opportunity, peers, spc, values
+from uptake.pipeline import adoption, changes, equity, funnel, opportunity, peers, publication, spc, values
 from uptake.pipeline.engines import check_engine, duckdb_tables, fetch, pyspark_tables
 from uptake.pipeline.frame import IndicatorFrame, Organisations
+from uptake.pipeline.publication import Publication
 from uptake.pipeline.rollup import SourceTables, activity, inventory, plan_levels, rollup
 from uptake.pipeline.settings import PipelineSettings
 from uptake.pipeline.writer import BackgroundWriter, ResultWriter
@@ -52,6 +56,7 @@ from uptake.results.schema import (
     OPPORTUNITY_TOTALS,
     ORGANISATIONS,
     PEERS,
+    PIPELINE_RUNS,
     POINTS,
     RESULT_TABLES,
     SPC,
@@ -105,6 +110,8 @@ class PipelineRun:
     row_counts: dict[str, int]
     warnings: tuple[str, ...]
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the publication that made these results visible (uptake.pipeline.publication)
+    publication: int | None = None
 
     @property
     def elapsed(self) -> float:
@@ -143,9 +150,10 @@ def run_pipeline(
     catalogue: Catalogue | None = None,
     spark_session: Any | None = None,
     progress: ProgressCallback | None = None,
+    publish_with: Callable[[Publication], None] | None = None,
 ) -> PipelineRun:
     """Compute every result table from the store's current observations and replace the previous
-    results atomically.
+    results atomically (one publication).
 
     Parameters
     ----------
@@ -157,6 +165,9 @@ def run_pipeline(
         catalogue entry are skipped with a warning (their polarity and measure are unknown).
     spark_session : an existing SparkSession for ``engine="pyspark"`` (default: a local one).
     progress : called before each step.
+    publish_with : called inside the publication's transaction once the new tables are in place, before it
+        commits, with the ``Publication`` (its connection sees the new results): what it writes there becomes
+        visible with them, or not at all (``uptake compute`` gives the mission's refresh).
     """
     started = _utcnow()
     clock = time.perf_counter()
@@ -180,11 +191,13 @@ def run_pipeline(
                 with store.connect() as con, pyspark_tables(
                     Path(parquet_dir), spark_session, settings.spark_master
                 ) as (_, tables):
-                    outcome = _run(con, tables, engine_name, settings, catalogue, report, seconds, started)
+                    outcome = _run(con, tables, engine_name, settings, catalogue, report, seconds, started,
+                                   publish_with)
         else:
             with store.connect() as con:
                 _, tables = duckdb_tables(con)
-                outcome = _run(con, tables, engine_name, settings, catalogue, report, seconds, started)
+                outcome = _run(con, tables, engine_name, settings, catalogue, report, seconds, started,
+                               publish_with)
     seconds["total"] = time.perf_counter() - clock
     return PipelineRun(**{**outcome, "seconds": seconds})
 
@@ -327,6 +340,7 @@ def _run(
     report: Callable[..., None],
     seconds: dict[str, float],
     started: dt.datetime,
+    publish_with: Callable[[Publication], None] | None = None,
 ) -> dict[str, Any]:
     def timed(step: str, func: Callable[[], Any]) -> Any:
         tick = time.perf_counter()
@@ -349,6 +363,7 @@ def _run(
     activity_table = timed("peers", lambda: _activity(tables, inv.periods_of, real))
     writer = ResultWriter(con)
     run_id = writer.next_run_id()
+    publication_id = publication.begin(con, "compute")
     writer.start()
     view_rows = {t.name: 0 for t in VIEWS}
     background = BackgroundWriter(writer)
@@ -407,8 +422,20 @@ def _run(
             "row_counts": {t.name: (view_rows[t.name] if t.view else writer.rows[t.name]) for t in RESULT_TABLES},
             "warnings": tuple(warnings),
         }
-        timed("commit", lambda: writer.commit(
-            {**record, "settings": settings.as_record(), "uptake_version": __version__}))
+        publication.pause("staged")
+
+        def publish() -> None:
+            with publication.publishing(con, publication_id, "compute") as pub:
+                writer.swap({**record, "settings": settings.as_record(), "uptake_version": __version__})
+                pub.pipeline_run = run_id
+                pub.replaced([t.name for t in (*RESULT_TABLES, POINTS)], run_id)
+                pub.replaced([PIPELINE_RUNS.name], run_id)
+                publication.pause("swapped")
+                if publish_with is not None:
+                    publish_with(pub)
+
+        timed("commit", publish)
+        record["publication"] = publication_id
     except BaseException:
         try:
             background.close()

@@ -1,11 +1,12 @@
 """Writing results into the analytics store: staged, then swapped in atomically.
 
 Results are far larger than memory at national scale, so each indicator's batch is appended to
-*staging* tables (``_staging_<table>``) as it is computed. When every indicator is done, one
-transaction drops the previous ``result_*`` tables and views, renames the staging tables into their
-place, creates the views over them (tables.py) and adds the ``pipeline_runs`` row: a reader sees the old results or the new ones, never a mixture, and a
-run that fails (or is killed) leaves the previous results untouched. Staging tables left behind by a
-killed run are dropped when the next run starts.
+*staging* tables (``_staging_<table>``) as it is computed. When every indicator is done, the publication's
+one transaction (uptake.pipeline.publication) drops the previous ``result_*`` tables and views, renames the
+staging tables into their place, creates the views over them and adds the ``pipeline_runs`` row (``swap``),
+and the mission's tables join it before it commits: a reader sees the old results or the new ones, never a
+mixture, and a run that fails (or is killed) leaves the previous results untouched. Staging tables left
+behind by a killed run are dropped when the next run starts.
 """
 
 from __future__ import annotations
@@ -85,49 +86,41 @@ class ResultWriter:
         self.con.execute(PIPELINE_RUNS.ddl().replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS"))
         return int(self.con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM pipeline_runs").fetchall()[0][0])
 
-    def commit(self, run: dict[str, Any]) -> None:
-        """Swap the staging tables in and record the run, in one transaction."""
+    def swap(self, run: dict[str, Any]) -> None:
+        """Replace the published tables with the staged ones, make the views again and record the run - inside
+        the caller's transaction (a publication: uptake.pipeline.publication), which makes it visible."""
         existing = dict(
             self.con.execute(
                 "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main'"
             ).fetchall()
         )
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            for table in (*VIEWS, *STORED_TABLES):  # views first: they depend on the tables
-                kind = existing.get(table.name)
-                if kind == "VIEW":
-                    self.con.execute(f'DROP VIEW "{table.name}"')
-                elif kind is not None:
-                    self.con.execute(f'DROP TABLE "{table.name}"')
-            for table in STORED_TABLES:
-                self.con.execute(f'ALTER TABLE "{staging_name(table)}" RENAME TO "{table.name}"')
-            for view in VIEWS:
-                self.con.execute(f'CREATE VIEW "{view.name}" AS {view.view}')
-            self.con.execute(
-                "INSERT INTO pipeline_runs VALUES (?, ?, ?, ?, ?::BIGINT[], ?, ?::VARCHAR[], ?::JSON, ?::JSON, "
-                "?::VARCHAR[], ?)",
-                [
-                    run["run_id"],
-                    run["engine"],
-                    run["started_at"],
-                    run["finished_at"],
-                    list(run["input_batch_ids"]),
-                    run["input_rows"],
-                    list(run["indicators"]),
-                    json.dumps(run["row_counts"], sort_keys=True),
-                    json.dumps(run["settings"], sort_keys=True, default=str),
-                    list(run["warnings"]),
-                    run["uptake_version"],
-                ],
-            )
-            self.con.execute("COMMIT")
-        except BaseException:
-            try:
-                self.con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
-            raise
+        for table in (*VIEWS, *STORED_TABLES):  # views first: they depend on the tables
+            kind = existing.get(table.name)
+            if kind == "VIEW":
+                self.con.execute(f'DROP VIEW "{table.name}"')
+            elif kind is not None:
+                self.con.execute(f'DROP TABLE "{table.name}"')
+        for table in STORED_TABLES:
+            self.con.execute(f'ALTER TABLE "{staging_name(table)}" RENAME TO "{table.name}"')
+        for view in VIEWS:
+            self.con.execute(f'CREATE VIEW "{view.name}" AS {view.view}')
+        self.con.execute(
+            "INSERT INTO pipeline_runs VALUES (?, ?, ?, ?, ?::BIGINT[], ?, ?::VARCHAR[], ?::JSON, ?::JSON, "
+            "?::VARCHAR[], ?)",
+            [
+                run["run_id"],
+                run["engine"],
+                run["started_at"],
+                run["finished_at"],
+                list(run["input_batch_ids"]),
+                run["input_rows"],
+                list(run["indicators"]),
+                json.dumps(run["row_counts"], sort_keys=True),
+                json.dumps(run["settings"], sort_keys=True, default=str),
+                list(run["warnings"]),
+                run["uptake_version"],
+            ],
+        )
 
 
 class BackgroundWriter:

@@ -9,6 +9,7 @@ describes every column (tests/test_pipeline.py) and that every reader runs on ta
 
 - ``RESULT_TABLES``: the pipeline's tables, as readers see them (``uptake compute``).
 - ``PIPELINE_RUNS``: one row per pipeline run.
+- ``PUBLICATIONS``: one row per publication (a set of result tables made visible at once; docs/results.md).
 - ``MISSION_TABLES``: the mission's attainment, missed opportunities and watch list (``uptake ratings compute``).
 - ``STORE_TABLES``: the analytics store's own tables that readers use (declared in uptake.analytics.store).
 - ``ROWS``: the shapes of the rows readers return where they are not one table's columns.
@@ -423,6 +424,19 @@ PIPELINE_RUNS = ResultTable(
     ("run_id",),
 )
 
+#: One row per publication: a set of result tables that became visible at once (uptake.pipeline.publication).
+PUBLICATIONS = ResultTable(
+    "publications",
+    _cols(
+        "publication_id:BIGINT, kind:VARCHAR!, state:VARCHAR!, created_at:TIMESTAMP!, published_at:TIMESTAMP, "
+        "pipeline_run:BIGINT, attainment_run:BIGINT, rating_run:BIGINT, tables:VARCHAR[]"
+    ),
+    ("publication_id",),
+)
+#: The states of a publication: being written, visible (the newest published one is the current set), or
+#: never published (its compute failed or was killed; marked so by the next one).
+PUBLICATION_STATES = ("staged", "published", "abandoned")
+
 # ------------------------------------------------------------------------------------------ the mission's
 # Written by uptake.mission.results.write_table (``uptake ratings compute``, and after ``uptake compute``);
 # each replaced as a whole. Columns in docs/results.md; the judgements in docs/mission.md.
@@ -468,6 +482,7 @@ SNAPSHOT_TABLES: tuple[str, ...] = (
     *STORE_TABLES,
     *(t.name for t in RESULT_TABLES if t not in VIEW_LOOKUPS),
     PIPELINE_RUNS.name,
+    PUBLICATIONS.name,
     *(t.name for t in MISSION_TABLES),
 )
 

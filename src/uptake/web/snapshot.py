@@ -7,11 +7,16 @@ organisations, relationships, load batches, the pipeline's result tables and run
 attainment, missed opportunities and watch list: a few hundred thousand rows at national scale) into an
 in-memory DuckDB database, and serves every request from that copy, the mission's pages and API included.
 
-When the file changes (a new load or pipeline run), the next request after ``RELOAD_CHECK_SECONDS``
-starts a reload in the background; requests keep being served from the old copy until the new one is
-complete, and then switch to it at once. If the file is busy (a writer holds it), the reload is tried
-again later. Each snapshot has a ``version`` that changes on every reload: page caches and ETags
-include it, so nothing stale is served after a reload.
+When the file changes (a new load, or a new publication of results: uptake.pipeline.publication), the next
+request after ``RELOAD_CHECK_SECONDS`` starts a reload in the background; requests keep being served from
+the old copy until the new one is complete, and then switch to it at once. If the file is busy (a writer
+holds it: a compute holds it from start to publication), the reload is tried again later. A reload copies
+every table in one read transaction of the file (and no writer can commit while it is open), so a snapshot
+is one whole publication: its ``publication`` is that publication's id, and the result tables, the
+mission's tables and ``pipeline_runs`` all belong to it. Each snapshot has a ``version`` that changes on
+every reload (it names the publication): page caches and ETags include it, so nothing stale is served after
+a reload. A writer that finds the file held by a reload waits for it (uptake.analytics.store), and a reload
+takes only as long as the copy, so readers never make a compute or an ingest fail.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Snapshot:
     version: str
     tables: frozenset[str]
     loaded_at: float = field(default_factory=time.time)
+    #: the publication the result tables belong to (None: nothing published, or a store from before publications)
+    publication: int | None = None
     #: answers to the questions every page asks of a snapshot (latest periods, their batches, the pipeline's
     #: settings), kept for its life: a snapshot never changes
     memo: dict = field(default_factory=dict)
@@ -77,22 +84,36 @@ def load_snapshot(path: Path) -> Snapshot:
         literal = str(path).replace("'", "''")
         memory.execute(f"ATTACH '{literal}' AS store (READ_ONLY)")
         try:
+            memory.execute("BEGIN TRANSACTION")  # one consistent read of the file: one publication
             present = {
                 row[0]
                 for row in memory.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store'"
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'store' "
+                    "AND table_schema = 'main'"
                 ).fetchall()
             }
             for table in SNAPSHOT_TABLES:
                 if table in present:
                     memory.execute(f"CREATE TABLE main.{table} AS SELECT * FROM store.main.{table}")
                     tables.add(table)
+            memory.execute("COMMIT")
+        except BaseException:
+            try:
+                memory.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
         finally:
             memory.execute("DETACH store")
-    signature = repr(_file_signature(path)).encode()
-    version = hashlib.sha256(signature + str(time.time_ns()).encode()).hexdigest()[:16]
+    publication = None
+    if "publications" in tables:
+        current = read.runs.publication(memory)
+        publication = int(current["publication_id"]) if current else None
+    signature = repr((_file_signature(path), publication)).encode()
+    version = hashlib.sha256(signature + str(time.time_ns()).encode()).hexdigest()[:12]
+    version = f"p{publication}-{version}" if publication is not None else version
     _add_indexes(memory, tables)
-    snapshot = Snapshot(connection=memory, version=version, tables=frozenset(tables))
+    snapshot = Snapshot(connection=memory, version=version, tables=frozenset(tables), publication=publication)
     _warm(snapshot)
     return snapshot
 

@@ -76,4 +76,5 @@ def api_docs(request: Request) -> HTMLResponse:
 async def health(request: Request) -> JSONResponse:
     web = request.app.state.web
     snapshot = web.snapshots.current
-    return JSONResponse({"status": "ok", "snapshot": snapshot.version, "tables": sorted(snapshot.tables)})
+    return JSONResponse({"status": "ok", "snapshot": snapshot.version, "publication": snapshot.publication,
+                         "tables": sorted(snapshot.tables)})

@@ -1,4 +1,4 @@
-"""Provenance: the load batches (analytics store) and the pipeline's runs (pipeline_runs).
+"""Provenance: the load batches (analytics store), the pipeline's runs (pipeline_runs) and the publications.
 
 Serves the data page and the "how was this calculated" details, the API's /batches, the mission's record
 of which pipeline run its ratings came from, and the demo's check that results are unchanged.
@@ -7,9 +7,10 @@ of which pipeline run its ratings came from, and the demo's check that results a
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
-from uptake.results.read._sql import Cursor, Row, one, rows
+from uptake.results.read._sql import Cursor, Row, one, rows, tables
 
 
 def batches(cur: Cursor, indicator: str | None = None) -> list[Row]:
@@ -84,10 +85,64 @@ def pipeline_runs(cur: Cursor, limit: int = 10) -> list[Row]:
 
 def latest_run_id(cur: Cursor) -> int | None:
     """The id of the newest pipeline run (None if there is none)."""
-    (run,) = cur.execute("SELECT max(run_id) FROM pipeline_runs").fetchone()
+    ((run,),) = cur.execute("SELECT max(run_id) FROM pipeline_runs").fetchall()
     return None if run is None else int(run)
 
 
 def latest_run_stamp(cur: Cursor) -> tuple[Any, Any]:
     """The newest run's id and finish time (both None if there is no run): what changes with every run."""
     return cur.execute("SELECT max(run_id), max(finished_at) FROM pipeline_runs").fetchall()[0]
+
+
+# --- publications: which set of result tables is the visible one ------------------------------------------
+
+
+def publication(cur: Cursor) -> Row | None:
+    """The current publication (the newest published one): its id, kind, pipeline run, the pipeline run the
+    mission's tables were computed from (``attainment_run``), the draft rating run made with it, when it was
+    published and the tables it replaced. None when the store records no publication (nothing computed yet,
+    or a store from before publications)."""
+    if "publications" not in tables(cur):
+        return None
+    return one(
+        cur,
+        "SELECT publication_id, kind, state, created_at, published_at, pipeline_run, attainment_run, rating_run, "
+        "tables FROM publications WHERE state = 'published' ORDER BY publication_id DESC LIMIT 1",
+        lasting=True,
+    )
+
+
+def publication_states(cur: Cursor) -> tuple[int, frozenset[int]] | None:
+    """The newest published publication's id (0 if none yet) and the ids below it that were never published
+    (abandoned, or still being written): together they say which publications were published (every id up to
+    the newest but those). None when the store has no publications table (a store from before them)."""
+    if "publications" not in tables(cur):
+        return None
+    newest = one(cur, "SELECT coalesce(max(publication_id), 0) AS newest FROM publications WHERE state = 'published'",
+                 lasting=True)
+    top = int(newest["newest"]) if newest else 0
+    found = rows(cur, "SELECT publication_id FROM publications WHERE state <> 'published' AND publication_id < ?",
+                 [top], lasting=True)
+    return top, frozenset(int(r["publication_id"]) for r in found)
+
+
+def table_stamps(cur: Cursor) -> dict[str, dict[str, Any]]:
+    """For each result table and view of the store file, the publication that made it and the pipeline run it
+    was computed from, as recorded in its comment when it was published: name -> {"publication": id,
+    "pipeline_run": id}. (The web's in-memory snapshot keeps no comments: read this from the store.)"""
+    found = cur.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND database_name = current_database() "
+        "UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal "
+        "AND database_name = current_database()"
+    ).fetchall()
+    out: dict[str, dict[str, Any]] = {}
+    for name, comment in found:
+        if comment and comment.startswith("{"):
+            try:
+                stamp = json.loads(comment)
+            except ValueError:
+                continue
+            if isinstance(stamp, dict) and "publication" in stamp:
+                out[name] = stamp
+    return out

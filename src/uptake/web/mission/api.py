@@ -244,9 +244,9 @@ def ratings(
     status: str = "published", run: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None, page: Page = 1,
     per_page: PerPage = 100,
 ) -> dict[str, Any]:
-    with _db(request) as session:
+    with _db(request) as session, _web(request).snapshots.cursor() as (_, shown):
         frame = ratings_table(session, _who(request), status=status, run_id=run, level=level, period=period,
-                              org_code=org_code)
+                              org_code=org_code, results=shown)  # a run whose publication never was: hidden
     return _page(_frame_rows(frame), page, per_page)
 
 

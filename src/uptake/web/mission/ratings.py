@@ -69,7 +69,9 @@ def rating_page(request: Request, level: str, org_code: str) -> Response:
         drafts = pd.DataFrame()
         if who.role == "national-admin":
             try:
-                drafts = ratings_table(session, who, status="all", level=level, org_code=org_code)
+                with web_of(request).snapshots.cursor() as (_, shown):  # runs of unpublished publications: hidden
+                    drafts = ratings_table(session, who, status="all", level=level, org_code=org_code,
+                                           results=shown)
             except UptakeError:  # no rating run yet: there are no drafts to show
                 drafts = pd.DataFrame()
         fresh = ratings_freshness(request, session)
