@@ -86,3 +86,97 @@ def test_serve_refuses_a_busy_port(demo):
 def test_serve_needs_a_workspace(tmp_path):
     with pytest.raises(UptakeError, match="no workspace"):
         run_server(Workspace(root=tmp_path / "missing"), "127.0.0.1", 8000)
+
+
+# --- uptake demo: --host/--port, and the demo sign-ins without serving ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def bare_workspace(tmp_path_factory):
+    """A workspace as `uptake init` makes it (organisations and catalogue, no results): enough for the demo
+    users, whose scopes fall back to the first ICB and trust. Its own SQLite database, so the shared demo
+    users' passwords are left alone."""
+    from uptake.demo import init_workspace
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("UPTAKE_DATABASE_URL", raising=False)
+        root = tmp_path_factory.mktemp("demo-cli") / "ws"
+        init_workspace(root)
+        yield root
+
+
+def _demo_cli(monkeypatch, workspace_root, served: list):
+    """The root app with the demo's minutes of building replaced by the workspace already built, and uvicorn
+    replaced by a recorder."""
+    import uvicorn
+
+    from uptake.cli import app
+    from uptake.cli import demo as demo_cli
+
+    monkeypatch.delenv("UPTAKE_DATABASE_URL", raising=False)
+    built: list = []
+
+    def build(workspace, console=None):
+        built.append(workspace)
+        return Workspace.resolve(workspace), None
+
+    monkeypatch.setattr(demo_cli, "build_demo", build)
+    monkeypatch.setattr(demo_cli, "print_summary", lambda summary, console: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(kwargs))
+    return app, built
+
+
+def _printed_sign_ins(output: str) -> dict[str, str]:
+    """email -> password from the printed 'Demo sign-ins' table."""
+    found = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│┃").split("│")]
+        if len(cells) >= 3 and cells[1].endswith("@demo.uptake.example"):
+            found[cells[1]] = cells[2]
+    return found
+
+
+def test_demo_no_serve_still_creates_and_prints_the_sign_ins(bare_workspace, monkeypatch):
+    served: list = []
+    app, built = _demo_cli(monkeypatch, bare_workspace, served)
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--workspace", str(bare_workspace)])
+    assert result.exit_code == 0, result.output
+    assert built and not served
+    printed = _printed_sign_ins(result.output)
+    assert set(printed) == {"admin@demo.uptake.example", "icb@demo.uptake.example",
+                            "provider@demo.uptake.example", "innovator@demo.uptake.example"}
+    assert "uptake serve --workspace" in result.output
+    engine = make_engine(Workspace.resolve(bare_workspace).database_url)
+    try:
+        with session_scope(engine) as db:  # `uptake serve` afterwards: each printed sign-in works
+            for email, password in printed.items():
+                assert authenticate(db, email, password) is not None, email
+    finally:
+        engine.dispose()
+
+
+def test_demo_serves_on_the_host_and_port_given(bare_workspace, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served: list = []
+    app, _ = _demo_cli(monkeypatch, bare_workspace, served)
+    result = CliRunner().invoke(app, ["demo", "--host", "127.0.0.1", "--port", str(port),
+                                      "--workspace", str(bare_workspace)])
+    assert result.exit_code == 0, result.output
+    assert [(s["host"], s["port"]) for s in served] == [("127.0.0.1", port)]
+    assert f"http://127.0.0.1:{port}/" in result.output
+    assert len(_printed_sign_ins(result.output)) == 4
+
+
+def test_demo_refuses_a_busy_port_before_building(bare_workspace, monkeypatch):
+    served: list = []
+    app, built = _demo_cli(monkeypatch, bare_workspace, served)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["demo", "--port", str(port), "--workspace", str(bare_workspace)])
+    assert result.exit_code == 1, result.output
+    assert "another program is using it" in result.output and "--port" in result.output
+    assert not built and not served

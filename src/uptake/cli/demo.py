@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from uptake.cli._common import WorkspaceOption, console
-from uptake.cli.serve import serve_demo
+from uptake.cli.serve import HostOption, PortOption, check_port, create_demo_users, print_sign_ins, run_server
 from uptake.demo import build_demo, init_workspace, print_summary
+from uptake.workspace import Workspace
 
 
 def init(workspace: WorkspaceOption = None) -> None:
@@ -19,13 +20,28 @@ def init(workspace: WorkspaceOption = None) -> None:
 
 def demo(
     workspace: WorkspaceOption = None,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build and print a summary; do not serve.")] = False,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Build, create the demo sign-ins and print them; "
+                                                               "do not serve (serve later with `uptake serve`).")] = False,
 ) -> None:
-    """Build a workspace from the bundled real NHS data (and labelled synthetic series) and summarise it."""
+    """Build a workspace from the bundled real NHS data (and labelled synthetic series), create one demo sign-in
+    per role, and serve it (unless --no-serve)."""
+    if not no_serve:
+        check_port(host, port)  # a busy port is refused at once, not after the minutes of building
     ws, summary = build_demo(workspace, console=console)
     print_summary(summary, console=console)
-    if not no_serve:
-        serve_demo(ws, console)
+    users = create_demo_users(ws)  # new passwords on every run, printed below
+    if no_serve:
+        print_sign_ins(users, console)
+        console.print(f"Serve it with [bold]uptake serve{_workspace_option(ws)}[/bold] and sign in with one of "
+                      "these (`uptake demo` again gives new passwords).")
+        return
+    run_server(ws, host, port, sign_ins=users, out=console)
+
+
+def _workspace_option(ws: Workspace) -> str:
+    return "" if ws.root == Workspace.resolve().root else f" --workspace {ws.root}"
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
-"""``uptake serve``: the web app and the JSON API; and, at the end of ``uptake demo`` (unless --no-serve),
-``serve_demo``: new demo users, their sign-ins printed, then the same server."""
+"""``uptake serve``: the web app and the JSON API; and, for ``uptake demo``, ``create_demo_users`` (new demo
+users, one per role) and ``print_sign_ins`` (printed before the same server, or alone with --no-serve)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,12 @@ from uptake.web.app import create_app
 from uptake.web.snapshot import load_snapshot
 from uptake.workspace import Workspace
 
+HostOption = Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")]
+PortOption = Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")]
 
-def _check_port(host: str, port: int) -> None:
+
+def check_port(host: str, port: int) -> None:
+    """Refuse (UptakeError) an address this process cannot listen on: another program holds the port."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -45,7 +49,7 @@ def run_server(ws: Workspace, host: str, port: int, *, sign_ins: list | None = N
     out = out or console
     if not ws.root.exists():
         raise UptakeError(f"there is no workspace at {ws.root}; run `uptake demo` or `uptake init` first")
-    _check_port(host, port)
+    check_port(host, port)
     app = create_app(ws)
     missing = app.state.web.assets.missing()
     if missing:
@@ -54,20 +58,21 @@ def run_server(ws: Workspace, host: str, port: int, *, sign_ins: list | None = N
     shown_host = f"[{host}]" if ":" in host else host
     out.print(f"\nUptake is running at [bold]http://{shown_host}:{port}/[/bold]  (API documentation: /docs)")
     if sign_ins:
-        table = Table("role", "email", "password", "sees the innovation packs of", title="Demo sign-ins")
-        for user in sign_ins:
-            table.add_row(user.role, user.email, user.password, user.scope)
-        out.print(table)
+        print_sign_ins(sign_ins, out)
     out.print("Press Ctrl+C to stop.\n")
     # X-Forwarded-* are believed only from UPTAKE_TRUSTED_PROXIES, by the app itself (uptake.web.limits)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, server_header=False)
 
 
-def serve(
-    workspace: WorkspaceOption = None,
-    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-) -> None:
+def print_sign_ins(sign_ins: list, out: Console | None = None) -> None:
+    """The demo users' sign-ins (role, email, password, scope) as a table."""
+    table = Table("role", "email", "password", "sees the innovation packs of", title="Demo sign-ins")
+    for user in sign_ins:
+        table.add_row(user.role, user.email, user.password, user.scope)
+    (out or console).print(table)
+
+
+def serve(workspace: WorkspaceOption = None, host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
     """Serve the web app and the JSON API (/api/v1, documented at /docs)."""
     ws = Workspace.resolve(workspace)
     run_server(ws, host, port, sign_ins=_mention_demo_users(ws))
@@ -136,12 +141,6 @@ def _demo_scopes(ws: Workspace) -> tuple[str, str, str]:
         raise UptakeError("the workspace has no ICB, provider or innovation to scope demo users to; "
                           "run `uptake demo` to build it")
     return icb, provider, innovation
-
-
-def serve_demo(ws: Workspace, console_: Console | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """For `uptake demo`: create the demo users (new passwords each run), print them, and serve."""
-    users = create_demo_users(ws)
-    run_server(ws, host, port, sign_ins=users, out=console_ or console)
 
 
 def register(app: typer.Typer) -> None:
