@@ -74,7 +74,7 @@ def test_ratings_compute_review_publish_list_explain_export(workspace: Path) -> 
     frame = pd.read_csv(workspace / "exports" / "ratings.csv")
     assert {"org_code", "level", "period", "rating", "trace"} <= set(frame.columns)
     assert json.loads(frame["trace"].iloc[0])["rule_set"]["id"] == "innovation-ratings"
-    assert "--format must be one of" in fails(workspace, "export", "ratings", "--format", "xlsx", code=2)
+    assert "--format must be one of" in fails(workspace, "export", "ratings", "--format", "xml", code=2)
     stdout = run(workspace, "export", "ratings", "--format", "json", "--output", "-", "--level", "stroke-unit")
     assert len(json.loads(stdout)) == 36
     # other tables go to the pipeline's export

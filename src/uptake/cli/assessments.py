@@ -119,7 +119,7 @@ def assessments_duplicates(workspace: WorkspaceOption = None) -> None:
 def assessments_gaps(
     include_caught_up: Annotated[bool, typer.Option("--all", help="also organisations that caught up")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write the report to a file")] = None,
-    format: Annotated[str, typer.Option("--format", help="csv, parquet or json (with --output)")] = "csv",
+    format: Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")] = "csv",
     workspace: WorkspaceOption = None,
 ) -> None:
     """The availability-gap report: organisations with no or low uptake after an innovation became due."""
