@@ -263,9 +263,158 @@ def test_a_commitment_page_shows_the_weakest_first_and_says_how_many_are_left_ou
     client, _ = site
     everyone = _latest_attainment(client, "stroke-unit")
     monkeypatch.setattr(commitments, "COMMITMENT_ROWS", 5)
+    client.app.state.web.cache.clear()  # the page as built before the change is kept for anonymous visitors
     html = client.get("/nsf/stroke/thrombolysis").text
+    client.app.state.web.cache.clear()
     assert f"the 5 weakest of {len(everyone)} shown" in html
     shown = re.findall(r'href="/ratings/stroke-unit/([^"]+)"', html.split("Attainment in the latest period")[1])
     assert len(shown) == 5
     rank = {r["org_code"]: int(r["rank"]) for r in everyone}
     assert [rank[code] for code in shown] == sorted(rank.values())[:5]  # weakest first, in order
+
+
+# --- /ratings paged and searchable --------------------------------------------------------------------------
+
+
+def _rating_rows(html: str) -> list[str]:
+    import re
+
+    table = html.split('id="ratings-table"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<a class="nhsuk-link" href="/ratings/[a-z-]+/([^"]+)">', table)
+
+
+def test_ratings_are_paged_and_the_download_has_them_all(site, monkeypatch) -> None:
+    import csv
+    import io
+
+    from uptake.web.mission import ratings
+
+    client, _ = site
+    everyone = list(csv.DictReader(io.StringIO(client.get("/mission/download/ratings.csv").text)))
+    assert len(everyone) == 36
+    monkeypatch.setattr(ratings, "PER_PAGE", 10)
+    client.app.state.web.cache.clear()
+    try:
+        first = client.get("/ratings").text
+        second = client.get("/ratings?page=2").text
+        third = client.get("/ratings?page=3").text
+        last = client.get("/ratings?page=4").text
+        beyond = client.get("/ratings?page=99").text
+    finally:
+        client.app.state.web.cache.clear()
+    assert len(_rating_rows(first)) == 10 and len(_rating_rows(second)) == 10 and len(_rating_rows(last)) == 6
+    assert _rating_rows(first) + _rating_rows(second) + _rating_rows(third) + _rating_rows(last) \
+        == [r["org_code"] for r in everyone]
+    assert 'class="nhsuk-pagination"' in first and "Page 2 of 4" in first and "Previous" not in first
+    assert "11 to 20 shown (page 2 of 4" in " ".join(second.split())
+    assert 'href="/ratings?level=&amp;period=&amp;rating=&amp;q=&amp;page=3#ratings-table"' in second
+    assert _rating_rows(beyond) == _rating_rows(last)  # past the end: the last page
+    # the download still gives every row, whatever page is shown
+    assert 'href="/mission/download/ratings.csv?level=&amp;period=&amp;rating=&amp;q="' in second
+    assert client.get("/ratings?page=0").status_code == 422
+
+
+def test_ratings_can_be_searched_by_name_code_level_and_rating(site) -> None:
+    import csv
+    import io
+
+    client, _ = site
+    by_code = client.get("/ratings?q=u05").text
+    assert set(_rating_rows(by_code)) == {"U05"} and len(_rating_rows(by_code)) == 3
+    assert "3 ratings found" in by_code
+    by_name = client.get("/ratings?q=Stroke+unit+U1").text
+    assert set(_rating_rows(by_name)) == {"U10", "U11", "U12"}
+    rated = list(csv.DictReader(io.StringIO(client.get("/mission/download/ratings.csv").text)))
+    inadequate = {r["org_code"] for r in rated if r["rating"] == "inadequate"}
+    assert inadequate and set(_rating_rows(client.get("/ratings?rating=inadequate").text)) == inadequate
+    assert _rating_rows(client.get("/ratings?level=icb").text) == []  # ICB ratings are not published
+    nothing = client.get("/ratings?q=nowhere").text
+    assert "No published rating matches the search." in nothing and "Clear the search" in nothing
+    # the downloads follow the search: every matching row
+    found = list(csv.DictReader(io.StringIO(client.get("/mission/download/ratings.csv?q=u05").text)))
+    assert {r["org_code"] for r in found} == {"U05"} and len(found) == 3
+    watch = client.get("/mission/download/watch-list.csv?q=nowhere").text.strip().splitlines()
+    assert len(watch) == 1  # the header
+    assert client.get("/ratings?rating=brilliant").status_code == 422
+
+
+# --- mission pages cached against the snapshot and the published state -------------------------------------
+
+
+CACHED_PAGES = ("/nsf", "/nsf/stroke", "/nsf/stroke/thrombolysis", "/ratings", "/ratings/stroke-unit/U05",
+                "/availability")
+
+
+@pytest.mark.parametrize("path", CACHED_PAGES)
+def test_public_mission_pages_are_cached_for_anonymous_visitors(site, path: str) -> None:
+    client, tokens = site
+    first = client.get(path)
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "no-cache" and first.headers.get("etag")
+    again = client.get(path, headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304
+    signed_in = client.get(path, headers=tokens["admin@england.nhs.uk"])
+    assert signed_in.status_code == 200
+    assert signed_in.headers["cache-control"] == "private, no-store" and "etag" not in signed_in.headers
+
+
+def test_a_cached_page_is_built_once(site, monkeypatch) -> None:
+    from uptake.web.mission import ratings
+
+    client, _ = site
+    built = []
+    real = ratings.ratings_table
+    monkeypatch.setattr(ratings, "ratings_table", lambda *a, **k: built.append(1) or real(*a, **k))
+    client.app.state.web.cache.clear()
+    assert client.get("/ratings?level=stroke-unit").status_code == 200
+    assert client.get("/ratings?level=stroke-unit").status_code == 200
+    assert len(built) == 1
+
+
+@pytest.fixture
+def own_site(tmp_path_factory):
+    """A site of its own, for a test that publishes."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("UPTAKE_DATABASE_URL", raising=False)
+        yield from _site(tmp_path_factory.mktemp("mission-cache"))
+
+
+def test_publishing_ratings_shows_on_the_next_anonymous_request(own_site) -> None:
+    client, tokens = own_site
+    engine = client.app.state.web.engine
+    before = client.get("/ratings?level=icb").text
+    assert _rating_rows(before) == [] and client.get("/ratings/icb/QAA").status_code == 404
+    everything = client.get("/ratings").text
+    assert "QAA" not in _rating_rows(everything)
+    assert client.get("/ratings?level=icb").text == before  # served from the cache
+    with session_scope(engine) as session:  # as `uptake ratings review` and `publish` do, in another process
+        review_ratings(session, ADMIN, level="icb")
+        publish_ratings(session, ADMIN, level="icb")
+    assert "QAA" in _rating_rows(client.get("/ratings?level=icb").text)
+    assert "QAA" in _rating_rows(client.get("/ratings").text)
+    assert client.get("/ratings/icb/QAA").status_code == 200
+    # a new value assessment shows on the availability page's next anonymous request too
+    assert "TA999" not in client.get("/availability").text
+    added = client.post("/api/v1/assessments", headers=tokens["admin@england.nhs.uk"], json={
+        "innovation": "thrombolysis", "body": "NICE", "decision": "recommended", "decided_on": "2020-01-01",
+        "reference": "TA999"})
+    assert added.status_code == 201, added.text
+    assert "TA999" in client.get("/availability").text
+
+
+def test_the_mission_stamp_changes_with_what_the_public_sees(own_site) -> None:
+    from uptake.mission.stamp import published_stamp
+
+    client, tokens = own_site
+    engine = client.app.state.web.engine
+    with session_scope(engine) as session:
+        first = published_stamp(session)
+    with session_scope(engine) as session:
+        assert published_stamp(session) == first  # nothing changed
+        review_ratings(session, ADMIN, level="icb")
+    with session_scope(engine) as session:
+        assert published_stamp(session) == first  # reviewed ratings are not public
+        publish_ratings(session, ADMIN, level="icb")
+    with session_scope(engine) as session:
+        second = published_stamp(session)
+    assert second != first

@@ -224,9 +224,13 @@ class Web:
         )
         return HTMLResponse(page, status_code=status_code)
 
-    async def cached_page(self, request: Request, build: Callable[[], Response]) -> Response:
+    async def cached_page(self, request: Request, build: Callable[[], Response],
+                          variant: Callable[[], str] | None = None) -> Response:
         """Serve a public GET page from the cache (anonymous visitors only; keyed by snapshot version).
-        ``build`` runs in the thread pool (it queries DuckDB and renders templates)."""
+        ``build`` runs in the thread pool (it queries DuckDB and renders templates). ``variant``, for pages
+        that also show what lives outside the snapshot (the mission's, from the workflow database), gives a
+        stamp of that state, read (in the thread pool) before each anonymous request and added to the key,
+        so a change there is shown on the next request."""
         principal = await self.principal_async(request)
         partial = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
         if principal.signed_in or get_session(request) is not None:
@@ -234,7 +238,8 @@ class Web:
             response.headers["cache-control"] = "private, no-store"
             response.headers["vary"] = "HX-Request, Cookie"
             return response
-        key = f"{self.snapshots.current.version}|{int(partial)}|{request.url.path}?{request.url.query}"
+        stamp = await run_in_threadpool(variant) if variant is not None else ""
+        key = f"{self.snapshots.current.version}|{stamp}|{int(partial)}|{request.url.path}?{request.url.query}"
         hit = self.fresh_cache().get(key)
         if hit is None:
             response = await run_in_threadpool(build)

@@ -10,13 +10,17 @@ from fastapi.responses import Response
 from uptake.errors import UptakeError
 from uptake.mission.assessments import assessments_frame, availability_gap_report
 from uptake.store.db import session_scope
-from uptake.web.mission.common import records, render, results_cursor, web_of
+from uptake.web.mission.common import cached, records, render, results_cursor, web_of
 
 router = APIRouter(tags=["mission pages"], include_in_schema=False)
 
 
 @router.get("/availability")
-def availability_page(request: Request, include_caught_up: bool = False) -> Response:
+async def availability_page(request: Request, include_caught_up: bool = False) -> Response:
+    return await cached(request, lambda: _availability_page(request, include_caught_up))
+
+
+def _availability_page(request: Request, include_caught_up: bool = False) -> Response:
     with session_scope(web_of(request).engine) as session:
         assessments = assessments_frame(session)
         try:

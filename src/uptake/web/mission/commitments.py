@@ -17,7 +17,7 @@ from uptake.mission.trajectory import trajectory_points
 from uptake.results import read
 from uptake.store.db import session_scope
 from uptake.web.formatting import indicator_value, level_label, period_label
-from uptake.web.mission.common import ratings_freshness, records, render, results_cursor, web_of, who_of
+from uptake.web.mission.common import cached, ratings_freshness, records, render, results_cursor, web_of, who_of
 from uptake.web.mission.frameworks import attainment_rows, visible_framework
 
 router = APIRouter(tags=["mission pages"], include_in_schema=False)
@@ -31,7 +31,11 @@ COMMITMENT_ROWS = 300
 
 
 @router.get("/nsf/{framework_id}/{commitment_id}")
-def commitment_page(request: Request, framework_id: str, commitment_id: str, level: str | None = None) -> Response:
+async def commitment_page(request: Request, framework_id: str, commitment_id: str, level: str | None = None) -> Response:
+    return await cached(request, lambda: _commitment_page(request, framework_id, commitment_id, level))
+
+
+def _commitment_page(request: Request, framework_id: str, commitment_id: str, level: str | None = None) -> Response:
     who = who_of(request)
     with session_scope(web_of(request).engine) as session:
         row = visible_framework(session, who, framework_id)

@@ -1,13 +1,15 @@
 """What the mission's pages share: the app state and the person of a request, rendering with the web app's
-layout (never cached: pages differ by role), a cursor on the web's snapshot of the results, the freshness of
-the ratings, rows of a frame for a template, a frame as a CSV download, and the colours of statuses and
-ratings."""
+layout, the response cache for the public pages (anonymous visitors only, keyed by the results snapshot and
+the stamp of the mission's published state in the workflow database), a cursor on the web's snapshot of the
+results, the freshness of the ratings, rows of a frame for a template, a frame as a CSV download, and the
+colours of statuses and ratings."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,7 +22,9 @@ from uptake.errors import UptakeError
 from uptake.mission.permissions import Who, who_for
 from uptake.mission.ratings import freshness
 from uptake.mission.results import no_store
+from uptake.mission.stamp import published_stamp
 from uptake.safe_cells import safe_frame
+from uptake.store.db import session_scope
 
 STATUS_COLOURS = {"met": "green", "on-trajectory": "blue", "not-distinguishable": "grey",
                   "off-trajectory": "orange", "missed": "red"}
@@ -39,6 +43,21 @@ def render(request: Request, template: str, **context: Any) -> Response:
     response = web_of(request).render(request, template, nav="mission", **context)
     response.headers["cache-control"] = "private, no-store"
     return response
+
+
+async def cached(request: Request, build: Callable[[], Response]) -> Response:
+    """A public mission page through the web's response cache (``Web.cached_page``): built once per results
+    snapshot and mission stamp for visitors who are not signed in; built for each request (private,
+    no-store) for signed-in people, whose pages differ by role."""
+    web = web_of(request)
+    return await web.cached_page(request, build, variant=lambda: mission_stamp(web))
+
+
+def mission_stamp(web: Any) -> str:
+    """What the public mission pages show from the workflow database (uptake.mission.stamp), and the day
+    (an assessment falls due at midnight)."""
+    with session_scope(web.engine) as session:
+        return f"{published_stamp(session)}.{dt.date.today().isoformat()}"
 
 
 @contextmanager

@@ -3,8 +3,10 @@ the page shows, no more)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from uptake.mission.assessments import assessments_frame, availability_gap_report
@@ -14,7 +16,7 @@ from uptake.mission.ratings import ratings_table
 from uptake.store.db import session_scope
 from uptake.web.mission.common import csv_download, results_cursor, web_of, who_of
 from uptake.web.mission.frameworks import attainment_rows
-from uptake.web.mission.ratings import rating_lists
+from uptake.web.mission.ratings import check_rating, filter_ratings, matching, rating_lists
 from uptake.web.params import date_param
 
 router = APIRouter(tags=["mission pages"], include_in_schema=False)
@@ -27,18 +29,20 @@ FILING_COLUMNS = ["id", "icb_code", "framework", "commitment", "kind", "status",
 @router.get("/mission/download/{name}.csv")
 def download(request: Request, name: str, framework: str | None = None, commitment: str | None = None,
              level: str | None = None, period: str | None = None, include_caught_up: bool = False,
-             org: str | None = None, queue: bool = False) -> Response:
-    """CSV of a mission table, with the filters of the page it came from (what the page shows, no more)."""
+             org: str | None = None, queue: bool = False, rating: str | None = None,
+             q_: Annotated[str | None, Query(alias="q", max_length=100)] = None) -> Response:
+    """CSV of a mission table, with the filters of the page it came from (what the page shows, no more;
+    every row of it, not one page)."""
     if name == "attainment":
         return csv_download(attainment_rows(request, framework=framework or None, commitment=commitment or None,
                                             level=level or None, org_code=org or None), "attainment")
     with session_scope(web_of(request).engine) as session:
         if name == "ratings":
-            return csv_download(ratings_table(session, level=level or None, period=date_param(period),
-                                              org_code=org or None), "ratings")
+            frame = ratings_table(session, level=level or None, period=date_param(period), org_code=org or None)
+            return csv_download(filter_ratings(frame, rating=check_rating(rating), q=q_), "ratings")
         if name in ("watch-list", "missed-opportunities"):
             watch, missed = rating_lists(request, level or None, date_param(period))
-            return csv_download(watch if name == "watch-list" else missed, name)
+            return csv_download(matching(watch if name == "watch-list" else missed, q_), name)
         if name == "gaps":
             with results_cursor(request) as cur:
                 return csv_download(availability_gap_report(session, cur, include_caught_up=include_caught_up),

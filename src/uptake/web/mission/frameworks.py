@@ -23,7 +23,7 @@ from uptake.mission.permissions import Who, may_see_framework
 from uptake.mission.schemas import Framework
 from uptake.results import read
 from uptake.store.db import session_scope
-from uptake.web.mission.common import STATUS_COLOURS, records, render, results_cursor, web_of, who_of
+from uptake.web.mission.common import STATUS_COLOURS, cached, records, render, results_cursor, web_of, who_of
 
 router = APIRouter(tags=["mission pages"], include_in_schema=False)
 
@@ -48,7 +48,11 @@ def _latest_progress(attainment: pd.DataFrame) -> pd.DataFrame:
 
 
 @router.get("/nsf")
-def nsf_index(request: Request) -> Response:
+async def nsf_index(request: Request) -> Response:
+    return await cached(request, lambda: _nsf_index(request))
+
+
+def _nsf_index(request: Request) -> Response:
     who = who_of(request)
     with session_scope(web_of(request).engine) as session:
         summaries = [s for s in list_frameworks(session) if may_see_framework(who, s.status)]
@@ -75,7 +79,11 @@ def visible_framework(session, who: Who, framework_id: str):
 
 
 @router.get("/nsf/{framework_id}")
-def nsf_page(request: Request, framework_id: str) -> Response:
+async def nsf_page(request: Request, framework_id: str) -> Response:
+    return await cached(request, lambda: _nsf_page(request, framework_id))
+
+
+def _nsf_page(request: Request, framework_id: str) -> Response:
     who = who_of(request)
     with session_scope(web_of(request).engine) as session:
         row = visible_framework(session, who, framework_id)
