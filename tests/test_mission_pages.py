@@ -418,3 +418,61 @@ def test_the_mission_stamp_changes_with_what_the_public_sees(own_site) -> None:
     with session_scope(engine) as session:
         second = published_stamp(session)
     assert second != first
+
+
+# --- /assessments ------------------------------------------------------------------------------------------
+
+
+def test_the_value_assessments_page(site) -> None:
+    import csv
+    import io
+
+    client, tokens = site
+    page = client.get("/assessments")
+    assert page.status_code == 200
+    html = " ".join(page.text.split())
+    assert "<h1 class=\"nhsuk-heading-xl\">Value assessments</h1>" in html
+    assert "TA264" in html and "National" in html and "Recommended" in html and "2012-12-25" in html
+    assert "Due everywhere since 2012-12-25" in html and 'href="/availability"' in html
+    gaps = list(csv.DictReader(io.StringIO(client.get("/mission/download/gaps.csv").text)))
+    n = sum(r["reference"] == "TA264" for r in gaps)
+    assert n and f"{n} organisation{'s' if n != 1 else ''} not at the adoption threshold" in html
+    assert 'href="/mission/download/assessments.csv"' in html
+    # public, as the API decides: everyone sees every assessment the API lists
+    from markupsafe import escape
+
+    listed = client.get("/api/v1/assessments").json()
+    assert listed and all(str(escape(a["reference"] or a["body"])) in page.text for a in listed)
+    assert client.get("/assessments", headers=tokens["analyst@beta.nhs.uk"]).status_code == 200
+    # the download has the status too; the availability page and the NSF index link here
+    rows = list(csv.DictReader(io.StringIO(client.get("/mission/download/assessments.csv").text)))
+    assert {"status", "status_text", "due_date", "scope", "decision"} <= set(rows[0])
+    assert next(r for r in rows if r["reference"] == "TA264")["status"] == "due-everywhere"
+    assert 'href="/assessments"' in client.get("/availability").text
+    assert 'href="/assessments"' in client.get("/nsf").text
+
+
+def test_what_an_assessment_means_on_a_day() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from uptake.mission.assessments import APPROVED, assessment_statuses, due_date
+
+    rows = [
+        (1, "national", None, "recommended", dt.date(2024, 1, 1), None, "NICE", "TA1"),
+        (2, "national", None, "optimised", dt.date(2024, 3, 1), None, "NICE", "TA2"),
+        (3, "national", None, "not-recommended", dt.date(2024, 1, 1), None, "NICE", "TA3"),
+        (4, "local", "QAA", "recommended", dt.date(2024, 2, 1), 1, "APC", None),
+        (5, "local", "QBB", "optimised", dt.date(2023, 1, 1), None, "APC", None),
+    ]
+    frame = pd.DataFrame(rows, columns=["id", "scope", "org_code", "decision", "decided_on", "duplicate_of", "body",
+                                        "reference"])
+    frame["due_date"] = [due_date(d) if s == "national" and c in APPROVED else None
+                         for s, c, d in zip(frame["scope"], frame["decision"], frame["decided_on"])]
+    out = assessment_statuses(frame, today=dt.date(2024, 4, 30))
+    assert list(out["status"]) == ["due-everywhere", "due-soon", "not-approved", "duplicate", "local"]
+    assert out["status_text"][0] == "due everywhere since 2024-03-31"
+    assert out["status_text"][1] == "approved; due everywhere by 2024-05-30"
+    assert out["status_text"][3] == "duplicates the national assessment NICE TA1 of 2024-01-01"
+    assert list(assessment_statuses(frame, today=dt.date(2024, 5, 30))["status"])[:2] == ["due-everywhere"] * 2

@@ -153,6 +153,51 @@ def assessments_frame(session: Session) -> pd.DataFrame:
                                        "reference", "duplicate_of", "created_by"])
 
 
+#: What an assessment means now (``assessment_statuses``), in the order a list is read.
+ASSESSMENT_STATUSES = {
+    "due-everywhere": "due everywhere",
+    "due-soon": "approved; not yet due",
+    "not-approved": "not approved",
+    "duplicate": "duplicates a national assessment",
+    "local": "local decision",
+}
+
+
+def assessment_statuses(frame: pd.DataFrame, today: dt.date | None = None) -> pd.DataFrame:
+    """``assessments_frame`` with what each assessment means on ``today`` (default: today): ``status`` (a
+    key of ASSESSMENT_STATUSES) and ``status_text`` (a sentence). A national approval is due everywhere from
+    its due date (90 days after the decision); a national decision that does not approve makes nothing due;
+    a local assessment of an innovation already assessed nationally duplicates that assessment."""
+    today = today or dt.date.today()
+    by_id = frame.set_index("id") if not frame.empty else frame
+    statuses, texts = [], []
+    for a in frame.itertuples(index=False):
+        if a.scope == "national" and a.decision in APPROVED:
+            due = a.due_date
+            if due <= today:
+                statuses.append("due-everywhere")
+                texts.append(f"due everywhere since {due.isoformat()}")
+            else:
+                statuses.append("due-soon")
+                texts.append(f"approved; due everywhere by {due.isoformat()}")
+        elif a.scope == "national":
+            statuses.append("not-approved")
+            texts.append(f"{a.decision.replace('-', ' ')}: nothing becomes due")
+        elif a.duplicate_of is not None and not pd.isna(a.duplicate_of) and int(a.duplicate_of) in by_id.index:
+            national = by_id.loc[int(a.duplicate_of)]
+            named = " ".join(str(v) for v in (national["body"], national["reference"]) if _given(v))
+            statuses.append("duplicate")
+            texts.append(f"duplicates the national assessment {named} of {national['decided_on'].isoformat()}")
+        else:
+            statuses.append("local")
+            texts.append(f"local decision of {a.org_code}")
+    return frame.assign(status=statuses, status_text=texts)
+
+
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value) != ""
+
+
 def duplicates(session: Session) -> pd.DataFrame:
     """Local assessments of innovations already assessed nationally, with the national assessment."""
     frame = assessments_frame(session)

@@ -9,11 +9,12 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from uptake.mission.assessments import assessments_frame, availability_gap_report
+from uptake.mission.assessments import availability_gap_report
 from uptake.mission.permissions import NotPermitted
 from uptake.mission.plans import filings, review_queue
 from uptake.mission.ratings import ratings_table
 from uptake.store.db import session_scope
+from uptake.web.mission.assessments import assessments_with_status
 from uptake.web.mission.common import csv_download, results_cursor, web_of, who_of
 from uptake.web.mission.frameworks import attainment_rows
 from uptake.web.mission.ratings import check_rating, filter_ratings, matching, rating_lists
@@ -47,8 +48,8 @@ def download(request: Request, name: str, framework: str | None = None, commitme
             with results_cursor(request) as cur:
                 return csv_download(availability_gap_report(session, cur, include_caught_up=include_caught_up),
                                     "gaps")
-        if name == "assessments":
-            return csv_download(assessments_frame(session), "assessments")
+        if name == "assessments":  # as /assessments shows them: with their status
+            return csv_download(assessments_with_status(request, session), "assessments")
         if name == "filings":
             return csv_download(_filings(request, session, queue), "filings")
     raise HTTPException(404, f"no table {name}")

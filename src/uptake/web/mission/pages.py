@@ -5,12 +5,13 @@ frontend). Mount them with ``mount(app)`` after ``create_app`` builds the app: i
 Pages: /nsf (frameworks with national and regional progress), /nsf/{id} (a framework), /nsf/{id}/{commitment}
 (trajectory chart and attainment table), /ratings and /ratings/{level}/{code} (a rating explained),
 /plans (filings), /plans/new (the form an ICB analyst files with), /plans/{id} (a filing, its history and
-review buttons), /plans/queue (the national review queue), /availability (availability gaps).
+review buttons), /plans/queue (the national review queue), /availability (availability gaps),
+/assessments (value assessments with their due dates and status).
 Every table downloads as CSV from /mission/download/{name}.csv with the same filters.
 
 One module per concern: ``frameworks`` and ``commitments``, ``ratings``, ``plans`` (the filing form and the
-review steps), ``availability``, ``downloads``; ``common``: what they share. ``router``: every page's routes,
-in this order.
+review steps), ``availability``, ``assessments``, ``downloads``; ``common``: what they share. ``router``: every
+page's routes, in this order.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from fastapi import APIRouter, FastAPI
 from jinja2 import ChoiceLoader, PackageLoader
 
 from uptake.mission.plans import actor_role
-from uptake.web.mission import api, availability, commitments, downloads, frameworks, plans, ratings
+from uptake.web.mission import api, assessments, availability, commitments, downloads, frameworks, plans, ratings
 from uptake.web.mission.common import RATING_COLOURS, STATUS_COLOURS
 
 router = APIRouter()
-for _module in (frameworks, commitments, ratings, plans, availability, downloads):
+for _module in (frameworks, commitments, ratings, plans, availability, assessments, downloads):
     router.include_router(_module.router)
 
 
