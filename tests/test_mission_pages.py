@@ -476,3 +476,19 @@ def test_what_an_assessment_means_on_a_day() -> None:
     assert out["status_text"][1] == "approved; due everywhere by 2024-05-30"
     assert out["status_text"][3] == "duplicates the national assessment NICE TA1 of 2024-01-01"
     assert list(assessment_statuses(frame, today=dt.date(2024, 5, 30))["status"])[:2] == ["due-everywhere"] * 2
+
+
+@pytest.mark.parametrize("path, status, title, link", [
+    ("/nsf/nope", 404, "Framework not found", "/nsf"),
+    ("/nsf/stroke/nope", 404, "Commitment not found", "/nsf/stroke"),
+    ("/ratings/icb/QAA", 404, "Rating not found", "/ratings?q=QAA"),
+    ("/plans/999", 404, "Filing not found", "/plans"),
+    ("/ratings?level=stroke-unit&rating=brilliant", 422, "There is a problem with the web address",
+     "/ratings?level=stroke-unit"),
+])
+def test_mission_errors_say_what_and_what_to_do(site, path: str, status: int, title: str, link: str) -> None:
+    client, _ = site
+    response = client.get(path)
+    assert response.status_code == status
+    assert f'<h1 class="nhsuk-heading-xl">{title}</h1>' in response.text
+    assert f'href="{link}"' in response.text.replace("&amp;", "&")

@@ -25,6 +25,7 @@ from uptake.store.db import make_engine, normalise_url
 from uptake.store.migrate import current_revision, head_revision, known_revisions, upgrade
 from uptake.web import api, auth_routes, pages, static_routes
 from uptake.web.assets import AssetStore
+from uptake.web.error_pages import error_page
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
 from uptake.web.mission.pages import mount as mount_mission
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
@@ -168,13 +169,9 @@ def _install_error_pages(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-        web: Web = request.app.state.web
         detail = exc.detail if isinstance(exc.detail, str) else None
-        response = web.render(
-            request, "error.html", status_code=exc.status_code,
-            title=titles.get(exc.status_code, "Sorry, there is a problem with the service"),
-            detail=detail if exc.status_code != 404 else None, status=exc.status_code,
-        )
+        response = error_page(request, exc.status_code,  # 404 and 422 in words: uptake.web.error_pages
+                              titles.get(exc.status_code, "Sorry, there is a problem with the service"), detail)
         response.headers.update(headers)
         return response
 
@@ -191,9 +188,7 @@ def _install_error_pages(app: FastAPI) -> None:
         ]
         if _wants_json(request):
             return JSONResponse({"detail": problems}, status_code=422)
-        web: Web = request.app.state.web
-        text = "; ".join(f"{p['where']}: {p['problem']}" for p in problems)
-        return web.render(request, "error.html", status_code=422, title=titles[422], detail=text, status=422)
+        return error_page(request, 422, titles[422], problems=exc.errors())  # in words: uptake.web.error_pages
 
 
 def app_from_environment() -> FastAPI:
