@@ -704,14 +704,17 @@ def test_editing_starts_from_what_was_filed(site, visit):
 # --- accessibility of the pages without filings ------------------------------------------------------------------
 
 
-AXE = {"plans-public": (None, "/plans"), "plan-form": (GAMMA, "/plans/new"), "queue": (ADMIN, "/plans/queue")}
+AXE = {"plans-public": (None, "/plans", 200), "plan-form": (GAMMA, "/plans/new", 200),
+       "queue": (ADMIN, "/plans/queue", 200), "ratings-search": (None, "/ratings?q=U0&level=stroke-unit", 200),
+       "assessments": (None, "/assessments", 200), "not-found": (None, "/nsf/nope", 404),
+       "bad-address": (None, "/plans/missing", 422)}
 
 
 @pytest.mark.parametrize("name", list(AXE))
 def test_accessibility_axe(site, visit, name):
-    who, path = AXE[name]
+    who, path, status = AXE[name]
     v = visit(who)
-    v.goto(path)
+    v.goto(path, status)
     serious = serious_axe_violations(v.page, name)
     assert not serious, json.dumps(serious, indent=2)
     v.check()
