@@ -93,6 +93,10 @@ def test_every_table_exports_as_excel_with_text_as_text(results: Path, tmp_path:
     assert list(frame["org_code"]) == list(stored["org_code"])
     assert frame["value"].round(12).tolist() == stored["value"].round(12).tolist()
     assert "Excel cannot go" not in default.output
+    dash = export(results, "values", "--indicator", "prop", "--level", "icb", "--output", "-")
+    assert dash.exit_code == 0 and dash.stdout.startswith('"indicator"')
+    refused = export(results, "values", "--indicator", "prop", "--level", "icb", "--format", "xlsx", "--output", "-")
+    assert refused.exit_code == 2 and "Excel cannot go to standard output" in refused.stderr
 
 
 def test_excel_cells_cannot_run_formulas(tmp_path: Path) -> None:

@@ -91,6 +91,11 @@ def export_results(table: str, indicator: str | None, level: str, period: str | 
         raise usage_error(f"exporting {table} needs --indicator ID")
     if day is not None and "period" not in spec.column_names:
         raise usage_error(f"the {table} table has no periods; leave out --period")
+    if output is not None and str(output) == "-":  # standard output, as for ratings
+        if fmt in BINARY_FORMATS:
+            raise usage_error(f"{'Parquet' if fmt == 'parquet' else 'Excel'} cannot go to standard output; "
+                              "give --output FILE")
+        output = None
     ws = Workspace.resolve(workspace)
     store = resolve_store(ws)
     spec, data = select(store, table, indicator=indicator, level=level, period=day, known_indicators=_catalogue_ids())
