@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 
 from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
+from uptake.stats.ranks import GAP_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -348,11 +349,13 @@ CHANGES = ResultTable(
 
 
 def _gap(benchmark: str, numerator: str = "p.numerator") -> str:
-    """stats.opportunity in SQL: max(0, P x den - num) when high is good, max(0, num - P x den) when low."""
+    """stats.opportunity in SQL: max(0, P x den - num) when high is good, max(0, num - P x den) when low; a gap
+    nearer zero than GAP_TOLERANCE is rounding and counts as 0."""
+    raw = (f"(CASE WHEN i.polarity = 'high-is-good' THEN ({benchmark}) * p.denominator - {numerator} "
+           f"ELSE {numerator} - ({benchmark}) * p.denominator END)")
     return (
-        f"CASE WHEN ({benchmark}) IS NULL THEN NULL WHEN i.polarity = 'high-is-good' "
-        f"THEN greatest(({benchmark}) * p.denominator - {numerator}, {_f(0.0)}) "
-        f"ELSE greatest({numerator} - ({benchmark}) * p.denominator, {_f(0.0)}) END"
+        f"CASE WHEN ({benchmark}) IS NULL THEN NULL WHEN abs({raw}) < {_f(GAP_TOLERANCE)} THEN {_f(0.0)} "
+        f"ELSE greatest({raw}, {_f(0.0)}) END"
     )
 
 
