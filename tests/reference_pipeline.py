@@ -327,12 +327,13 @@ def reference_results(
             continue
         comparison.append(str(stats.compare_to_benchmark(
             r.value, r.ci95_low, r.ci95_high, r.ci998_low, r.ci998_high, eng.get(r.period, np.nan), polarity)))
-    values["comparison"] = comparison
+    values["comparison_plain"] = comparison
     values["synthetic"] = ind.synthetic
 
     # Funnels, one (level, period) at a time.
     measure = "proportion" if is_prop else "rate"
     f_units, f_curves, f_summary = [], [], []
+    dispersed: dict[tuple, float] = {}
     for (level, period), g in values.groupby(["level", "period"], sort=True):
         if level == "england":
             continue
@@ -360,6 +361,8 @@ def reference_results(
             })
         if res is None:
             continue
+        if res.overdispersion_adjusted:  # the comparison with England is the funnel's judgement, around England
+            dispersed[(level, period)] = res.tau2
         f_summary.append({"level": level, "period": period, "benchmark": res.benchmark,
                           "units": int((good["denominator"] > 0).sum()), "method": res.method, "phi": res.phi,
                           "tau2": res.tau2, "overdispersion_adjusted": res.overdispersion_adjusted,
@@ -368,6 +371,24 @@ def reference_results(
                                  res.grid_upper998, strict=True):
             f_curves.append({"level": level, "period": period, "denominator": n, "lower95": a, "upper95": b,
                              "lower998": c, "upper998": d})
+
+    # The comparison with England: the over-dispersed funnel's random-effects judgement where the level's funnel
+    # in the period is adjusted, else the plain interval's (row by row).
+    judged, method = [], []
+    for r in values.itertuples(index=False):
+        if r.comparison_plain in ("not compared", "not eligible"):
+            judged.append(r.comparison_plain)
+            method.append(None)
+        elif (r.level, r.period) in dispersed:
+            judged.append(str(stats.compare_random_effects(
+                r.value, r.denominator, eng.get(r.period, np.nan), dispersed[(r.level, r.period)], polarity,
+                measure)))
+            method.append("random-effects")
+        else:
+            judged.append(r.comparison_plain)
+            method.append("interval")
+    values["comparison"] = judged
+    values["comparison_method"] = method
 
     # SPC, one series at a time.
     improvement = {"high-is-good": "increase", "low-is-good": "decrease", "no-judgement": "neutral"}[polarity]

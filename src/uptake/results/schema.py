@@ -148,6 +148,9 @@ _S, _D, _F, _I, _B, _T = "VARCHAR", "DATE", "DOUBLE", "INTEGER", "BOOLEAN", "TIN
 COMPARISON = (
     "not compared", "similar", "better", "worse", "best", "worst", "higher", "lower", "not eligible"
 )
+#: how result_values.comparison was judged: the plain Wilson / Byar interval, or the over-dispersed funnel's
+#: random-effects limits (docs/methods.md, "One answer to 'different from England?'")
+COMPARISON_METHOD = ("interval", "random-effects")
 FUNNEL_BAND = ("within 95%", "between 95% and 99.8%", "beyond 99.8%", "not compared")
 FUNNEL_SIDE = ("", "high", "low")
 SPC_RULE = ("", "outside-limits", "trend", "two-of-three", "shift")
@@ -180,7 +183,7 @@ POINTS = ResultTable(
     _cols(
         f"indicator_id:SMALLINT, org_id:{_I}, period:{_D}, numerator:{_F}, denominator:{_F}, members:{_I}, "
         f"ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, ci998_high:{_F}, percent_rank:{_F}, decile:{_T}, "
-        f"comparison:{_T}, funnel_lower95:{_F}, funnel_upper95:{_F}, funnel_lower998:{_F}, "
+        f"comparison:{_T}, comparison_plain:{_T}, comparison_method:{_T}, funnel_lower95:{_F}, funnel_upper95:{_F}, funnel_lower998:{_F}, "
         f"funnel_upper998:{_F}, funnel_z:{_F}, funnel_band:{_T}, funnel_side:{_T}, spc_segment:SMALLINT, "
         f"spc_centre:{_F}, spc_moving_range:{_F}, spc_mean_moving_range:{_F}, spc_outside_limits:{_T}, "
         f"spc_trend:{_T}, spc_two_of_three:{_T}, spc_shift:{_T}, spc_direction:{_T}, spc_rule:{_T}, "
@@ -273,14 +276,17 @@ VALUES = ResultTable(
     _cols(
         f"indicator:{_S}, level:{_S}, org_code:{_S}, org_name:{_S}, period:{_D}, numerator:{_F}, "
         f"denominator:{_F}, members:BIGINT, value:{_F}, ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, "
-        f"ci998_high:{_F}, percent_rank:{_F}, decile:{_I}, comparison:{_S}, synthetic:{_B}"
+        f"ci998_high:{_F}, percent_rank:{_F}, decile:{_I}, comparison:{_S}, comparison_plain:{_S}, "
+        f"comparison_method:{_S}, synthetic:{_B}"
     ),
     ("indicator", "level", "org_code", "period"),
     view=(
         "SELECT i.indicator, o.level, o.code AS org_code, o.name AS org_name, p.period, p.numerator, "
         f"p.denominator, CAST(p.members AS BIGINT) AS members, {_VALUE} AS value, p.ci95_low, p.ci95_high, "
         "p.ci998_low, p.ci998_high, p.percent_rank, CAST(p.decile AS INTEGER) AS decile, "
-        f"{_label('p.comparison', COMPARISON)} AS comparison, i.synthetic {_POINT_JOIN}"
+        f"{_label('p.comparison', COMPARISON)} AS comparison, "
+        f"{_label('p.comparison_plain', COMPARISON)} AS comparison_plain, "
+        f"{_label('p.comparison_method', COMPARISON_METHOD)} AS comparison_method, i.synthetic {_POINT_JOIN}"
     ),
 )
 FUNNEL = ResultTable(
