@@ -142,6 +142,10 @@ class Indicator(Strict):
     synthetic: bool = False
     #: organisations that do not provide the service, left out of every comparison (None: all eligible)
     eligibility: Eligibility | None = None
+    #: the national series is a spreading innovation's S-curve: SPC charts each organisation's difference from
+    #: England, with new limits each April, instead of its values (docs/methods.md, "SPC for a spreading
+    #: innovation"); England's own chart stays on its values
+    spread_curve: bool = False
     authored_by: str
     checked_by: str
     date_reviewed: dt.date

@@ -234,6 +234,14 @@ class IndicatorFrame:
         return self.levels.index(Level.ENGLAND.value)
 
     @cached_property
+    def england_value(self) -> NDArray[np.float64]:
+        """England's value in each row's period (NaN where England has none)."""
+        eng = self.level == self.england_level
+        by_period = np.full(max(self.periods.size, 1), np.nan)
+        by_period[self.pidx[eng]] = self.value[eng]
+        return by_period[self.pidx]
+
+    @cached_property
     def cross_section(self) -> IntArray:
         """Row order by (level, period, organisation)."""
         if not self.size:

@@ -5,7 +5,8 @@
 * Percent rank within (level, period), ascending, as SQL PERCENT_RANK() (OpenPrescribing).
 * Deciles: continuous 10th..90th centiles of the organisations' values, unweighted, per (level, period).
   ``decile`` places a value in a band: 1 + the number of decile lines strictly below it (1 = at or below
-  the 10th centile, 10 = above the 90th).
+  the 10th centile, 10 = above the 90th); organisations at the level's maximum share the top band (10)
+  however many of them there are (the lines pile up at a maximum many organisations reach, such as 100%).
 * Comparison with England in the same period, two-level (95% and 99.8%) and polarity-aware. Where the
   level's funnel plot in that period finds over-dispersion (Spiegelhalter's random-effects limits), the
   comparison is the funnel's judgement: the value against the random-effects limits around England at the
@@ -49,6 +50,8 @@ class ValueColumns:
     percent_rank: np.ndarray
     #: deciles per (level, period) cell: shape (cells, 9)
     cell_deciles: np.ndarray
+    #: the highest ranked value per (level, period) cell (NaN where none)
+    cell_max: np.ndarray
     warnings: list[str]
 
 
@@ -83,17 +86,11 @@ def compute(frame: IndicatorFrame) -> ValueColumns:
     cells_present = sorted_cells[starts]
     n_cells = len(frame.levels) * max(frame.periods.size, 1)
     cell_dec = np.full((n_cells, len(DECILE_KS)), np.nan)
+    cell_max = np.full(n_cells, np.nan)
     if cells_present.size:
         cell_dec[cells_present] = grouped.centiles(sv, starts, lengths, tuple(float(k) for k in DECILE_KS))
-    return ValueColumns(lo95, hi95, lo998, hi998, pr, cell_dec, warnings)
-
-
-def england_values(frame: IndicatorFrame) -> np.ndarray:
-    """England's value in each row's period (NaN where England has none)."""
-    eng = frame.level == frame.england_level
-    england_value = np.full(max(frame.periods.size, 1), np.nan)
-    england_value[frame.pidx[eng]] = frame.value[eng]
-    return england_value[frame.pidx]
+        cell_max[cells_present] = sv[starts + lengths - 1]
+    return ValueColumns(lo95, hi95, lo998, hi998, pr, cell_dec, cell_max, warnings)
 
 
 def comparison(frame: IndicatorFrame, cols: ValueColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,7 +105,7 @@ def comparison(frame: IndicatorFrame, cols: ValueColumns) -> tuple[np.ndarray, n
     if polarity == Polarity.NO_JUDGEMENT:
         return plain, plain.copy(), method
     eng = frame.level == frame.england_level
-    benchmark = england_values(frame)
+    benchmark = frame.england_value
     value = np.where(np.isnan(cols.ci95_low), np.nan, frame.value)
     plain = comparison_codes(
         value, cols.ci95_low, cols.ci95_high, cols.ci998_low, cols.ci998_high, benchmark, polarity.value
@@ -191,11 +188,13 @@ def comparison_codes(
 
 
 def decile_band(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
-    """1 + the number of decile lines strictly below each value; None where there is no rank."""
+    """1 + the number of decile lines strictly below each value, and 10 for a value equal to its level's
+    maximum in the period (ties at the top share the top decile); -1 where there is no rank."""
     cell, value = frame.cell, frame.value
     band = np.ones(frame.size, dtype=np.int64)
     for j in range(cols.cell_deciles.shape[1]):  # one decile line at a time: no (rows x 9) temporary
         band += cols.cell_deciles[:, j][cell] < value
+    band[value == cols.cell_max[cell]] = len(DECILE_KS) + 1
     return np.where(np.isnan(cols.percent_rank), -1, band)
 
 

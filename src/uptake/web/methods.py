@@ -19,7 +19,11 @@ METHODS: dict[str, str] = {
     ),
     "comparison": (
         "Compared with England: 'similar' when England's value is inside the organisation's 95% interval, "
-        "otherwise better or worse according to the indicator's polarity (or higher/lower when it has none)."
+        "otherwise better or worse according to the indicator's polarity (or higher/lower when it has none); "
+        "'(99.8%)' when outside the 99.8% interval too. Where organisations differ from each other far more "
+        "than chance allows (the funnel plot's over-dispersion), the comparison is the funnel plot's: the value "
+        "against its random-effects limits around England (Spiegelhalter 2005), so the table and the funnel "
+        "give one answer; the plain interval's judgement is kept in the downloads (comparison_plain)."
     ),
     "map": (
         "Each area is shaded by its value in the period (darker is better; for 'lower is better' indicators the "
