@@ -40,7 +40,10 @@ METHODS: dict[str, str] = {
         "(mean ± 2.66 × mean moving range). Special cause is flagged by the four rules: a point outside the "
         "limits; a shift of 7 or more points on one side of the mean; a trend of 7 or more points rising or "
         "falling; two of three points close to a limit. Icons summarise the latest variation and, where a "
-        "target exists, whether the process will reliably meet it (assurance)."
+        "target exists, whether the process will reliably meet it (assurance). For an innovation whose national "
+        "uptake is an S-curve (DOACs) each organisation's difference from England is charted instead, with new "
+        "limits each April, so that the chart shows where it moved differently from England rather than the "
+        "national trend."
     ),
     "league": (
         "Organisations ordered so that the best value comes first (by the indicator's polarity), with the "
