@@ -122,6 +122,9 @@ class IndicatorFrame:
     #: False for the rows of organisations that do not provide the service (the indicator's eligibility
     #: rule, at its ingest levels): listed, but never ranked, compared, charted or counted
     eligibility_mask: NDArray[np.bool_] | None = None
+    #: the last over-dispersion estimate (uptake.pipeline.funnel.dispersion), which the comparison with England
+    #: and the funnel both need: (its key, its result)
+    dispersion_memo: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def from_arrow(

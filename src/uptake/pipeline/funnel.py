@@ -181,7 +181,17 @@ class Dispersion:
 
 def dispersion(frame: IndicatorFrame, usable: np.ndarray, overdispersion: bool = True) -> Dispersion:
     """The over-dispersion of every funnel of the frame (the first half of ``compute``; the comparison with
-    England in ``uptake.pipeline.values`` uses it too, so that the two never disagree)."""
+    England in ``uptake.pipeline.values`` uses it too, so that the two never disagree). Kept on the frame, so
+    the second caller with the same ``usable`` rows reuses it."""
+    key = (bool(overdispersion), np.asarray(usable, dtype=bool).tobytes())
+    if frame.dispersion_memo is not None and frame.dispersion_memo[0] == key:
+        return frame.dispersion_memo[1]
+    found = _dispersion(frame, usable, overdispersion)
+    frame.dispersion_memo = (key, found)
+    return found
+
+
+def _dispersion(frame: IndicatorFrame, usable: np.ndarray, overdispersion: bool) -> Dispersion:
     measure = "proportion" if frame.indicator.measure == Measure.PROPORTION else "rate"
     rows = frame.cross_section
     rows = rows[frame.level[rows] != frame.england_level]
