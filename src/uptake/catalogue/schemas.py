@@ -199,6 +199,10 @@ class Indicator(Strict):
     eligibility: Eligibility | None = None
     #: the bounds ingest holds every file to (ranges, sizes, jumps, completeness)
     plausibility: Plausibility = Field(default_factory=Plausibility)
+    #: the national series is a spreading innovation's S-curve: SPC charts each organisation's difference from
+    #: England, with new limits each April, instead of its values (docs/methods.md, "SPC for a spreading
+    #: innovation"); England's own chart stays on its values
+    spread_curve: bool = False
     authored_by: str
     checked_by: str
     date_reviewed: dt.date

@@ -50,6 +50,23 @@ VARIATION_LABELS = {
     "neutral-high": "Special cause variation (high, no judgement)",
     "neutral-low": "Special cause variation (low, no judgement)",
 }
+#: What an SPC chart plots (result_spc_series.basis), said on the organisation page's SPC section.
+SPC_BASIS_TEXT = {
+    "value": "Charted on its values over the whole series.",
+    "difference from England": (
+        "Charted on its difference from England: each month its value minus England's, so the national spread "
+        "of this innovation (an S-curve that would make nearly every point a special cause) is taken out and "
+        "the chart shows where this organisation moved differently from England. New limits start each April, "
+        "as Making Data Count advises for monitoring; a jump between years shows as a step in the mean."
+    ),
+}
+
+
+def spc_basis_text(basis: str | None) -> str:
+    """The sentence that says what an SPC chart plots, from its stored basis ('' when unknown)."""
+    return SPC_BASIS_TEXT.get(basis or "", "")
+
+
 ASSURANCE_LABELS = {
     "consistently-pass": "Consistently meets the target",
     "consistently-fail": "Consistently fails the target",
@@ -128,6 +145,30 @@ def number(value: Any, digits: int = 0) -> str:
     if missing(value):
         return "-"
     return f"{value:,.{digits}f}"
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def percentile(value: Any) -> str:
+    """A percentile (0-100: percent_rank x 100) in words, never '0th' or '100th'.
+
+    Convention (docs/methods.md, "Showing a percentile"): exactly 0 is 'lowest' (no organisation has a lower
+    value; SQL PERCENT_RANK gives ties the lowest rank, so a tie at the bottom is 'lowest' too), exactly 100 is
+    'highest'; anything between is the ordinal of the nearest whole number kept within 1st..99th (0.3 ->
+    '1st', 99.7 -> '99th'). Missing -> '-'.
+    """
+    if missing(value):
+        return "-"
+    v = float(value)
+    if v <= 0:
+        return "lowest"
+    if v >= 100:
+        return "highest"
+    return ordinal(min(99, max(1, int(round(v)))))
 
 
 def pounds(value: Any) -> str:

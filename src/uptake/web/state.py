@@ -141,6 +141,7 @@ class Web:
             comparison_labels=fmt.COMPARISON_LABELS, comparison_colours=fmt.COMPARISON_COLOURS,
             variation_labels=fmt.VARIATION_LABELS, assurance_labels=fmt.ASSURANCE_LABELS,
             benchmark_labels=fmt.BENCHMARK_LABELS, polarity_text=fmt.polarity_text,
+            spc_basis_text=fmt.spc_basis_text, percentile=fmt.percentile,
         )
         self.templates.filters["chartjson"] = _chart_json
         self.templates.filters["sentence"] = lambda text: (str(text)[:1].upper() + str(text)[1:]) if text else ""
