@@ -158,3 +158,9 @@ def test_the_organisation_page_says_what_its_spc_chart_plots() -> None:
         assert 'id="spc-basis"' in html and words in html, basis
     html = template.render(**page, spc_icons={"basis": None})
     assert 'id="spc-basis"' not in html
+
+
+def test_the_changes_table_never_says_0th() -> None:
+    from uptake.web.tables.cells import ordinal
+
+    assert [ordinal(v) for v in (0, 0.3, 12.2, 99.7, 100, None)] == ["lowest", "1st", "12th", "99th", "highest", "-"]
