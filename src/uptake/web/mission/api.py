@@ -7,7 +7,7 @@ the signed-in principal, so it answers exactly as the rest of the app does:
 - writes (filings, steps, assessments) need a signed-in user: a bearer token, or a session cookie with
   the ``X-CSRF-Token`` header; the role and scope rules are uptake.mission.permissions;
 - a refusal answers 403 with the reason; a filing the caller may not see answers 404 (its existence does
-  not leak); a change made to a stale copy (``expected_version`` is not the filing's ``version``, or someone
+  not leak), to a write as to a read; a change made to a stale copy (``expected_version`` is not the filing's ``version``, or someone
   else changed or created it at the same moment) answers 409 "someone else changed this; reload" and
   changes nothing; other problems with the request answer 400 with the message.
 """
@@ -26,7 +26,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from uptake.errors import Conflict, UptakeError
+from uptake.errors import Conflict, NotFound, UptakeError
 from uptake.mission.assessments import add_assessment, assessments_frame, availability_gap_report, due_date
 from uptake.mission.framework_repository import framework_history, framework_version, list_frameworks
 from uptake.mission.permissions import NotPermitted, Who, may_see_framework, who_for
@@ -116,8 +116,10 @@ def _db(request: Request, *, write: bool = False) -> Iterator[Session]:
         raise HTTPException(403, str(exc)) from None
     except Conflict as exc:
         raise HTTPException(409, str(exc)) from None
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     except UptakeError as exc:
-        status = 404 if str(exc).startswith(("there is no filing", "no framework")) else 400
+        status = 404 if str(exc).startswith("no framework") else 400
         raise HTTPException(status, str(exc)) from None
 
 
@@ -287,10 +289,12 @@ def plans(request: Request, icb: str | None = None, status: str | None = None,
                                                        framework_id=framework)]
 
 
-@router.get("/plans/missing", summary="ICBs with nothing filed (beyond a draft) per commitment")
+@router.get("/plans/missing", summary="ICBs with nothing filed per commitment, as far as the caller may know "
+            "(the public: nothing published)")
 def plans_missing(request: Request) -> list[dict[str, Any]]:
+    who = _who(request)
     with _db(request) as session:
-        return [vars(m) for m in icbs_with_nothing_filed(session)]
+        return [vars(m) for m in icbs_with_nothing_filed(session, who=who)]
 
 
 @router.get("/plans/{filing_id}", summary="A filing, its history and (for a plan) the plan against actual")
