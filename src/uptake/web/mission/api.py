@@ -7,9 +7,13 @@ the signed-in principal, so it answers exactly as the rest of the app does:
 - writes (filings, steps, assessments) need a signed-in user: a bearer token, or a session cookie with
   the ``X-CSRF-Token`` header; the role and scope rules are uptake.mission.permissions;
 - a refusal answers 403 with the reason; a filing the caller may not see answers 404 (its existence does
-  not leak), to a write as to a read; a change made to a stale copy (``expected_version`` is not the filing's ``version``, or someone
-  else changed or created it at the same moment) answers 409 "someone else changed this; reload" and
-  changes nothing; other problems with the request answer 400 with the message.
+  not leak), to a write as to a read; a change made to a stale copy (``expected_version`` is not the
+  filing's ``version``, or someone else changed or created it at the same moment) answers 409 "someone
+  else changed this; reload" and changes nothing; other problems with the request answer 400 with the
+  message;
+- every route reads the caller first (an unknown API token is 401 on every route), and every error is the
+  one model of uptake.web.api.errors, ``{"detail": ...}``, with the statuses each route may answer in the
+  OpenAPI document.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from uptake.store.db import session_scope
 from uptake.web.api.errors import WRITE_CODES, responses
 from uptake.web.security import CSRF_HEADER, csrf_ok
 
+
 def _caller(request: Request) -> None:
     """Every route reads the caller first, so an unknown, revoked or malformed API token answers 401 on every
     route alike (uptake.web.api.errors)."""
@@ -80,10 +85,12 @@ class StepIn(BaseModel):
 
 
 #: What a write may answer besides its success (the OpenAPI document lists them, with the standard ones).
-WRITE_RESPONSES = responses(*WRITE_CODES, d400="The change cannot be made as asked (the detail says why), or the "
-                            "request is malformed", d401="Not signed in (send Authorization: Bearer TOKEN), or the "
-                            "API token is unknown, revoked or malformed",
-                            d404="Not found (a filing or framework the caller may not see is not found either)")
+WRITE_RESPONSES = responses(
+    *WRITE_CODES,
+    d400="The change cannot be made as asked (the detail says why), or the request is malformed",
+    d401="Not signed in (send Authorization: Bearer TOKEN), or the API token is unknown, revoked or malformed",
+    d404="Not found (a filing or framework the caller may not see is not found either)",
+)
 
 
 class AssessmentIn(BaseModel):
@@ -248,7 +255,7 @@ def _published_or_404(request: Request, framework_id: str) -> None:
 
 
 @router.get("/ratings", summary="Innovation ratings with their traces (published unless a national admin asks)",
-            responses=responses(400, 403, 404, d400="The status is not one of published, reviewed, draft or all",
+            responses=responses(400, 403, d400="The status is not one of published, reviewed, draft or all",
                                 d403="Only a national admin sees ratings that are not published"))
 def ratings(
     request: Request, level: str | None = None, period: dt.date | None = None, org_code: str | None = None,
@@ -363,8 +370,8 @@ def assessments(request: Request) -> list[dict[str, Any]]:
 
 
 @router.post("/assessments", status_code=201, summary="Record a value assessment",
-             responses=responses(400, 401, 403, d400="The assessment cannot be recorded as asked (the detail says "
-                                 "why), or the request is malformed", d401=WRITE_RESPONSES[401]["description"]))
+             responses=responses(400, 401, 403, d400="The assessment cannot be recorded as asked (the detail "
+                                 "says why), or the request is malformed", d401=WRITE_RESPONSES[401]["description"]))
 def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
                    assessment: Annotated[AssessmentIn, Body()]) -> dict[str, Any]:
     with _db(request, write=True) as session:
