@@ -46,12 +46,12 @@ def _opportunity_columns(ctx: Context, with_org: bool, ind=None) -> list[Column]
         Column("benchmark_value", "Benchmark", fmt=lambda r: indicator_value(ind_of(r), r["benchmark_value"]),
                numeric=True),
     ]
-    if with_org:  # one indicator: its units in the headings
-        columns += [
-            Column("extra_patients", extra_heading(ind), fmt=lambda r: number(r["extra_patients"]), numeric=True),
-            Column("extra_pounds", pounds_heading(ind), fmt=lambda r: signed_pounds(ind, r["extra_pounds"]),
-                   numeric=True),
-        ]
+    if with_org:  # one indicator: its units in the headings (no pounds column without a unit cost)
+        columns.append(
+            Column("extra_patients", extra_heading(ind), fmt=lambda r: number(r["extra_patients"]), numeric=True))
+        if ind is not None and ind.unit_cost is not None:
+            columns.append(Column("extra_pounds", pounds_heading(ind),
+                                  fmt=lambda r: signed_pounds(ind, r["extra_pounds"]), numeric=True))
     else:  # every indicator: each cell says what it counts and what its pounds are
         columns += [
             Column("extra_patients", "Extra", fmt=lambda r: counted(ind_of(r), r["extra_patients"]), numeric=True),
@@ -113,7 +113,9 @@ def opportunity_totals(ctx: Context, indicator: str):
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
         Column("extra_patients", extra_heading(ind, " in England"), fmt=lambda r: number(r["extra_patients"]),
                numeric=True),
-        Column("extra_pounds", pounds_heading(ind), fmt=lambda r: signed_pounds(ind, r["extra_pounds"]), numeric=True),
     ]
+    if ind.unit_cost is not None:  # no pounds column without a unit cost (downloads keep extra_pounds)
+        columns.append(Column("extra_pounds", pounds_heading(ind),
+                              fmt=lambda r: signed_pounds(ind, r["extra_pounds"]), numeric=True))
     return DataTable("opportunity-totals", f"National opportunity: {ind.title}", columns, rows,
                      {"indicator": indicator})
