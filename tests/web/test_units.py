@@ -102,12 +102,22 @@ def _app_with(demo, definition):
 
 
 HEADLINE = re.compile(r'<p class="[^"]*uptake-opportunity-headline[^"]*" data-indicator="doac-share">(.*?)</p>', re.S)
+NATIONAL = re.compile(r"<p[^>]*>(If every [^<]* below the top decile reached it:.*?)</p>", re.S)
 
 
 def _headline(html: str) -> str:
+    """The organisation pack's sentence for doac-share, as text."""
     found = HEADLINE.findall(html)
     assert len(found) == 1, "no opportunity headline for doac-share"
     return re.sub(r"<[^>]+>", "", found[0])
+
+
+def _national_headline(html: str, after: str) -> str:
+    """The national opportunity's sentence ("If every ... below the top decile reached it: ...") that first
+    follows ``after`` (the home page's doac-share card, or the innovation page's results), as text."""
+    found = NATIONAL.search(html, html.index(after))
+    assert found, f"no national opportunity headline after {after!r}"
+    return re.sub(r"<[^>]+>", "", found.group(1))
 
 
 SAVING = BUNDLED.indicators["doac-share"].model_copy(update={"pounds_meaning": PoundsMeaning.SAVING,
@@ -120,8 +130,9 @@ def test_home_and_innovation_headlines_use_the_indicators_unit(demo, definition)
     app, ind = _app_with(demo, definition)
     plural = ind.counts.plural
     with TestClient(app, base_url="http://testserver") as client:
-        for address in ("/", "/innovations/doacs?indicator=doac-share"):
-            headline = _headline(client.get(address).text)
+        for address, after in (("/", "?indicator=doac-share"),
+                               ("/innovations/doacs?indicator=doac-share", 'id="results"')):
+            headline = _national_headline(client.get(address).text, after)
             assert f" more {plural}" in headline, (address, headline)
             if "patient" not in plural:
                 assert "patient" not in headline.lower(), (address, headline)
