@@ -248,8 +248,9 @@ def funnel(indicator: Indicator, level: str, period: dt.date, points: list[dict]
         })
     layout = _layout(
         indicator, f"Funnel plot: {level_label(level, plural=True)}, {period_label(period, indicator)}",
-        x_title="Denominator (" + (indicator.denominator if len(indicator.denominator) <= 60
-                                   else indicator.denominator[:57].rstrip() + "...") + ")",
+        x_title=(f"Denominator ({indicator.counts.denominator_unit.plural})" if indicator.counts else  # its unit
+                 "Denominator (" + (indicator.denominator if len(indicator.denominator) <= 60
+                                    else indicator.denominator[:57].rstrip() + "...") + ")"),
     )
     denominators = [r["denominator"] for r in points if r["denominator"]]
     if denominators and max(denominators) > 50 * max(1.0, min(denominators)):

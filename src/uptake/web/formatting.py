@@ -231,3 +231,89 @@ def better_first(indicator: Indicator) -> bool:
 
 def level_label(level: str, plural: bool = False) -> str:
     return (LEVEL_PLURALS if plural else LEVEL_LABELS).get(level, level)
+
+
+# --- What a count counts, and what the pounds are (the catalogue's `counts` and `pounds_meaning`) ---------
+# An opportunity is extra numerator at a benchmark's value, so it is counted in what the numerator counts
+# ("prescription items", "register-weighted achievement points"), never "patients" unless that is what the
+# indicator counts. Its pounds are extra numerator x unit_cost: a cost (shown positive) or a saving (shown
+# negative), said in words. Raw downloads and the API keep their column names (extra_patients,
+# extra_pounds) and unsigned amounts.
+
+
+def counted(indicator: Indicator | None, value: Any) -> str:
+    """A count with its unit: '89,414 prescription items', '1 stroke admission'."""
+    if not_finite(value):
+        return NOT_AVAILABLE
+    if missing(value):
+        return "-"
+    counts = indicator.count_unit if indicator is not None else None
+    if counts is None:
+        return number(value)
+    return f"{number(value)} {counts.of(float(value))}"
+
+
+def counted_more(indicator: Indicator | None, value: Any) -> str:
+    """An opportunity's headline count: '89,414 more prescription items'."""
+    text = counted(indicator, value)
+    if text in ("-", NOT_AVAILABLE) or " " not in text:
+        return text
+    figure, unit = text.split(" ", 1)
+    return f"{figure} more {unit}"
+
+
+def count_plural(indicator: Indicator | None) -> str:
+    """What the indicator's numerator (and its opportunity) counts, plural: 'prescription items'."""
+    return indicator.count_unit.plural if indicator is not None else "units of the numerator"
+
+
+def denominator_plural(indicator: Indicator | None) -> str:
+    """What the indicator's denominator counts, plural: 'patients on the AF register'."""
+    return indicator.count_unit.denominator_unit.plural if indicator is not None else "units of the denominator"
+
+
+def extra_heading(indicator: Indicator | None, suffix: str = "") -> str:
+    """An opportunity column's heading: 'Extra prescription items' (+ suffix, e.g. ' in England')."""
+    return f"Extra {count_plural(indicator)}{suffix}"
+
+
+def pounds_heading(indicator: Indicator | None) -> str:
+    """A pounds column's heading for one indicator: 'Extra drug cost (£)', 'Saving (£)'."""
+    text = indicator.pounds_text if indicator is not None else None
+    if not text or text.startswith("("):
+        return "Pounds (£)"
+    return f"{text[0].upper()}{text[1:]} (£)"
+
+
+def signed_pounds(indicator: Indicator | None, value: Any) -> str:
+    """The opportunity's pounds with their sign, a cost positive and a saving negative: '+£4.2 million',
+    '−£1,200'."""
+    if not_finite(value):
+        return NOT_AVAILABLE
+    if missing(value):
+        return "-"
+    amount = indicator.signed_pounds(float(value)) if indicator is not None else float(value)
+    if round(amount) == 0:
+        return pounds(0.0)
+    return ("+" if amount > 0 else "\u2212") + pounds(abs(amount))
+
+
+def pounds_meant(indicator: Indicator | None, value: Any) -> str:
+    """The opportunity's pounds with their sign and what they are: '+£4.2 million extra drug cost',
+    '−£1,200 saving'."""
+    text = signed_pounds(indicator, value)
+    label = indicator.pounds_text if indicator is not None else None
+    if text in ("-", NOT_AVAILABLE) or not label:
+        return text
+    return f"{text} {label}"
+
+
+def unit_cost_text(indicator: Indicator) -> str:
+    """The unit cost in words: '£46.50 per prescription item (extra drug cost)'."""
+    if indicator.unit_cost is None:
+        return "not defined"
+    cost = indicator.unit_cost
+    amount = f"£{cost:,.2f}" if cost != int(cost) or cost < 100 else f"£{cost:,.0f}"
+    label = indicator.pounds_text or ""
+    label = label if label.startswith("(") else f"({label})"
+    return f"{amount} per {indicator.count_unit.unit} {label}"

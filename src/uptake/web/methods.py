@@ -62,10 +62,13 @@ METHODS: dict[str, str] = {
         "ordered best first by the indicator's polarity: who close by already does it well."
     ),
     "opportunity": (
-        "Opportunity: the extra patients who would receive the innovation if each organisation below a benchmark "
-        "reached it: (benchmark − value) × denominator, counting positive gaps only, and in pounds where the "
-        "indicator defines a unit cost. Benchmarks: the median, the top decile, the mean of the best 5 of the "
-        "organisation's 10 peers, and the stated target."
+        "Opportunity: the extra numerator if each organisation below a benchmark reached it, counted in "
+        "what the indicator's numerator counts (prescription items, stroke admissions, daily doses, "
+        "achievement points, people: never patients unless it counts patients): (benchmark − value) × "
+        "denominator, counting positive gaps only; and in pounds where the indicator defines a unit cost: "
+        "the extra numerator × the unit cost, shown as a cost (+) or a saving (−) as the indicator states. "
+        "Benchmarks: the median, the top decile, the mean of the best 5 of the organisation's 10 peers, and "
+        "the stated target."
     ),
     "adoption": (
         "An organisation adopts in the first period its value crosses the indicator's adoption threshold. "

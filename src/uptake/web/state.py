@@ -145,6 +145,11 @@ class Web:
         )
         self.templates.filters["chartjson"] = _chart_json
         self.templates.filters["sentence"] = lambda text: (str(text)[:1].upper() + str(text)[1:]) if text else ""
+        # honest units: what a count counts and what the pounds are (formatting.counted, pounds_meant)
+        self.templates.globals.update(
+            counted=fmt.counted, counted_more=fmt.counted_more, pounds_meant=fmt.pounds_meant,
+            count_plural=fmt.count_plural, denominator_plural=fmt.denominator_plural, unit_cost_text=fmt.unit_cost_text,
+        )
 
     def fresh_cache(self) -> LRUCache:
         """The response cache, emptied whenever the results snapshot has changed."""

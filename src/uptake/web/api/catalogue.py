@@ -42,6 +42,10 @@ class IndicatorOut(BaseModel):
     period: str
     adoption_threshold: float | None = None
     unit_cost: float | None = None
+    #: honest units: what the numerator (and an opportunity) and the denominator count, and what the pounds are
+    counts: dict[str, Any] | None = None
+    pounds_meaning: str | None = None
+    pounds_label: str | None = None
     synthetic: bool
     source: dict[str, Any]
     results: list[dict[str, Any]] = []
