@@ -25,7 +25,7 @@ from uptake.catalogue.loader import Catalogue
 from uptake.catalogue.schemas import Indicator, Innovation
 from uptake.levels import ENGLAND_CODE, ROLLUP_PATHS, Level
 from uptake.reference.covariates import PRACTICE_COVARIATES, load_practice_covariates
-from uptake.stats.spc import MIN_POINTS_FOR_ICONS
+from uptake.stats.spc import LIMIT_FACTOR, MIN_POINTS_FOR_ICONS, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
 
 #: Draws per SII interval, as the pipeline makes them (uptake.pipeline.equity.SIMULATIONS).
 EQUITY_SIMULATIONS = 1_000
@@ -167,6 +167,7 @@ def indicator(
     unit_cost: float | None = 40.0,
     first_period: dt.date = dt.date(2021, 1, 1),
     synthetic: bool = True,
+    spread_curve: bool = False,
 ) -> Indicator:
     return Indicator(
         id=ind_id,
@@ -184,6 +185,7 @@ def indicator(
         unit_cost=unit_cost,
         source={"name": "generated", "publisher": "tests"},
         synthetic=synthetic,
+        spread_curve=spread_curve,
         authored_by="author",
         checked_by="checker",
         date_reviewed=dt.date(2024, 1, 1),
@@ -273,6 +275,7 @@ def reference_results(
     cusum_window: int = 12,
     cusum_sensitivity: float = 5.0,
     best: int = 5,
+    spc_basis: str = "auto",
 ) -> dict[str, pd.DataFrame]:
     """Every per-indicator result table, one group or one series at a time."""
     orgs = _current(organisations)
@@ -314,9 +317,10 @@ def reference_results(
             d = stats.deciles(ranked.to_numpy())
             deciles.append({"level": level, "period": period, "organisations": int(ranked.notna().sum()),
                             **{f"p{k}": d[j] for j, k in enumerate(range(10, 100, 10))}})
+            top = ranked.max()
             for i, v in ranked.items():
-                if not np.isnan(v):
-                    bands[i] = 1 + int(sum(1 for x in d if x < v))
+                if not np.isnan(v):  # at the maximum: the top decile, however many share it
+                    bands[i] = 10 if v == top else 1 + int(sum(1 for x in d if x < v))
     values["percent_rank"] = pd.Series(ranks, dtype=float).reindex(values.index)
     values["decile"] = pd.Series(bands, dtype="Int64").reindex(values.index)
     eng = values[values["level"] == "england"].set_index("period")["value"]
@@ -327,12 +331,13 @@ def reference_results(
             continue
         comparison.append(str(stats.compare_to_benchmark(
             r.value, r.ci95_low, r.ci95_high, r.ci998_low, r.ci998_high, eng.get(r.period, np.nan), polarity)))
-    values["comparison"] = comparison
+    values["comparison_plain"] = comparison
     values["synthetic"] = ind.synthetic
 
     # Funnels, one (level, period) at a time.
     measure = "proportion" if is_prop else "rate"
     f_units, f_curves, f_summary = [], [], []
+    dispersed: dict[tuple, float] = {}
     for (level, period), g in values.groupby(["level", "period"], sort=True):
         if level == "england":
             continue
@@ -360,6 +365,8 @@ def reference_results(
             })
         if res is None:
             continue
+        if res.overdispersion_adjusted:  # the comparison with England is the funnel's judgement, around England
+            dispersed[(level, period)] = res.tau2
         f_summary.append({"level": level, "period": period, "benchmark": res.benchmark,
                           "units": int((good["denominator"] > 0).sum()), "method": res.method, "phi": res.phi,
                           "tau2": res.tau2, "overdispersion_adjusted": res.overdispersion_adjusted,
@@ -369,38 +376,80 @@ def reference_results(
             f_curves.append({"level": level, "period": period, "denominator": n, "lower95": a, "upper95": b,
                              "lower998": c, "upper998": d})
 
-    # SPC, one series at a time.
+    # The comparison with England: the over-dispersed funnel's random-effects judgement where the level's funnel
+    # in the period is adjusted, else the plain interval's (row by row).
+    judged, method = [], []
+    for r in values.itertuples(index=False):
+        if r.comparison_plain in ("not compared", "not eligible"):
+            judged.append(r.comparison_plain)
+            method.append(None)
+        elif (r.level, r.period) in dispersed:
+            judged.append(str(stats.compare_random_effects(
+                r.value, r.denominator, eng.get(r.period, np.nan), dispersed[(r.level, r.period)], polarity,
+                measure)))
+            method.append("random-effects")
+        else:
+            judged.append(r.comparison_plain)
+            method.append("interval")
+    values["comparison"] = judged
+    values["comparison_method"] = method
+
+    # SPC, one series at a time. Spread-curve indicators chart each organisation below England on its difference
+    # from England (value minus England's value), with new limits each 1 April that leaves 12 points on each side.
     improvement = {"high-is-good": "increase", "low-is-good": "decrease", "no-judgement": "neutral"}[polarity]
     spc_points, spc_series = [], []
+    all_periods = sorted(values["period"].unique())
+    aprils = [dt.date(y, 4, 1) for y in range(all_periods[0].year, all_periods[-1].year + 1)
+              if all_periods[0] < dt.date(y, 4, 1) <= all_periods[-1]] if all_periods else []
     for (level, code), g in values[values["usable"]].groupby(["level", "org_code"], sort=True):
         g = g.sort_values("period")
+        difference = spc_basis == "auto" and ind.spread_curve and level != "england"
+        if difference:
+            g = g[g["period"].map(eng).notna()]
         n = len(g)
         if n < 2:
             continue
         rebase_at, last = [], 0
-        for day in sorted(rebase_dates):
+        stated = [(day, 2) for day in rebase_dates] + ([(day, 12) for day in aprils] if difference else [])
+        for day, need in sorted(set(stated)):
             p = int((g["period"] < day).sum())
-            if p - last >= 2 and n - p >= 2:
+            if p - last >= need and n - p >= need:
                 rebase_at.append(p)
                 last = p
-        res = stats.xmr(g["value"].to_numpy(), improvement, target, baseline=baseline,
-                        rebase_at=rebase_at or None, rule_length=rule_length)
+        england_value = g["period"].map(eng).to_numpy(dtype=float) if difference else np.full(n, np.nan)
+        y = g["value"].to_numpy() - england_value if difference else g["value"].to_numpy()
+        res = stats.xmr(y, improvement, target, baseline=baseline, rebase_at=rebase_at or None,
+                        rule_length=rule_length)
+        add = england_value if difference else np.zeros(n)  # the value scale: England's value added back
+        assurance = res.assurance_icon
+        if difference and assurance is not None:
+            centre = add[-1] + res.mean[-1]
+            assurance = stats.spc._assurance_icon(target, improvement, centre + LIMIT_FACTOR * res.mean_moving_range[-1],
+                                                  centre - LIMIT_FACTOR * res.mean_moving_range[-1])
         for j, period in enumerate(g["period"]):
+            centre = add[j] + res.mean[j]
             spc_points.append({
-                "level": level, "org_code": code, "period": period, "value": res.values[j],
-                "segment": int(res.segment[j]), "centre": res.mean[j], "moving_range": res.moving_range[j],
-                "mean_moving_range": res.mean_moving_range[j], "upper_limit": res.upper_limit[j],
-                "lower_limit": res.lower_limit[j], "upper_two_sigma": res.upper_two_sigma[j],
-                "lower_two_sigma": res.lower_two_sigma[j], "upper_one_sigma": res.upper_one_sigma[j],
-                "lower_one_sigma": res.lower_one_sigma[j], "outside_limits": int(res.outside_limits[j]),
+                "level": level, "org_code": code, "period": period, "value": g["value"].iloc[j],
+                "basis": "difference from England" if difference else "value",
+                "england_value": england_value[j],
+                "segment": int(res.segment[j]), "centre": centre, "moving_range": res.moving_range[j],
+                "mean_moving_range": res.mean_moving_range[j],
+                "upper_limit": centre + LIMIT_FACTOR * res.mean_moving_range[j],
+                "lower_limit": centre - LIMIT_FACTOR * res.mean_moving_range[j],
+                "upper_two_sigma": centre + TWO_SIGMA_FACTOR * res.mean_moving_range[j],
+                "lower_two_sigma": centre - TWO_SIGMA_FACTOR * res.mean_moving_range[j],
+                "upper_one_sigma": centre + ONE_SIGMA_FACTOR * res.mean_moving_range[j],
+                "lower_one_sigma": centre - ONE_SIGMA_FACTOR * res.mean_moving_range[j],
+                "outside_limits": int(res.outside_limits[j]),
                 "trend": int(res.trend[j]), "two_of_three": int(res.two_of_three[j]), "shift": int(res.shift[j]),
                 "direction": int(res.direction[j]), "rule": str(res.rule[j]),
                 "special_cause": str(res.special_cause[j]),
             })
         spc_series.append({
             "level": level, "org_code": code, "points": n, "first_period": g["period"].iloc[0],
-            "last_period": g["period"].iloc[-1], "improvement": improvement, "rule_length": rule_length,
-            "variation_icon": res.variation_icon, "assurance_icon": res.assurance_icon,
+            "last_period": g["period"].iloc[-1], "basis": "difference from England" if difference else "value",
+            "improvement": improvement, "rule_length": rule_length,
+            "variation_icon": res.variation_icon, "assurance_icon": assurance,
             "target": target if target is not None else np.nan, "warnings": "; ".join(res.warnings) or None,
         })
         assert (res.variation_icon is None) == (n < MIN_POINTS_FOR_ICONS)

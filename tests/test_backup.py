@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 
 from test_mission_plans import PLAN
 from test_mission_support import ADMIN, mission_workflow, small_store
+from uptake.analytics.schema import SCHEMA_VERSION as STORE_SCHEMA_VERSION
 from uptake.analytics.backup import writers_held_off
 from uptake.analytics.lock import StoreBusy, WriteLock
 from uptake.analytics.store import AnalyticsStore
@@ -282,7 +283,7 @@ def test_a_backup_taken_while_the_app_reads_restores_every_row(site: Site, secon
     assert manifest["workflow"]["method"] == ("sqlite-online-backup" if is_sqlite(site.url)
                                               else "sqlalchemy-repeatable-read")
     assert manifest["workflow"]["alembic_revision"] == head_revision()
-    assert manifest["analytics"]["schema_version"] == 1
+    assert manifest["analytics"]["schema_version"] == STORE_SCHEMA_VERSION
     assert manifest["secrets"] == ["web-secret.key"]
     assert set(manifest["files"]) >= {"workflow.sqlite", "web-secret.key", "analytics/schema.sql",
                                       "analytics/observations.parquet"}
@@ -416,11 +417,12 @@ def test_a_backup_from_a_newer_uptake_is_refused(sqlite_site: Workspace, tmp_pat
     con.commit()
     con.close()
     with duckdb.connect(str(sqlite_site.analytics_path)) as store:
-        store.execute("INSERT INTO schema_version VALUES (2, now(), '9.9.9')")
+        store.execute(f"INSERT INTO schema_version VALUES ({STORE_SCHEMA_VERSION + 1}, now(), '9.9.9')")
     assert cli(["backup", str(tmp_path / "b2"), "--workspace", str(sqlite_site.root)], None).exit_code == 0
     result = cli(["restore", str(tmp_path / "b2"), "--workspace", str(target)], None)
     assert result.exit_code == 1
-    assert "analytics store has schema version 2, newer than this Uptake's (1)" in result.stderr
+    assert (f"analytics store has schema version {STORE_SCHEMA_VERSION + 1}, newer than this Uptake's "
+            f"({STORE_SCHEMA_VERSION})") in result.stderr
     assert not target.exists()
 
     _edit_backup(tmp_path / "b2", lambda m: m.update(format_version=2, uptake_version="9.9.9"))

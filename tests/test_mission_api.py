@@ -199,3 +199,80 @@ def test_no_request_makes_a_server_error(client: TestClient) -> None:
             except Unsatisfiable:
                 pass
     assert not failures, "\n".join(failures[:10])
+
+
+def test_a_write_to_a_filing_the_caller_cannot_see_answers_404_as_a_read_does(client: TestClient) -> None:
+    """No refusal names the ICB, framework or commitment of a filing the caller may not see, nor says that it
+    exists; a filing the caller may see but may not act on is refused with the reason (403)."""
+    body = {"framework": "stroke", "commitment": "thrombolysis", "icb": "QAA", "kind": "plan", "content": PLAN}
+    beta, lead = as_("analyst@beta.nhs.uk"), as_("lead@unit.nhs.uk")
+    before = client.post("/api/v1/plans", json=body, headers=beta)  # nothing filed for QAA yet
+    filing = client.post("/api/v1/plans", json=body, headers=as_("analyst@alpha.nhs.uk")).json()["id"]
+    # the same refusal whether or not QAA has a draft ("may not edit" would say that it has)
+    after = client.post("/api/v1/plans", json=body, headers=beta)
+    assert (after.status_code, after.json()) == (before.status_code, before.json())
+    assert after.status_code == 403 and "edit" not in after.json()["detail"]
+    for headers in (beta, lead):
+        read = client.get(f"/api/v1/plans/{filing}", headers=headers)
+        assert read.status_code == 404
+        unknown = client.post("/api/v1/plans/999999/submit", headers=headers)
+        for action in ("submit", "resubmit", "accept", "challenge", "publish"):
+            for step in ({"comment": "More detail."}, None):
+                written = client.post(f"/api/v1/plans/{filing}/{action}", json=step, headers=headers)
+                assert (written.status_code, written.json()) == (404, read.json()), (action, written.text)
+                assert not any(word in written.text for word in ("QAA", "stroke", "thrombolysis", "draft"))
+        assert unknown.status_code == 404
+    # a filing the caller may see but may not act on: 403 with the reason
+    refused = client.post(f"/api/v1/plans/{filing}/accept", headers=as_("reviewer@england.nhs.uk"))
+    assert refused.status_code == 403 and "the filing is draft" in refused.json()["detail"]
+    client.post(f"/api/v1/plans/{filing}/submit", headers=as_("analyst@alpha.nhs.uk"))
+    refused = client.post(f"/api/v1/plans/{filing}/accept", headers=as_("analyst@alpha.nhs.uk"))
+    assert refused.status_code == 403 and "national reviewer" in refused.json()["detail"]
+    # still invisible once submitted, and nothing was changed by the refused writes
+    assert client.post(f"/api/v1/plans/{filing}/accept", headers=beta).status_code == 404
+    shown = client.get(f"/api/v1/plans/{filing}", headers=as_("reviewer@england.nhs.uk")).json()
+    assert [h["action"] for h in shown["history"]] == ["create", "submit"]
+
+
+def test_a_filing_against_a_draft_framework_answers_as_reading_the_framework_does(client: TestClient) -> None:
+    from uptake.mission.framework_files import read_frameworks
+    from uptake.mission.framework_repository import load_frameworks
+
+    dementia = next(f for f in read_frameworks() if f.id == "dementia")
+    with session_scope(client.app.state.web.engine) as session:
+        draft = type(dementia).model_validate(dementia.model_dump() | {"id": "memory", "status": "draft"})
+        load_frameworks(session, [draft], actor="reviewer@england.nhs.uk")
+    alpha = as_("analyst@alpha.nhs.uk")
+    read = client.get("/api/v1/nsf/memory", headers=alpha)
+    body = {"framework": "memory", "commitment": "dementia-diagnosis", "icb": "QAA", "kind": "plan", "content": PLAN}
+    written = client.post("/api/v1/plans", json=body, headers=alpha)
+    assert read.status_code == written.status_code == 404
+    assert written.json()["detail"] == read.json()["detail"] == "no framework 'memory'"
+    assert client.get("/api/v1/nsf/memory", headers=as_("reviewer@england.nhs.uk")).status_code == 200
+
+
+def test_the_public_missing_list_shows_only_what_the_public_may_know(client: TestClient) -> None:
+    """The public learns which ICBs have published nothing for a commitment, never that one has a draft or a
+    filing under review; the national reviewer and an ICB's own analyst see what they may see."""
+    def missing(headers=None) -> dict[tuple[str, str, str], str]:
+        answer = client.get("/api/v1/plans/missing", headers=headers)
+        assert answer.status_code == 200
+        return {(m["icb_code"], m["framework_id"], m["commitment_key"]): m["state"] for m in answer.json()}
+
+    public_before = missing()
+    assert set(public_before.values()) == {"nothing published"} and len(public_before) == 21
+    body = {"framework": "stroke", "commitment": "thrombolysis", "icb": "QAA", "kind": "plan", "content": PLAN}
+    client.post("/api/v1/plans", json=body, headers=as_("analyst@alpha.nhs.uk"))  # a draft
+    submitted = client.post("/api/v1/plans", json=dict(body, icb="QBB"), headers=as_("analyst@beta.nhs.uk"))
+    client.post(f"/api/v1/plans/{submitted.json()['id']}/submit", headers=as_("analyst@beta.nhs.uk"))
+    assert missing() == public_before  # neither the draft nor the submission shows
+    assert missing(as_("lead@unit.nhs.uk")) == public_before
+    thrombolysis = ("stroke", "thrombolysis")
+    admin = missing(as_("reviewer@england.nhs.uk"))
+    assert admin[("QAA", *thrombolysis)] == "draft only" and ("QBB", *thrombolysis) not in admin
+    assert admin[("QCC", *thrombolysis)] == "nothing"
+    alpha = missing(as_("analyst@alpha.nhs.uk"))  # its own ICB as it is; the others as the public sees them
+    assert alpha[("QAA", *thrombolysis)] == "draft only"
+    assert alpha[("QBB", *thrombolysis)] == alpha[("QCC", *thrombolysis)] == "nothing published"
+    beta = missing(as_("analyst@beta.nhs.uk"))
+    assert ("QBB", *thrombolysis) not in beta and beta[("QAA", *thrombolysis)] == "nothing published"

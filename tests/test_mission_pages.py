@@ -95,7 +95,7 @@ def test_file_submit_challenge_through_the_forms(site) -> None:
     assert "Pre-alert protocol" in shown and "£250,000" in shown and "Plan against actual" in shown
     assert '<a class="nhsuk-link" href="/nsf/stroke/thrombolysis">' in shown  # the commitment, by its title
     assert client.get(page).status_code == 404 and client.get(page, headers=other).status_code == 404
-    assert client.post(page + "/submit", headers=other).status_code == 403
+    assert client.post(page + "/submit", headers=other).status_code == 404  # as reading it: not there
     assert client.post(page + "/submit", headers=analyst, follow_redirects=False).status_code == 303
     assert page.rsplit("/", 1)[1] in client.get("/plans/queue", headers=admin).text
     assert client.get("/plans/queue", headers=analyst).status_code == 403
@@ -105,6 +105,50 @@ def test_file_submit_challenge_through_the_forms(site) -> None:
     assert client.post(page + "/challenge", data={"comment": "Name the unit leads."}, headers=admin,
                        follow_redirects=False).status_code == 303
     assert "Name the unit leads." in client.get(page, headers=analyst).text
+
+
+def test_a_step_on_a_filing_the_person_cannot_see_is_not_found_through_the_forms(site) -> None:
+    """The step buttons' forms answer a filing the person may not see as its page does (404, naming nothing);
+    one they may see but may not act on is refused with the reason (403)."""
+    from test_mission_plans import PLAN
+
+    client, tokens = site
+    analyst, other, admin = (tokens["analyst@alpha.nhs.uk"], tokens["analyst@beta.nhs.uk"],
+                             tokens["admin@england.nhs.uk"])
+    body = {"framework": "cancer", "commitment": "lung-cancer-early-diagnosis", "icb": "QAA", "kind": "plan",
+            "content": PLAN}
+    filing = client.post("/api/v1/plans", json=body, headers=analyst).json()["id"]
+    read = client.get(f"/plans/{filing}", headers=other)
+    assert read.status_code == 404
+    for action in ("submit", "resubmit", "accept", "challenge", "publish"):
+        for headers in (other, {}):
+            written = client.post(f"/plans/{filing}/{action}", data={"comment": "Say more."}, headers=headers)
+            if not headers:  # anonymous and without the form's CSRF token: refused before anything is read
+                assert written.status_code == 403 and "did not come from this site" in written.text
+                continue
+            assert written.status_code == 404, (action, written.text[:300])
+            assert "Page not found" in written.text
+            assert not any(word in written.text for word in ("QAA", "lung-cancer", "Lung cancer", "is draft"))
+    refused = client.post(f"/plans/{filing}/accept", headers=admin)  # the reviewer sees drafts: a reason
+    assert refused.status_code == 403 and "the filing is draft; accept needs it to be" in refused.text
+
+
+def test_the_public_list_of_icbs_with_nothing_filed_says_only_what_is_public(site) -> None:
+    """/plans: the public's count and list of ICBs with nothing filed do not change when an ICB drafts or
+    submits a filing (neither is public); the national reviewer's do."""
+    from test_mission_plans import JUSTIFICATION
+
+    client, tokens = site
+    beta, admin = tokens["analyst@beta.nhs.uk"], tokens["admin@england.nhs.uk"]
+    public_before, admin_before = client.get("/plans").text, client.get("/plans", headers=admin).text
+    assert "ICBs have published nothing (drafts and filings under review are not public)" in public_before
+    body = {"framework": "dementia", "commitment": "dementia-diagnosis", "icb": "QBB", "kind": "justification",
+            "content": JUSTIFICATION}
+    filing = client.post("/api/v1/plans", json=body, headers=beta).json()["id"]
+    assert client.get("/plans").text == public_before
+    assert client.post(f"/api/v1/plans/{filing}/submit", headers=beta).status_code == 200
+    assert client.get("/plans").text == public_before
+    assert client.get("/plans", headers=admin).text != admin_before  # one fewer outstanding
 
 
 def test_forms_from_a_browser_session_need_the_csrf_token(site) -> None:

@@ -49,7 +49,7 @@ def _values(indicator: str, level: str, rows: list[tuple[str, str, dt.date, floa
     comparison = np.where(low > england, "better", np.where(high < england, "worse", "similar"))
     return frame.assign(indicator=indicator, level=level, members=1, value=value, ci95_low=low, ci95_high=high,
                         ci998_low=low, ci998_high=high, percent_rank=0.5, decile=5, comparison=comparison,
-                        synthetic=False)
+                        comparison_plain=comparison, comparison_method="interval", synthetic=False)
 
 
 def result_frames() -> dict[str, pd.DataFrame]:

@@ -142,6 +142,7 @@ def check_workspace(
             peers=peer_frames,
             cusum_window=pipeline_settings.cusum_window,
             best=pipeline_settings.peer_best,
+            spc_basis=pipeline_settings.spc_basis,
         )
         for table, frame in want.items():
             assert_same(got[table], frame, table)
@@ -183,6 +184,37 @@ def test_settings_six_point_rules_baseline_rebase_target(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.parametrize("basis", ["auto", "value"])
+def test_spread_curve_charts_the_difference_from_england(tmp_path: Path, basis: str) -> None:
+    """A spread-curve indicator over 48 months: organisations below England charted on their difference from
+    England with new limits each April (12 points either side), with a stated rebase, a baseline and a target;
+    UPTAKE_SPC_BASIS=value charts them on their values instead. Over-dispersed funnels judge the comparison."""
+    orgs, rels = ref.make_reference(ref.Shape(regions=1, icbs_per_region=2), seed=11)
+    subs = list(orgs[orgs.level == "sub-icb"].code)
+    periods = ref.months(dt.date(2019, 10, 1), 48)
+    obs = {"spread": ref.make_observations(subs, periods, seed=12, max_denominator=500, missing_share=0.05)}
+    indicators = [ref.indicator("spread", Level.SUB_ICB, first_period=dt.date(2019, 10, 1), spread_curve=True)]
+    check_workspace(
+        tmp_path, orgs, rels, obs, indicators,
+        PipelineSettings(spc_basis=basis, spc_baseline=14, spc_rebase_dates=(dt.date(2020, 1, 1),),
+                         targets={"spread": 0.55}),
+    )
+    con = duckdb.connect(str(tmp_path / "store.duckdb"), read_only=True)
+    try:
+        bases = dict(con.execute("SELECT level = 'england', any_value(basis) FROM result_spc_series "
+                                 "GROUP BY ALL").fetchall())
+        segments = con.execute("SELECT max(segment) FROM result_spc WHERE level <> 'england'").fetchone()[0]
+        methods = {r[0] for r in con.execute("SELECT DISTINCT comparison_method FROM result_values").fetchall()}
+    finally:
+        con.close()
+    assert bases[True] == "value"
+    assert bases[False] == ("difference from England" if basis == "auto" else "value")
+    # The stated rebase (point 3) and, with "auto", April 2021 (point 18) and April 2022 (30); April 2020 is 3
+    # points after the stated rebase and April 2023 6 before the end: fewer than 12, so not applied.
+    assert segments == (3 if basis == "auto" else 1)
+    assert "random-effects" in methods
+
+
 def test_no_judgement_and_no_threshold(tmp_path: Path) -> None:
     orgs, rels = ref.make_reference(ref.Shape(regions=1, icbs_per_region=1, sub_icbs_per_icb=3), seed=8)
     subs = list(orgs[orgs.level == "sub-icb"].code)
@@ -208,7 +240,7 @@ def workspaces(draw):
         imd_missing_share=draw(st.sampled_from([0.0, 0.3, 1.0])),
     )
     seed = draw(st.integers(0, 2**16))
-    n_periods = draw(st.integers(1, 16))
+    n_periods = draw(st.sampled_from([1, 2, 5, 13, 16, 28]))  # 28 months from January: April rebases
     level = draw(st.sampled_from([Level.PRACTICE, Level.SUB_ICB, Level.TRUST]))
     measure = draw(st.sampled_from(["proportion", "rate"]))
     polarity = draw(st.sampled_from(["high-is-good", "low-is-good", "no-judgement"]))
@@ -217,13 +249,14 @@ def workspaces(draw):
     max_den = draw(st.sampled_from([1, 3, 10, 200]))  # small denominators make ties
     rule_length = draw(st.sampled_from([6, 7]))
     target = draw(st.sampled_from([None, 0.4]))
-    return shape, seed, n_periods, level, measure, polarity, missing, zeros, max_den, rule_length, target
+    spread = draw(st.booleans())
+    return shape, seed, n_periods, level, measure, polarity, missing, zeros, max_den, rule_length, target, spread
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workspaces())
 def test_pipeline_equals_reference_on_generated_workspaces(case) -> None:
-    shape, seed, n_periods, level, measure, polarity, missing, zeros, max_den, rule_length, target = case
+    shape, seed, n_periods, level, measure, polarity, missing, zeros, max_den, rule_length, target, spread = case
     orgs, rels = ref.make_reference(shape, seed=seed)
     codes = list(orgs[orgs.level == level.value].code)
     periods = ref.months(dt.date(2021, 1, 1), n_periods)
@@ -231,7 +264,7 @@ def test_pipeline_equals_reference_on_generated_workspaces(case) -> None:
                                 zero_share=zeros, max_denominator=max_den)
     if obs.empty:
         return
-    ind = ref.indicator("gen", level, measure=measure, polarity=polarity)
+    ind = ref.indicator("gen", level, measure=measure, polarity=polarity, spread_curve=spread)
     with tempfile.TemporaryDirectory() as tmp:
         check_workspace(
             Path(tmp), orgs, rels, {"gen": obs}, [ind],

@@ -520,3 +520,60 @@ def test_comparison_codes_equal_stats_compare_to_benchmark(counts, benchmark, po
     got = values.comparison_codes(v, lo, hi, lo2, hi2, bench, polarity)
     want = stats.compare_to_benchmark(v, lo, hi, lo2, hi2, bench, polarity)
     assert [schema.COMPARISON[c] for c in got] == list(want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300)), min_size=1, max_size=40),
+    st.sampled_from([np.nan, 0.0, 0.2, 0.5, 1.0]),
+    st.sampled_from([0.0, 1e-4, 0.003, 0.05]),
+    st.sampled_from(["high-is-good", "low-is-good", "no-judgement"]),
+    st.sampled_from(["proportion", "rate"]),
+)
+def test_random_effects_codes_equal_stats_compare_random_effects(counts, benchmark, tau2, polarity, measure) -> None:
+    from uptake.pipeline import values
+
+    x = np.array([min(a, b) for a, b in counts], dtype=float)
+    n = np.array([max(a, b) for a, b in counts], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where(n > 0, x / n, np.nan)
+    bench = np.full(x.shape, benchmark)
+    got = values.random_effects_codes(v, n, bench, np.full(x.shape, tau2), polarity, measure)
+    want = stats.compare_random_effects(v, n, bench, tau2, polarity, measure)
+    assert [schema.COMPARISON[c] for c in got] == list(want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(panels(max_orgs=12, max_periods=4), st.sampled_from(["proportion", "rate"]),
+       st.sampled_from(["high-is-good", "low-is-good"]))
+def test_the_comparison_with_england_is_the_funnel_band_when_over_dispersed(panel, measure, polarity) -> None:
+    """Practices only, so the funnel's centre is England's value: wherever the funnel is over-dispersed the
+    comparison is its band (best / worst beyond 99.8%, better / worse between, similar within) on the same side,
+    and elsewhere the plain interval's judgement."""
+    from uptake.pipeline import values
+
+    rows, codes = panel
+    if rows.empty:
+        return
+    frame, _ = frame_of(rows, codes, measure=measure, polarity=polarity)
+    cols = values.compute(frame)
+    usable = ~np.isnan(cols.ci95_low) & frame.eligible
+    judged, plain, method = values.comparison(frame, cols)
+    f_rows, f_cols, _, summary = funnel.compute(frame, usable, 10)
+    adjusted = {d: a for d, a in zip(summary.column("period").to_pylist(),
+                                     summary.column("overdispersion_adjusted").to_pylist(), strict=True)}
+    good, bad = ("high", "low") if polarity == "high-is-good" else ("low", "high")
+    expected = {("beyond 99.8%", good): "best", ("beyond 99.8%", bad): "worst",
+                ("between 95% and 99.8%", good): "better", ("between 95% and 99.8%", bad): "worse",
+                ("within 95%", ""): "similar", ("not compared", ""): "not compared"}
+    for j, row in enumerate(f_rows):
+        period = frame.periods[frame.pidx[row]].astype(object)
+        words = schema.COMPARISON[judged[row]]
+        if adjusted[period] and words != "not compared":
+            band = schema.FUNNEL_BAND[f_cols["funnel_band"][j]], schema.FUNNEL_SIDE[f_cols["funnel_side"][j]]
+            assert words == expected[band], (period, band, words)
+            assert schema.COMPARISON_METHOD[method[row]] == "random-effects"
+        else:
+            assert judged[row] == plain[row]
+            if words not in ("not compared", "not eligible"):
+                assert schema.COMPARISON_METHOD[method[row]] == "interval"

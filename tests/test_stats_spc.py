@@ -234,3 +234,21 @@ def test_a_flat_process_exactly_on_its_target_consistently_passes(improvement) -
     assert result.assurance_icon == "consistently-pass"
     assert xmr([5.0] * 20, improvement, 6.0 if improvement == "increase" else 4.0).assurance_icon == \
         "consistently-fail"
+
+
+def test_looks_like_spread_curve() -> None:
+    """A spread: >= 24 points, Spearman |rho| >= 0.9 with time, and >= 10 points of share between the first and
+    last 12 points' means (docs/methods.md, "SPC for a spreading innovation")."""
+    from uptake.stats.spc import looks_like_spread_curve
+
+    t = np.arange(60)
+    s_curve = 0.45 + 0.35 / (1 + np.exp(-(t - 24) / 7))
+    assert looks_like_spread_curve(s_curve)
+    assert looks_like_spread_curve(s_curve[::-1])  # a decline is a spread too (of the alternative)
+    assert not looks_like_spread_curve(s_curve[:23])  # too short
+    assert not looks_like_spread_curve(np.full(60, 0.5))  # flat: ties everywhere, no correlation
+    assert not looks_like_spread_curve(0.5 + 0.001 * t)  # monotone but only 4.8 points
+    rng = np.random.default_rng(3)
+    assert not looks_like_spread_curve(0.5 + rng.normal(0, 0.1, 60))  # no trend
+    assert looks_like_spread_curve(np.r_[np.full(12, 0.3), np.linspace(0.3, 0.6, 36), np.full(12, 0.6)])  # ties
+    assert looks_like_spread_curve([np.nan, *s_curve])  # missing values are dropped

@@ -717,3 +717,25 @@ def test_timestamps_come_back_in_utc(workflow_engine: Engine) -> None:
         stored = session.scalars(select(AuditEvent)).one().occurred_at
         raw = session.execute(text("SELECT count(*) FROM audit_events")).scalar()
     assert stored == moment and stored.utcoffset() == dt.timedelta(0) and raw == 1
+
+
+@pytest.mark.postgres
+def test_text_with_a_nul_character_is_a_users_error_on_postgresql() -> None:
+    import os
+
+    from sqlalchemy import text
+
+    from uptake.errors import UptakeError
+    from uptake.store.db import make_engine
+
+    url = os.environ.get("UPTAKE_TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("set UPTAKE_TEST_DATABASE_URL to run the PostgreSQL variant")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as con:
+            with pytest.raises(UptakeError, match="NUL character"):
+                con.execute(text("SELECT :x"), {"x": "a\x00b"})
+            assert con.execute(text("SELECT :x"), {"x": "ab"}).scalar() == "ab"
+    finally:
+        engine.dispose()

@@ -16,3 +16,8 @@ class Conflict(UptakeError):
 
     def __init__(self, message: str = CONFLICT_MESSAGE):
         super().__init__(message)
+
+
+class NotFound(UptakeError):
+    """The record does not exist, or the person asking may not know that it does (the web answers 404, and
+    says the same whichever it is)."""

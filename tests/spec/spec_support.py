@@ -62,6 +62,7 @@ class Case:
     first_period: str = "2024-01"
     pyspark: bool = False  # one of the few cases the PySpark pipeline also runs
     synthetic: bool = True  # as generated test data; False where a case stands for real data (peers' activity)
+    spread_curve: bool = False  # the national series is a spread: SPC on the difference from England
 
     def indicator(self):
         return ref.indicator(
@@ -73,6 +74,7 @@ class Case:
             unit_cost=self.unit_cost,
             first_period=month(self.first_period),
             synthetic=self.synthetic,
+            spread_curve=self.spread_curve,
         )
 
     def frame(self) -> pd.DataFrame:

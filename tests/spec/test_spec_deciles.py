@@ -5,7 +5,9 @@ Hand arithmetic (docs/methods.md, "Percent rank, centiles, deciles"), within one
 * percent_rank = (rank - 1) / (m - 1), rank = 1 + the number of strictly smaller values (ties share the
   lowest rank), m = organisations with a value;
 * centile k: h = (m - 1) k / 100; x[floor h] + (h - floor h)(x[ceil h] - x[floor h]) on the sorted values;
-* decile band (result_values.decile) = 1 + the number of the lines p10..p90 strictly below the value.
+* decile band (result_values.decile) = 1 + the number of the lines p10..p90 strictly below the value, except
+  that a value equal to the level's maximum in the period is in band 10 (organisations at the top share the
+  top decile, however many of them there are).
 """
 
 from __future__ import annotations
@@ -92,14 +94,15 @@ def test_decile_band_counts_the_lines_strictly_below(impl, run) -> None:
 @EVERYWHERE
 def test_a_level_with_one_organisation(impl, run) -> None:
     """SA is the only sub-ICB: its pooled value (1+2+2+4+5)/50 = 0.28 has percent rank 0 (one value, as SQL
-    PERCENT_RANK gives) and every decile line is 0.28, so its band is 1."""
+    PERCENT_RANK gives) and every decile line is 0.28. It is its level's maximum, so its band is 10 (no line is
+    strictly below it, which alone would give 1)."""
     if impl == "stats":
         rank = float(stats.percent_rank([0.28])[0])
         lines = dict(zip(LINES, (float(x) for x in stats.deciles([0.28]))))
         check({"percent_rank": rank, **lines}, {"percent_rank": 0.0, **{k: 0.28 for k in LINES}})
         return
     check(run.one("result_values", TIES, level="sub-icb", org_code="SA"),
-          {"value": 0.28, "percent_rank": 0.0, "decile": 1})
+          {"value": 0.28, "percent_rank": 0.0, "decile": 10})
     check(run.one("result_deciles", TIES, level="sub-icb"), {"organisations": 1, **{k: 0.28 for k in LINES}})
 
 
@@ -136,3 +139,32 @@ def test_an_organisation_without_a_value_is_neither_ranked_nor_counted(impl, run
                    [{"org_code": "PA3", "value": None, "decile": None}, {"org_code": "PA1", "decile": 4},
                     {"org_code": "PA2", "decile": 1}, {"org_code": "PA4", "decile": 4},
                     {"org_code": "PA5", "decile": 10}], key="org_code")
+
+
+TOP = SPEC.case("deciles-at-the-maximum", pyspark=True, level="practice", rows=[
+    ("PA1", "2024-01", 1, 10),
+    ("PA2", "2024-01", 10, 10),
+    ("PA3", "2024-01", 10, 10),
+    ("PA4", "2024-01", 10, 10),
+    ("PA5", "2024-01", 10, 10),
+])
+# Sorted 0.1, 1, 1, 1, 1 (m = 5), like QOF practices at 100%:
+#   p10: h = 0.4 -> 0.1 + 0.4 * 0.9 = 0.46;  p20: h = 0.8 -> 0.1 + 0.8 * 0.9 = 0.82;  p30 .. p90: h >= 1.2 -> 1
+#   PA1: no line below -> band 1.  PA2-PA5: two lines strictly below (0.46, 0.82), which alone would put them
+#   all in band 3 and leave bands 4-10 empty; they are the maximum, so they share band 10.
+#   Percent ranks (SQL PERCENT_RANK, ties take the lowest rank): PA1 0, PA2-PA5 1/4.
+
+
+@EVERYWHERE
+def test_organisations_at_the_maximum_share_the_top_decile(impl, run) -> None:
+    found, lines = practice_answers(impl, run, TOP, "2024-01")
+    check(lines, {"p10": 0.46, "p20": 0.82, **{f"p{k}": 1.0 for k in range(30, 100, 10)}})
+    for org, rank in {"PA1": 0.0, "PA2": 0.25, "PA3": 0.25, "PA4": 0.25, "PA5": 0.25}.items():
+        check(found[org], {"percent_rank": rank}, what=org)
+    if impl == "stats":  # the band is the pipeline's column: stats gives the lines and the maximum
+        assert max(v["value"] for v in found.values()) == 1.0
+        return
+    for org, band in {"PA1": 1, "PA2": 10, "PA3": 10, "PA4": 10, "PA5": 10}.items():
+        check(found[org], {"decile": band}, what=org)
+    # the sub-ICB pools all five (41/50 = 0.82), alone at its level: its maximum, so band 10
+    check(run.one("result_values", TOP, level="sub-icb", org_code="SA"), {"decile": 10})

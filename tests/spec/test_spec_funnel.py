@@ -19,7 +19,7 @@ when positive.
 
 from __future__ import annotations
 
-from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check
+from spec_support import EVERYWHERE, NOT_ON_SPARK, Spec, check, pipelines_only
 
 from uptake import stats
 
@@ -166,3 +166,77 @@ def test_two_units_and_a_zero_denominator(impl, run) -> None:
                          "band": "not compared", "side": "", "z": None})
     check(summary, {"benchmark": 0.2, "units": 2, "method": "wilson", "phi": None, "tau2": 0.0,
                     "overdispersion_adjusted": False})
+
+
+# ------------------------------------------------------------------- the comparison with England (result_values)
+COMPARED = SPEC.case("funnel-comparison", pyspark=True, level="practice", rows=[
+    ("PA1", "2024-01", 550, 1000),
+    ("PA2", "2024-01", 450, 1000),
+    ("PA3", "2024-01", 50, 100),
+    ("PA4", "2024-01", 50, 100),
+    ("PA5", "2024-01", 72, 100),
+    ("PA6", "2024-01", 28, 100),
+])
+# England = theta = 1200 / 2400 = 0.5. Sorted z: -a5, -a1, 0, 0, a1, a5 with
+#   a1 = (asin sqrt 0.55 - pi/4) * 2 sqrt 1000 = (0.8354819 - 0.7853982) * 63.245553 = 3.1675720
+#   a5 = (asin sqrt 0.72 - pi/4) * 2 sqrt 100  = (1.0131975 - 0.7853982) * 20 = 4.5559867
+# The 10th and 90th percentiles (h = 0.5) are -/+ (a1 + a5)/2 = 3.8617794, so phi = (2 * 3.8617794^2 +
+# 2 * 3.1675720^2) / 6 = 8.3156174 > 1; w = 4n: sum w = 9600, sum w^2 / sum w = 32,640,000 / 9600 = 3400,
+# tau^2 = (6 phi - 5) / (9600 - 3400) = 0.0072409. Random-effects half-widths on the angle scale
+# z sqrt(1/(4n) + tau^2): n = 1000: 0.1696351 (95%), 0.2674599 (99.8%); n = 100: 0.1934408, 0.3049938.
+# Limits sin^2(pi/4 -/+ h): n = 1000: 0.3336005-0.6663995, 0.2451140-0.7548860; n = 100: 0.3113488-0.6886512,
+# 0.2135713-0.7864287.
+#   PA1 0.55 inside 0.3336-0.6664 -> similar (its Wilson 99.8% interval 0.5011-0.5979 excludes 0.5: best)
+#   PA5 0.72 between 0.6887 and 0.7864 -> better (Wilson 99.8% 0.5669-0.8348 excludes 0.5: best)
+COMPARED_WANT = {  # org: (comparison, comparison_plain, funnel band, side)
+    "PA1": ("similar", "best", "within 95%", ""),
+    "PA2": ("similar", "worst", "within 95%", ""),
+    "PA3": ("similar", "similar", "within 95%", ""),
+    "PA4": ("similar", "similar", "within 95%", ""),
+    "PA5": ("better", "best", "between 95% and 99.8%", "high"),
+    "PA6": ("worse", "worst", "between 95% and 99.8%", "low"),
+}
+
+
+@EVERYWHERE
+def test_an_over_dispersed_funnel_judges_the_comparison_with_england(impl, run) -> None:
+    """When the level's funnel is over-dispersed, result_values.comparison is the funnel's judgement (the value
+    against the random-effects limits around England at its denominator); the plain Wilson judgement stays in
+    comparison_plain. Both are worked out above."""
+    units, summary = funnel_answers(impl, run, COMPARED, "2024-01")
+    check(summary, {"benchmark": 0.5, "phi": 8.3156174, "tau2": 0.0072409, "overdispersion_adjusted": True})
+    if impl == "stats":
+        rows = COMPARED.period_rows("2024-01")
+        num = [n for _, n, _ in rows]
+        den = [d for _, _, d in rows]
+        value = [n / d for n, d in zip(num, den)]
+        judged = stats.compare_random_effects(value, den, 0.5, summary["tau2"], "high-is-good")
+        lo, hi = stats.wilson(num, den, 0.95)
+        lo2, hi2 = stats.wilson(num, den, 0.998)
+        plain = stats.compare_to_benchmark(value, lo, hi, lo2, hi2, 0.5, "high-is-good")
+        found = {org: {"comparison": str(judged[i]), "comparison_plain": str(plain[i]),
+                       "comparison_method": "random-effects"} for i, (org, _, _) in enumerate(rows)}
+    else:
+        found = {r["org_code"]: r for r in run.rows("result_values", COMPARED, level="practice", period="2024-01")}
+    for org, (comparison, plain, band, side) in COMPARED_WANT.items():
+        check(found[org], {"comparison": comparison, "comparison_plain": plain,
+                           "comparison_method": "random-effects"}, what=org)
+        check(units[org], {"band": band, "side": side}, what=org)
+    check(units["PA1"], {"lower95": 0.3336005, "upper95": 0.6663995, "lower998": 0.2451140, "upper998": 0.7548860})
+    check(units["PA5"], {"lower95": 0.3113488, "upper95": 0.6886512, "lower998": 0.2135713, "upper998": 0.7864287})
+
+
+@pipelines_only("uptake.stats has no levels: a lone sub-ICB and England are the pipeline's rows")
+def test_a_funnel_that_is_not_over_dispersed_keeps_the_plain_interval(impl, run) -> None:
+    """The sub-ICB SA is its level's only organisation (no over-dispersion can be estimated), so its comparison
+    is the plain interval's: SA = England = 0.5 -> similar, method 'interval'. England is not compared. In the
+    funnel-beyond case (phi 0.884, not over-dispersed) every practice is judged by its Wilson interval."""
+    check(run.one("result_values", COMPARED, level="sub-icb", org_code="SA"),
+          {"comparison": "similar", "comparison_plain": "similar", "comparison_method": "interval"})
+    check(run.one("result_values", COMPARED, level="england", org_code="ENG"),
+          {"comparison": "not compared", "comparison_plain": "not compared", "comparison_method": None})
+    for r in run.rows("result_values", BEYOND, level="practice"):
+        assert r["comparison_method"] == "interval" and r["comparison"] == r["comparison_plain"], r["org_code"]
+    got = {r["org_code"]: r["comparison"] for r in run.rows("result_values", BEYOND, level="practice")}
+    assert got == {"PA1": "similar", "PA2": "similar", "PA3": "similar", "PA4": "similar", "PA5": "best",
+                   "PA6": "worst"}

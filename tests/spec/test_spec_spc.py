@@ -27,6 +27,9 @@ HIERARCHY = [
     ("QA", "icb", "Y1", {}),
     ("SA", "sub-icb", "QA", {}),
     ("PA1", "practice", "SA", {}),
+    ("QB", "icb", "Y1", {}),  # a second practice, in another ICB: only the spread-curve cases use it
+    ("SB", "sub-icb", "QB", {}),
+    ("PB1", "practice", "SB", {}),
 ]
 SPEC = Spec(HIERARCHY, settings={"targets": {"spc-target-fail": 12.0, "spc-target-pass": 0.5,
                                              "spc-target-hit-and-miss": 8.0}})
@@ -218,3 +221,80 @@ def test_assurance_icon_compares_the_target_with_the_limits(impl, run) -> None:
         points, series = chart(impl, run, case)
         check(points[-1], {"upper_limit": 11.098333, "lower_limit": 0.901667}, what=case.id)
         check(series, {"target": target, "assurance_icon": icon, "variation_icon": "common-cause"}, what=case.id)
+
+
+# ------------------------------------------------------------------ spreading innovations: the difference from England
+# Two practices, PA1 and PB1 (denominator 1), around a national S-curve s: PA1 = s + c and PB1 = s - c, so England
+# = (PA1 + PB1) / 2 = s exactly and the charted differences are c and -c. Fourteen months from January 2023: the
+# only April (position 3) would leave 3 points before it, fewer than 12, so there is one period of limits.
+S_CURVE = [10, 11, 13, 16, 20, 25, 31, 37, 42, 46, 49, 51, 52, 53]
+
+
+def spread_case(case_id: str, gap: list[int], **kwargs):
+    rows = [("PA1", MONTHS[i], s + c, 1) for i, (s, c) in enumerate(zip(S_CURVE, gap))]
+    rows += [("PB1", MONTHS[i], s - c, 1) for i, (s, c) in enumerate(zip(S_CURVE, gap))]
+    return SPEC.case(case_id, level="practice", measure="rate", first_period="2023-01", spread_curve=True,
+                     rows=rows, **kwargs)
+
+
+SPREAD = spread_case("spc-spread-curve", [2, 3] * 7, pyspark=True)
+SPREAD_STEP = spread_case("spc-spread-step", [2, 3, 2, 3, 2, 3, 2, 9, 10, 9, 10, 9, 10, 9])
+
+
+def spread_chart(impl, run, case, org="PA1"):
+    """Points of an organisation's chart on the difference basis: from stats.xmr on value minus England, or
+    from result_spc (whose centre and limits are on the value scale: England's value added back)."""
+    if impl == "stats":
+        england = [(a + b) / 2 for (_, a, _), (_, b, _) in zip(case.series("PA1"), case.series("PB1"))]
+        mine = [n for _, n, _ in case.series(org)]
+        res = stats.xmr([v - e for v, e in zip(mine, england)], "increase")
+        return [{"value": v, "england_value": e, "basis": "difference from England", "centre": e + res.mean[j],
+                 "upper_limit": e + res.upper_limit[j], "lower_limit": e + res.lower_limit[j],
+                 "moving_range": res.moving_range[j], "mean_moving_range": res.mean_moving_range[j],
+                 "rule": str(res.rule[j]), "special_cause": str(res.special_cause[j]),
+                 "direction": int(res.direction[j])} for j, (v, e) in enumerate(zip(mine, england))]
+    return run.rows("result_spc", case, order="period", level="practice", org_code=org)
+
+
+@EVERYWHERE
+def test_a_spread_curve_is_charted_on_the_difference_from_england(impl, run) -> None:
+    """PA1's difference from England alternates 2, 3: centre 2.5, every moving range 1, so mR-bar 1 and the
+    limits 2.5 -/+ 2.66 = -0.16 / 5.16 (two sigma 0.727 / 4.273); no run of 7 on one side, no trend: nothing is
+    special cause. result_spc states the centre and limits on the value scale, England's value (the S-curve)
+    plus these: in March 2023 (s = 13) the centre is 15.5 and the limits 12.84 / 18.16. On its values PA1 (12,
+    14, 15, 19, ... 56) rises eleven times in a row: every point would be special cause."""
+    points = spread_chart(impl, run, SPREAD)
+    assert len(points) == 14
+    assert column(points, "england_value") == S_CURVE
+    assert {p["basis"] for p in points} == {"difference from England"}
+    for p, s in zip(points, S_CURVE):
+        check(p, {"centre": s + 2.5, "upper_limit": s + 5.16, "lower_limit": s - 0.16, "mean_moving_range": 1.0})
+    assert column(points, "special_cause") == ["common-cause"] * 14
+    check(points[2], {"value": 15.0, "centre": 15.5, "upper_limit": 18.16, "lower_limit": 12.84})
+    plain = stats.xmr([s + c for s, c in zip(S_CURVE, [2, 3] * 7)], "increase")
+    assert (plain.special_cause != "common-cause").all()  # the whole-series chart of the same values
+    mirror = spread_chart(impl, run, SPREAD, org="PB1")  # -3, -2, ...: the same chart upside down
+    check(mirror[0], {"centre": 10 - 2.5, "upper_limit": 10 + 0.16})
+    if impl != "stats":
+        check(run.one("result_spc_series", SPREAD, level="practice", org_code="PA1"),
+              {"basis": "difference from England", "points": 14})
+        # England's own chart stays on its values: the S-curve, a trend
+        england = run.rows("result_spc", SPREAD, order="period", level="england", org_code="ENG")
+        assert {p["basis"] for p in england} == {"value"} and england[0]["england_value"] is None
+        assert "trend" in column(england, "rule")
+
+
+@NOT_ON_SPARK
+def test_a_step_in_the_difference_from_england_is_flagged(impl, run) -> None:
+    """From August 2023 PA1 moves 7 points further ahead of England (2, 3, ... then 9, 10, ...). The difference
+    has centre 83/14 = 5.928571 and mR-bar 19/13 = 1.461538 (twelve ranges of 1 and the jump of 7): limits
+    2.040879 / 9.816264, two sigma 3.337264 / 8.519879. Before the step the 2s are below the lower limit and the
+    3s beyond two sigma (two of three): concern; after it the 10s are above the upper limit and the 9s beyond
+    two sigma: improvement. The step is flagged on both sides of it."""
+    points = spread_chart(impl, run, SPREAD_STEP)
+    first = points[0]
+    check(first, {"centre": 10 + 83 / 14, "upper_limit": 10 + 9.816264, "lower_limit": 10 + 2.040879,
+                  "mean_moving_range": 19 / 13})
+    assert column(points, "rule") == ["outside-limits", "two-of-three"] * 3 + ["outside-limits"] + \
+        ["two-of-three", "outside-limits"] * 3 + ["two-of-three"]
+    assert column(points, "special_cause") == ["concern"] * 7 + ["improvement"] * 7

@@ -10,7 +10,9 @@ Hand arithmetic used below (docs/methods.md, "Confidence intervals"):
   low = 83.868914 / 207.682918 = 0.4038315, high = 123.814004 / 207.682918 = 0.5961685.
 * Counts (rates): exact Poisson below 10 events, Byar from 10; divide by the denominator.
 * Comparison (Fingertips): England inside the 95% interval -> similar; outside -> better / worse by
-  polarity; outside the 99.8% interval too -> best / worst.
+  polarity; outside the 99.8% interval too -> best / worst. That is result_values.comparison_plain, and
+  comparison too unless the level's funnel in the period is over-dispersed; then comparison is the funnel's
+  random-effects judgement (worked in tests/spec/test_spec_funnel.py, case funnel-comparison).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def values_row(impl, run, case, org, period, *, level="practice", pooled=None, e
     """The result_values row of one organisation, or what uptake.stats says for the same counts.
 
     ``stats`` has no roll-up, so for a rolled-up organisation it is handed the pooled counts worked out
-    by hand (``pooled``), and England's value (``england``) for the comparison."""
+    by hand (``pooled``), and England's value (``england``) for the plain comparison (``comparison_plain``;
+    whether the level's funnel is over-dispersed is the pipeline's to say)."""
     if impl != "stats":
         return run.one("result_values", case, level=level, org_code=org, period=period)
     num, den = pooled if pooled is not None else case.row(org, period)
@@ -59,7 +62,8 @@ def values_row(impl, run, case, org, period, *, level="practice", pooled=None, e
     out = {"numerator": num, "denominator": den, "value": value, "ci95_low": float(lo95),
            "ci95_high": float(hi95), "ci998_low": float(lo998), "ci998_high": float(hi998)}
     if england is not None:
-        out["comparison"] = str(stats.compare_to_benchmark(value, lo95, hi95, lo998, hi998, england, case.polarity))
+        out["comparison_plain"] = str(stats.compare_to_benchmark(value, lo95, hi95, lo998, hi998, england,
+                                                                 case.polarity))
     return out
 
 
@@ -78,7 +82,7 @@ def test_a_proportion_gets_its_wilson_intervals(impl, run) -> None:
     got = values_row(impl, run, WILSON, "PA1", "2024-01", england=0.5)
     check(got, {"numerator": 50.0, "denominator": 100.0, "value": 0.5,
                 "ci95_low": 0.4038315, "ci95_high": 0.5961685,
-                "ci998_low": 0.3523764, "ci998_high": 0.6476236, "comparison": "similar"})
+                "ci998_low": 0.3523764, "ci998_high": 0.6476236, "comparison_plain": "similar"})
 
 
 ROLLUP = SPEC.case("values-rollup", pyspark=True, level="practice", rows=[
@@ -122,6 +126,12 @@ COMPARED = SPEC.case("values-compared", pyspark=True, level="practice", rows=[
 #   PA2 0.2: 95% 0.1333669-0.2888292, 99.8% 0.1051916-0.3471109 (both exclude, below) -> worst
 #   PB1 0.7: 95% 0.6041515-0.7810511, 99.8% 0.5461479-0.8189837 (both exclude, above) -> best
 #   QA (80/200 = 0.4): 95% 0.3346058-0.4691633 (excludes), 99.8% 0.2998768-0.5092376 (includes) -> worse
+# Those are comparison_plain. The three practices' funnel is over-dispersed: z = (asin sqrt p - pi/4) * 20 =
+# 2.013579, -6.435011, 4.115168, winsorised (10th and 90th percentiles of three) to -4.745293 and 3.694851, so
+# phi = (2.013579^2 + 4.745293^2 + 3.694851^2) / 3 = 13.408076 and tau^2 = (3 phi - 2) / (1200 - 400) =
+# 0.0477803; the random-effects 95% limits at n = 100 are sin^2(pi/4 -/+ 1.959964 sqrt(0.0025 + 0.0477803)) =
+# 0.1149570-0.8850430, so every practice's comparison is "similar" (method random-effects). QA and QB are two
+# ICBs, too few to estimate over-dispersion: QA's comparison is the plain "worse".
 COMPARED_WANT = {
     ("PA1", "practice"): ((60, 100), "better"),
     ("PA2", "practice"): ((20, 100), "worst"),
@@ -134,7 +144,10 @@ COMPARED_WANT = {
 def test_comparison_with_england_at_two_levels(impl, run) -> None:
     for (org, level), (pooled, comparison) in COMPARED_WANT.items():
         got = values_row(impl, run, COMPARED, org, "2024-01", level=level, pooled=pooled, england=0.5)
-        check(got, {"value": pooled[0] / pooled[1], "comparison": comparison}, what=org)
+        check(got, {"value": pooled[0] / pooled[1], "comparison_plain": comparison}, what=org)
+        if impl != "stats":
+            judged = ("similar", "random-effects") if level == "practice" else (comparison, "interval")
+            check(got, {"comparison": judged[0], "comparison_method": judged[1]}, what=org)
 
 
 COMPARED_LOW = SPEC.case("values-compared-low-is-good", level="practice", polarity="low-is-good",
@@ -147,7 +160,7 @@ def test_low_is_good_swaps_better_and_worse(impl, run) -> None:
     swapped = {"better": "worse", "worse": "better", "best": "worst", "worst": "best"}
     for (org, level), (pooled, comparison) in COMPARED_WANT.items():
         got = values_row(impl, run, COMPARED_LOW, org, "2024-01", level=level, pooled=pooled, england=0.5)
-        check(got, {"comparison": swapped[comparison]}, what=org)
+        check(got, {"comparison_plain": swapped[comparison]}, what=org)
 
 
 NO_JUDGEMENT = SPEC.case("values-no-judgement", level="practice", polarity="no-judgement",
@@ -165,7 +178,8 @@ def test_no_judgement_is_higher_or_lower_in_stats_and_not_compared_in_the_tables
             want = "higher" if comparison in ("better", "best") else "lower"
         else:
             want = "not compared"
-        check(got, {"comparison": want}, what=org)
+            check(got, {"comparison": want, "comparison_method": None}, what=org)
+        check(got, {"comparison_plain": want}, what=org)
 
 
 RATES = SPEC.case("values-rates", level="practice", measure="rate", rows=[

@@ -103,7 +103,7 @@ def test_innovation_page_opportunity_table_is_scoped(as_role):
     assert "Largest opportunities" not in public and "is available to signed-in NHS users" in public
     icb = as_role("icb-analyst").get("/innovations/doacs").text
     assert "Largest opportunities" in icb and "MJ0" in icb
-    assert "(KK0)</a></td>" not in icb.split("Largest opportunities")[1].split("</table>")[0]
+    assert "(KK0)</a></td>" not in icb.split(">Largest opportunities")[1].split("</table>")[0]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -50,7 +50,7 @@ def test_home_shows_latest_spread_and_opportunity(client):
     html = client.get("/").text
     assert "DOAC share of anticoagulant items" in html
     assert "10th percentile" in html and "90th percentile" in html
-    assert "more patients" in html
+    assert "more prescription items" in html and "extra drug cost" in html
 
 
 def test_synthetic_labelled_wherever_shown(client):

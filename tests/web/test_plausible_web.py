@@ -135,7 +135,7 @@ def test_the_home_page_headlines_the_latest_complete_period_and_says_a_newer_one
     assert f"England, {latest:%B %Y}" not in card
     assert f"A newer period, {latest:%B %Y}, is provisional" in card
     # the opportunity total of the provisional month is not a headline
-    assert partial_opportunity and all(f"{number(v)} more patients" not in card for v in partial_opportunity)
+    assert partial_opportunity and all(f"{number(v)} more " not in card for v in partial_opportunity)
 
 
 def test_the_batches_api_says_which_batch_is_provisional(provisional):

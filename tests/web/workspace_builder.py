@@ -66,14 +66,19 @@ def _indicator(**fields) -> Indicator:
 
 INDICATORS = [
     _indicator(id="doac-share", innovation="doacs", title="DOAC share of anticoagulant items",
-               numerator="DOAC items", denominator="DOAC and warfarin items", levels=["sub-icb"], unit_cost=250.0),
+               numerator="DOAC items", denominator="DOAC and warfarin items", levels=["sub-icb"], unit_cost=250.0,
+               counts={"unit": "prescription item", "plural": "prescription items"}, pounds_meaning="extra-cost",
+               pounds_label="extra drug cost"),
     _indicator(id="dementia-diagnosis-rate", innovation="dementia-diagnosis", title="Dementia diagnosis rate",
                numerator="people diagnosed", denominator="people estimated to have dementia", levels=["practice"],
-               synthetic=True, adoption_threshold=0.667),
+               synthetic=True, adoption_threshold=0.667,
+               counts={"unit": "person with a dementia diagnosis", "plural": "people with a dementia diagnosis",
+                       "denominator": {"unit": "person estimated to have dementia",
+                                       "plural": "people estimated to have dementia"}}),
     _indicator(id="narcolepsy-newer-share", innovation="narcolepsy-medicines",
                title="Share of narcolepsy medicines that are older", numerator="older medicine quantity",
                denominator="all narcolepsy medicine quantity", levels=["trust"], polarity="low-is-good",
-               adoption_threshold=0.3),
+               adoption_threshold=0.3, counts={"unit": "defined daily dose", "plural": "defined daily doses"}),
 ]
 CATALOGUE = Catalogue(innovations={i.id: i for i in INNOVATIONS}, indicators={i.id: i for i in INDICATORS})
 PERIODS = {"doac-share": 24, "dementia-diagnosis-rate": 12, "narcolepsy-newer-share": 12}

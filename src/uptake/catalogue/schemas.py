@@ -144,6 +144,48 @@ class Plausibility(Strict):
         return value
 
 
+class CountUnit(Strict):
+    """What one count is, as a page writes it: ``unit`` for one ("prescription item"), ``plural`` for any
+    other number ("prescription items")."""
+
+    unit: str = Field(min_length=1, pattern=r"\S")
+    plural: str = Field(min_length=1, pattern=r"\S")
+
+    def of(self, n: float) -> str:
+        """The unit that goes with ``n`` as shown (whole numbers): 1 -> unit, anything else -> plural."""
+        return self.unit if round(abs(n)) == 1 else self.plural
+
+
+class Counts(CountUnit):
+    """What the numerator counts (``unit``, ``plural``), and so what an opportunity counts: an opportunity is
+    extra numerator at a benchmark's value. ``denominator`` is what the denominator counts when it is not the
+    same thing (QOF: achievement points over patients on the register). Pages say these words, never
+    "patients" unless the count is of patients (docs/catalogue.md, "What the counts count")."""
+
+    denominator: CountUnit | None = None
+
+    @property
+    def denominator_unit(self) -> CountUnit:
+        return self.denominator or CountUnit(unit=self.unit, plural=self.plural)
+
+
+#: an indicator that does not state its counts (test and ad hoc catalogues): words that claim nothing
+UNSTATED_COUNTS = Counts(unit="unit of the numerator", plural="units of the numerator",
+                         denominator=CountUnit(unit="unit of the denominator", plural="units of the denominator"))
+
+
+class PoundsMeaning(StrEnum):
+    """What the opportunity's pounds (extra numerator x ``unit_cost``) are."""
+
+    #: money the NHS would spend: shown as a positive amount, "+£4.2 million extra drug cost"
+    EXTRA_COST = "extra-cost"
+    #: money the NHS would save: shown as a negative amount, "−£1.2 million saving"
+    SAVING = "saving"
+
+
+POUNDS_LABELS = {PoundsMeaning.EXTRA_COST: "extra cost", PoundsMeaning.SAVING: "saving"}
+
+
 class Evidence(Strict):
     title: str
     url: HttpUrl | None = None
@@ -190,8 +232,17 @@ class Indicator(Strict):
     last_period: dt.date | None = None
     #: value (as a fraction, before the multiplier) at which an organisation counts as an adopter
     adoption_threshold: float | None = None
-    #: pounds per extra patient treated, for the opportunity in money; None when not defined
-    unit_cost: float | None = None
+    #: what one count of the numerator and of the denominator is ("prescription item"); an opportunity is
+    #: counted in the numerator's unit
+    counts: Counts | None = None
+    #: pounds per extra count of the numerator (one more ``counts.unit``), for the opportunity in money; None
+    #: when not defined
+    unit_cost: float | None = Field(default=None, gt=0)
+    #: whether those pounds are a cost the NHS would incur or a saving (every bundled entry with a unit_cost
+    #: states it: tests/test_catalogue.py)
+    pounds_meaning: PoundsMeaning | None = None
+    #: what the pounds are, in a few words ("extra drug cost"); default "extra cost" or "saving"
+    pounds_label: str | None = Field(default=None, min_length=1)
     source: Source
     #: generated data: labelled synthetic wherever it is shown
     synthetic: bool = False
@@ -199,6 +250,10 @@ class Indicator(Strict):
     eligibility: Eligibility | None = None
     #: the bounds ingest holds every file to (ranges, sizes, jumps, completeness)
     plausibility: Plausibility = Field(default_factory=Plausibility)
+    #: the national series is a spreading innovation's S-curve: SPC charts each organisation's difference from
+    #: England, with new limits each April, instead of its values (docs/methods.md, "SPC for a spreading
+    #: innovation"); England's own chart stays on its values
+    spread_curve: bool = False
     authored_by: str
     checked_by: str
     date_reviewed: dt.date
@@ -222,6 +277,8 @@ class Indicator(Strict):
         if self.adoption_threshold is not None and self.measure == Measure.PROPORTION:
             if not 0 <= self.adoption_threshold <= 1:
                 raise ValueError("adoption_threshold of a proportion is a fraction between 0 and 1")
+        if self.unit_cost is None and (self.pounds_meaning is not None or self.pounds_label is not None):
+            raise ValueError("pounds_meaning and pounds_label describe unit_cost, which is not given")
         bounds = self.plausibility.value_range
         proportion = self.measure == Measure.PROPORTION
         if bounds is not None and proportion and not (0 <= bounds[0] and bounds[1] <= 1):
@@ -244,6 +301,25 @@ class Indicator(Strict):
         if day > dt.date.today():
             return "in the future"
         return None
+
+    @property
+    def count_unit(self) -> Counts:
+        """What the numerator counts (and the opportunity), and the denominator: ``counts``, or words that
+        claim nothing when the entry does not say."""
+        return self.counts or UNSTATED_COUNTS
+
+    @property
+    def pounds_text(self) -> str | None:
+        """What the opportunity's pounds are ("extra drug cost", "saving"); None without a unit cost."""
+        if self.unit_cost is None:
+            return None
+        if self.pounds_meaning is None:
+            return "(not stated whether a cost or a saving)"
+        return self.pounds_label or POUNDS_LABELS[self.pounds_meaning]
+
+    def signed_pounds(self, pounds: float) -> float:
+        """The opportunity's pounds with their sign: a cost positive, a saving negative."""
+        return -abs(pounds) if self.pounds_meaning == PoundsMeaning.SAVING else abs(pounds)
 
     def format_value(self, value: float | None) -> str:
         if value is None:

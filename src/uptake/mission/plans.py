@@ -11,7 +11,8 @@ Workflow (who may do each step: uptake.mission.permissions)::
 
 Every change writes a revision (content and status after it, who, when) and an audit event. The public
 sees published filings only. `icbs_with_nothing_filed` lists the ICBs that have not filed (beyond a draft)
-for each commitment; `track_plan` compares a plan's expected trajectory with the results.
+for each commitment, as far as the person asking may know (the public: the ICBs that have published
+nothing); `track_plan` compares a plan's expected trajectory with the results.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from uptake.errors import CONFLICT_MESSAGE, Conflict, UptakeError
+from uptake.errors import CONFLICT_MESSAGE, Conflict, NotFound, UptakeError
 from uptake.levels import Level
 from uptake.mission.framework_repository import commitment_record, framework_version, published_frameworks
 from uptake.mission.results import Results, reading
@@ -38,6 +39,7 @@ from uptake.mission.permissions import (
     Who,
     filing_problem,
     may_see_filing,
+    may_see_framework,
     require,
 )
 from uptake.mission.trajectory import period_end
@@ -208,10 +210,15 @@ def save_filing(
         if not value or len(value) > 64:
             raise UptakeError(f"the {name} must be 1 to 64 characters")
     existing = find_filing(session, framework_id, commitment_key, icb_code)
-    action = "create" if existing is None else "edit"
-    require(filing_problem(who, action, icb_code, None if existing is None else existing.status), who,
+    # A filing the person may not see is, to them, no filing: they are refused exactly as they would be if
+    # there were none (refusing them an "edit" would say that the ICB has a draft).
+    visible = existing if existing is not None and may_see_filing(who, existing.icb_code, existing.status) else None
+    action = "create" if visible is None else "edit"
+    require(filing_problem(who, action, icb_code, None if visible is None else visible.status), who,
             f"{action} the filing of {icb_code} for {framework_id}/{commitment_key}")
     version = framework_version(session, framework_id)
+    if not may_see_framework(who, version.status):  # as reading it answers: a draft framework is not there
+        raise NotFound(f"no framework {framework_id!r}")
     if version.status != "published":
         raise UptakeError(f"framework {framework_id} v{version.version} is a draft; ICBs file against published "
                           "frameworks")
@@ -252,8 +259,10 @@ def transition(session: Session, who: Who, filing_id: int, action: str, comment:
     if action in ("create", "edit") or action not in FILING_TRANSITIONS:
         raise UptakeError(f"unknown step {action!r}; steps: submit, accept, challenge, resubmit, publish")
     filing = session.get(ComplyOrJustifyFiling, filing_id)
-    if filing is None:
-        raise UptakeError(f"there is no filing {filing_id}")
+    if filing is None or not may_see_filing(who, filing.icb_code, filing.status):
+        # as reading it answers: a filing the person may not see does not exist for them (a refusal would
+        # name its ICB, framework and commitment)
+        raise NotFound(f"there is no filing {filing_id}")
     require(filing_problem(who, action, filing.icb_code, filing.status), who,
             f"{action} filing {filing_id} ({filing.icb_code}, {filing.framework_id}/{filing.commitment_key})")
     if action == "challenge" and not (comment and comment.strip()):
@@ -292,7 +301,7 @@ def filings(session: Session, who: Who, *, icb_code: str | None = None, status: 
 def get_filing(session: Session, who: Who, filing_id: int) -> ComplyOrJustifyFiling:
     filing = session.get(ComplyOrJustifyFiling, filing_id)
     if filing is None or not may_see_filing(who, filing.icb_code, filing.status):
-        raise UptakeError(f"there is no filing {filing_id}")  # existence of unpublished filings does not leak
+        raise NotFound(f"there is no filing {filing_id}")  # existence of unpublished filings does not leak
     return filing
 
 
@@ -305,19 +314,31 @@ def review_queue(session: Session, who: Who) -> list[ComplyOrJustifyFiling]:
     ))
 
 
+#: Missing.state: no filing at all; a draft and nothing beyond it; nothing published (all the person may know)
+NOTHING, DRAFT_ONLY, NOTHING_PUBLISHED = "nothing", "draft only", "nothing published"
+
+
 @dataclass(frozen=True)
 class Missing:
     icb_code: str
     icb_name: str
     framework_id: str
     commitment_key: str
-    #: "nothing" (no filing at all) or "draft only"
+    #: NOTHING ("nothing": no filing at all) or DRAFT_ONLY ("draft only") where the person may see the ICB's
+    #: unpublished filings; NOTHING_PUBLISHED ("nothing published") where they may see only its published ones
     state: str
 
 
-def icbs_with_nothing_filed(session: Session, as_of: dt.date | None = None) -> list[Missing]:
+def icbs_with_nothing_filed(session: Session, as_of: dt.date | None = None, *,
+                            who: Who | None = None) -> list[Missing]:
     """For every commitment (of a published framework) that applies to ICBs, the current ICBs that have filed
-    nothing beyond a draft."""
+    nothing, as far as `who` may know (None: everything, as the operator on the server does).
+
+    Where `who` may see an ICB's unpublished filings (a national admin; an ICB's analyst for their own ICB):
+    the ICB is listed when it has filed nothing beyond a draft, as "nothing" or "draft only". Anywhere else
+    (the public, everyone for other ICBs) only published filings are known: the ICB is listed when it has
+    published nothing for the commitment, as "nothing published", whether or not it has a draft or a filing
+    under review (neither is public)."""
     as_of = as_of or dt.datetime.now(dt.UTC).date()
     icbs = session.execute(
         select(Organisation.code, Organisation.name).where(
@@ -326,6 +347,7 @@ def icbs_with_nothing_filed(session: Session, as_of: dt.date | None = None) -> l
         ).order_by(Organisation.code)
     ).all()
     state = {(f.framework_id, f.commitment_key, f.icb_code): f.status for f in session.scalars(select(ComplyOrJustifyFiling))}
+    sees_unpublished = {code: who is None or may_see_filing(who, code, "draft") for code, _ in icbs}
     out = []
     for framework in published_frameworks(session):
         for c in framework.commitments:
@@ -333,8 +355,11 @@ def icbs_with_nothing_filed(session: Session, as_of: dt.date | None = None) -> l
                 continue
             for code, name in icbs:
                 status = state.get((framework.id, c.id, code))
-                if status is None or status == "draft":
-                    out.append(Missing(code, name, framework.id, c.id, "nothing" if status is None else "draft only"))
+                if not sees_unpublished[code]:
+                    if status != "published":
+                        out.append(Missing(code, name, framework.id, c.id, NOTHING_PUBLISHED))
+                elif status is None or status == "draft":
+                    out.append(Missing(code, name, framework.id, c.id, NOTHING if status is None else DRAFT_ONLY))
     return out
 
 

@@ -122,6 +122,9 @@ class IndicatorFrame:
     #: False for the rows of organisations that do not provide the service (the indicator's eligibility
     #: rule, at its ingest levels): listed, but never ranked, compared, charted or counted
     eligibility_mask: NDArray[np.bool_] | None = None
+    #: the last over-dispersion estimate (uptake.pipeline.funnel.dispersion), which the comparison with England
+    #: and the funnel both need: (its key, its result)
+    dispersion_memo: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def from_arrow(
@@ -232,6 +235,14 @@ class IndicatorFrame:
     @cached_property
     def england_level(self) -> int:
         return self.levels.index(Level.ENGLAND.value)
+
+    @cached_property
+    def england_value(self) -> NDArray[np.float64]:
+        """England's value in each row's period (NaN where England has none)."""
+        eng = self.level == self.england_level
+        by_period = np.full(max(self.periods.size, 1), np.nan)
+        by_period[self.pidx[eng]] = self.value[eng]
+        return by_period[self.pidx]
 
     @cached_property
     def cross_section(self) -> IntArray:

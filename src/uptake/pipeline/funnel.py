@@ -9,6 +9,8 @@ phi > 1. ``tests/test_pipeline_units.py`` checks every cell against ``stats.funn
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 from scipy.special import ndtri, pdtr
@@ -148,6 +150,64 @@ def _limits(
     return out[0], out[1], out[2], out[3]
 
 
+@dataclass
+class Dispersion:
+    """Spiegelhalter's over-dispersion estimate of every (level, period) funnel of an indicator, and the
+    layout it was computed on (the frame's rows below England in (level, period, organisation) order)."""
+
+    measure: str
+    rows: np.ndarray  # frame rows below England, by (level, period, organisation)
+    valid: np.ndarray  # per row: counted in its funnel (usable, positive denominator)
+    cells: np.ndarray  # the (level, period) cell of each funnel, in order
+    c_starts: np.ndarray  # where each cell's rows start in ``rows``
+    c_lengths: np.ndarray
+    kept: np.ndarray  # positions (in ``rows``) of the valid rows, cell after cell
+    theta: np.ndarray  # per funnel: the pooled value (its centre)
+    theta_t: np.ndarray  # ... on the variance-stabilised scale
+    k: np.ndarray  # units with a positive denominator
+    phi: np.ndarray
+    tau2: np.ndarray
+    adjusted: np.ndarray  # random-effects limits (phi > 1 and tau2 > 0, at least 3 units)
+    z_valid: np.ndarray  # z-score of each kept row
+
+    def per_cell(self, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        """(tau2, adjusted) indexed by the frame's cell number (0 and False where there is no funnel)."""
+        tau2 = np.zeros(n_cells)
+        adjusted = np.zeros(n_cells, dtype=bool)
+        tau2[self.cells] = self.tau2
+        adjusted[self.cells] = self.adjusted
+        return tau2, adjusted
+
+
+def dispersion(frame: IndicatorFrame, usable: np.ndarray, overdispersion: bool = True) -> Dispersion:
+    """The over-dispersion of every funnel of the frame (the first half of ``compute``; the comparison with
+    England in ``uptake.pipeline.values`` uses it too, so that the two never disagree). Kept on the frame, so
+    the second caller with the same ``usable`` rows reuses it."""
+    key = (bool(overdispersion), np.asarray(usable, dtype=bool).tobytes())
+    if frame.dispersion_memo is not None and frame.dispersion_memo[0] == key:
+        return frame.dispersion_memo[1]
+    found = _dispersion(frame, usable, overdispersion)
+    frame.dispersion_memo = (key, found)
+    return found
+
+
+def _dispersion(frame: IndicatorFrame, usable: np.ndarray, overdispersion: bool) -> Dispersion:
+    measure = "proportion" if frame.indicator.measure == Measure.PROPORTION else "rate"
+    rows = frame.cross_section
+    rows = rows[frame.level[rows] != frame.england_level]
+    num = frame.numerator[rows]
+    den = frame.denominator[rows]
+    valid = usable[rows] & np.isfinite(num) & np.isfinite(den) & (den > 0)
+    cells, c_starts_all, c_lengths_all = _cells(frame.cell[rows])
+    # Valid units of each cell, laid out contiguously in organisation order.
+    kept, v_starts, v_lengths = grouped.compress_groups(valid, c_starts_all, c_lengths_all)
+    theta, theta_t, k, phi, tau2, adjusted, z_valid = _cell_parameters(
+        measure, num[kept], den[kept], v_starts, v_lengths, overdispersion
+    )
+    return Dispersion(measure, rows, valid, cells, c_starts_all, c_lengths_all, kept, theta, theta_t, k, phi,
+                      tau2, adjusted, z_valid)
+
+
 def compute(
     frame: IndicatorFrame, usable: np.ndarray, points: int, overdispersion: bool = True
 ) -> tuple[np.ndarray, dict[str, np.ndarray], pa.Table, pa.Table]:
@@ -156,21 +216,13 @@ def compute(
     ``usable`` marks rows whose counts are valid for the measure (others are "not compared" and do not
     enter the benchmark, as if absent).
     """
-    measure = "proportion" if frame.indicator.measure == Measure.PROPORTION else "rate"
-    rows = frame.cross_section
-    rows = rows[frame.level[rows] != frame.england_level]
-    cell = frame.cell[rows]
+    d = dispersion(frame, usable, overdispersion)
+    measure, rows, valid, cells = d.measure, d.rows, d.valid, d.cells
+    c_starts_all, c_lengths_all, kept = d.c_starts, d.c_lengths, d.kept
+    theta, theta_t, k, phi, tau2, adjusted, z_valid = d.theta, d.theta_t, d.k, d.phi, d.tau2, d.adjusted, d.z_valid
     num = frame.numerator[rows]
     den = frame.denominator[rows]
     good = usable[rows]
-    valid = good & np.isfinite(num) & np.isfinite(den) & (den > 0)
-
-    cells, c_starts_all, c_lengths_all = _cells(cell)
-    # Valid units of each cell, laid out contiguously in organisation order.
-    kept, v_starts, v_lengths = grouped.compress_groups(valid, c_starts_all, c_lengths_all)
-    theta, theta_t, k, phi, tau2, adjusted, z_valid = _cell_parameters(
-        measure, num[kept], den[kept], v_starts, v_lengths, overdispersion
-    )
 
     # Per-unit limits and bands.
     gi = grouped.group_index(c_starts_all, c_lengths_all)

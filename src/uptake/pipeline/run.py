@@ -299,6 +299,7 @@ def _compute_indicator(
             rebase_dates=settings.spc_rebase_dates,
             screen_moving_ranges=settings.spc_screen_moving_ranges,
             target=target,
+            basis=settings.spc_basis,  # stats11: the SPC basis (difference from England for spread curves)
         ),
     )
     parts.append((s_rows, s_cols))

@@ -8,6 +8,8 @@ UPTAKE_SPC_RULE_LENGTH             points in an SPC trend or shift (Making Data 
 UPTAKE_SPC_BASELINE                fix each chart's limits on its first N points (>= 2)       none
 UPTAKE_SPC_REBASE_DATES            JSON list of dates where new SPC limits start              []
 UPTAKE_SPC_SCREEN_MOVING_RANGES    drop moving ranges >= 3.267 mR-bar before the limits       false
+UPTAKE_SPC_BASIS                   ``auto``: spread-curve indicators on the difference from   auto
+                                   England; ``value``: every series on its values
 UPTAKE_CUSUM_WINDOW                months in the CUSUM reference period                       12
 UPTAKE_CUSUM_SENSITIVITY           CUSUM threshold in reference SDs                           5
 UPTAKE_PEER_COUNT                  similar organisations per organisation (RightCare)         10
@@ -40,6 +42,9 @@ class PipelineSettings(BaseSettings):
     spc_baseline: int | None = Field(default=None, ge=2)
     spc_rebase_dates: tuple[dt.date, ...] = ()
     spc_screen_moving_ranges: bool = False
+    #: "auto": indicators with spread_curve chart each organisation's difference from England; "value": every
+    #: series on its own values (the whole-series chart)
+    spc_basis: Literal["auto", "value"] = "auto"
     cusum_window: int = Field(default=12, ge=2)
     cusum_sensitivity: float = Field(default=5.0, gt=0)
     peer_count: int = Field(default=10, ge=1)

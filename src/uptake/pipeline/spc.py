@@ -13,6 +13,15 @@ the chart) and rebase dates (new limits from the first point on or after each da
 to a series only where it leaves at least 2 points on each side; otherwise it is skipped for that
 series (``stats.xmr`` would refuse it).
 
+Basis (docs/methods.md, "SPC for a spreading innovation"): a series is charted on its values, or - for an
+indicator whose national series is a spreading S-curve (the catalogue's ``spread_curve``), below England -
+on its difference from England in each period (value minus England's value), with new limits each 1 April
+(the NHS year) where that leaves at least ``YEAR_POINTS`` points since the last new limits and after it.
+``result_points.spc_reference`` holds England's value subtracted (NULL on the value basis); the centre, the
+moving ranges and the flags are those of the charted difference, and the result_spc view adds England's
+value back to the centre and the limits. ``basis="value"`` (``UPTAKE_SPC_BASIS=value``) charts every series
+on its values: the whole-series chart.
+
 ``tests/test_pipeline_units.py`` checks every series against ``stats.xmr``, flag for flag, including
 points exactly on the mean, the two-sigma lines and the process limits.
 """
@@ -45,23 +54,53 @@ IMPROVEMENT = {
     Polarity.LOW_IS_GOOD: "decrease",
     Polarity.NO_JUDGEMENT: "neutral",
 }
+#: result_spc_series.basis
+VALUE_BASIS = "value"
+DIFFERENCE_BASIS = "difference from England"
+#: UPTAKE_SPC_BASIS: "auto" charts spread-curve indicators on the difference from England, "value" every series
+#: on its values
+BASES = ("auto", "value")
+#: points a period of limits keeps, at least, when a difference chart starts new limits each April
+YEAR_POINTS = 12
+#: a stated rebase (UPTAKE_SPC_REBASE_DATES) needs this many points on each side
+MIN_REBASE_POINTS = 2
 
 
 def rebase_positions(
-    series_of_row: np.ndarray, days: np.ndarray, n: np.ndarray, rebase_dates: tuple[dt.date, ...]
+    series_of_row: np.ndarray,
+    days: np.ndarray,
+    n: np.ndarray,
+    rebase_dates: tuple[dt.date, ...],
+    yearly: tuple[dt.date, ...] = (),
+    yearly_series: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each rebase date in order: (position of the first point on or after it per series, whether
-    it is applied to that series). Applied when it leaves >= 2 points since the last applied rebase
-    (or the start) and >= 2 points after it."""
+    it is applied to that series). A stated date (``rebase_dates``) is applied when it leaves >= 2 points
+    since the last applied rebase (or the start) and >= 2 points after it; a yearly date (``yearly``, 1 April)
+    only to the series marked in ``yearly_series`` and when it leaves >= YEAR_POINTS on both sides."""
     out = []
     last = np.zeros(n.size, dtype=np.int64)
-    for day in sorted(rebase_dates):
+    marked = np.zeros(n.size, dtype=bool) if yearly_series is None else yearly_series
+    dates = sorted({*((d, False) for d in rebase_dates), *((d, True) for d in yearly)})
+    for day, is_yearly in dates:
         before = days < np.datetime64(day, "D")
         pos = np.bincount(series_of_row[before], minlength=n.size).astype(np.int64)
-        applied = (pos - last >= 2) & (n - pos >= 2)
+        need = YEAR_POINTS if is_yearly else MIN_REBASE_POINTS
+        applied = (pos - last >= need) & (n - pos >= need)
+        if is_yearly:
+            applied &= marked
         last = np.where(applied, pos, last)
         out.append((pos, applied))
     return out
+
+
+def aprils(periods: np.ndarray) -> tuple[dt.date, ...]:
+    """Every 1 April after the first of the periods and up to the last (the NHS year's starts)."""
+    if periods.size == 0:
+        return ()
+    first = periods[0].astype(object)
+    last = periods[-1].astype(object)
+    return tuple(dt.date(y, 4, 1) for y in range(first.year, last.year + 1) if first < dt.date(y, 4, 1) <= last)
 
 
 def compute(
@@ -74,14 +113,24 @@ def compute(
     rebase_dates: tuple[dt.date, ...] = (),
     screen_moving_ranges: bool = False,
     target: float | None = None,
+    basis: str = "auto",
 ) -> tuple[np.ndarray, dict[str, np.ndarray], pa.Table]:
     """(frame rows charted, their SPC columns of result_points) and result_spc_series."""
+    if basis not in BASES:
+        raise ValueError(f"the SPC basis is one of {', '.join(BASES)} (got {basis!r})")
     improvement = IMPROVEMENT[frame.indicator.polarity]
     rules = SpecialCauseRules(rule_length)
-    rows, s_starts, s_lengths = _series(frame, usable)
-    y = frame.value[rows]
+    # On the difference basis every series below England charts value minus England's value in the period.
+    below = frame.level != frame.england_level
+    difference = below if (basis == "auto" and frame.indicator.spread_curve) else np.zeros(frame.size, bool)
+    reference = np.where(difference, frame.england_value, np.nan)
+    rows, s_starts, s_lengths = _series(frame, usable & ~(difference & np.isnan(reference)))
+    charted_reference = reference[rows]
+    y = np.where(difference[rows], frame.value[rows] - charted_reference, frame.value[rows])
     days = frame.periods[frame.pidx[rows]] if rows.size else np.zeros(0, dtype="datetime64[D]")
-    seg, g_starts, g_lengths = _segments(s_starts, s_lengths, days, rebase_dates)
+    series_difference = difference[rows[s_starts]] if rows.size else np.zeros(0, dtype=bool)
+    yearly = aprils(frame.periods) if series_difference.any() else ()
+    seg, g_starts, g_lengths = _segments(s_starts, s_lengths, days, rebase_dates, yearly, series_difference)
     used = np.minimum(g_lengths, baseline) if baseline is not None else g_lengths
     new_segment = np.zeros(rows.size, dtype=bool)
     new_segment[g_starts] = True
@@ -104,16 +153,21 @@ def compute(
         "spc_direction": direction,
         "spc_rule": rule_code,
         "spc_special_cause": special_code,
+        "spc_reference": charted_reference,
     }
 
     last = s_starts + s_lengths - 1
+    # The icons judge the latest limits on the value scale (England's value added back on the difference
+    # basis), as the result_spc view presents them.
+    last_mean = np.where(np.isnan(charted_reference[last]), mean[last], charted_reference[last] + mean[last])
     variation, assurance = _icons(
-        s_lengths, special_code[last], direction[last], mean[last], mrbar[last], target, improvement
+        s_lengths, special_code[last], direction[last], last_mean, mrbar[last], target, improvement
     )
     series = grouped.group_index(s_starts, s_lengths)
     warnings = _series_warnings(s_starts, s_lengths, g_starts, g_lengths, used, series, target, improvement)
+    bases = np.where(series_difference, DIFFERENCE_BASIS, VALUE_BASIS)
     summary = _summary(frame, orgs, rows, s_starts, s_lengths, improvement, rule_length, target,
-                       (variation, assurance, warnings))
+                       (variation, assurance, warnings), bases)
     return rows, columns, summary
 
 
@@ -127,9 +181,10 @@ def _summary(
     rule_length: int,
     target: float | None,
     notes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    bases: np.ndarray,
 ) -> pa.Table:
     """result_spc_series: one row per series; ``notes`` are the variation and assurance icons and the
-    warnings of each."""
+    warnings of each, ``bases`` what each charts."""
     variation, assurance, warnings = notes
     n_series = s_starts.size
     last = s_starts + s_lengths - 1
@@ -143,6 +198,7 @@ def _summary(
             "points": s_lengths.astype(np.int32),
             "first_period": frame.dates(frame.pidx[rows[s_starts]] if n_series else np.zeros(0, np.int64)),
             "last_period": frame.dates(frame.pidx[rows[last]] if n_series else np.zeros(0, np.int64)),
+            "basis": pa.array(bases.astype(object), type=pa.string()),
             "improvement": pa.array([improvement] * n_series, type=pa.string()),
             "rule_length": np.full(n_series, rule_length, dtype=np.int32),
             "variation_icon": pa.array(variation, type=pa.string()),
@@ -168,16 +224,22 @@ def _series(frame: IndicatorFrame, usable: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _segments(
-    s_starts: np.ndarray, s_lengths: np.ndarray, days: np.ndarray, rebase_dates: tuple[dt.date, ...]
+    s_starts: np.ndarray,
+    s_lengths: np.ndarray,
+    days: np.ndarray,
+    rebase_dates: tuple[dt.date, ...],
+    yearly: tuple[dt.date, ...] = (),
+    yearly_series: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per point its segment (period between rebases) within its series; the start and length of every
     (series, segment) group."""
     series = grouped.group_index(s_starts, s_lengths)
     pos = grouped.position_in_group(s_starts, s_lengths)
     seg = np.zeros(series.size, dtype=np.int64)
-    for rpos, applied in rebase_positions(series, days, s_lengths, rebase_dates):
+    cuts = rebase_positions(series, days, s_lengths, rebase_dates, yearly, yearly_series)
+    for rpos, applied in cuts:
         seg += (applied[series] & (pos >= rpos[series])).astype(np.int64)
-    g_starts, g_lengths = grouped.boundaries(series * (len(rebase_dates) + 1) + seg)
+    g_starts, g_lengths = grouped.boundaries(series * (len(cuts) + 1) + seg)
     return seg, g_starts, g_lengths
 
 

@@ -5,10 +5,15 @@
 * Percent rank within (level, period), ascending, as SQL PERCENT_RANK() (OpenPrescribing).
 * Deciles: continuous 10th..90th centiles of the organisations' values, unweighted, per (level, period).
   ``decile`` places a value in a band: 1 + the number of decile lines strictly below it (1 = at or below
-  the 10th centile, 10 = above the 90th).
-* Comparison with England in the same period, two-level (95% and 99.8%) and polarity-aware
-  (``uptake.stats.compare_to_benchmark``); England itself and indicators without a polarity are
-  "not compared".
+  the 10th centile, 10 = above the 90th); organisations at the level's maximum share the top band (10)
+  however many of them there are (the lines pile up at a maximum many organisations reach, such as 100%).
+* Comparison with England in the same period, two-level (95% and 99.8%) and polarity-aware. Where the
+  level's funnel plot in that period finds over-dispersion (Spiegelhalter's random-effects limits), the
+  comparison is the funnel's judgement: the value against the random-effects limits around England at the
+  organisation's denominator (``uptake.stats.compare_random_effects``), so the league table and the funnel
+  give one answer; otherwise the plain interval's (``uptake.stats.compare_to_benchmark``). The plain
+  judgement is kept as ``comparison_plain`` and the method used as ``comparison_method``. England itself
+  and indicators without a polarity are "not compared".
 England has no percent rank or decile (there is one England). Rows the indicator's eligibility rule
 excludes (organisations that do not provide the service) keep their value and intervals but get no rank
 or decile and the comparison "not eligible".
@@ -23,9 +28,10 @@ import pyarrow as pa
 
 from uptake import stats
 from uptake.catalogue.schemas import Measure, Polarity
-from uptake.pipeline import grouped
+from uptake.pipeline import funnel, grouped
 from uptake.pipeline.frame import IndicatorFrame
-from uptake.results.schema import COMPARISON, DECILES, to_arrow
+from uptake.results.schema import COMPARISON, COMPARISON_METHOD, DECILES, to_arrow
+from uptake.stats.funnel import CONFIDENCE_INNER, CONFIDENCE_OUTER, random_effects_limits
 
 DECILE_KS: tuple[int, ...] = stats.DECILE_CENTILES
 NOT_COMPARED = "not compared"
@@ -44,6 +50,8 @@ class ValueColumns:
     percent_rank: np.ndarray
     #: deciles per (level, period) cell: shape (cells, 9)
     cell_deciles: np.ndarray
+    #: the highest ranked value per (level, period) cell (NaN where none)
+    cell_max: np.ndarray
     warnings: list[str]
 
 
@@ -78,28 +86,78 @@ def compute(frame: IndicatorFrame) -> ValueColumns:
     cells_present = sorted_cells[starts]
     n_cells = len(frame.levels) * max(frame.periods.size, 1)
     cell_dec = np.full((n_cells, len(DECILE_KS)), np.nan)
+    cell_max = np.full(n_cells, np.nan)
     if cells_present.size:
         cell_dec[cells_present] = grouped.centiles(sv, starts, lengths, tuple(float(k) for k in DECILE_KS))
-    return ValueColumns(lo95, hi95, lo998, hi998, pr, cell_dec, warnings)
+        cell_max[cells_present] = sv[starts + lengths - 1]
+    return ValueColumns(lo95, hi95, lo998, hi998, pr, cell_dec, cell_max, warnings)
 
 
-def comparison(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
-    """Codes into COMPARISON: similar / better / worse / best / worst against England in the same period."""
-    out = np.zeros(frame.size, dtype=np.int8)  # not compared
+def comparison(frame: IndicatorFrame, cols: ValueColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes into COMPARISON against England in the same period: (the comparison, the plain interval's
+    comparison, the method used as codes into COMPARISON_METHOD with -1 where not compared).
+
+    The comparison is the plain one (Wilson or Byar interval against England) unless the funnel of the row's
+    level and period is over-dispersed; then it is the funnel's random-effects judgement around England."""
+    plain = np.zeros(frame.size, dtype=np.int8)  # not compared
+    method = np.full(frame.size, -1, dtype=np.int8)
     polarity = frame.indicator.polarity
     if polarity == Polarity.NO_JUDGEMENT:
-        return out
+        return plain, plain.copy(), method
     eng = frame.level == frame.england_level
-    england_value = np.full(max(frame.periods.size, 1), np.nan)
-    england_value[frame.pidx[eng]] = frame.value[eng]
-    benchmark = england_value[frame.pidx]
+    benchmark = frame.england_value
     value = np.where(np.isnan(cols.ci95_low), np.nan, frame.value)
-    out = comparison_codes(
+    plain = comparison_codes(
         value, cols.ci95_low, cols.ci95_high, cols.ci998_low, cols.ci998_high, benchmark, polarity.value
     )
-    out[eng] = 0
-    out[~frame.eligible] = COMPARISON.index(NOT_ELIGIBLE)
-    return out
+    plain[eng] = 0
+    plain[~frame.eligible] = COMPARISON.index(NOT_ELIGIBLE)
+    out = plain.copy()
+    compared = (plain != 0) & (plain != COMPARISON.index(NOT_ELIGIBLE))
+    method[compared] = COMPARISON_METHOD.index("interval")
+
+    # Over-dispersed funnels: the funnel's own judgement, around England.
+    usable = ~np.isnan(cols.ci95_low) & frame.eligible
+    n_cells = len(frame.levels) * max(frame.periods.size, 1)
+    tau2, adjusted = funnel.dispersion(frame, usable).per_cell(n_cells)
+    dispersed = compared & adjusted[frame.cell] & (frame.denominator > 0)
+    if dispersed.any():
+        measure = "proportion" if frame.indicator.measure == Measure.PROPORTION else "rate"
+        rows = np.flatnonzero(dispersed)
+        out[rows] = random_effects_codes(
+            value[rows], frame.denominator[rows], benchmark[rows], tau2[frame.cell[rows]], polarity.value, measure
+        )
+        method[rows] = COMPARISON_METHOD.index("random-effects")
+    return out, plain, method
+
+
+def random_effects_codes(
+    value: np.ndarray, denominator: np.ndarray, benchmark: np.ndarray, tau2: np.ndarray, polarity: str,
+    measure: str,
+) -> np.ndarray:
+    """``stats.compare_random_effects`` as codes into COMPARISON (tests/test_pipeline_units.py checks the two
+    agree): the value against the random-effects limits around the benchmark at its denominator."""
+    l95, u95 = random_effects_limits(benchmark, denominator, tau2, CONFIDENCE_INNER, measure)  # type: ignore[arg-type]
+    l998, u998 = random_effects_limits(benchmark, denominator, tau2, CONFIDENCE_OUTER, measure)  # type: ignore[arg-type]
+    up, down, up2, down2 = _labels(polarity)
+    code = np.full(value.shape, COMPARISON.index("similar"), dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        code[value > u95] = COMPARISON.index(up)
+        code[value < l95] = COMPARISON.index(down)
+        code[value > u998] = COMPARISON.index(up2)
+        code[value < l998] = COMPARISON.index(down2)
+    missing = np.isnan(value) | np.isnan(l95) | np.isnan(u95) | np.isnan(benchmark)
+    code[missing] = COMPARISON.index("not compared")
+    return code
+
+
+def _labels(polarity: str) -> tuple[str, str, str, str]:
+    """The words for (above, below, above at 99.8%, below at 99.8%) by polarity."""
+    if polarity == "high-is-good":
+        return "better", "worse", "best", "worst"
+    if polarity == "low-is-good":
+        return "worse", "better", "worst", "best"
+    return "higher", "lower", "higher", "lower"
 
 
 def comparison_codes(
@@ -118,12 +176,7 @@ def comparison_codes(
         below95 = high95 < benchmark
         above998 = low998 > benchmark
         below998 = high998 < benchmark
-    if polarity == "high-is-good":
-        up, down, up2, down2 = "better", "worse", "best", "worst"
-    elif polarity == "low-is-good":
-        up, down, up2, down2 = "worse", "better", "worst", "best"
-    else:
-        up, down, up2, down2 = "higher", "lower", "higher", "lower"
+    up, down, up2, down2 = _labels(polarity)
     code = np.full(value.shape, COMPARISON.index("similar"), dtype=np.int8)
     code[above95] = COMPARISON.index(up)
     code[below95] = COMPARISON.index(down)
@@ -135,17 +188,20 @@ def comparison_codes(
 
 
 def decile_band(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
-    """1 + the number of decile lines strictly below each value; None where there is no rank."""
+    """1 + the number of decile lines strictly below each value, and 10 for a value equal to its level's
+    maximum in the period (ties at the top share the top decile); -1 where there is no rank."""
     cell, value = frame.cell, frame.value
     band = np.ones(frame.size, dtype=np.int64)
     for j in range(cols.cell_deciles.shape[1]):  # one decile line at a time: no (rows x 9) temporary
         band += cols.cell_deciles[:, j][cell] < value
+    band[value == cols.cell_max[cell]] = len(DECILE_KS) + 1
     return np.where(np.isnan(cols.percent_rank), -1, band)
 
 
 def point_columns(frame: IndicatorFrame, cols: ValueColumns) -> dict[str, object]:
     """The value columns of result_points, one entry per frame row."""
     band = decile_band(frame, cols)
+    judged, plain, method = comparison(frame, cols)
     return {
         "numerator": frame.numerator,
         "denominator": frame.denominator,
@@ -156,7 +212,9 @@ def point_columns(frame: IndicatorFrame, cols: ValueColumns) -> dict[str, object
         "ci998_high": cols.ci998_high,
         "percent_rank": cols.percent_rank,
         "decile": np.ma.masked_array(np.where(band < 0, 0, band).astype(np.int8), mask=band < 0),
-        "comparison": comparison(frame, cols),
+        "comparison": judged,
+        "comparison_plain": plain,
+        "comparison_method": np.ma.masked_array(np.maximum(method, 0), mask=method < 0),
     }
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 
 from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
+from uptake.stats.ranks import GAP_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,9 @@ _S, _D, _F, _I, _B, _T = "VARCHAR", "DATE", "DOUBLE", "INTEGER", "BOOLEAN", "TIN
 COMPARISON = (
     "not compared", "similar", "better", "worse", "best", "worst", "higher", "lower", "not eligible"
 )
+#: how result_values.comparison was judged: the plain Wilson / Byar interval, or the over-dispersed funnel's
+#: random-effects limits (docs/methods.md, "One answer to 'different from England?'")
+COMPARISON_METHOD = ("interval", "random-effects")
 FUNNEL_BAND = ("within 95%", "between 95% and 99.8%", "beyond 99.8%", "not compared")
 FUNNEL_SIDE = ("", "high", "low")
 SPC_RULE = ("", "outside-limits", "trend", "two-of-three", "shift")
@@ -181,11 +185,12 @@ POINTS = ResultTable(
     _cols(
         f"indicator_id:SMALLINT, org_id:{_I}, period:{_D}, numerator:{_F}, denominator:{_F}, members:{_I}, "
         f"ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, ci998_high:{_F}, percent_rank:{_F}, decile:{_T}, "
-        f"comparison:{_T}, funnel_lower95:{_F}, funnel_upper95:{_F}, funnel_lower998:{_F}, "
-        f"funnel_upper998:{_F}, funnel_z:{_F}, funnel_band:{_T}, funnel_side:{_T}, spc_segment:SMALLINT, "
-        f"spc_centre:{_F}, spc_moving_range:{_F}, spc_mean_moving_range:{_F}, spc_outside_limits:{_T}, "
-        f"spc_trend:{_T}, spc_two_of_three:{_T}, spc_shift:{_T}, spc_direction:{_T}, spc_rule:{_T}, "
-        f"spc_special_cause:{_T}, cusum_increase:{_F}, cusum_decrease:{_F}, cusum_threshold_increase:{_F}, "
+        f"comparison:{_T}, comparison_plain:{_T}, comparison_method:{_T}, funnel_lower95:{_F}, "
+        f"funnel_upper95:{_F}, funnel_lower998:{_F}, funnel_upper998:{_F}, funnel_z:{_F}, funnel_band:{_T}, "
+        f"funnel_side:{_T}, spc_segment:SMALLINT, spc_centre:{_F}, spc_moving_range:{_F}, "
+        f"spc_mean_moving_range:{_F}, spc_outside_limits:{_T}, spc_trend:{_T}, spc_two_of_three:{_T}, "
+        f"spc_shift:{_T}, spc_direction:{_T}, spc_rule:{_T}, spc_special_cause:{_T}, spc_reference:{_F}, "
+        f"cusum_increase:{_F}, cusum_decrease:{_F}, cusum_threshold_increase:{_F}, "
         f"cusum_threshold_decrease:{_F}, cusum_alert:{_T}, peer_value:{_F}"
     ),
     ("indicator_id", "org_id", "period"),
@@ -219,7 +224,7 @@ SPC_SERIES = ResultTable(
     "result_spc_series",
     _cols(
         f"indicator:{_S}, level:{_S}, org_code:{_S}, points:{_I}, first_period:{_D}, last_period:{_D}, "
-        f"improvement:{_S}, rule_length:{_I}, variation_icon:{_S}, assurance_icon:{_S}, target:{_F}, "
+        f"basis:{_S}, improvement:{_S}, rule_length:{_I}, variation_icon:{_S}, assurance_icon:{_S}, target:{_F}, "
         f"warnings:{_S}"
     ),
     ("indicator", "level", "org_code"),
@@ -274,14 +279,17 @@ VALUES = ResultTable(
     _cols(
         f"indicator:{_S}, level:{_S}, org_code:{_S}, org_name:{_S}, period:{_D}, numerator:{_F}, "
         f"denominator:{_F}, members:BIGINT, value:{_F}, ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, "
-        f"ci998_high:{_F}, percent_rank:{_F}, decile:{_I}, comparison:{_S}, synthetic:{_B}"
+        f"ci998_high:{_F}, percent_rank:{_F}, decile:{_I}, comparison:{_S}, comparison_plain:{_S}, "
+        f"comparison_method:{_S}, synthetic:{_B}"
     ),
     ("indicator", "level", "org_code", "period"),
     view=(
         "SELECT i.indicator, o.level, o.code AS org_code, o.name AS org_name, p.period, p.numerator, "
         f"p.denominator, CAST(p.members AS BIGINT) AS members, {_VALUE} AS value, p.ci95_low, p.ci95_high, "
         "p.ci998_low, p.ci998_high, p.percent_rank, CAST(p.decile AS INTEGER) AS decile, "
-        f"{_label('p.comparison', COMPARISON)} AS comparison, i.synthetic {_POINT_JOIN}"
+        f"{_label('p.comparison', COMPARISON)} AS comparison, "
+        f"{_label('p.comparison_plain', COMPARISON)} AS comparison_plain, "
+        f"{_label('p.comparison_method', COMPARISON_METHOD)} AS comparison_method, i.synthetic {_POINT_JOIN}"
     ),
 )
 FUNNEL = ResultTable(
@@ -304,15 +312,19 @@ FUNNEL = ResultTable(
 )
 
 
+#: the SPC centre on the value scale: the charted mean, plus England's value on the difference basis
+_SPC_CENTRE = f"(coalesce(p.spc_reference, {_f(0.0)}) + p.spc_centre)"
+
+
 def _line(sign: str, factor: float) -> str:
-    return f"p.spc_centre {sign} {_f(factor)} * p.spc_mean_moving_range"
+    return f"{_SPC_CENTRE} {sign} {_f(factor)} * p.spc_mean_moving_range"
 
 
 SPC = ResultTable(
     "result_spc",
     _cols(
-        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, value:{_F}, segment:{_I}, centre:{_F}, "
-        f"moving_range:{_F}, mean_moving_range:{_F}, upper_limit:{_F}, lower_limit:{_F}, "
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, value:{_F}, basis:{_S}, england_value:{_F}, "
+        f"segment:{_I}, centre:{_F}, moving_range:{_F}, mean_moving_range:{_F}, upper_limit:{_F}, lower_limit:{_F}, "
         f"upper_two_sigma:{_F}, lower_two_sigma:{_F}, upper_one_sigma:{_F}, lower_one_sigma:{_F}, "
         f"outside_limits:{_T}, trend:{_T}, two_of_three:{_T}, shift:{_T}, direction:{_T}, rule:{_S}, "
         f"special_cause:{_S}"
@@ -320,7 +332,9 @@ SPC = ResultTable(
     ("indicator", "level", "org_code", "period"),
     view=(
         f"SELECT i.indicator, o.level, o.code AS org_code, p.period, {_VALUE} AS value, "
-        "CAST(p.spc_segment AS INTEGER) AS segment, p.spc_centre AS centre, p.spc_moving_range AS moving_range, "
+        "CASE WHEN p.spc_reference IS NULL THEN 'value' ELSE 'difference from England' END AS basis, "
+        "p.spc_reference AS england_value, "
+        f"CAST(p.spc_segment AS INTEGER) AS segment, {_SPC_CENTRE} AS centre, p.spc_moving_range AS moving_range, "
         f"p.spc_mean_moving_range AS mean_moving_range, {_line('+', LIMIT_FACTOR)} AS upper_limit, "
         f"{_line('-', LIMIT_FACTOR)} AS lower_limit, {_line('+', TWO_SIGMA_FACTOR)} AS upper_two_sigma, "
         f"{_line('-', TWO_SIGMA_FACTOR)} AS lower_two_sigma, {_line('+', ONE_SIGMA_FACTOR)} AS upper_one_sigma, "
@@ -348,11 +362,13 @@ CHANGES = ResultTable(
 
 
 def _gap(benchmark: str, numerator: str = "p.numerator") -> str:
-    """stats.opportunity in SQL: max(0, P x den - num) when high is good, max(0, num - P x den) when low."""
+    """stats.opportunity in SQL: max(0, P x den - num) when high is good, max(0, num - P x den) when low; a gap
+    nearer zero than GAP_TOLERANCE is rounding and counts as 0."""
+    raw = (f"(CASE WHEN i.polarity = 'high-is-good' THEN ({benchmark}) * p.denominator - {numerator} "
+           f"ELSE {numerator} - ({benchmark}) * p.denominator END)")
     return (
-        f"CASE WHEN ({benchmark}) IS NULL THEN NULL WHEN i.polarity = 'high-is-good' "
-        f"THEN greatest(({benchmark}) * p.denominator - {numerator}, {_f(0.0)}) "
-        f"ELSE greatest({numerator} - ({benchmark}) * p.denominator, {_f(0.0)}) END"
+        f"CASE WHEN ({benchmark}) IS NULL THEN NULL WHEN abs({raw}) < {_f(GAP_TOLERANCE)} THEN {_f(0.0)} "
+        f"ELSE greatest({raw}, {_f(0.0)}) END"
     )
 
 

@@ -8,7 +8,14 @@ from uptake.stats._validation import Polarity, StatsInputError, z_value
 from uptake.stats.cusum import CusumResult, cusum_alerts
 from uptake.stats.diffusion import ADOPTER_CATEGORIES, AdopterCategories, adopter_categories
 from uptake.stats.equity import SlopeIndex, slope_index_interval, slope_index_of_inequality
-from uptake.stats.funnel import FunnelResult, exact_funnel_limit, funnel_limits, wilson_funnel_limit
+from uptake.stats.funnel import (
+    FunnelResult,
+    compare_random_effects,
+    exact_funnel_limit,
+    funnel_limits,
+    random_effects_limits,
+    wilson_funnel_limit,
+)
 from uptake.stats.intervals import byar, compare_to_benchmark, exact_poisson, wilson
 from uptake.stats.peers import SimilarPeers, peer_benchmark, similar_peers, standardise_features
 from uptake.stats.ranks import DECILE_CENTILES, centile, deciles, opportunity, percent_rank
@@ -29,6 +36,7 @@ __all__ = [
     "adopter_categories",
     "byar",
     "centile",
+    "compare_random_effects",
     "compare_to_benchmark",
     "cusum_alerts",
     "deciles",
@@ -38,6 +46,7 @@ __all__ = [
     "opportunity",
     "peer_benchmark",
     "percent_rank",
+    "random_effects_limits",
     "similar_peers",
     "slope_index_interval",
     "slope_index_of_inequality",

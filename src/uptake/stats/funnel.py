@@ -18,9 +18,24 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from uptake.stats._validation import FloatArray, StatsInputError, as_1d_float, positions, z_value
+from uptake.stats._validation import (
+    FloatArray,
+    StatsInputError,
+    as_1d_float,
+    as_float_array,
+    check_polarity,
+    positions,
+    z_value,
+)
 
-__all__ = ["FunnelResult", "funnel_limits", "wilson_funnel_limit", "exact_funnel_limit"]
+__all__ = [
+    "FunnelResult",
+    "funnel_limits",
+    "wilson_funnel_limit",
+    "exact_funnel_limit",
+    "random_effects_limits",
+    "compare_random_effects",
+]
 
 Measure = Literal["proportion", "rate"]
 LimitMethod = Literal["wilson", "exact"]
@@ -151,7 +166,7 @@ def _back_transform(measure: Measure, y: FloatArray) -> FloatArray:
 
 
 def _random_effects_limits(
-    measure: Measure, theta_t: float, n: FloatArray, tau2: float, confidence: float
+    measure: Measure, theta_t: float | FloatArray, n: FloatArray, tau2: float | FloatArray, confidence: float
 ) -> tuple[FloatArray, FloatArray]:
     z = z_value(confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -161,6 +176,84 @@ def _random_effects_limits(
     high = _back_transform(measure, theta_t + half)
     empty = ~(n > 0)
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def random_effects_limits(
+    benchmark: ArrayLike,
+    n: ArrayLike,
+    tau2: ArrayLike,
+    confidence: float,
+    measure: Measure = "proportion",
+) -> tuple[FloatArray, FloatArray]:
+    """Spiegelhalter's additive random-effects limits at denominator n around a benchmark::
+
+        f^-1( f(theta) -/+ z sqrt(1/(4n) + tau^2) )
+
+    with f the variance-stabilising transform (arcsine square root for proportions, square root for rates)
+    and tau^2 the between-unit variance on that scale (Spiegelhalter, Qual Saf Health Care 2005;14:347).
+    These are the limits :func:`funnel_limits` draws when it finds over-dispersion. All arguments broadcast;
+    n <= 0 gives NaN.
+    """
+    if measure not in ("proportion", "rate"):
+        raise StatsInputError(f"measure must be 'proportion' or 'rate' (got {measure!r})")
+    theta = as_float_array(benchmark, "benchmark")
+    na = as_float_array(n, "n")
+    t2 = as_float_array(tau2, "tau2")
+    if np.any(t2 < 0):
+        raise StatsInputError(f"tau2 is a variance and must be >= 0; negative at {positions(t2 < 0)}")
+    theta, na, t2 = np.broadcast_arrays(theta, na, t2)
+    low, high = _random_effects_limits(measure, _transform(measure, theta), na, t2, confidence)
+    missing = np.isnan(theta) | np.isnan(t2)
+    return np.where(missing, np.nan, low), np.where(missing, np.nan, high)
+
+
+def compare_random_effects(
+    values: ArrayLike,
+    denominators: ArrayLike,
+    benchmark: ArrayLike,
+    tau2: ArrayLike,
+    polarity: str,
+    measure: Measure = "proportion",
+) -> NDArray[np.str_]:
+    """Compare each unit with a benchmark as an over-dispersed funnel plot does (Fingertips words).
+
+    A unit's value is judged against the random-effects limits at its own denominator
+    (:func:`random_effects_limits`), so the judgement is exactly the funnel's band:
+
+    * inside the 95% limits (a value on a limit is inside) -> ``"similar"``;
+    * outside them -> ``"better"`` / ``"worse"`` by polarity; outside the 99.8% limits too -> ``"best"`` /
+      ``"worst"``; ``polarity="no-judgement"`` gives ``"higher"`` / ``"lower"``;
+    * a missing value, a denominator <= 0, a missing benchmark or tau^2 -> ``"not compared"``.
+
+    With tau^2 = 0 the limits are the plain normal limits on the transformed scale, not the Wilson or Byar
+    intervals of :func:`uptake.stats.compare_to_benchmark`: use that function when there is no
+    over-dispersion (the pipeline does, docs/methods.md "One answer to 'different from England?'").
+    """
+    check_polarity(polarity)
+    v = as_float_array(values, "values")
+    n = as_float_array(denominators, "denominators")
+    b = as_float_array(benchmark, "benchmark")
+    t2 = as_float_array(tau2, "tau2")
+    v, n, b, t2 = np.broadcast_arrays(v, n, b, t2)
+    with np.errstate(invalid="ignore"):
+        safe_n = np.where(n > 0, n, np.nan)
+    l95, u95 = random_effects_limits(b, safe_n, t2, CONFIDENCE_INNER, measure)
+    l998, u998 = random_effects_limits(b, safe_n, t2, CONFIDENCE_OUTER, measure)
+    if polarity == "high-is-good":
+        up, down, up2, down2 = "better", "worse", "best", "worst"
+    elif polarity == "low-is-good":
+        up, down, up2, down2 = "worse", "better", "worst", "best"
+    else:
+        up, down, up2, down2 = "higher", "lower", "higher", "lower"
+    out = np.full(v.shape, "similar", dtype=object)
+    with np.errstate(invalid="ignore"):
+        out[v > u95] = up
+        out[v < l95] = down
+        out[v > u998] = up2
+        out[v < l998] = down2
+    missing = np.isnan(v) | np.isnan(l95) | np.isnan(u95) | np.isnan(b)
+    out[missing] = "not compared"
+    return out.astype(str)
 
 
 def _make_grid(den: FloatArray, points: int | ArrayLike | None, integer: bool) -> FloatArray:

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from uptake.stats._validation import FloatArray, StatsInputError, as_1d_float, positions
 
-__all__ = ["XmRResult", "xmr", "RULES", "SpecialCauseRules"]
+__all__ = ["XmRResult", "xmr", "RULES", "SpecialCauseRules", "looks_like_spread_curve"]
 
 Improvement = Literal["increase", "decrease", "neutral"]
 
@@ -428,3 +428,34 @@ def _assurance_icon(target: float | None, improvement: str, upl: float, lpl: flo
     if fails:
         return "consistently-fail"
     return "hit-and-miss"
+
+
+# ------------------------------------------------------------------------------ spreading innovations
+def looks_like_spread_curve(
+    values: ArrayLike, *, min_points: int = 24, min_change: float = 0.10, min_rho: float = 0.9
+) -> bool:
+    """Whether a national series looks like a spreading innovation's S-curve (or its mirror, a decline):
+
+    * at least ``min_points`` points (two years of months);
+    * a monotone trend: the Spearman rank correlation of the values with time is at least ``min_rho`` in
+      absolute value (ties take their mean rank);
+    * a large change: the mean of the last 12 points differs from the mean of the first 12 by at least
+      ``min_change`` (a fraction: 0.10 is 10 percentage points of a share).
+
+    On such a series an XmR chart of the values restates the trend (nearly every point is special cause), so
+    the pipeline charts each organisation's difference from England instead; the catalogue's ``spread_curve``
+    flag records the choice and tests check it against this (docs/methods.md, "SPC for a spreading
+    innovation"). Missing values are dropped first.
+    """
+    y = as_1d_float(values, "values")
+    y = y[np.isfinite(y)]
+    if y.size < max(min_points, 2):
+        return False
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    last = np.cumsum(counts).astype(np.float64)
+    ranks = ((last - counts + 1.0 + last) / 2.0)[inverse]  # ties share their mean rank
+    t = np.arange(1, y.size + 1, dtype=np.float64)
+    rho = float(np.corrcoef(ranks, t)[0, 1]) if np.ptp(ranks) > 0 else 0.0
+    window = min(12, y.size // 2)
+    change = float(y[-window:].mean() - y[:window].mean())
+    return abs(rho) >= min_rho and abs(change) >= min_change

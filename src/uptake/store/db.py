@@ -52,7 +52,27 @@ def make_engine(url: str | URL, **engine_options: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     engine_options.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **engine_options)
+    engine = create_engine(parsed, **engine_options)
+    event.listen(engine, "before_cursor_execute", _refuse_nul_text)
+    return engine
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul_text(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                     _executemany: bool) -> None:
+    """PostgreSQL text cannot hold a NUL character (psycopg raises a DataError, a 500 to a web user): say so
+    as the user's error before the statement runs. SQLite stores it, so both answer without a server error."""
+    if _has_nul(parameters):
+        raise UptakeError("text with a NUL character (\\x00) can neither be stored nor looked up; remove it")
 
 
 def _check_sqlite_directory(url: URL) -> None:

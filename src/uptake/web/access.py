@@ -3,8 +3,8 @@
 Published data (every result table row of every indicator, at every level, with its intervals, ranks,
 funnels, SPC charts, adoption and national opportunity totals) is public: anyone may read it without
 signing in. The organisation "innovation pack" management information (the organisation's 10 peers by
-name, who nearby does it best, and its opportunity in patients and pounds against each benchmark) is for
-signed-in users whose role covers it:
+name, who nearby does it best, and its opportunity in the indicator's units and pounds against each
+benchmark) is for signed-in users whose role covers it:
 
 ============== ============================================================================
 role           sees the innovation pack of

@@ -24,6 +24,7 @@ from uptake.errors import UptakeError
 from uptake.store.db import make_engine, normalise_url
 from uptake.store.migrate import current_revision, head_revision, known_revisions, upgrade
 from uptake.web import api, auth_routes, pages, static_routes
+from uptake.web.api import errors as api_errors
 from uptake.web.assets import AssetStore
 from uptake.web.error_pages import error_page
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
@@ -113,6 +114,7 @@ def create_app(
     app.include_router(pages.router)
     mount_mission(app)
     _install_error_pages(app)
+    api_errors.install(app)  # the OpenAPI document says every status and error body the API answers
 
     return app
 
@@ -182,10 +184,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {"where": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg", "")}
-            for err in exc.errors()
-        ]
+        problems = api_errors.problems(exc.errors())  # the API's one error model (uptake.web.api.errors)
         if _wants_json(request):
             return JSONResponse({"detail": problems}, status_code=422)
         return error_page(request, 422, titles[422], problems=exc.errors())  # in words: uptake.web.error_pages

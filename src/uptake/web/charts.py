@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from uptake.catalogue.schemas import Indicator, Polarity
+from uptake.catalogue.schemas import Indicator, Period, Polarity
 from uptake.web.formatting import (
     ADOPTER_LABELS,
     band_label,
     indicator_value,
     level_label,
     missing,
+    percentile,
     period_label,
     scaled,
 )
@@ -78,6 +79,87 @@ def _dates(rows: list[dict], key: str = "period") -> list[str]:
     return [row[key].isoformat() if isinstance(row[key], dt.date) else str(row[key]) for row in rows]
 
 
+# ---------------------------------------------------------------------- time axes that work for any series
+_PERIOD_MONTHS = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}
+#: explicit ticks (each labelled as the pages write the period) up to this many periods; thinned beyond
+MAX_TICKS = 12
+
+
+def _months(indicator: Indicator | None) -> int:
+    return _PERIOD_MONTHS.get(indicator.period, 1) if indicator is not None else 1
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    total = day.year * 12 + day.month - 1 + months
+    return dt.date(total // 12, total % 12 + 1, 1)
+
+
+def _day(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _gapped(rows: list[dict], indicator: Indicator | None, key: str = "period") -> list[dict]:
+    """Rows in period order with an empty row (the period, every other field None) wherever periods are
+    missing between two rows, so a line breaks at a gap instead of joining across it."""
+    if len(rows) < 2:
+        return rows
+    step = _months(indicator)
+    out = [rows[0]]
+    blank = dict.fromkeys(rows[0])
+    for row in rows[1:]:
+        last, here = _day(out[-1][key]), _day(row[key])
+        if last is not None and here is not None and _add_months(last, step) < here:
+            out.append({**blank, key: _add_months(last, step)})
+        out.append(row)
+    return out
+
+
+def _tick_label(day: dt.date, indicator: Indicator | None) -> str:
+    if indicator is None or indicator.period == Period.MONTH:
+        return f"{day:%b %Y}"
+    return period_label(day, indicator)
+
+
+def _time_axis(indicator: Indicator | None, spec: dict) -> dict:
+    """Make the x axis of a chart over periods right for any number of periods: a date axis whose range is
+    the periods plus half a period either side (plotly's own range around a single date is a millisecond,
+    which labels it "23:59:59.999 Mar 31 2021"), ticks at the periods labelled as the pages write them (a
+    month as "Mar 2021", a year as "2021/22"; thinned to at most MAX_TICKS), and a line of a single point
+    drawn as a marker (a line needs two)."""
+    days = sorted({d for trace in spec["data"] for d in map(_day, trace.get("x") or []) if d is not None})
+    axis = spec["layout"].setdefault("xaxis", {})
+    axis["type"] = "date"
+    if not days:
+        return spec
+    step = _months(indicator)
+    half = dt.timedelta(days=15 * step)
+    axis["range"] = [(days[0] - half).isoformat(), (days[-1] + half).isoformat()]
+    every = -(-len(days) // MAX_TICKS)  # ceiling division
+    if every > 1 and step == 1:  # months: whole years apart, or quarters, from the first January
+        months = next(m for m in (3, 6, 12, 24, 60, 120) if len(days) / m <= MAX_TICKS)
+        ticks = [d for d in days if (d.year * 12 + d.month - 1) % months == 0] or days[::every]
+    else:
+        ticks = days[::every]
+    axis["tickmode"] = "array"
+    axis["tickvals"] = [d.isoformat() for d in ticks]
+    axis["ticktext"] = [_tick_label(d, indicator) for d in ticks]
+    axis["hoverformat"] = "%Y" if step == 12 else "%b %Y"
+    for trace in spec["data"]:
+        ys = [y for y in trace.get("y") or [] if y is not None]
+        if trace.get("mode") == "lines" and len(ys) == 1 and trace.get("fill") is None:
+            trace["mode"] = "lines+markers"
+    return spec
+
+
 def s_curve(
     indicator: Indicator,
     england: list[dict],
@@ -87,6 +169,7 @@ def s_curve(
 ) -> dict:
     """England's value over time with the 10th-90th percentile band of organisations and each region."""
     data: list[dict] = []
+    deciles, england = _gapped(deciles, indicator), _gapped(england, indicator)
     if deciles:
         x = _dates(deciles)
         data.append({
@@ -108,6 +191,7 @@ def s_curve(
     for row in regions:
         by_region.setdefault(row["org_name"] or row["org_code"], []).append(row)
     for i, (name, rows) in enumerate(sorted(by_region.items())):
+        rows = _gapped(rows, indicator)
         data.append({
             "type": "scatter", "mode": "lines", "x": _dates(rows), "y": [scaled(indicator, r["value"]) for r in rows],
             "name": name, "line": {"width": 1.5, "color": REGION_COLOURS[i % len(REGION_COLOURS)]},
@@ -119,7 +203,8 @@ def s_curve(
             "y": [scaled(indicator, r["value"]) for r in england],
             "name": "England", "line": {"width": 4, "color": NHS_BLUE}, "marker": {"size": 5},
         })
-    return {"data": data, "layout": _layout(indicator, f"{indicator.title}: England and NHS regions over time")}
+    return _time_axis(indicator, {
+        "data": data, "layout": _layout(indicator, f"{indicator.title}: England and NHS regions over time")})
 
 
 def funnel(indicator: Indicator, level: str, period: dt.date, points: list[dict], curve: list[dict],
@@ -163,8 +248,9 @@ def funnel(indicator: Indicator, level: str, period: dt.date, points: list[dict]
         })
     layout = _layout(
         indicator, f"Funnel plot: {level_label(level, plural=True)}, {period_label(period, indicator)}",
-        x_title="Denominator (" + (indicator.denominator if len(indicator.denominator) <= 60
-                                   else indicator.denominator[:57].rstrip() + "...") + ")",
+        x_title=(f"Denominator ({indicator.counts.denominator_unit.plural})" if indicator.counts else  # its unit
+                 "Denominator (" + (indicator.denominator if len(indicator.denominator) <= 60
+                                    else indicator.denominator[:57].rstrip() + "...") + ")"),
     )
     denominators = [r["denominator"] for r in points if r["denominator"]]
     if denominators and max(denominators) > 50 * max(1.0, min(denominators)):
@@ -173,31 +259,61 @@ def funnel(indicator: Indicator, level: str, period: dt.date, points: list[dict]
 
 
 def spc(indicator: Indicator, org_name: str, rows: list[dict]) -> dict:
-    """An XmR chart in the Making Data Count style: mean, process limits, special-cause points coloured."""
+    """An XmR chart in the Making Data Count style: mean, process limits, special-cause points coloured.
+
+    Rows carry the series' ``basis`` (result_spc.basis). On the basis ``difference from England`` (indicators
+    whose national series is a spreading S-curve, docs/methods.md) the chart shows what was charted: the
+    organisation's value minus England's in each period, in percentage points for a percentage, around a line
+    at zero for England; the mean and limits are those of the difference (result_spc stores them on the value
+    scale, England's value added back). Limits are drawn as steps, so a new period of limits starts cleanly."""
+    difference = any((r.get("basis") or "value") != "value" for r in rows)
+
+    def charted(row: dict, key: str) -> float | None:
+        value = row.get(key)
+        if missing(value):
+            return None
+        if difference:
+            england = row.get("england_value")
+            return None if missing(england) else scaled(indicator, value - england)
+        return scaled(indicator, value)
+
     x = _dates(rows)
+    step = {"color": NHS_GREY, "dash": "dash", "width": 1.5, "shape": "hv"}
     data: list[dict] = [
-        {"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["upper"]) for r in rows],
-         "line": {"color": NHS_GREY, "dash": "dash", "width": 1.5}, "name": "Process limits",
-         "legendgroup": "limits"},
-        {"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["lower"]) for r in rows],
-         "line": {"color": NHS_GREY, "dash": "dash", "width": 1.5}, "showlegend": False,
-         "legendgroup": "limits", "name": "Lower process limit"},
-        {"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r["centre"]) for r in rows],
-         "line": {"color": "#212b32", "width": 1.5}, "name": "Mean"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": [charted(r, "upper") for r in rows],
+         "line": step, "name": "Process limits", "legendgroup": "limits"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": [charted(r, "lower") for r in rows],
+         "line": step, "showlegend": False, "legendgroup": "limits", "name": "Lower process limit"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": [charted(r, "centre") for r in rows],
+         "line": {"color": "#212b32", "width": 1.5, "shape": "hv"}, "name": "Mean"},
     ]
+    if difference and x:
+        data.append({"type": "scatter", "mode": "lines", "x": [x[0], x[-1]], "y": [0.0, 0.0],
+                     "line": {"color": NHS_BLUE, "width": 2}, "name": "England", "hoverinfo": "skip"})
     if any(not missing(r.get("target")) for r in rows):
-        data.append({"type": "scatter", "mode": "lines", "x": x, "y": [scaled(indicator, r.get("target")) for r in rows],
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": [charted(r, "target") for r in rows],
                      "line": {"color": NHS_RED, "dash": "dot", "width": 2}, "name": "Target"})
+    causes = [("Special cause: " + r["special_cause"] + (f" ({r['rule']})" if r.get("rule") else ""))
+              if r.get("special_cause") not in (None, "common-cause") else "Common cause" for r in rows]
+    if difference:
+        causes = [f"{indicator_value(indicator, r.get('value'))}, England "
+                  f"{indicator_value(indicator, r.get('england_value'))}<br>{c}" for r, c in zip(rows, causes)]
     data.append({
-        "type": "scatter", "mode": "lines+markers", "x": x, "y": [scaled(indicator, r["value"]) for r in rows],
+        "type": "scatter", "mode": "lines+markers", "x": x, "y": [charted(r, "value") for r in rows],
         "line": {"color": NHS_MID_GREY, "width": 1.5},
         "marker": {"size": 8, "color": [SPC_COLOURS.get(r.get("special_cause") or "common-cause", NHS_MID_GREY)
                                         for r in rows]},
-        "text": [("Special cause: " + r["special_cause"] + (f" ({r['rule']})" if r.get("rule") else ""))
-                 if r.get("special_cause") not in (None, "common-cause") else "Common cause" for r in rows],
+        "text": causes,
         "hovertemplate": "%{x|%b %Y}: %{y:.1f}<br>%{text}<extra></extra>", "name": org_name,
     })
-    return {"data": data, "layout": _layout(indicator, f"SPC chart: {org_name}")}
+    if difference:
+        unit = "percentage points" if indicator.unit == "%" else indicator.unit
+        layout = _layout(None, f"SPC chart: {org_name}, difference from England",
+                         y_title=f"Difference from England ({unit})")
+        layout["yaxis"].update({"zeroline": False, "ticksuffix": ""})
+    else:
+        layout = _layout(indicator, f"SPC chart: {org_name}")
+    return _time_axis(indicator, {"data": data, "layout": layout})
 
 
 def adoption(indicator: Indicator, level: str, categories: list[dict], curve: list[dict]) -> dict:
@@ -224,12 +340,14 @@ def adoption_curve(indicator: Indicator, level: str, curve: list[dict], total: i
     layout = _layout(None, f"Share of {level_label(level, plural=True)} that have adopted",
                      y_title="Organisations that have adopted (%)", showlegend=False, height=360)
     layout["yaxis"].update({"range": [0, 100], "ticksuffix": "%"})
-    return {"data": data, "layout": layout}
+    return _time_axis(indicator, {"data": data, "layout": layout})
 
 
 def compare(indicator: Indicator, series: dict[str, list[dict]], england: list[dict]) -> dict:
     data = []
+    england = _gapped(england, indicator)
     for i, (name, rows) in enumerate(series.items()):
+        rows = _gapped(rows, indicator)
         data.append({
             "type": "scatter", "mode": "lines+markers", "x": _dates(rows),
             "y": [scaled(indicator, r["value"]) for r in rows], "name": name,
@@ -245,7 +363,7 @@ def compare(indicator: Indicator, series: dict[str, list[dict]], england: list[d
         data.append({"type": "scatter", "mode": "lines", "x": _dates(england),
                      "y": [scaled(indicator, r["value"]) for r in england], "name": "England",
                      "line": {"color": NHS_BLUE, "width": 4}})
-    return {"data": data, "layout": _layout(indicator, f"{indicator.title}: chosen organisations")}
+    return _time_axis(indicator, {"data": data, "layout": _layout(indicator, f"{indicator.title}: chosen organisations")})
 
 
 def map_spec(indicator: Indicator, level: str, period: dt.date, rows: list[dict]) -> dict:
@@ -342,7 +460,7 @@ def equity_trend(indicator: Indicator, level: str, rows: list[dict]) -> dict:
                      y_title=f"SII ({unit})", showlegend=False, height=420)
     layout["yaxis"].update({"zeroline": True, "zerolinecolor": NHS_GREY, "zerolinewidth": 1.5})
     layout["margin"] = {**layout["margin"], "b": 40}
-    return {"data": data, "layout": layout}
+    return _time_axis(indicator, {"data": data, "layout": layout})
 
 
 def change_series(indicator: Indicator, org_name: str, level: str, rows: list[dict], changes: list[dict]) -> dict:
@@ -352,7 +470,8 @@ def change_series(indicator: Indicator, org_name: str, level: str, rows: list[di
     data: list[dict] = [{
         "type": "scatter", "mode": "lines", "x": x, "y": [r["percentile"] for r in rows],
         "line": {"color": NHS_GREY, "width": 2}, "name": "Percentile",
-        "hovertemplate": "%{x|%b %Y}: %{y:.0f}th percentile<extra></extra>", "connectgaps": False,
+        "text": [percentile(r["percentile"]) for r in rows],
+        "hovertemplate": "%{x|%b %Y}: %{text} percentile<extra></extra>", "connectgaps": False,
     }]
     for direction, label in (("up", "Alert: up"), ("down", "Alert: down")):
         alert = "increase" if direction == "up" else "decrease"
@@ -379,4 +498,4 @@ def change_series(indicator: Indicator, org_name: str, level: str, rows: list[di
                      y_title="Percentile (100 = highest value)", shapes=shapes, height=380)
     layout["legend"] = {"orientation": "h", "y": -0.15}
     layout["yaxis"].update({"range": [-2, 102]})
-    return {"data": data, "layout": layout}
+    return _time_axis(indicator, {"data": data, "layout": layout})

@@ -19,7 +19,11 @@ METHODS: dict[str, str] = {
     ),
     "comparison": (
         "Compared with England: 'similar' when England's value is inside the organisation's 95% interval, "
-        "otherwise better or worse according to the indicator's polarity (or higher/lower when it has none)."
+        "otherwise better or worse according to the indicator's polarity (or higher/lower when it has none); "
+        "'(99.8%)' when outside the 99.8% interval too. Where organisations differ from each other far more "
+        "than chance allows (the funnel plot's over-dispersion), the comparison is the funnel plot's: the value "
+        "against its random-effects limits around England (Spiegelhalter 2005), so the table and the funnel "
+        "give one answer; the plain interval's judgement is kept in the downloads (comparison_plain)."
     ),
     "map": (
         "Each area is shaded by its value in the period (darker is better; for 'lower is better' indicators the "
@@ -36,7 +40,10 @@ METHODS: dict[str, str] = {
         "(mean ± 2.66 × mean moving range). Special cause is flagged by the four rules: a point outside the "
         "limits; a shift of 7 or more points on one side of the mean; a trend of 7 or more points rising or "
         "falling; two of three points close to a limit. Icons summarise the latest variation and, where a "
-        "target exists, whether the process will reliably meet it (assurance)."
+        "target exists, whether the process will reliably meet it (assurance). For an innovation whose national "
+        "uptake is an S-curve (DOACs) each organisation's difference from England is charted instead, with new "
+        "limits each April, so that the chart shows where it moved differently from England rather than the "
+        "national trend."
     ),
     "league": (
         "Organisations ordered so that the best value comes first (by the indicator's polarity), with the "
@@ -55,10 +62,13 @@ METHODS: dict[str, str] = {
         "ordered best first by the indicator's polarity: who close by already does it well."
     ),
     "opportunity": (
-        "Opportunity: the extra patients who would receive the innovation if each organisation below a benchmark "
-        "reached it: (benchmark − value) × denominator, counting positive gaps only, and in pounds where the "
-        "indicator defines a unit cost. Benchmarks: the median, the top decile, the mean of the best 5 of the "
-        "organisation's 10 peers, and the stated target."
+        "Opportunity: the extra numerator if each organisation below a benchmark reached it, counted in "
+        "what the indicator's numerator counts (prescription items, stroke admissions, daily doses, "
+        "achievement points, people: never patients unless it counts patients): (benchmark − value) × "
+        "denominator, counting positive gaps only; and in pounds where the indicator defines a unit cost: "
+        "the extra numerator × the unit cost, shown as a cost (+) or a saving (−) as the indicator states. "
+        "Benchmarks: the median, the top decile, the mean of the best 5 of the organisation's 10 peers, and "
+        "the stated target."
     ),
     "adoption": (
         "An organisation adopts in the first period its value crosses the indicator's adoption threshold. "

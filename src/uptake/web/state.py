@@ -141,9 +141,15 @@ class Web:
             comparison_labels=fmt.COMPARISON_LABELS, comparison_colours=fmt.COMPARISON_COLOURS,
             variation_labels=fmt.VARIATION_LABELS, assurance_labels=fmt.ASSURANCE_LABELS,
             benchmark_labels=fmt.BENCHMARK_LABELS, polarity_text=fmt.polarity_text,
+            spc_basis_text=fmt.spc_basis_text, percentile=fmt.percentile,
         )
         self.templates.filters["chartjson"] = _chart_json
         self.templates.filters["sentence"] = lambda text: (str(text)[:1].upper() + str(text)[1:]) if text else ""
+        # honest units: what a count counts and what the pounds are (formatting.counted, pounds_meant)
+        self.templates.globals.update(
+            counted=fmt.counted, counted_more=fmt.counted_more, pounds_meant=fmt.pounds_meant,
+            count_plural=fmt.count_plural, denominator_plural=fmt.denominator_plural, unit_cost_text=fmt.unit_cost_text,
+        )
 
     def fresh_cache(self) -> LRUCache:
         """The response cache, emptied whenever the results snapshot has changed."""

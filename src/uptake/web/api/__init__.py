@@ -11,11 +11,11 @@
 One module per family of results, each with its endpoints and response models (``me``, ``organisations``,
 ``catalogue`` (innovations, indicators), ``values``, ``funnel``, ``spc``, ``peers``, ``opportunity``,
 ``adoption``, ``changes``, ``equity``, ``provenance`` (batches)); ``common``: the answer with its ETag and
-cache, pages of lists, query parameters; ``router``: every endpoint, in this order (the order of the OpenAPI
-document).
+cache, pages of lists, query parameters; ``errors``: the one error model and the status codes the OpenAPI
+document gives each route; ``router``: every endpoint, in this order (the order of the OpenAPI document).
 """
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
 from uptake.web.api import (
     adoption,
@@ -31,8 +31,16 @@ from uptake.web.api import (
     spc,
     values,
 )
+from uptake.web.api.errors import ETAG_RESPONSES
 
-router = APIRouter()
+async def _caller(request: Request) -> None:
+    """Every route reads the caller before anything else, so an unknown, revoked or malformed API token
+    answers 401 on every route alike, whatever else is wrong with the request (the answer itself reads the
+    same principal again from the request's state: common.respond)."""
+    await request.app.state.web.principal_async(request)
+
+
+router = APIRouter(dependencies=[Depends(_caller)])
 for _module in (me, organisations, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, equity,
                 provenance):
-    router.include_router(_module.router)
+    router.include_router(_module.router, responses=ETAG_RESPONSES)  # every answer has an ETag (common.respond)

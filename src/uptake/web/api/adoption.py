@@ -19,13 +19,15 @@ from uptake.web.api.common import (
     shape_model,
     web_of,
 )
+from uptake.web.api.errors import responses
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
 AdoptionOut = shape_model(ADOPTION_ROW, "AdoptionOut")
 
 
-@router.get("/adoption", response_model=Page[AdoptionOut], summary="First adoption and adopter category")
+@router.get("/adoption", response_model=Page[AdoptionOut], summary="First adoption and adopter category",
+            responses=responses(404))
 async def adoption(
     request: Request,
     indicator: str,

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from uptake.results import read
 from uptake.web.api.common import known_indicator, respond, web_of
+from uptake.web.api.errors import responses
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -41,6 +42,10 @@ class IndicatorOut(BaseModel):
     period: str
     adoption_threshold: float | None = None
     unit_cost: float | None = None
+    #: honest units: what the numerator (and an opportunity) and the denominator count, and what the pounds are
+    counts: dict[str, Any] | None = None
+    pounds_meaning: str | None = None
+    pounds_label: str | None = None
     synthetic: bool
     source: dict[str, Any]
     results: list[dict[str, Any]] = []
@@ -56,7 +61,8 @@ async def innovations(request: Request) -> Response:
     return await respond(request, build)
 
 
-@router.get("/innovations/{innovation_id}", response_model=InnovationOut, summary="One innovation")
+@router.get("/innovations/{innovation_id}", response_model=InnovationOut, summary="One innovation",
+            responses=responses(404))
 async def innovation(request: Request, innovation_id: str) -> Response:
     web = web_of(request)
     if innovation_id not in web.catalogue.innovations:
@@ -83,7 +89,8 @@ async def indicators(request: Request) -> Response:
     return await respond(request, build)
 
 
-@router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="One indicator")
+@router.get("/indicators/{indicator_id}", response_model=IndicatorOut, summary="One indicator",
+            responses=responses(404))
 async def indicator(request: Request, indicator_id: str) -> Response:
     web = web_of(request)
     ind = known_indicator(web, indicator_id)

@@ -22,6 +22,7 @@ from uptake.web.api.common import (
     shape_model,
     web_of,
 )
+from uptake.web.api.errors import responses
 from uptake.web.params import date_param
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
@@ -38,7 +39,8 @@ ChangeOut = shape_model(CHANGE_ROW, "ChangeOut", "A change detected by CUSUM: a 
 
 
 @router.get("/changes", response_model=Page[ChangeOut],
-            summary="Changes detected by CUSUM on organisations' percentiles (OpenPrescribing-style), newest first")
+            summary="Changes detected by CUSUM on organisations' percentiles (OpenPrescribing-style), newest first",
+            responses=responses(404))
 async def changes(
     request: Request,
     indicator: str | None = None,

@@ -20,6 +20,7 @@ from uptake.web.api.common import (
     shape_model,
     web_of,
 )
+from uptake.web.api.errors import responses
 from uptake.web.params import date_param
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
@@ -30,7 +31,8 @@ EquityOut = shape_model(EQUITY_ROW, "EquityOut", "The slope index of inequality 
 
 
 @router.get("/equity", response_model=Page[EquityOut],
-            summary="Slope index of inequality across deprivation (IMD) quintiles, per level and period")
+            summary="Slope index of inequality across deprivation (IMD) quintiles, per level and period",
+            responses=responses(404))
 async def equity(
     request: Request,
     indicator: str,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from uptake.results import read
 from uptake.web.api.common import LevelParam, PeriodParam, known_indicator, need, respond, web_of
+from uptake.web.api.errors import responses
 from uptake.web.params import date_param
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
@@ -24,7 +25,7 @@ class FunnelOut(BaseModel):
     limits: list[dict[str, Any]]
 
 
-@router.get("/funnel", response_model=FunnelOut, summary="Funnel plot points and limits")
+@router.get("/funnel", response_model=FunnelOut, summary="Funnel plot points and limits", responses=responses(404))
 async def funnel(request: Request, indicator: str, level: LevelParam, period: PeriodParam = None) -> Response:
     web = web_of(request)
     known_indicator(web, indicator)

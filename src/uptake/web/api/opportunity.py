@@ -24,6 +24,7 @@ from uptake.web.api.common import (
     shape_model,
     web_of,
 )
+from uptake.web.api.errors import responses
 from uptake.web.params import date_param
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
@@ -41,7 +42,7 @@ OpportunityOut = shape_model(OPPORTUNITY_ROW, "OpportunityOut")
 
 @router.get("/opportunity", response_model=Page[OpportunityOut],
             summary="Opportunity by organisation (signed in; only the organisations your role covers)",
-            responses={403: {"description": "Not signed in, or not in your role's scope"}})
+            responses=responses(403, 404, d403="Not signed in, or not in your role's scope"))
 async def opportunity(
     request: Request,
     indicator: str,
@@ -78,7 +79,8 @@ async def opportunity(
     return await respond(request, build, private=True)
 
 
-@router.get("/opportunity/totals", summary="National and ICB totals of the opportunity (positive gaps only)")
+@router.get("/opportunity/totals", summary="National and ICB totals of the opportunity (positive gaps only)",
+            responses=responses(404))
 async def opportunity_totals(
     request: Request,
     indicator: str,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from uptake.results import read
 from uptake.web.api.common import LevelParam, Page, PageParam, PerPageParam, need, paged, respond, web_of
+from uptake.web.api.errors import responses
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -35,7 +36,8 @@ class OrganisationDetail(Organisation):
     parents: list[dict[str, Any]] = []
 
 
-@router.get("/organisations", response_model=Page[Organisation], summary="Organisations, by level or name")
+@router.get("/organisations", response_model=Page[Organisation], summary="Organisations, by level or name",
+            responses=responses(404))
 async def organisations(
     request: Request,
     level: LevelParam | None = None,
@@ -55,7 +57,8 @@ async def organisations(
     return await respond(request, build)
 
 
-@router.get("/organisations/{code}", response_model=OrganisationDetail, summary="One organisation and its parents")
+@router.get("/organisations/{code}", response_model=OrganisationDetail, summary="One organisation and its parents",
+            responses=responses(404))
 async def organisation(request: Request, code: str) -> Response:
     web = web_of(request)
 

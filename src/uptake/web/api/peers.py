@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from uptake.results import read
 from uptake.web.api.common import CodeParam, need, respond, web_of
+from uptake.web.api.errors import responses
 from uptake.web.tables.base import Context
 from uptake.web.tables.peers import require_org_pack
 
@@ -23,7 +24,7 @@ class PeersOut(BaseModel):
 
 
 @router.get("/peers", response_model=PeersOut, summary="An organisation's 10 most similar peers (signed in)",
-            responses={403: {"description": "Not in your role's scope"}})
+            responses=responses(403, 404, d403="Not signed in, or the organisation is not in your role's scope"))
 async def peers(request: Request, org_code: CodeParam) -> Response:
     web = web_of(request)
 

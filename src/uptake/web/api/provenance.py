@@ -7,11 +7,12 @@ from fastapi.responses import Response
 
 from uptake.results import read
 from uptake.web.api.common import need, respond, web_of
+from uptake.web.api.errors import responses
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
 
-@router.get("/batches", summary="Provenance: every load into the analytics store")
+@router.get("/batches", summary="Provenance: every load into the analytics store", responses=responses(404))
 async def batches(request: Request, indicator: str | None = None) -> Response:
     web = web_of(request)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from uptake.results import read
 from uptake.web.api.common import CodeParam, LevelParam, known_indicator, need, respond, web_of
+from uptake.web.api.errors import responses
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -22,7 +23,8 @@ class SpcOut(BaseModel):
     points: list[dict[str, Any]]
 
 
-@router.get("/spc", response_model=SpcOut, summary="An organisation's SPC chart: limits, flags and icons")
+@router.get("/spc", response_model=SpcOut, summary="An organisation's SPC chart: limits, flags and icons",
+            responses=responses(404))
 async def spc(request: Request, indicator: str, org_code: CodeParam, level: LevelParam | None = None) -> Response:
     web = web_of(request)
     known_indicator(web, indicator)

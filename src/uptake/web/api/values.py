@@ -22,6 +22,7 @@ from uptake.web.api.common import (
     shape_model,
     web_of,
 )
+from uptake.web.api.errors import responses
 from uptake.web.params import date_param
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
@@ -29,7 +30,8 @@ router = APIRouter(prefix="/api/v1", tags=["results"])
 ValueOut = shape_model(VALUE_ROW, "ValueOut")
 
 
-@router.get("/values", response_model=Page[ValueOut], summary="Values with intervals, ranks and comparisons")
+@router.get("/values", response_model=Page[ValueOut], summary="Values with intervals, ranks and comparisons",
+            responses=responses(404))
 async def values(
     request: Request,
     indicator: str,

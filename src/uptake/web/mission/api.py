@@ -7,9 +7,13 @@ the signed-in principal, so it answers exactly as the rest of the app does:
 - writes (filings, steps, assessments) need a signed-in user: a bearer token, or a session cookie with
   the ``X-CSRF-Token`` header; the role and scope rules are uptake.mission.permissions;
 - a refusal answers 403 with the reason; a filing the caller may not see answers 404 (its existence does
-  not leak); a change made to a stale copy (``expected_version`` is not the filing's ``version``, or someone
-  else changed or created it at the same moment) answers 409 "someone else changed this; reload" and
-  changes nothing; other problems with the request answer 400 with the message.
+  not leak), to a write as to a read; a change made to a stale copy (``expected_version`` is not the
+  filing's ``version``, or someone else changed or created it at the same moment) answers 409 "someone
+  else changed this; reload" and changes nothing; other problems with the request answer 400 with the
+  message;
+- every route reads the caller first (an unknown API token is 401 on every route), and every error is the
+  one model of uptake.web.api.errors, ``{"detail": ...}``, with the statuses each route may answer in the
+  OpenAPI document.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from uptake.errors import Conflict, UptakeError
+from uptake.errors import Conflict, NotFound, UptakeError
 from uptake.mission.assessments import add_assessment, assessments_frame, availability_gap_report, due_date
 from uptake.mission.framework_repository import framework_history, framework_version, list_frameworks
 from uptake.mission.permissions import NotPermitted, Who, may_see_framework, who_for
@@ -45,9 +49,17 @@ from uptake.mission.ratings import ratings_table
 from uptake.mission.results import no_results, no_store
 from uptake.results import read
 from uptake.store.db import session_scope
+from uptake.web.api.errors import WRITE_CODES, responses
 from uptake.web.security import CSRF_HEADER, csrf_ok
 
-router = APIRouter(prefix="/api/v1", tags=["mission"])
+
+def _caller(request: Request) -> None:
+    """Every route reads the caller first, so an unknown, revoked or malformed API token answers 401 on every
+    route alike (uptake.web.api.errors)."""
+    _who(request)
+
+
+router = APIRouter(prefix="/api/v1", tags=["mission"], dependencies=[Depends(_caller)])
 
 MAX_PER_PAGE = 1000
 
@@ -72,14 +84,13 @@ class StepIn(BaseModel):
     expected_version: Annotated[int | None, Field(ge=0, le=2**31 - 1)] = None
 
 
-#: What a write may answer besides its success (the OpenAPI document lists them).
-WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The request is not valid (the detail says why)"},
-    401: {"description": "Not signed in"},
-    403: {"description": "Not permitted (the detail says why)"},
-    404: {"description": "Not found (a filing the caller may not see is not found either)"},
-    409: {"description": "Someone else changed this; reload (nothing was changed)"},
-}
+#: What a write may answer besides its success (the OpenAPI document lists them, with the standard ones).
+WRITE_RESPONSES = responses(
+    *WRITE_CODES,
+    d400="The change cannot be made as asked (the detail says why), or the request is malformed",
+    d401="Not signed in (send Authorization: Bearer TOKEN), or the API token is unknown, revoked or malformed",
+    d404="Not found (a filing or framework the caller may not see is not found either)",
+)
 
 
 class AssessmentIn(BaseModel):
@@ -116,8 +127,10 @@ def _db(request: Request, *, write: bool = False) -> Iterator[Session]:
         raise HTTPException(403, str(exc)) from None
     except Conflict as exc:
         raise HTTPException(409, str(exc)) from None
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     except UptakeError as exc:
-        status = 404 if str(exc).startswith(("there is no filing", "no framework")) else 400
+        status = 404 if str(exc).startswith("no framework") else 400
         raise HTTPException(status, str(exc)) from None
 
 
@@ -187,7 +200,8 @@ def nsf_list(request: Request) -> list[dict[str, Any]]:
         return [_json(vars(s)) for s in list_frameworks(session) if may_see_framework(who, s.status)]
 
 
-@router.get("/nsf/{framework_id}", summary="A framework version and the history of its versions")
+@router.get("/nsf/{framework_id}", summary="A framework version and the history of its versions",
+            responses=responses(404))
 def nsf_show(request: Request, framework_id: str,
              version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
     who = _who(request)
@@ -203,7 +217,8 @@ def nsf_show(request: Request, framework_id: str,
         return {"definition": row.definition, "versions": history}
 
 
-@router.get("/nsf/{framework_id}/attainment", summary="Attainment of a framework's commitments (result_attainment)")
+@router.get("/nsf/{framework_id}/attainment", summary="Attainment of a framework's commitments (result_attainment)",
+            responses=responses(404))
 def nsf_attainment(
     request: Request, framework_id: str, commitment: str | None = None, level: str | None = None,
     org_code: str | None = None, period: dt.date | None = None, page: Page = 1, per_page: PerPage = 100,
@@ -215,7 +230,8 @@ def nsf_attainment(
     return _page(_frame_rows(frame), page, per_page)
 
 
-@router.get("/nsf/{framework_id}/progress", summary="Organisations by status, per commitment, level and period")
+@router.get("/nsf/{framework_id}/progress", summary="Organisations by status, per commitment, level and period",
+            responses=responses(404))
 def nsf_progress(request: Request, framework_id: str, level: str | None = None,
                  by_region: bool = False) -> list[dict[str, Any]]:
     _published_or_404(request, framework_id)
@@ -238,7 +254,9 @@ def _published_or_404(request: Request, framework_id: str) -> None:
 # --- ratings ------------------------------------------------------------------------------------------------
 
 
-@router.get("/ratings", summary="Innovation ratings with their traces (published unless a national admin asks)")
+@router.get("/ratings", summary="Innovation ratings with their traces (published unless a national admin asks)",
+            responses=responses(400, 403, d400="The status is not one of published, reviewed, draft or all",
+                                d403="Only a national admin sees ratings that are not published"))
 def ratings(
     request: Request, level: str | None = None, period: dt.date | None = None, org_code: str | None = None,
     status: str = "published", run: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None, page: Page = 1,
@@ -250,14 +268,15 @@ def ratings(
     return _page(_frame_rows(frame), page, per_page)
 
 
-@router.get("/ratings/watch-list", summary="The decertification watch list")
+@router.get("/ratings/watch-list", summary="The decertification watch list", responses=responses(404))
 def watch_list(request: Request) -> list[dict[str, Any]]:
     with _results(request) as cur:
         frame = read.attainment.watch_list(cur, ordered=True)
     return [_json(r) for r in _frame_rows(frame)]
 
 
-@router.get("/ratings/missed-opportunities", summary="Commitments most similar peers met and the organisation did not")
+@router.get("/ratings/missed-opportunities", summary="Commitments most similar peers met and the organisation did not",
+            responses=responses(404))
 def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
                          page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
     with _results(request) as cur:
@@ -287,13 +306,16 @@ def plans(request: Request, icb: str | None = None, status: str | None = None,
                                                        framework_id=framework)]
 
 
-@router.get("/plans/missing", summary="ICBs with nothing filed (beyond a draft) per commitment")
+@router.get("/plans/missing", summary="ICBs with nothing filed per commitment, as far as the caller may know "
+            "(the public: nothing published)")
 def plans_missing(request: Request) -> list[dict[str, Any]]:
+    who = _who(request)
     with _db(request) as session:
-        return [vars(m) for m in icbs_with_nothing_filed(session)]
+        return [vars(m) for m in icbs_with_nothing_filed(session, who=who)]
 
 
-@router.get("/plans/{filing_id}", summary="A filing, its history and (for a plan) the plan against actual")
+@router.get("/plans/{filing_id}", summary="A filing, its history and (for a plan) the plan against actual",
+            responses=responses(404))
 def plan(request: Request, filing_id: Id) -> dict[str, Any]:
     who = _who(request)
     with _db(request) as session:
@@ -347,7 +369,9 @@ def assessments(request: Request) -> list[dict[str, Any]]:
         return [_json(r) for r in _frame_rows(assessments_frame(session))]
 
 
-@router.post("/assessments", status_code=201, summary="Record a value assessment", responses=WRITE_RESPONSES)
+@router.post("/assessments", status_code=201, summary="Record a value assessment",
+             responses=responses(400, 401, 403, d400="The assessment cannot be recorded as asked (the detail "
+                                 "says why), or the request is malformed", d401=WRITE_RESPONSES[401]["description"]))
 def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
                    assessment: Annotated[AssessmentIn, Body()]) -> dict[str, Any]:
     with _db(request, write=True) as session:
@@ -367,12 +391,12 @@ def assessment_add(request: Request, who: Annotated[Who, Depends(_writer)],
         })
 
 
-@router.get("/assessments/gaps", summary="The availability-gap report")
+@router.get("/assessments/gaps", summary="The availability-gap report", responses=responses(404))
 def gaps(request: Request, include_caught_up: bool = False, innovation: str | None = None,
          page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
     with _db(request) as session, _results(request) as cur:
         if "result_values" not in read.tables(cur):  # as the report says it, with the store's file
-            raise no_results(_web(request).workspace.analytics_path)
+            raise HTTPException(404, str(no_results(_web(request).workspace.analytics_path)))
         frame = availability_gap_report(session, cur, include_caught_up=include_caught_up)
     if innovation:
         frame = frame.loc[frame["innovation"] == innovation]

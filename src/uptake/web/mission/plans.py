@@ -10,10 +10,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from uptake.errors import Conflict, UptakeError
+from uptake.errors import Conflict, NotFound, UptakeError
 from uptake.mission.framework_repository import framework_version, published_frameworks
 from uptake.mission.permissions import FILING_TRANSITIONS, NotPermitted, Who, may_act_on_filing
 from uptake.mission.plans import (
+    DRAFT_ONLY,
     ContentProblems,
     ReasonCategory,
     filing_history,
@@ -44,10 +45,19 @@ def plans_page(request: Request, icb: str | None = None, status: str | None = No
     who = who_of(request)
     with session_scope(web_of(request).engine) as session:
         visible = filings(session, who, icb_code=icb or None, status=status or None)
-        missing = icbs_with_nothing_filed(session)
-    nothing = sorted({(m.icb_code, m.icb_name) for m in missing if m.state == "nothing"})
+        missing = icbs_with_nothing_filed(session, who=who)  # only what this person may know
+    nothing = sorted({(m.icb_code, m.icb_name) for m in missing if m.state != DRAFT_ONLY})
     return render(request, "mission/plans.html", filings=visible, missing=missing, icb=icb, status=status,
-                  who=who, nothing=nothing)
+                  who=who, nothing=nothing, nothing_means=_nothing_means(who))
+
+
+def _nothing_means(who: Who) -> str:
+    """What "nothing" means in the list of ICBs that have filed nothing, for this person."""
+    if who.role == "national-admin":
+        return "filed nothing (beyond a draft)"
+    if who.role == "icb-analyst":
+        return f"filed nothing (beyond a draft; for ICBs other than {who.scope_org_code}: published nothing)"
+    return "published nothing (drafts and filings under review are not public)"
 
 
 @router.get("/plans/queue")
@@ -132,6 +142,8 @@ async def plan_save(request: Request) -> Response:
         filing_id = await run_in_threadpool(save)
     except NotPermitted as exc:
         raise HTTPException(403, str(exc)) from None
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
     except UptakeError as exc:
         status_code = 400
         if isinstance(exc, ContentProblems):
@@ -216,8 +228,10 @@ async def plan_step(request: Request, filing_id: int, action: str) -> Response:
 
     try:
         await run_in_threadpool(step)
-    except NotPermitted as exc:
+    except NotPermitted as exc:  # a filing they may see, and a reason they may not take this step
         raise HTTPException(403, str(exc)) from None
+    except NotFound as exc:  # a filing they may not see: as its page answers
+        raise HTTPException(404, str(exc)) from None
     except UptakeError as exc:
         error, status_code = f"Could not {action}: {exc}", 400
         if isinstance(exc, Conflict):  # the page below shows the filing as it is now

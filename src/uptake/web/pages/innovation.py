@@ -96,7 +96,7 @@ def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: l
     if snapshot.has("result_funnel") and day:
         results.update(funnel_section(cur, snapshot, tctx, ind, level, day, inputs))
     if snapshot.has("result_opportunity_totals"):
-        results.update(opportunity_totals_section(cur, tctx, ind, day, inputs))
+        results.update(opportunity_totals_section(cur, tctx, ind, day, inputs, level))
     if snapshot.has("result_opportunity"):
         results.update(opportunity_section(tctx, ind, level, day))
     if snapshot.has("result_adoption"):

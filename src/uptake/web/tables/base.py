@@ -28,6 +28,9 @@ class Column:
     href: Callable[[dict], str | None] | None = None
     #: (text, colour) of an NHS.UK tag, or None
     tag: Callable[[dict], tuple[str, str] | None] | None = None
+    #: text that may hold long unbroken words (file names, dotted names): it may break anywhere, so the table
+    #: still fits the page on a desktop (docs/web.md, "Tables that fit")
+    breakable: bool = False
 
     def display(self, row: dict) -> str:
         if self.fmt is not None:

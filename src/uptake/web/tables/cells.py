@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from uptake.web.formatting import COMPARISON_COLOURS, COMPARISON_LABELS, missing
+from uptake.web.formatting import COMPARISON_COLOURS, COMPARISON_LABELS, missing, percentile
 from uptake.web.tables.base import Context
 
 
 def ordinal(value: Any) -> str:
-    """A percentile as an ordinal: 12.2 -> '12th'."""
-    if missing(value):
-        return "-"
-    n = int(round(float(value)))
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    """A percentile in words: 12.2 -> '12th', never '0th' (formatting.percentile)."""
+    return percentile(value)
 
 
 def signed(value: Any, digits: int = 1) -> str:

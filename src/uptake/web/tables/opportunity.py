@@ -9,13 +9,27 @@ from fastapi import HTTPException
 
 from uptake.results import read
 from uptake.results.schema import OPPORTUNITY_ROW
-from uptake.web.formatting import BENCHMARK_LABELS, indicator_value, level_label, number, period_label, pounds
+from uptake.web.formatting import (
+    BENCHMARK_LABELS,
+    counted,
+    extra_heading,
+    indicator_value,
+    level_label,
+    number,
+    period_label,
+    pounds_heading,
+    pounds_meant,
+    signed_pounds,
+)
 from uptake.web.params import date_param
 from uptake.web.tables.base import Column, Context, DataTable
 from uptake.web.tables.cells import org_link, synthetic_tag
 
 
-def _opportunity_columns(ctx: Context, with_org: bool) -> list[Column]:
+def _opportunity_columns(ctx: Context, with_org: bool, ind=None) -> list[Column]:
+    """With ``with_org``, one indicator's rows (``ind``): the headings say what its counts and pounds are.
+    Otherwise one organisation's rows on every indicator: each cell says its own unit and what its pounds
+    are."""
     def ind_of(r):
         return ctx.catalogue.indicators.get(r["indicator"])
 
@@ -31,17 +45,27 @@ def _opportunity_columns(ctx: Context, with_org: bool) -> list[Column]:
         Column("value", "Value now", fmt=lambda r: indicator_value(ind_of(r), r["value"]), numeric=True),
         Column("benchmark_value", "Benchmark", fmt=lambda r: indicator_value(ind_of(r), r["benchmark_value"]),
                numeric=True),
-        Column("extra_patients", "Extra patients", fmt=lambda r: number(r["extra_patients"]), numeric=True),
-        Column("extra_pounds", "Value (£)", fmt=lambda r: pounds(r["extra_pounds"]), numeric=True),
-        Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),  # SYNTHETIC follows the data
     ]
+    if with_org:  # one indicator: its units in the headings (no pounds column without a unit cost)
+        columns.append(
+            Column("extra_patients", extra_heading(ind), fmt=lambda r: number(r["extra_patients"]), numeric=True))
+        if ind is not None and ind.unit_cost is not None:
+            columns.append(Column("extra_pounds", pounds_heading(ind),
+                                  fmt=lambda r: signed_pounds(ind, r["extra_pounds"]), numeric=True))
+    else:  # every indicator: each cell says what it counts and what its pounds are
+        columns += [
+            Column("extra_patients", "Extra", fmt=lambda r: counted(ind_of(r), r["extra_patients"]), numeric=True),
+            Column("extra_pounds", "Pounds", fmt=lambda r: pounds_meant(ind_of(r), r["extra_pounds"]),
+                   numeric=True),
+        ]
+    columns.append(Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag))  # SYNTHETIC follows the data
     return columns
 
 
 def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, benchmark: str | None = None,
                 page: int = 1, per_page: int | None = None):
     """Each organisation's opportunity (restricted: only the rows the principal's role covers)."""
-    ctx.indicator(indicator)
+    ind = ctx.indicator(indicator)
     principal = ctx.principal
     if not principal.signed_in:
         raise HTTPException(403, "organisation opportunity figures are for signed-in NHS users")
@@ -56,7 +80,7 @@ def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, be
     )
     return DataTable(
         "opportunity", f"Opportunity by organisation: {level_label(level, plural=True)}",
-        _opportunity_columns(ctx, True), rows,
+        _opportunity_columns(ctx, True, ind), rows,
         {"indicator": indicator, "level": level, "period": day.isoformat() if day else None, "benchmark": benchmark},
         total, raw_columns=OPPORTUNITY_ROW.column_names,
     )
@@ -87,8 +111,11 @@ def opportunity_totals(ctx: Context, indicator: str):
         Column("benchmark", "If every organisation below it matched",
                fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
-        Column("extra_patients", "Extra patients in England", fmt=lambda r: number(r["extra_patients"]), numeric=True),
-        Column("extra_pounds", "Value (£)", fmt=lambda r: pounds(r["extra_pounds"]), numeric=True),
+        Column("extra_patients", extra_heading(ind, " in England"), fmt=lambda r: number(r["extra_patients"]),
+               numeric=True),
     ]
+    if ind.unit_cost is not None:  # no pounds column without a unit cost (downloads keep extra_pounds)
+        columns.append(Column("extra_pounds", pounds_heading(ind),
+                              fmt=lambda r: signed_pounds(ind, r["extra_pounds"]), numeric=True))
     return DataTable("opportunity-totals", f"National opportunity: {ind.title}", columns, rows,
                      {"indicator": indicator})

@@ -14,8 +14,8 @@ def batches(ctx: Context, indicator: str | None = None):
     columns = [
         Column("batch_id", "Batch", numeric=True),
         Column("indicator", "Indicator"),
-        Column("source", "Source"),
-        Column("file_name", "File"),
+        Column("source", "Source", breakable=True),
+        Column("file_name", "File", breakable=True),
         Column("file_sha256", "SHA-256", fmt=lambda r: (r["file_sha256"] or "")[:12] + "…"),
         Column("row_count", "Rows", fmt=lambda r: number(r["row_count"]), numeric=True),
         Column("first_period", "Periods", fmt=lambda r: f"{r['first_period']} to {r['last_period']}"),
@@ -58,7 +58,7 @@ def indicators(ctx: Context):
         Column("denominator", "Denominator"),
         Column("levels", "Collected at"),
         Column("period", "Period"),
-        Column("source", "Source"),
+        Column("source", "Source", breakable=True),
         Column("synthetic", "Data", fmt=lambda r: "" if r["synthetic"] else "Real", tag=synthetic_tag),
     ]
     return DataTable("indicators", "Indicators", columns, rows)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from uptake.catalogue.schemas import Indicator
+from uptake.web.formatting import count_plural, denominator_plural, unit_cost_text
 from uptake.web.pages.common import how
 from uptake.web.tables.base import Context
 from uptake.web.tables.opportunity import org_opportunity
@@ -29,5 +30,12 @@ def pack_section(tctx: Context, snapshot, cur, org: dict, ind: Indicator, inputs
         pack["how_nearby"] = how(cur, ind, ["nearby", "value"], inputs, latest)
         if snapshot.has("result_opportunity"):
             pack["opportunity"] = org_opportunity(tctx, code)
-            pack["how_opportunity"] = how(cur, ind, ["opportunity"], inputs, latest)
+            pack["how_opportunity"] = how(cur, ind, ["opportunity"], {
+                **inputs,
+                "Counted in": f"{count_plural(ind)} (the numerator; the denominator counts {denominator_plural(ind)})",
+                "Unit cost": unit_cost_text(ind)}, latest)
+            # the chosen indicator's top-decile gap, in its own units, for the sentence above the table
+            pack["opportunity_headline"] = next(
+                (r for r in pack["opportunity"].rows if r["indicator"] == ind.id and r["benchmark"] == "top-decile"),
+                None)
     return pack

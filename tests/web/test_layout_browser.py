@@ -1,0 +1,302 @@
+"""Tables that fit, or scroll inside their own container, on a desktop and on a phone (Playwright for Python
+driving Debian's Chromium at /usr/bin/chromium).
+
+Every page is opened at 1,400 x 900 (a desktop) and at 390 x 844 (a phone), screenshotted into
+test-artifacts/web/layout/, and measured in the page:
+
+- the document never scrolls sideways (``document.documentElement.scrollWidth <= innerWidth``);
+- every ``<table>`` is inside a scroll region (``.uptake-table-scroll``: ``overflow-x: auto``, keyboard
+  focusable with ``tabindex="0"``, ``role="region"`` and a name, the GOV.UK and NHS.UK pattern for a region
+  that scrolls), and that region fits inside the page;
+- at 1,400 px no table is wider than its scroll region: every column is on screen, none hidden behind a
+  scroll bar. On a phone a wide table may scroll inside its region (and only there).
+
+The main pages use the web tests' workspace (tests/web/conftest.py) and are also opened signed in as a
+national admin (the innovation pack's tables); the mission pages (National Service Frameworks, ratings,
+plans, availability) use the mission tests' small workspace with published ratings (as
+tests/test_mission_pages.py builds it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import pytest
+from browser_support import BackgroundServer, Watched
+
+CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web" / "layout"
+TESTS = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium; `make test` installs it)",
+)
+
+VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+#: the web tests' workspace: (name, address, signed in as)
+PAGES = [
+    ("home", "/", None),
+    ("innovation-doacs", "/innovations/doacs", None),
+    ("innovation-doacs-icb", "/innovations/doacs?indicator=doac-share&level=icb", None),
+    ("innovation-dementia", "/innovations/dementia-diagnosis", None),
+    ("innovation-narcolepsy", "/innovations/narcolepsy-medicines", None),
+    ("innovation-doacs-admin", "/innovations/doacs", "national-admin"),
+    ("organisations", "/organisations", None),
+    ("organisation-region", "/organisations/Y56", None),
+    ("organisation-icb", "/organisations/QMJ", None),
+    ("organisation-sub-icb", "/organisations/MJ0?indicator=doac-share", None),
+    ("organisation-practice", "/organisations/PMJ00", None),
+    ("organisation-trust", "/organisations/RAL?indicator=narcolepsy-newer-share", None),
+    ("organisation-sub-icb-admin", "/organisations/MJ0?indicator=doac-share", "national-admin"),
+    ("compare", "/compare?codes=QMJ,QKK,QSL,QUY", None),
+    ("data", "/data", None),
+    ("about", "/about", None),
+    ("sign-in", "/sign-in", None),
+    ("account-admin", "/account", "national-admin"),
+    ("admin-users", "/admin/users", "national-admin"),
+    ("admin-audit", "/admin/audit", "national-admin"),
+]
+
+#: the mission tests' workspace
+MISSION_PAGES = [
+    ("nsf-index", "/nsf"),
+    ("nsf-framework", "/nsf/stroke"),
+    ("nsf-commitment", "/nsf/stroke/thrombolysis"),
+    ("nsf-commitment-icb", "/nsf/stroke/thrombolysis?level=icb"),
+    ("ratings", "/ratings"),
+    ("rating", "/ratings/stroke-unit/U05"),
+    ("plans", "/plans"),
+    ("availability", "/availability"),
+    ("mission-sign-in", "/sign-in"),
+]
+
+#: Measured in the page. A table's container is its nearest ancestor that clips or scrolls sideways.
+MEASURE = """() => {
+  const width = window.innerWidth;
+  const out = {width, scrollWidth: document.documentElement.scrollWidth, tables: []};
+  for (const table of document.querySelectorAll('table')) {
+    const caption = table.querySelector('caption');
+    const name = (caption ? caption.textContent : (table.id || table.className)).trim().replace(/\\s+/g, ' ');
+    let box = table.parentElement;
+    while (box && box !== document.body) {
+      const overflow = getComputedStyle(box).overflowX;
+      if (overflow === 'auto' || overflow === 'scroll' || overflow === 'hidden' || overflow === 'clip') break;
+      box = box.parentElement;
+    }
+    const region = box && box !== document.body ? box : null;
+    const rect = region ? region.getBoundingClientRect() : null;
+    out.tables.push({
+      name: name.slice(0, 80),
+      tableWidth: Math.ceil(table.getBoundingClientRect().width),
+      container: region ? {
+        overflowX: getComputedStyle(region).overflowX,
+        clientWidth: region.clientWidth,
+        scrollWidth: region.scrollWidth,
+        left: Math.floor(rect.left), right: Math.ceil(rect.right),
+        scrollClass: region.classList.contains('uptake-table-scroll'),
+        tabindex: region.getAttribute('tabindex'),
+        role: region.getAttribute('role'),
+        label: region.getAttribute('aria-label') || region.getAttribute('aria-labelledby'),
+      } : null,
+    });
+  }
+  return out;
+}"""
+
+
+def layout_problems(measured: dict, viewport: str) -> list[str]:
+    """What is wrong with a page's layout at one viewport (empty when every table fits or scrolls properly)."""
+    problems = []
+    if measured["scrollWidth"] > measured["width"]:
+        problems.append(f"the page is {measured['scrollWidth']} px wide in a {measured['width']} px window")
+    for t in measured["tables"]:
+        box = t["container"]
+        if box is None:
+            problems.append(f"table {t['name']!r} ({t['tableWidth']} px) is in no scroll container")
+            continue
+        if not box["scrollClass"] or box["overflowX"] not in ("auto", "scroll"):
+            problems.append(f"table {t['name']!r} is clipped by a container that does not scroll "
+                            f"(overflow-x {box['overflowX']})")
+        if box["tabindex"] != "0" or box["role"] != "region" or not box["label"]:
+            problems.append(f"table {t['name']!r}: its scroll region is not focusable and named "
+                            f"(tabindex {box['tabindex']}, role {box['role']}, label {box['label']!r})")
+        if box["left"] < 0 or box["right"] > measured["width"]:
+            problems.append(f"table {t['name']!r}: its scroll region spans {box['left']}-{box['right']} px, "
+                            f"outside the {measured['width']} px window")
+        if viewport == "desktop" and max(t["tableWidth"], box["scrollWidth"]) > box["clientWidth"]:
+            problems.append(f"table {t['name']!r} is {max(t['tableWidth'], box['scrollWidth'])} px wide in a "
+                            f"{box['clientWidth']} px container: columns are cut off at {measured['width']} px")
+    return problems
+
+
+def test_layout_problems_are_found():
+    """The check itself: a table wider than its region at 1,400 px, a table in no region, a region with no
+    name, and a page that scrolls sideways are each reported; a wide table in a proper region on a phone
+    is not."""
+    region = {"overflowX": "auto", "clientWidth": 300, "scrollWidth": 600, "left": 10, "right": 310,
+              "scrollClass": True, "tabindex": "0", "role": "region", "label": "League table"}
+    wide = {"name": "League table", "tableWidth": 600, "container": region}
+    assert layout_problems({"width": 390, "scrollWidth": 390, "tables": [wide]}, "phone") == []
+    assert "cut off" in layout_problems({"width": 1400, "scrollWidth": 1400, "tables": [wide]}, "desktop")[0]
+    loose = {"name": "x", "tableWidth": 100, "container": None}
+    assert "no scroll container" in layout_problems({"width": 390, "scrollWidth": 390, "tables": [loose]}, "phone")[0]
+    unnamed = {**wide, "container": {**region, "label": None, "scrollWidth": 300}, "tableWidth": 300}
+    assert "not focusable and named" in layout_problems({"width": 1400, "scrollWidth": 1400,
+                                                          "tables": [unnamed]}, "desktop")[0]
+    assert "window" in layout_problems({"width": 390, "scrollWidth": 500, "tables": []}, "phone")[0]
+
+
+# --- fixtures ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(demo):
+    from web_support import make_app
+
+    from uptake.web.security import RateLimiter
+
+    app = make_app(demo)
+    app.state.web.signin_by_address = RateLimiter(10_000, 300)
+    with BackgroundServer(app) as running:
+        yield running
+
+
+def _mission_support():
+    """tests/test_mission_support.py by path (tests/ and tests/web each have a conftest)."""
+    spec = importlib.util.spec_from_file_location("uptake_test_mission_support", TESTS / "test_mission_support.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def mission_server(tmp_path_factory):
+    from uptake.mission.assessments import add_assessment
+    from uptake.mission.demo import NATIONAL_ASSESSMENTS
+    from uptake.mission.ratings import compute_ratings, publish_ratings, review_ratings
+    from uptake.store import make_engine, session_scope, upgrade
+    from uptake.web.app import create_app
+    from uptake.workspace import Workspace
+
+    support = _mission_support()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("UPTAKE_DATABASE_URL", raising=False)
+        ws = Workspace.resolve(tmp_path_factory.mktemp("layout-mission") / "ws").ensure()
+        store = support.small_store(ws.analytics_path)
+        upgrade(ws.database_url)
+        engine = support.mission_workflow(make_engine(ws.database_url))
+        with session_scope(engine) as session:
+            compute_ratings(session, store, who=support.ADMIN)
+            review_ratings(session, support.ADMIN, level="stroke-unit")
+            publish_ratings(session, support.ADMIN)
+            add_assessment(session, support.ADMIN, **NATIONAL_ASSESSMENTS[0])
+        engine.dispose()
+        app = create_app(ws, secret_key="test-secret-key-" + "x" * 32)
+        with BackgroundServer(app) as running:
+            yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser_support import launch_chromium
+
+    yield from launch_chromium(CHROMIUM)
+
+
+@pytest.fixture(scope="module")
+def contexts(browser, server, demo):
+    """contexts(viewport, role) -> a browser context of that size, signed in as the role's demo user (None: the
+    public), made once each."""
+    made: dict[tuple[str, str | None], object] = {}
+
+    def get(viewport: str, role: str | None):
+        key = (viewport, role)
+        if key not in made:
+            ctx = browser.new_context(viewport=VIEWPORTS[viewport])
+            if role is not None:
+                page = ctx.new_page()
+                page.goto(server.url + "/sign-in", wait_until="networkidle")
+                page.fill("#email", demo.users[role].email)
+                page.fill("#password", demo.users[role].password)
+                page.click("button[type=submit]")
+                page.wait_for_url(server.url + "/")
+                page.close()
+            made[key] = ctx
+        return made[key]
+
+    yield get
+    for ctx in made.values():
+        ctx.close()
+
+
+def _visit(context, base: str, name: str, address: str, viewport: str) -> None:
+    watched = Watched(context, base)
+    page = watched.page
+    try:
+        response = page.goto(base + address, wait_until="networkidle")
+        assert response.status == 200, f"{address}: {response.status}"
+        for chart in page.locator("[data-chart], [data-map]").all():
+            chart.locator(".main-svg").first.wait_for(timeout=15_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{viewport}.png"), full_page=True)
+        measured = page.evaluate(MEASURE)
+        problems = layout_problems(measured, viewport)
+        assert not problems, f"{address} at {measured['width']} px:\n" + "\n".join(problems)
+        watched.check()
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("name, address, role", PAGES, ids=[p[0] for p in PAGES])
+def test_tables_fit_or_scroll_inside_their_container(server, contexts, name, address, role, viewport):
+    _visit(contexts(viewport, role), server.url, name, address, viewport)
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("name, address", MISSION_PAGES, ids=[p[0] for p in MISSION_PAGES])
+def test_mission_tables_fit_or_scroll_inside_their_container(mission_server, browser, name, address, viewport):
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    try:
+        _visit(context, mission_server.url, name, address, viewport)
+    finally:
+        context.close()
+
+
+#: GET routes that are not pages to check: a redirect, files, the API documentation (Swagger UI, checked in
+#: test_browser.py), and the comply-or-justify forms and queue, which need filings made through the forms
+#: (test_mission_browser.py): their tables use the same scroll region
+NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/favicon.ico", "/geo/{level}.json",
+             "/docs", "/healthz", "/download/{name}.{fmt}", "/mission/download/{name}.csv", "/plans/new",
+             "/plans/queue", "/plans/{filing_id}"}
+
+
+def _page_paths(routes, prefix=""):
+    """The app's GET paths outside the API (walking included routers)."""
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's included router
+            yield from _page_paths(route.original_router.routes, prefix + route.include_context.prefix)
+        elif hasattr(route, "methods") and hasattr(route, "path"):
+            if "GET" in (route.methods or ()) and not (prefix + route.path).startswith("/api/"):
+                yield prefix + route.path
+        elif hasattr(route, "routes"):
+            yield from _page_paths(route.routes, prefix + getattr(route, "path", ""))
+
+
+def test_every_page_is_covered(server):
+    """Every page of the app is in one of the lists above (or named in NOT_PAGES, with the reason), so a new
+    page cannot skip the layout check."""
+    covered = {re.sub(r"\?.*", "", address) for _, address, _ in PAGES} | {a for _, a in MISSION_PAGES}
+    paths = set(_page_paths(server.server.config.app.routes))
+    assert {"/", "/organisations/{code}", "/nsf/{framework_id}/{commitment_id}", "/availability"} <= paths
+    missing = []
+    for path in sorted(paths - NOT_PAGES):
+        pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+        if not any(pattern.match(address) for address in covered):
+            missing.append(path)
+    assert not missing, f"pages with no layout check: {missing}"
