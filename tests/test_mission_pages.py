@@ -526,7 +526,7 @@ def test_what_an_assessment_means_on_a_day() -> None:
     ("/nsf/nope", 404, "Framework not found", "/nsf"),
     ("/nsf/stroke/nope", 404, "Commitment not found", "/nsf/stroke"),
     ("/ratings/icb/QAA", 404, "Rating not found", "/ratings?q=QAA"),
-    ("/plans/999", 404, "Filing not found", "/plans"),
+    ("/plans/999", 404, "Page not found", "/plans"),
     ("/ratings?level=stroke-unit&rating=brilliant", 422, "There is a problem with the web address",
      "/ratings?level=stroke-unit"),
 ])

@@ -136,8 +136,8 @@ def _rating(request: Request, m: re.Match) -> ErrorPage:
 
 
 def _filing(request: Request, m: re.Match) -> ErrorPage:
-    return ErrorPage(
-        "Filing not found",
+    return ErrorPage(  # "Page not found": whether a filing the person may not see exists is not said
+        "Page not found",
         [f"There is no plan or justification {m['filing']} that you can see.",
          "Filings are public once published; before that only the ICB's analysts and national reviewers see "
          "them (sign in)."]).link("/plans", "See the plans and justifications you can see")
@@ -201,6 +201,9 @@ def _problem(error: dict[str, Any]) -> tuple[str, str, str]:
     """(where: query or path, the parameter's name, the sentence) for one validation error."""
     loc = [str(p) for p in error.get("loc", ())]
     where, name = (loc[0], loc[-1]) if len(loc) >= 2 else ("query", loc[-1] if loc else "")
+    if error.get("type") == "value_error":  # a route's own sentence, e.g. "period 'x' is not a date (YYYY-MM-DD)"
+        text = str(error.get("msg", "")).removeprefix("Value error, ")
+        return where, name, text[:1].upper() + text[1:].rstrip(".") + "."
     words = PART_NAMES.get(name) or name.replace("_id", " number").replace("_", " ")
     reason = REASONS.get(error.get("type", ""), lambda ctx: str(error.get("msg", "is not valid")).lower())(
         error.get("ctx") or {})
@@ -225,9 +228,9 @@ def bad_address(request: Request, title: str, detail: str | None,
         first = detail.split(" ", 1)[0]
         wrong |= {k for k, v in request.query_params.multi_items()
                   if k == first or (v and f"'{v}'" in detail)}
-        if "(YYYY-MM-DD)" in detail:
-            page.lines.append("Dates are written YYYY-MM-DD, for example 2022-09-01 for the period starting on "
-                              "1 September 2022.")
+    if any("YYYY-MM-DD" in problem for problem in page.problems):
+        page.lines.append("Dates are written YYYY-MM-DD, for example 2022-09-01 for the period starting on "
+                          "1 September 2022.")
     if in_path:
         parent = request.url.path.rstrip("/").rsplit("/", 1)[0] or "/"
         page.link(parent, f"Go to {parent}")
