@@ -69,9 +69,11 @@ MISSION_PAGES = [
     ("nsf-commitment", "/nsf/stroke/thrombolysis"),
     ("nsf-commitment-icb", "/nsf/stroke/thrombolysis?level=icb"),
     ("ratings", "/ratings"),
+    ("ratings-search", "/ratings?q=U0&level=stroke-unit"),
     ("rating", "/ratings/stroke-unit/U05"),
     ("plans", "/plans"),
     ("availability", "/availability"),
+    ("assessments", "/assessments"),
     ("mission-sign-in", "/sign-in"),
 ]
 
