@@ -1,0 +1,1 @@
+"""Pages, forms and API of the frontline ecosystem (``uptake.ecosystem``): one module per journey."""
