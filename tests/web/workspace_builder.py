@@ -405,4 +405,17 @@ def build(root: Path) -> Built:
         store.load_observations(frame, indicator=indicator_id, source="test source", file_name=f"{indicator_id}.csv",
                                 file_sha256=f"{abs(hash(indicator_id)):064x}"[:64], loaded_by="tester")
     write_results(ws.analytics_path, results(orgs, rels, obs))
+    write_models(ws.analytics_path)
     return Built(ws, CATALOGUE, orgs, rels)
+
+
+def write_models(path: Path) -> None:
+    """The models' tables (result_outcomes, result_impact) from the results above, as `uptake compute` writes
+    them (uptake.models.publish)."""
+    from uptake.models.publish import write_model_tables
+
+    con = duckdb.connect(str(path))
+    try:
+        write_model_tables(con, CATALOGUE)
+    finally:
+        con.close()

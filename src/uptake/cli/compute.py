@@ -18,6 +18,7 @@ from sqlalchemy import inspect
 from uptake.cli._common import WorkspaceOption, console, usage_checks
 from uptake.mission.permissions import operator
 from uptake.mission.ratings import RatingRunSummary, rate_in_publication
+from uptake.models.publish import write_model_tables
 from uptake.pipeline.engines import check_engine
 from uptake.pipeline.publication import Publication
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
@@ -52,9 +53,13 @@ def compute(
     ws = Workspace.resolve(workspace)
     store = resolve_store(ws)
     settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
+    modelled: dict[str, int] = {}
     with _mission_refresh(ws, ratings) as (refresh, rated):
-        run = _run_with_progress(store, engine, settings, refresh)
+        run = _run_with_progress(store, engine, settings, _with_models(refresh, modelled))
     print_run(run)
+    if modelled:
+        console.print("Outcome models: " + ", ".join(f"{name} {rows:,} rows" for name, rows in modelled.items())
+                      + " (docs/outcomes.md, docs/health-and-wealth.md).", highlight=False)
     summary = rated[0] if rated else None
     if summary is None:
         return
@@ -62,6 +67,20 @@ def compute(
         f"NSF attainment recomputed ({summary.attainment_rows:,} rows); draft rating run {summary.run_id} "
         f"({summary.ratings:,} ratings) awaits `uptake ratings review` and `uptake ratings publish`. "
         "Published ratings are unchanged until then.", highlight=False)
+
+
+def _with_models(refresh: Callable[[Publication], None] | None,
+                 modelled: dict[str, int]) -> Callable[[Publication], None]:
+    """The publication's extra step: the models' tables (outcomes of each gap, the health and wealth impact)
+    from the new results, then the mission's refresh (if any), all inside the one publication."""
+    def publish(pub: Publication) -> None:
+        written = write_model_tables(pub.con)
+        pub.replaced(written, pub.pipeline_run)
+        modelled.update(written)
+        if refresh is not None:
+            refresh(pub)
+
+    return publish
 
 
 @contextmanager
@@ -120,7 +139,7 @@ def _run_with_progress(store, engine: str | None, settings: PipelineSettings,
 
         def mission(pub: Publication) -> None:
             assert publish_with is not None
-            progress.update(overall, description="Recomputing NSF attainment and draft ratings")
+            progress.update(overall, description="Outcome models, NSF attainment and draft ratings")
             publish_with(pub)
 
         run = run_pipeline(store, engine=engine, settings=settings, progress=on_event,
