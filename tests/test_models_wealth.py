@@ -215,3 +215,14 @@ def test_a_wealth_parameter_file_with_a_missing_condition_is_refused(tmp_path) -
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     with pytest.raises(UptakeError, match=r"parameters\.cost_health\.dementia: is missing"):
         wealth.parameters(path)
+
+
+def test_summaries_equal_numpy_percentiles() -> None:
+    """The partial-sort summary against np.percentile (the slow, obviously-correct reference)."""
+    rng = np.random.default_rng(5)
+    draws = {"a": rng.normal(size=40_001), "b": rng.gamma(2.0, size=40_001), "c": rng.uniform(size=40_001)}
+    got = wealth.summaries(draws)
+    for key, values in draws.items():
+        lo, hi = np.percentile(values, [2.5, 97.5])
+        assert got[key].low == pytest.approx(lo, rel=1e-12) and got[key].high == pytest.approx(hi, rel=1e-12)
+        assert got[key].mean == pytest.approx(values.mean())

@@ -161,12 +161,21 @@ def monte_carlo(n: int = 100_000, seed: int = 20200701, params: ParameterSet | N
 
 
 def summaries(draws: Mapping[str, NDArray[np.float64]]) -> dict[str, OutcomeSummary]:
-    """Mean and 95% interval (2.5th and 97.5th percentiles) of every figure, in one percentile call."""
+    """Mean and 95% interval (2.5th and 97.5th percentiles, linear interpolation as ``np.percentile``) of every
+    figure: one partial sort of all figures at once (O(n), not a full sort per figure)."""
     keys = list(draws)
     stacked = np.vstack([np.asarray(draws[k], dtype=float) for k in keys])
-    low, high = np.percentile(stacked, [2.5, 97.5], axis=1)
+    n = stacked.shape[1]
+    positions = [(n - 1) * q for q in (0.025, 0.975)]
+    lows = [int(np.floor(p)) for p in positions]
+    needed = sorted({i for lo in lows for i in (lo, min(lo + 1, n - 1))})
+    part = np.partition(stacked, needed, axis=1)
+    bounds = []
+    for p, lo in zip(positions, lows):
+        hi = min(lo + 1, n - 1)
+        bounds.append(part[:, lo] + (part[:, hi] - part[:, lo]) * (p - lo))
     means = stacked.mean(axis=1)
-    return {k: OutcomeSummary(float(means[i]), float(low[i]), float(high[i])) for i, k in enumerate(keys)}
+    return {k: OutcomeSummary(float(means[i]), float(bounds[0][i]), float(bounds[1][i])) for i, k in enumerate(keys)}
 
 
 # ----------------------------------------------------------------------------------------- the printed cells
