@@ -56,6 +56,7 @@ PAGES = [
     ("compare", "/compare?codes=QMJ,QKK,QSL,QUY", None),
     ("data", "/data", None),
     ("about", "/about", None),
+    ("health-and-wealth", "/health-and-wealth", None),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
