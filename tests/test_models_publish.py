@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from publication_support import build
 from uptake.cli import app
+from uptake.models.outcomes import registry
 from uptake.results import read
 
 
@@ -50,3 +51,12 @@ def test_compute_publishes_the_measured_impact(computed: Path) -> None:
     doac = {r["measure"]: r for r in impact if r["indicator"] == "doac-share"}
     assert doac["deaths_avoided"]["low"] < doac["deaths_avoided"]["mean"] < doac["deaths_avoided"]["high"]
     assert doac["economic_value_pounds"]["mean"] > 0 and doac["deaths_avoided"]["benchmark"] == "top-decile"
+
+
+def test_thrombolysis_outcomes_once_the_stroke_model_is_merged(computed: Path) -> None:
+    if registry.model_for("thrombolysis-rate") is None:
+        pytest.skip("the stroke outcome model (uptake.models.outcomes.stroke) is not merged yet")
+    with duckdb.connect(str(computed), read_only=True) as con:
+        rows, total = read.outcomes.outcomes(con, indicator="thrombolysis-rate")
+        impact = [r for r in read.outcomes.impact(con) if r["indicator"] == "thrombolysis-rate"]
+    assert total > 0 and impact and all(r["mean"] is not None for r in impact)

@@ -226,3 +226,14 @@ def test_summaries_equal_numpy_percentiles() -> None:
         lo, hi = np.percentile(values, [2.5, 97.5])
         assert got[key].low == pytest.approx(lo, rel=1e-12) and got[key].high == pytest.approx(hi, rel=1e-12)
         assert got[key].mean == pytest.approx(values.mean())
+
+
+def test_measured_impact_shows_a_models_other_outcomes_as_they_are() -> None:
+    """A model without deaths or illness (e.g. stroke thrombolysis: good outcomes, QALYs, pounds) still has
+    its outcomes shown, each with its interval."""
+    good = np.linspace(1.0, 3.0, 1001)
+    gap = wealth.MeasuredGap("cvd", "thrombolysis-rate", "stroke-unit", None, 50.0, "admissions", None, None, False,
+                             other=(("good_outcomes", "Good outcomes added", good),))
+    rows = wealth.measured_impact([gap])
+    assert [r["measure"] for r in rows] == ["good_outcomes"]
+    assert rows[0]["mean"] == pytest.approx(2.0) and rows[0]["low"] == pytest.approx(np.percentile(good, 2.5))

@@ -90,6 +90,7 @@ def impact_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> pd.Dat
             unit = ind.counts.plural if ind.counts else "people"
             model = registry.model_for(indicator)
             deaths = illness = None
+            other: tuple = ()
             note = ""
             if model is None:
                 note = "No outcome model for this indicator yet: the gap is shown in its own unit only."
@@ -97,10 +98,12 @@ def impact_frame(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> pd.Dat
                 draws = per_unit_draws(model, IMPACT_DRAWS, registry.SEED)
                 deaths = units * draws["deaths_avoided"] if "deaths_avoided" in draws else None
                 illness = units * draws["strokes_avoided"] if "strokes_avoided" in draws else None
+                other = tuple((o.key, o.label, units * draws[o.key]) for o in model.outcomes
+                              if o.key not in ("deaths_avoided", "strokes_avoided", "ich_avoided"))
                 note = model.per
             gaps.append(wealth.MeasuredGap(condition, indicator, level, row["period"], units, unit, deaths, illness,
                                            bool(row["synthetic"]) or ind.synthetic or bool(model and model.synthetic),
-                                           note))
+                                           note, other))
     rows = wealth.measured_impact(gaps)
     frame = pd.DataFrame(rows, columns=[*IMPACT.column_names])
     frame["benchmark"] = "top-decile"

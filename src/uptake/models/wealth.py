@@ -348,6 +348,8 @@ class MeasuredGap:
     illness: NDArray[np.float64] | None  # draws of illness avoided (strokes; None: not modelled)
     synthetic: bool
     note: str = ""
+    #: the model's other outcomes, shown as they are: key -> (label, draws for the whole gap)
+    other: tuple[tuple[str, str, NDArray[np.float64]], ...] = ()
 
 
 def measured_impact(gaps: Sequence[MeasuredGap], seed: int = 20200702,
@@ -359,7 +361,8 @@ def measured_impact(gaps: Sequence[MeasuredGap], seed: int = 20200702,
     p = _params(params)
     rows: list[dict] = []
     for i, gap in enumerate(gaps):
-        n = len(gap.deaths) if gap.deaths is not None else (len(gap.illness) if gap.illness is not None else 0)
+        sized = [d for d in (gap.deaths, gap.illness, *(o[2] for o in gap.other)) if d is not None]
+        n = len(sized[0]) if sized else 0
         base = dict(condition=gap.condition, indicator=gap.indicator, level=gap.level, period=gap.period,
                     extra_units=gap.extra_units, unit=gap.unit, synthetic=gap.synthetic)
         if n == 0:
@@ -381,6 +384,7 @@ def measured_impact(gaps: Sequence[MeasuredGap], seed: int = 20200702,
             measures += [("illness_avoided", "Illness avoided (strokes or systemic embolisms)", gap.illness),
                          ("care_costs_avoided_pounds", "Health, social care and incurred costs avoided (pounds)",
                           gap.illness * cost)]
+        measures += list(gap.other)
         for key, label, draws in measures:
             lo, hi = np.percentile(draws, [2.5, 97.5])
             rows.append({**base, "measure": key, "label": label, "mean": float(np.mean(draws)), "low": float(lo),

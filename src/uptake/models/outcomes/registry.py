@@ -30,7 +30,7 @@ __all__ = ["MODELS", "BY_INDICATOR", "CONDITION_OF", "DRAWS", "SEED", "models", 
 DRAWS = 10_000
 SEED = 20140301
 #: the report's condition each model's outcomes count towards (the health and wealth model's columns)
-CONDITION_OF = {"doac": "cvd", "stroke": "cvd", "lung": "cancer"}
+CONDITION_OF = {"doac": "cvd", "stroke": "cvd", "stroke-thrombolysis": "cvd", "lung": "cancer"}
 
 
 def _from_module(module: ModuleType | None) -> OutcomeModel | None:

@@ -32,12 +32,17 @@ def with_interval(mean: Any, low: Any, high: Any, digits: int = 1, money: bool =
     return f"{fmt(mean)} (95% interval {fmt(low)} to {fmt(high)})"
 
 
+def _money(r: dict) -> bool:
+    return str(r.get("outcome") or r.get("measure") or "").endswith("pounds")
+
+
 def _outcome_cell(r: dict) -> str:
-    return with_interval(r["mean"], r["low"], r["high"], 1)
+    return with_interval(r["mean"], r["low"], r["high"], 1, money=_money(r))
 
 
 def _per_unit(r: dict) -> str:
-    return f"{with_interval(r['per_unit_mean'] * 1000, r['per_unit_low'] * 1000, r['per_unit_high'] * 1000, 2)} per 1,000"
+    return (f"{with_interval(r['per_unit_mean'] * 1000, r['per_unit_low'] * 1000, r['per_unit_high'] * 1000, 2, money=_money(r))}"
+            " per 1,000")
 
 
 def national_outcomes(ctx: Context, indicator: str, benchmark: str | None = None) -> DataTable:
@@ -142,7 +147,7 @@ def impact(ctx: Context) -> DataTable:
                fmt=lambda r: f"{number(r['extra_units'])} {r['unit']}", numeric=True),
         Column("label", "Measure"),
         Column("mean", "Mean (95% interval)",
-               fmt=lambda r: (with_interval(r["mean"], r["low"], r["high"], money=r["measure"].endswith("pounds"))
+               fmt=lambda r: (with_interval(r["mean"], r["low"], r["high"], money=_money(r))
                               if not missing(r["mean"]) else "not modelled"), numeric=True),
         Column("note", "Per / note"),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
