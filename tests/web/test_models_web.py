@@ -57,6 +57,7 @@ def test_innovation_page_has_the_outcome_columns_and_how(client) -> None:
     assert "What closing the gap is worth" in html
     assert "Strokes avoided" in html and "Deaths avoided" in html and "95% interval" in html
     assert "How was this outcome calculated?" in html and "13.04" in html
+    assert "Valued with the health and wealth model" in html and "Economic value of the deaths avoided" in html
 
 
 def test_organisation_page_shows_its_outcomes_and_share_to_whom_may_see_its_pack(signed_in) -> None:

@@ -79,36 +79,25 @@ def national_outcomes(cur: Cursor, indicator: str, period: dt.date | None = None
                      f"'{NATIONAL}' AND period = ? ORDER BY level, benchmark, outcome", [indicator, period])
 
 
-def org_outcomes(cur: Cursor, code: str, indicators: Sequence[str] | None = None) -> list[Row]:
-    """One organisation's outcomes on each indicator (of ``indicators``), latest period of each."""
-    cond, params = in_list("indicator", indicators)
-    return rows(
-        cur,
-        f"""SELECT {_OUTCOME_COLUMNS} FROM result_outcomes o
-            WHERE org_code = ? AND {cond}
-              AND period = (SELECT max(period) FROM result_outcomes x
-                            WHERE x.indicator = o.indicator AND x.level = o.level AND x.org_code = o.org_code)
-            ORDER BY indicator, benchmark, outcome""",
-        [code, *params],
-    )
-
-
-def organisation_share(cur: Cursor, code: str, indicators: Sequence[str] | None = None) -> list[Row]:
-    """The organisation's share of England's outcome (top-decile benchmark) for its latest period on each
-    indicator: its mean over the national mean at the same level and period."""
+def org_outcomes(cur: Cursor, code: str, indicators: Sequence[str] | None = None,
+                 benchmark: str | None = "top-decile") -> list[Row]:
+    """One organisation's outcomes on each indicator (of ``indicators``), latest period of each, with England's
+    figure for the same level, period, benchmark and outcome (``national_mean``) and the organisation's share
+    of it (``share``): one query."""
     cond, params = in_list("o.indicator", indicators)
+    bench = "o.benchmark = ?" if benchmark else "TRUE"
     return rows(
         cur,
-        f"""SELECT o.indicator, o.level, o.period, o.outcome, o.mean AS org_mean, n.mean AS national_mean,
+        f"""SELECT {", ".join(f'o."{c}"' for c in OUTCOMES.column_names)}, n.mean AS national_mean,
                    CASE WHEN n.mean > 0 THEN o.mean / n.mean END AS share
-            FROM result_outcomes o JOIN result_outcomes n
+            FROM result_outcomes o LEFT JOIN result_outcomes n
               ON n.indicator = o.indicator AND n.level = o.level AND n.period = o.period
              AND n.benchmark = o.benchmark AND n.outcome = o.outcome AND n.org_code = '{NATIONAL}'
-            WHERE o.org_code = ? AND o.benchmark = 'top-decile' AND {cond}
+            WHERE o.org_code = ? AND {cond} AND {bench}
               AND o.period = (SELECT max(period) FROM result_outcomes x WHERE x.indicator = o.indicator
                               AND x.level = o.level AND x.org_code = o.org_code)
-            ORDER BY o.indicator, o.outcome""",
-        [code, *params],
+            ORDER BY o.indicator, o.benchmark, o.outcome""",
+        [code, *params, *([benchmark] if benchmark else [])],
     )
 
 

@@ -25,7 +25,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "equity": ("indicator", "level"), "equity-quintiles": ("indicator", "level", "period"),
     "batches": ("indicator",), "runs": (), "indicators": (),
     "outcomes-totals": ("indicator", "benchmark"), "outcomes": ("indicator", "level", "period", "benchmark"),
-    "org-outcomes": ("code",), "impact": (), "wealth-table": ("table",), "wealth-totals": (), "wealth-claims": (),
+    "org-outcomes": ("code",), "impact": ("indicator",), "wealth-table": ("table",), "wealth-totals": (), "wealth-claims": (),
     "wealth-inputs": (),
 }
 #: tables of the innovation pack: never kept by a shared cache

@@ -101,7 +101,7 @@ def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: l
     if snapshot.has("result_opportunity"):
         results.update(opportunity_section(tctx, ind, level, day))
     if snapshot.has("result_outcomes"):
-        results.update(outcomes_section(cur, tctx, ind, level, day, inputs))
+        results.update(outcomes_section(cur, tctx, ind, level, day, inputs, snapshot.has("result_impact")))
     if snapshot.has("result_adoption"):
         results.update(adoption_section(cur, tctx, ind, level, inputs))
     if snapshot.has("result_changes") and day:

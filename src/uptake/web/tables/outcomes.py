@@ -105,10 +105,7 @@ def org_outcomes(ctx: Context, code: str) -> DataTable:
     allowed = [i for i in ctx.catalogue.indicators if ctx.principal.may_see_pack(code, ctx.innovation_of(i))]
     if not allowed:
         raise HTTPException(403, "this organisation's innovation pack is not available to you")
-    rows = [r for r in read.outcomes.org_outcomes(ctx.cur, code, allowed) if r["benchmark"] == "top-decile"]
-    shares = {(s["indicator"], s["outcome"]): s["share"] for s in read.outcomes.organisation_share(ctx.cur, code, allowed)}
-    for r in rows:
-        r["share_of_england"] = shares.get((r["indicator"], r["outcome"]))
+    rows = read.outcomes.org_outcomes(ctx.cur, code, allowed, "top-decile")
 
     def title(r):
         ind = ctx.catalogue.indicators.get(r["indicator"])
@@ -121,9 +118,8 @@ def org_outcomes(ctx: Context, code: str) -> DataTable:
                fmt=lambda r: number(r["extra_patients"]), numeric=True),
         Column("outcome_label", "Outcome", fmt=lambda r: f"{r['outcome_label']}: {r['counts']}"),
         Column("mean", "Mean (95% interval)", fmt=_outcome_cell, numeric=True),
-        Column("share_of_england", "Share of England's",
-               fmt=lambda r: "-" if missing(r["share_of_england"]) else f"{100 * r['share_of_england']:.1f}%",
-               numeric=True),
+        Column("share", "Share of England's",
+               fmt=lambda r: "-" if missing(r["share"]) else f"{100 * r['share']:.1f}%", numeric=True),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
     ]
     return DataTable("org-outcomes", f"What closing the gap is worth for {org['name']}", columns, rows,
@@ -132,9 +128,10 @@ def org_outcomes(ctx: Context, code: str) -> DataTable:
 
 # ------------------------------------------------------------------------------------ health and wealth
 
-def impact(ctx: Context) -> DataTable:
-    """Uptake's measured gaps valued with the health and wealth model (result_impact)."""
-    rows = read.outcomes.impact(ctx.cur)
+def impact(ctx: Context, indicator: str | None = None) -> DataTable:
+    """Uptake's measured gaps valued with the health and wealth model (result_impact): every indicator's, or
+    one's."""
+    rows = [r for r in read.outcomes.impact(ctx.cur) if indicator is None or r["indicator"] == indicator]
 
     def title(r):
         ind = ctx.catalogue.indicators.get(r["indicator"])
@@ -152,7 +149,8 @@ def impact(ctx: Context) -> DataTable:
         Column("note", "Per / note"),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
     ]
-    return DataTable("impact", "If every organisation matched the best: Uptake's measured gaps", columns, rows)
+    return DataTable("impact", "If every organisation matched the best: Uptake's measured gaps", columns, rows,
+                     {"indicator": indicator})
 
 
 @lru_cache(maxsize=1)

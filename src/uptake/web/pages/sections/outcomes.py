@@ -10,11 +10,11 @@ from uptake.catalogue.schemas import Indicator
 from uptake.models.outcomes.registry import model_for
 from uptake.web.pages.common import how
 from uptake.web.tables.base import Context
-from uptake.web.tables.outcomes import national_outcomes, outcomes
+from uptake.web.tables.outcomes import impact, national_outcomes, outcomes
 
 
 def outcomes_section(cur, tctx: Context, ind: Indicator, level: str, day: dt.date | None,
-                     inputs: dict) -> dict[str, Any]:
+                     inputs: dict, with_impact: bool = True) -> dict[str, Any]:
     model = model_for(ind.id)
     if model is None:
         return {"outcome_model": None}
@@ -29,6 +29,10 @@ def outcomes_section(cur, tctx: Context, ind: Indicator, level: str, day: dt.dat
             "Sources": "; ".join(model.sources),
         }, day),
     }
+    valued = impact(tctx, ind.id) if with_impact else None
+    if valued is not None and valued.rows:
+        valued.title = "Valued with the health and wealth model: if every organisation matched the top decile"
+        out["outcomes_valued"] = valued
     principal = tctx.principal
     if principal.signed_in and day and principal.may_see_innovation(ind.innovation):
         out["outcomes"] = outcomes(tctx, ind.id, level, day, benchmark="top-decile", per_page=25)
