@@ -56,7 +56,7 @@ def test_innovation_page_has_the_outcome_columns_and_how(client) -> None:
     html = client.get("/innovations/doacs").text
     assert "What closing the gap is worth" in html
     assert "Strokes avoided" in html and "Deaths avoided" in html and "95% interval" in html
-    assert "How was this outcome calculated?" in html and "13.04" in html
+    assert "How was this outcome calculated?" in html and "13.04" in html and "patient-years" in html
     assert "Valued with the health and wealth model" in html and "Economic value of the deaths avoided" in html
 
 

@@ -98,9 +98,9 @@ def model(params_path: Path | str = PARAMS_PATH) -> OutcomeModel:
         draws=lambda n, seed: per_patient_year(n, seed, p),
         sources=tuple(sorted({q.source.split(",")[0] for q in p.every()})),
         patients_per_unit=lambda n, seed: patients_per_item_month(n, seed, p),
-        unit_note=("The gap is prescription items in a month, not patients: a patient on a DOAC for a year has "
-                   "12 to 13 items (28-day packs: 13.04; monthly issues: 12), so a monthly gap of G items is "
-                   "G x 12 / 13 patients switched for a year (interval: 12 to 13.04 items)."),
+        unit_note=("The gap is prescription items in a month, not patients: a year on a DOAC takes 12 to 13.04 "
+                   "items (monthly issues: 12; 28-day packs: 13.04), so a monthly gap of G items sustained for a "
+                   "year is G x 12 / 13 patient-years of treatment (interval: 12 to 13.04 items a patient-year)."),
     )
 
 

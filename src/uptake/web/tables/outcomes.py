@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import HTTPException
 
 from uptake.models import wealth
+from uptake.models.outcomes.registry import model_for
 from uptake.results import read
 from uptake.web.formatting import BENCHMARK_LABELS, level_label, missing, number, period_label, pounds
 from uptake.web.params import date_param
@@ -45,6 +46,24 @@ def _per_unit(r: dict) -> str:
             " per 1,000")
 
 
+def _gap_columns(ind) -> list[Column]:
+    """The gap in the indicator's own unit, and, where the model converts it (items to patient-years), the
+    converted figure under a heading that says so."""
+    columns = [Column("extra_units", f"Extra {ind.count_unit.plural}", fmt=lambda r: number(r["extra_units"]),
+                      numeric=True)]
+    model = model_for(ind.id)
+    if model is not None and model.patients_per_unit is not None:
+        columns.append(Column("extra_patients", "Patient-years of treatment (converted from the gap)",
+                              fmt=lambda r: number(r["extra_patients"]), numeric=True))
+    return columns
+
+
+def _gap_text(ctx: Context, r: dict) -> str:
+    ind = ctx.catalogue.indicators.get(r["indicator"])
+    unit = ind.count_unit.plural if ind is not None else "units"
+    return f"{number(r['extra_units'])} {unit}"
+
+
 def national_outcomes(ctx: Context, indicator: str, benchmark: str | None = None) -> DataTable:
     """England's outcomes of closing the gap (public, like the national opportunity totals), latest complete
     period; one benchmark's, or every benchmark's."""
@@ -57,7 +76,7 @@ def national_outcomes(ctx: Context, indicator: str, benchmark: str | None = None
         Column("benchmark", "If every organisation below it matched",
                fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
-        Column("extra_patients", "Patients (extra)", fmt=lambda r: number(r["extra_patients"]), numeric=True),
+        *_gap_columns(ind),
         Column("outcome_label", "Outcome", fmt=lambda r: f"{r['outcome_label']}: {r['counts']}"),
         Column("mean", "In England (mean, 95% interval)", fmt=_outcome_cell, numeric=True),
         Column("per_unit_mean", f"Per 1,000 extra {ind.count_unit.plural}", fmt=_per_unit, numeric=True),
@@ -86,8 +105,7 @@ def outcomes(ctx: Context, indicator: str, level: str, period: Any = None, bench
     columns = [
         Column("org_code", "Organisation", fmt=lambda r: r["org_code"], href=org_link),
         Column("benchmark", "If it matched", fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
-        Column("extra_units", f"Extra {ind.count_unit.plural}", fmt=lambda r: number(r["extra_units"]), numeric=True),
-        Column("extra_patients", "Patients (extra)", fmt=lambda r: number(r["extra_patients"]), numeric=True),
+        *_gap_columns(ind),
         Column("outcome_label", "Outcome"),
         Column("mean", "Mean (95% interval)", fmt=_outcome_cell, numeric=True),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
@@ -114,8 +132,8 @@ def org_outcomes(ctx: Context, code: str) -> DataTable:
     columns = [
         Column("indicator", "Indicator", fmt=title),
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ctx.catalogue.indicators.get(r["indicator"]))),
-        Column("extra_patients", "Patients (extra, if it matched the top decile)",
-               fmt=lambda r: number(r["extra_patients"]), numeric=True),
+        Column("extra_units", "Its gap (if it matched the top decile)", fmt=lambda r: _gap_text(ctx, r),
+               numeric=True),
         Column("outcome_label", "Outcome", fmt=lambda r: f"{r['outcome_label']}: {r['counts']}"),
         Column("mean", "Mean (95% interval)", fmt=_outcome_cell, numeric=True),
         Column("share", "Share of England's",
