@@ -72,24 +72,28 @@ def _outcome_columns(ind, rows: list[dict], found: list[dict], key) -> tuple[lis
     if model is None or not found:
         return [], []
     by_key = {(*key(r), r["outcome"]): r for r in found}
-    columns, raw = [], []
+    raw: list[str] = []
     for outcome in model.outcomes:
         name = f"outcome_{outcome.key}"
         for row in rows:
             match = by_key.get((*key(row), outcome.key))
             for part in ("mean", "low", "high"):
                 row[f"{name}_{part}"] = match[part] if match else None
-        money = outcome.key.endswith("pounds")
+        raw += [f"{name}_mean", f"{name}_low", f"{name}_high"]
 
-        def fmt(r, name=name, money=money):
+    def fmt(r) -> str:
+        parts = []
+        for outcome in model.outcomes:
+            name = f"outcome_{outcome.key}"
             mean, low, high = r[f"{name}_mean"], r[f"{name}_low"], r[f"{name}_high"]
             if mean is None:
-                return "-"
-            show = pounds if money else (lambda v: number(v, 1))
-            return f"{show(mean)} ({show(low)} to {show(high)})"
+                continue
+            show = pounds if outcome.key.endswith("pounds") else (lambda v: number(v, 1))
+            parts.append(f"{outcome.label} {show(mean)} ({show(low)} to {show(high)})")
+        return "; ".join(parts) or "-"
 
-        columns.append(Column(f"{name}_mean", f"{outcome.label} (95% interval)", fmt=fmt, numeric=True))
-        raw += [f"{name}_mean", f"{name}_low", f"{name}_high"]
+    # one wrapping column (every outcome with its interval), so the table still fits the page
+    columns = [Column("outcome_summary", "If the gap closed: outcomes (95% intervals)", fmt=fmt)]
     return columns, raw
 
 
