@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from uptake.analytics.store import AnalyticsStore
 from uptake.errors import UptakeError
 from uptake.models.outcomes.stroke import load_parameters
 from uptake.models.pathway import apply_scenario, draw_pathway, run_scenarios, simulate_drawn
 from uptake.models.pathway.model import OutcomeLine, UnitParameters
 from uptake.models.pathway.reference import simulate_loop
+from uptake.models.pathway.results import publish_pathway
+from uptake.pipeline import run_pipeline
+from uptake.results import read
 from uptake.sources.pathway_performance import read_pathway_performance, validate_pathway_performance
+from uptake.workspace import Workspace
 
 #: SAMueL-1 (samuel-book/samuel-1), pathway_sim/scenario_analysis, "Overall results": national
 #: thrombolysis (%) and added good outcomes per 1,000 admissions, 132 units, 100 trials each.
@@ -138,3 +144,39 @@ def test_bad_pathway_file_names_row_and_column(performance, column, value, words
         assert word in str(error.value)
     with pytest.raises(UptakeError, match="columns \\['eligable'\\] are missing"):
         validate_pathway_performance(performance.drop(columns="eligable"), "pathway.csv")
+
+
+def test_compute_publishes_the_pathway_tables_read_through_results_read(tmp_path):
+    """``uptake compute``'s publication writes both tables (publish_with), readable through
+    uptake.results.read.pathway; a failing model leaves the previous publication whole."""
+    ws = Workspace(root=tmp_path / "ws").ensure()
+    AnalyticsStore(ws.analytics_path).ensure_schema()
+    run_pipeline(ws, publish_with=lambda pub: publish_pathway(pub, trials=5, seed=1))
+    con = duckdb.connect(str(ws.analytics_path), read_only=True)
+    try:
+        national = read.pathway.national(con.cursor())
+        assert [row["scenario"] for row in national] == ["base", "speed", "onset", "speed_onset"]
+        assert national[0]["trials"] == 5 and national[0]["samuel_thrombolysis_pct"] == 11.60
+        assert national[0]["thrombolysis_pct_low"] <= national[0]["thrombolysis_pct"] <= national[0]["thrombolysis_pct_high"]
+        units = read.pathway.units(con.cursor(), scenario="onset")
+        assert len(units) == 132 and {row["scenario"] for row in units} == {"onset"}
+        one = read.pathway.units(con.cursor(), stroke_team=units[0]["stroke_team"])
+        assert len(one) == 4
+        stamped = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE table_name = 'result_pathway_units'"
+        ).fetchone()[0]
+        assert '"publication"' in stamped
+    finally:
+        con.close()
+
+    def broken(pub):
+        publish_pathway(pub, trials=5, seed=2)
+        raise RuntimeError("the model failed")
+
+    with pytest.raises(RuntimeError):
+        run_pipeline(ws, publish_with=broken)
+    con = duckdb.connect(str(ws.analytics_path), read_only=True)
+    try:
+        assert read.pathway.national(con.cursor())[0]["seed"] == 1
+    finally:
+        con.close()

@@ -23,6 +23,7 @@ from uptake.store.migrate import upgrade
 from uptake.store.repository import sync_catalogue, sync_reference
 from uptake.ingest import ingest_frame
 from uptake.sources import SOURCES
+from uptake.models.pathway.results import publish_pathway
 from uptake.pipeline import run_pipeline
 from uptake.mission.demo import seed_demo_mission
 
@@ -73,8 +74,9 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
             state = "already loaded" if result.no_op else f"loaded {result.rows:,} rows"
             console.print(f"  {indicator_id}: {state} (batch {result.batch_id})")
 
-    with console.status("Computing variation, funnels, SPC, peers, opportunity and adoption (uptake compute)"):
-        run = run_pipeline(ws, catalogue=catalogue)
+    with console.status("Computing variation, funnels, SPC, peers, opportunity, adoption and the stroke "
+                        "pathway model (uptake compute)"):
+        run = run_pipeline(ws, catalogue=catalogue, publish_with=publish_pathway)
     console.print(f"  results computed in {run.elapsed:.1f} s "
                   f"(run {run.run_id}, engine {run.engine})")
 

@@ -1,5 +1,5 @@
-"""``uptake compute``: the pipeline, then the mission's attainment and draft ratings from its results, all made
-visible at once (one publication: uptake.pipeline.publication).
+"""``uptake compute``: the pipeline, then the models' tables (the stroke pathway model) and the mission's
+attainment and draft ratings from its results, all made visible at once (one publication: uptake.pipeline.publication).
 
 An unknown --engine is a usage error (exit code 2); anything else refused is a user error (exit code 1).
 """
@@ -18,6 +18,7 @@ from sqlalchemy import inspect
 from uptake.cli._common import WorkspaceOption, console, usage_checks
 from uptake.mission.permissions import operator
 from uptake.mission.ratings import RatingRunSummary, rate_in_publication
+from uptake.models.pathway.results import publish_pathway
 from uptake.pipeline.engines import check_engine
 from uptake.pipeline.publication import Publication
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
@@ -53,7 +54,7 @@ def compute(
     store = resolve_store(ws)
     settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
     with _mission_refresh(ws, ratings) as (refresh, rated):
-        run = _run_with_progress(store, engine, settings, refresh)
+        run = _run_with_progress(store, engine, settings, _with_models(refresh))
     print_run(run)
     summary = rated[0] if rated else None
     if summary is None:
@@ -62,6 +63,18 @@ def compute(
         f"NSF attainment recomputed ({summary.attainment_rows:,} rows); draft rating run {summary.run_id} "
         f"({summary.ratings:,} ratings) awaits `uptake ratings review` and `uptake ratings publish`. "
         "Published ratings are unchanged until then.", highlight=False)
+
+
+def _with_models(refresh: Callable[[Publication], None] | None) -> Callable[[Publication], None]:
+    """What the publication runs before it commits: the models' tables (the stroke pathway model's
+    scenarios: uptake.models.pathway.results), then the mission's refresh when there is one."""
+
+    def publish(pub: Publication) -> None:
+        publish_pathway(pub)
+        if refresh is not None:
+            refresh(pub)
+
+    return publish
 
 
 @contextmanager
@@ -120,7 +133,7 @@ def _run_with_progress(store, engine: str | None, settings: PipelineSettings,
 
         def mission(pub: Publication) -> None:
             assert publish_with is not None
-            progress.update(overall, description="Recomputing NSF attainment and draft ratings")
+            progress.update(overall, description="Computing the models, NSF attainment and draft ratings")
             publish_with(pub)
 
         run = run_pipeline(store, engine=engine, settings=settings, progress=on_event,
