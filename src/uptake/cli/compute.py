@@ -54,7 +54,7 @@ def compute(
     store = resolve_store(ws)
     settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
     with _mission_refresh(ws, ratings) as (refresh, rated):
-        run = _run_with_progress(store, engine, settings, _with_models(refresh))
+        run = _run_with_progress(store, engine, settings, _with_pathway(refresh))
     print_run(run)
     summary = rated[0] if rated else None
     if summary is None:
@@ -65,7 +65,7 @@ def compute(
         "Published ratings are unchanged until then.", highlight=False)
 
 
-def _with_models(refresh: Callable[[Publication], None] | None) -> Callable[[Publication], None]:
+def _with_pathway(refresh: Callable[[Publication], None] | None) -> Callable[[Publication], None]:
     """What the publication runs before it commits: the models' tables (the stroke pathway model's
     scenarios: uptake.models.pathway.results), then the mission's refresh when there is one."""
 

@@ -9,9 +9,9 @@ describes every column (tests/test_pipeline.py) and that every reader runs on ta
 
 - ``RESULT_TABLES``: the pipeline's tables, as readers see them (``uptake compute``).
 - ``PIPELINE_RUNS``: one row per pipeline run.
+- ``PATHWAY_TABLES``: the stroke pathway model's scenarios, nationally and per unit (``uptake compute``).
 - ``PUBLICATIONS``: one row per publication (a set of result tables made visible at once; docs/results.md).
 - ``MISSION_TABLES``: the mission's attainment, missed opportunities and watch list (``uptake ratings compute``).
-- ``MODEL_TABLES``: the models' tables (the stroke pathway model's scenarios, written by ``uptake compute``).
 - ``STORE_TABLES``: the analytics store's own tables that readers use (declared in uptake.analytics.store).
 - ``ROWS``: the shapes of the rows readers return where they are not one table's columns.
 
@@ -454,6 +454,38 @@ PUBLICATIONS = ResultTable(
 #: never published (its compute failed or was killed; marked so by the next one).
 PUBLICATION_STATES = ("staged", "published", "abandoned")
 
+# ------------------------------------------------------------------------------ the stroke pathway model's
+# Written inside ``uptake compute``'s publication by uptake.models.pathway.results (the stroke pathway
+# model on the bundled SAMueL units); each replaced as a whole. Columns in docs/results.md, method in
+# docs/outcomes-stroke.md.
+
+PATHWAY_NATIONAL = ResultTable(
+    "result_pathway_national",
+    _cols(
+        f"scenario:{_S}, title:{_S}, description:{_S}, units:{_I}, admissions_per_year:{_F}, "
+        f"thrombolysis_pct:{_F}, thrombolysis_pct_low:{_F}, thrombolysis_pct_high:{_F}, "
+        f"good_outcomes_per_1000:{_F}, good_outcomes_per_1000_low:{_F}, good_outcomes_per_1000_high:{_F}, "
+        f"thrombolysed_per_year:{_F}, good_outcomes_per_year:{_F}, good_outcomes_per_year_low:{_F}, "
+        f"good_outcomes_per_year_high:{_F}, extra_good_outcomes_per_year_vs_base:{_F}, "
+        f"extra_good_outcomes_per_year_vs_base_low:{_F}, extra_good_outcomes_per_year_vs_base_high:{_F}, "
+        f"samuel_thrombolysis_pct:{_F}, samuel_good_outcomes_per_1000:{_F}, trials:{_I}, seed:{_I}, "
+        f"parameters_version:{_I}, seconds:{_F}"
+    ),
+    ("scenario",),
+)
+PATHWAY_UNITS = ResultTable(
+    "result_pathway_units",
+    _cols(
+        f"scenario:{_S}, stroke_team:{_S}, admissions_per_year:{_F}, recorded_thrombolysis_pct:{_F}, "
+        f"thrombolysis_pct:{_F}, thrombolysis_pct_low:{_F}, thrombolysis_pct_high:{_F}, "
+        f"good_outcomes_per_1000:{_F}, good_outcomes_per_1000_low:{_F}, good_outcomes_per_1000_high:{_F}, "
+        f"change_thrombolysis_pct_points_vs_base:{_F}, change_good_outcomes_per_1000_vs_base:{_F}"
+    ),
+    ("scenario", "stroke_team"),
+)
+PATHWAY_TABLES: tuple[ResultTable, ...] = (PATHWAY_NATIONAL, PATHWAY_UNITS)
+PATHWAY_BY_NAME: dict[str, ResultTable] = {t.name: t for t in PATHWAY_TABLES}
+
 # ------------------------------------------------------------------------------------------ the mission's
 # Written by uptake.mission.results.write_table (``uptake ratings compute``, and after ``uptake compute``);
 # each replaced as a whole. Columns in docs/results.md; the judgements in docs/mission.md.
@@ -490,38 +522,6 @@ WATCH_LIST = ResultTable(
 MISSION_TABLES: tuple[ResultTable, ...] = (ATTAINMENT, MISSED_OPPORTUNITIES, WATCH_LIST)
 MISSION_BY_NAME: dict[str, ResultTable] = {t.name: t for t in MISSION_TABLES}
 
-# ------------------------------------------------------------------------------------------ the models'
-# Written inside ``uptake compute``'s publication by uptake.models.pathway.results (the stroke pathway
-# model on the bundled SAMueL units); each replaced as a whole. Columns in docs/results.md, method in
-# docs/outcomes-stroke.md.
-
-PATHWAY_NATIONAL = ResultTable(
-    "result_pathway_national",
-    _cols(
-        f"scenario:{_S}, title:{_S}, description:{_S}, units:{_I}, admissions_per_year:{_F}, "
-        f"thrombolysis_pct:{_F}, thrombolysis_pct_low:{_F}, thrombolysis_pct_high:{_F}, "
-        f"good_outcomes_per_1000:{_F}, good_outcomes_per_1000_low:{_F}, good_outcomes_per_1000_high:{_F}, "
-        f"thrombolysed_per_year:{_F}, good_outcomes_per_year:{_F}, good_outcomes_per_year_low:{_F}, "
-        f"good_outcomes_per_year_high:{_F}, extra_good_outcomes_per_year_vs_base:{_F}, "
-        f"extra_good_outcomes_per_year_vs_base_low:{_F}, extra_good_outcomes_per_year_vs_base_high:{_F}, "
-        f"samuel_thrombolysis_pct:{_F}, samuel_good_outcomes_per_1000:{_F}, trials:{_I}, seed:{_I}, "
-        f"parameters_version:{_I}, seconds:{_F}"
-    ),
-    ("scenario",),
-)
-PATHWAY_UNITS = ResultTable(
-    "result_pathway_units",
-    _cols(
-        f"scenario:{_S}, stroke_team:{_S}, admissions_per_year:{_F}, recorded_thrombolysis_pct:{_F}, "
-        f"thrombolysis_pct:{_F}, thrombolysis_pct_low:{_F}, thrombolysis_pct_high:{_F}, "
-        f"good_outcomes_per_1000:{_F}, good_outcomes_per_1000_low:{_F}, good_outcomes_per_1000_high:{_F}, "
-        f"change_thrombolysis_pct_points_vs_base:{_F}, change_good_outcomes_per_1000_vs_base:{_F}"
-    ),
-    ("scenario", "stroke_team"),
-)
-MODEL_TABLES: tuple[ResultTable, ...] = (PATHWAY_NATIONAL, PATHWAY_UNITS)
-MODEL_BY_NAME: dict[str, ResultTable] = {t.name: t for t in MODEL_TABLES}
-
 # ------------------------------------------------------------------------------------------ what is read
 
 #: The analytics store's own tables that readers use (declared and written by uptake.analytics.store).
@@ -531,9 +531,9 @@ SNAPSHOT_TABLES: tuple[str, ...] = (
     *STORE_TABLES,
     *(t.name for t in RESULT_TABLES if t not in VIEW_LOOKUPS),
     PIPELINE_RUNS.name,
+    *(t.name for t in PATHWAY_TABLES),
     PUBLICATIONS.name,
     *(t.name for t in MISSION_TABLES),
-    *(t.name for t in MODEL_TABLES),
 )
 
 _ORG_NAME = Column("org_name", _S)  # organisations.name, joined on by the reader

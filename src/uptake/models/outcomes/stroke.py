@@ -48,6 +48,7 @@ __all__ = [
     "expected_utility",
     "good_outcome_probability",
     "load_parameters",
+    "model",
     "mrs_cumulative_at",
     "stroke_model",
     "time_of_no_effect_minutes",
@@ -243,6 +244,11 @@ def stroke_model() -> OutcomeModel:
         draws=lambda n_draws, seed: outcome_draws(params, n_draws, seed),
         sources=sources,
     )
+
+
+def model() -> OutcomeModel:
+    """The stroke thrombolysis OutcomeModel (the name uptake.models.outcomes' registry looks for)."""
+    return stroke_model()
 
 
 def parameters_table(params: StrokeParameters) -> list[Mapping[str, object]]:

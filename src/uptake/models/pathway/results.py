@@ -14,7 +14,7 @@ import pandas as pd
 
 from uptake.models.pathway.summary import DEFAULT_SEED, DEFAULT_TRIALS, PathwayTables, compute_pathway
 from uptake.pipeline.publication import Publication
-from uptake.results.schema import MODEL_BY_NAME, PATHWAY_NATIONAL, PATHWAY_UNITS
+from uptake.results.schema import PATHWAY_BY_NAME, PATHWAY_NATIONAL, PATHWAY_UNITS
 
 __all__ = ["publish_pathway", "write_model_table", "write_pathway"]
 
@@ -22,7 +22,7 @@ __all__ = ["publish_pathway", "write_model_table", "write_pathway"]
 def write_model_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> int:
     """Replace model table ``name`` with ``frame`` on ``con`` (in the caller's transaction), with the
     columns and types uptake.results.schema declares."""
-    types = {c.name: c.sql for c in MODEL_BY_NAME[name].columns}
+    types = {c.name: c.sql for c in PATHWAY_BY_NAME[name].columns}
     missing = [c for c in types if c not in frame.columns]
     if missing:
         raise ValueError(f"{name}: the frame lacks columns {missing}")
