@@ -17,6 +17,7 @@ router = APIRouter(include_in_schema=False)
 #: the query parameters each table takes
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "league": ("indicator", "level", "period"), "organisations": ("q", "level"),
+    "pathway-national": (), "pathway-units": ("scenario",),
     "organisation": ("code",), "peers": ("code",), "peer-position": ("code",), "nearby": ("code", "indicator"),
     "opportunity": ("indicator", "level", "period", "benchmark"), "org-opportunity": ("code",),
     "opportunity-totals": ("indicator",), "adoption": ("indicator", "level"), "deciles": ("indicator", "level"),

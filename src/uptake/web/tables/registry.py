@@ -11,6 +11,7 @@ from uptake.web.tables.deciles import deciles
 from uptake.web.tables.equity import equity, equity_quintiles
 from uptake.web.tables.funnel import funnel
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
+from uptake.web.tables.pathway import pathway_national, pathway_units
 from uptake.web.tables.organisations import organisations
 from uptake.web.tables.peers import nearby, peer_position, peers
 from uptake.web.tables.provenance import batches, indicators, runs
@@ -19,6 +20,8 @@ from uptake.web.tables.values import compare, league, org_position
 
 BUILDERS: dict[str, Callable[..., DataTable]] = {
     "league": league,
+    "pathway-national": pathway_national,
+    "pathway-units": pathway_units,
     "organisations": organisations,
     "organisation": org_position,
     "peers": peers,
