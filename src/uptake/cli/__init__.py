@@ -30,6 +30,7 @@ from uptake.cli import (
     ingest,
     nsf,
     orgs,
+    pathway,
     plans,
     ratings,
     serve,
@@ -59,6 +60,7 @@ orgs.register(app)
 catalogue.register(app)
 ingest.register(app)
 compute.register(app)
+pathway.register(app)
 nsf.register(app)
 ratings.register(app)
 plans.register(app)
