@@ -107,7 +107,7 @@ async def stroke_pathway(request: Request, scenario: str | None = None) -> Respo
             request, "stroke_pathway.html", national=national, units=units, charts=charts,
             scenarios=list(SCENARIOS.values()), chosen=chosen, per_patient=per_patient(),
             parameters=parameters_table(params), params_version=params.version, source=SOURCE,
-            draws=OUTCOME_DRAWS, nav="stroke-pathway",
+            draws=OUTCOME_DRAWS, nav="data",
         )
 
     return await web.cached_page(request, build)
