@@ -55,6 +55,7 @@ PAGES = [
     ("organisation-sub-icb-admin", "/organisations/MJ0?indicator=doac-share", "national-admin"),
     ("compare", "/compare?codes=QMJ,QKK,QSL,QUY", None),
     ("data", "/data", None),
+    ("stroke-pathway", "/models/stroke-pathway?scenario=onset", None),
     ("about", "/about", None),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
