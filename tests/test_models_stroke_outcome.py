@@ -68,6 +68,17 @@ def test_stroke_outcome_nlvo_mrs_0_1_is_63_percent_at_onset_and_46_at_no_effect(
     assert np.all(np.diff(gains) < 0) and gains[0] > 0.1 > gains[2] > 0
 
 
+def test_stroke_outcome_lvo_mrs_0_1_is_20_percent_at_onset_and_12_9_untreated(params):
+    """SAMueL stroke-outcome (LVO, thrombolysis): P(mRS <= 1) 0.20 if treated at onset, 0.1236 at the time of
+    no effect (with treatment deaths), 0.129 untreated; thrombolysis helps LVO less than nLVO."""
+    cumulative = mrs_cumulative_at([0.0, 377.9, 379.0], params, "lvo")[:, 1]
+    assert cumulative[0] == pytest.approx(0.20)
+    assert cumulative[1] == pytest.approx(0.123576, abs=1e-4) and cumulative[2] == pytest.approx(0.129)
+    assert 0 < utility_gain(60.0, params, "lvo") < utility_gain(60.0, params, "nlvo")
+    with pytest.raises(UptakeError, match="unknown stroke type 'ich'"):
+        mrs_cumulative_at(10.0, params, "ich")
+
+
 def test_good_outcomes_per_patient_thrombolysed_match_samuel1_base_scenario(params):
     """SAMueL-1's base scenario: 9.40 added good outcomes per 1,000 admissions with 11.60% thrombolysed,
     i.e. 0.081 good outcomes per patient thrombolysed. The model's one extra patient (170 minutes, 42.3%

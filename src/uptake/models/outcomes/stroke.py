@@ -42,6 +42,7 @@ from uptake.models.outcomes.yaml_params import ParameterFile, load_parameter_fil
 
 __all__ = [
     "INDICATOR_IDS",
+    "STROKE_TYPES",
     "StrokeParameters",
     "added_good_outcome",
     "draw_odds_ratio_lines",
@@ -73,6 +74,8 @@ class StrokeParameters:
     mrs_untreated: NDArray[np.float64]
     mrs_at_onset: NDArray[np.float64]
     mrs_at_no_effect: NDArray[np.float64]
+    #: the same three for large-vessel occlusions thrombolysed (stroke type "lvo")
+    mrs_lvo: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
     utilities: NDArray[np.float64]
     horizon_years: float
     value_per_qaly: float
@@ -120,6 +123,7 @@ def load_parameters(path: Path | None = None) -> StrokeParameters:
         mrs_untreated=_cumulative(file, "mrs_nlvo.untreated"),
         mrs_at_onset=_cumulative(file, "mrs_nlvo.treated_at_onset"),
         mrs_at_no_effect=_cumulative(file, "mrs_nlvo.treated_at_no_effect"),
+        mrs_lvo=tuple(_cumulative(file, f"mrs_lvo.{k}") for k in ("untreated", "treated_at_onset", "treated_at_no_effect")),
         utilities=utilities,
         horizon_years=float(file.value("qaly_horizon_years")),
         value_per_qaly=float(file.value("value_per_qaly_pounds")),
@@ -155,15 +159,25 @@ def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.log(p / (1.0 - p))
 
 
-def mrs_cumulative_at(minutes: ArrayLike, params: StrokeParameters) -> NDArray[np.float64]:
-    """P(mRS <= x), x = 0..5, for nLVO thrombolysed at ``minutes`` (shape (..., 6)): log-odds interpolated
-    between treatment at onset and at the time of no effect; untreated after it."""
+STROKE_TYPES = ("nlvo", "lvo")
+
+
+def mrs_cumulative_at(minutes: ArrayLike, params: StrokeParameters, stroke_type: str = "nlvo") -> NDArray[np.float64]:
+    """P(mRS <= x), x = 0..5, for a patient of ``stroke_type`` (``nlvo``: non-large-vessel occlusion, the
+    default; ``lvo``: large-vessel occlusion) thrombolysed at ``minutes`` (shape (..., 6)): log-odds
+    interpolated between treatment at onset and at the time of no effect; untreated after it."""
+    if stroke_type == "nlvo":
+        untreated, at_onset, at_no_effect = params.mrs_untreated, params.mrs_at_onset, params.mrs_at_no_effect
+    elif stroke_type == "lvo":
+        untreated, at_onset, at_no_effect = params.mrs_lvo
+    else:
+        raise UptakeError(f"unknown stroke type {stroke_type!r}; choose one of {', '.join(STROKE_TYPES)}")
     t = np.asarray(minutes, dtype=float)[..., None]
     no_effect = params.time_of_no_effect_hours * 60.0
     fraction = np.clip(t / no_effect, 0.0, 1.0)
-    logodds = _logit(params.mrs_at_onset) * (1.0 - fraction) + _logit(params.mrs_at_no_effect) * fraction
+    logodds = _logit(at_onset) * (1.0 - fraction) + _logit(at_no_effect) * fraction
     treated = 1.0 / (1.0 + np.exp(-logodds))
-    return np.where(t >= no_effect, params.mrs_untreated, treated)
+    return np.where(t >= no_effect, untreated, treated)
 
 
 def expected_utility(cumulative: NDArray[np.float64], utilities: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -173,10 +187,11 @@ def expected_utility(cumulative: NDArray[np.float64], utilities: NDArray[np.floa
     return shares @ utilities
 
 
-def utility_gain(minutes: ArrayLike, params: StrokeParameters) -> NDArray[np.float64]:
-    """Utility gained (at 3 months) by thrombolysing an nLVO patient at ``minutes`` rather than not."""
-    treated = expected_utility(mrs_cumulative_at(minutes, params), params.utilities)
-    return treated - expected_utility(params.mrs_untreated, params.utilities)
+def utility_gain(minutes: ArrayLike, params: StrokeParameters, stroke_type: str = "nlvo") -> NDArray[np.float64]:
+    """Utility gained (at 3 months) by thrombolysing a patient of ``stroke_type`` at ``minutes`` rather than not."""
+    untreated = params.mrs_untreated if stroke_type == "nlvo" else params.mrs_lvo[0]
+    treated = expected_utility(mrs_cumulative_at(minutes, params, stroke_type), params.utilities)
+    return treated - expected_utility(untreated, params.utilities)
 
 
 def draw_odds_ratio_lines(
