@@ -479,7 +479,9 @@ PATHWAY_UNITS = ResultTable(
         f"scenario:{_S}, stroke_team:{_S}, admissions_per_year:{_F}, recorded_thrombolysis_pct:{_F}, "
         f"thrombolysis_pct:{_F}, thrombolysis_pct_low:{_F}, thrombolysis_pct_high:{_F}, "
         f"good_outcomes_per_1000:{_F}, good_outcomes_per_1000_low:{_F}, good_outcomes_per_1000_high:{_F}, "
-        f"change_thrombolysis_pct_points_vs_base:{_F}, change_good_outcomes_per_1000_vs_base:{_F}"
+        f"change_thrombolysis_pct_points_vs_base:{_F}, change_thrombolysis_pct_points_vs_base_low:{_F}, "
+        f"change_thrombolysis_pct_points_vs_base_high:{_F}, change_good_outcomes_per_1000_vs_base:{_F}, "
+        f"change_good_outcomes_per_1000_vs_base_low:{_F}, change_good_outcomes_per_1000_vs_base_high:{_F}"
     ),
     ("scenario", "stroke_team"),
 )

@@ -62,7 +62,9 @@ UNIT_COLUMNS: tuple[str, ...] = (
     "scenario", "stroke_team", "admissions_per_year", "recorded_thrombolysis_pct",
     "thrombolysis_pct", "thrombolysis_pct_low", "thrombolysis_pct_high",
     "good_outcomes_per_1000", "good_outcomes_per_1000_low", "good_outcomes_per_1000_high",
-    "change_thrombolysis_pct_points_vs_base", "change_good_outcomes_per_1000_vs_base",
+    "change_thrombolysis_pct_points_vs_base", "change_thrombolysis_pct_points_vs_base_low",
+    "change_thrombolysis_pct_points_vs_base_high", "change_good_outcomes_per_1000_vs_base",
+    "change_good_outcomes_per_1000_vs_base_low", "change_good_outcomes_per_1000_vs_base_high",
 )
 
 
@@ -121,6 +123,12 @@ def summarise_runs(runs: dict[str, PathwayRun], performance: pd.DataFrame) -> tu
         unit_rate = 100 * run.unit_rate
         rate_low, rate_high = _interval(unit_rate)
         good_low, good_high = _interval(run.unit_good_per_1000)
+        # change against the base, year by year (the same simulated year's outcome-model draw in both)
+        rate_change = unit_rate - 100 * base.unit_rate if base is not None else np.zeros_like(unit_rate)
+        good_change = (run.unit_good_per_1000 - base.unit_good_per_1000 if base is not None
+                       else np.zeros_like(run.unit_good_per_1000))
+        rate_change_low, rate_change_high = _interval(rate_change)
+        good_change_low, good_change_high = _interval(good_change)
         frame = pd.DataFrame(
             {
                 "scenario": key,
@@ -133,14 +141,12 @@ def summarise_runs(runs: dict[str, PathwayRun], performance: pd.DataFrame) -> tu
                 "good_outcomes_per_1000": run.unit_good_per_1000.mean(axis=0),
                 "good_outcomes_per_1000_low": good_low,
                 "good_outcomes_per_1000_high": good_high,
-                "change_thrombolysis_pct_points_vs_base": (
-                    unit_rate.mean(axis=0) - 100 * base.unit_rate.mean(axis=0) if base is not None else np.nan
-                ),
-                "change_good_outcomes_per_1000_vs_base": (
-                    run.unit_good_per_1000.mean(axis=0) - base.unit_good_per_1000.mean(axis=0)
-                    if base is not None
-                    else np.nan
-                ),
+                "change_thrombolysis_pct_points_vs_base": rate_change.mean(axis=0),
+                "change_thrombolysis_pct_points_vs_base_low": rate_change_low,
+                "change_thrombolysis_pct_points_vs_base_high": rate_change_high,
+                "change_good_outcomes_per_1000_vs_base": good_change.mean(axis=0),
+                "change_good_outcomes_per_1000_vs_base_low": good_change_low,
+                "change_good_outcomes_per_1000_vs_base_high": good_change_high,
             }
         )
         units.append(frame)

@@ -8,6 +8,7 @@ from fastapi import HTTPException
 
 from uptake.models.pathway.model import SCENARIOS
 from uptake.results import read
+from uptake.stats.intervals import wilson
 from uptake.web.formatting import number
 from uptake.web.tables.base import Column, Context, DataTable
 
@@ -61,26 +62,38 @@ def pathway_units(ctx: Context, scenario: str | None = None) -> DataTable:
     rows = []
     for row in read.pathway.units(ctx.cur, scenario=scenario):
         b = base.get(row["stroke_team"], {})
+        # the recorded rate is over SAMueL's three years (2016-2018) of the unit's admissions: Wilson 95%
+        n = 3 * row["admissions_per_year"]
+        low, high = wilson(row["recorded_thrombolysis_pct"] / 100 * n, n)
         rows.append({
             **row,
+            "recorded_thrombolysis_pct_low": 100 * float(low),
+            "recorded_thrombolysis_pct_high": 100 * float(high),
             "base_thrombolysis_pct": b.get("thrombolysis_pct"),
+            "base_thrombolysis_pct_low": b.get("thrombolysis_pct_low"),
+            "base_thrombolysis_pct_high": b.get("thrombolysis_pct_high"),
             "base_good_outcomes_per_1000": b.get("good_outcomes_per_1000"),
+            "base_good_outcomes_per_1000_low": b.get("good_outcomes_per_1000_low"),
+            "base_good_outcomes_per_1000_high": b.get("good_outcomes_per_1000_high"),
         })
     title = SCENARIOS[scenario].title
     columns = [
         Column("stroke_team", "Unit (SAMueL code)"),
         Column("admissions_per_year", "Admissions a year", fmt=lambda r: number(r["admissions_per_year"]), numeric=True),
-        Column("recorded_thrombolysis_pct", "Recorded (%)", fmt=lambda r: number(r["recorded_thrombolysis_pct"], 1),
+        Column("recorded_thrombolysis_pct", "Recorded 2016-2018 (%, 95% interval)",
+               fmt=_with_interval("recorded_thrombolysis_pct", 1), numeric=True),
+        Column("base_thrombolysis_pct", "Base (%, 95% interval)", fmt=_with_interval("base_thrombolysis_pct", 1),
                numeric=True),
-        Column("base_thrombolysis_pct", "Base (%)", fmt=lambda r: number(r["base_thrombolysis_pct"], 1), numeric=True),
         Column("thrombolysis_pct", f"{title} (%, 95% interval)", fmt=_with_interval("thrombolysis_pct", 1),
                numeric=True),
-        Column("base_good_outcomes_per_1000", "Base good outcomes per 1,000",
-               fmt=lambda r: number(r["base_good_outcomes_per_1000"], 1), numeric=True),
+        Column("base_good_outcomes_per_1000", "Base good outcomes per 1,000 (95% interval)",
+               fmt=_with_interval("base_good_outcomes_per_1000", 1), numeric=True),
         Column("good_outcomes_per_1000", f"{title}: good outcomes per 1,000 (95% interval)",
                fmt=_with_interval("good_outcomes_per_1000", 1), numeric=True),
-        Column("change_good_outcomes_per_1000_vs_base", "Change per 1,000",
-               fmt=lambda r: f"{r['change_good_outcomes_per_1000_vs_base']:+.1f}", numeric=True),
+        Column("change_good_outcomes_per_1000_vs_base", "Change per 1,000 (95% interval)",
+               fmt=lambda r: (f"{r['change_good_outcomes_per_1000_vs_base']:+.1f} "
+                              f"({r['change_good_outcomes_per_1000_vs_base_low']:+.1f} to "
+                              f"{r['change_good_outcomes_per_1000_vs_base_high']:+.1f})"), numeric=True),
     ]
     return DataTable("pathway-units", f"Each unit: base and {title.lower()}", columns, rows, {"scenario": scenario},
                      note=NATIONAL_NOTE)
