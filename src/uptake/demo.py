@@ -24,6 +24,7 @@ from uptake.store.repository import sync_catalogue, sync_reference
 from uptake.ingest import ingest_frame
 from uptake.sources import SOURCES
 from uptake.models.pathway.results import publish_pathway
+from uptake.models.publish import write_model_tables
 from uptake.pipeline import run_pipeline
 from uptake.mission.demo import seed_demo_mission
 
@@ -74,9 +75,8 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
             state = "already loaded" if result.no_op else f"loaded {result.rows:,} rows"
             console.print(f"  {indicator_id}: {state} (batch {result.batch_id})")
 
-    with console.status("Computing variation, funnels, SPC, peers, opportunity, adoption and the stroke "
-                        "pathway model (uptake compute)"):
-        run = run_pipeline(ws, catalogue=catalogue, publish_with=publish_pathway)
+    with console.status("Computing variation, funnels, SPC, peers, opportunity, adoption, outcomes and the stroke pathway model (uptake compute)"):
+        run = run_pipeline(ws, catalogue=catalogue, publish_with=_models_step(catalogue))
     console.print(f"  results computed in {run.elapsed:.1f} s "
                   f"(run {run.run_id}, engine {run.engine})")
 
@@ -85,6 +85,15 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
+
+
+def _models_step(catalogue):
+    """As `uptake compute` does: the outcome models' tables written inside the compute's publication."""
+    def step(pub) -> None:
+        publish_pathway(pub)
+        pub.replaced(write_model_tables(pub.con, catalogue), pub.pipeline_run)
+
+    return step
 
 
 def summarise(store, ws: Workspace, catalogue) -> DemoSummary:

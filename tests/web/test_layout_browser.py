@@ -57,6 +57,7 @@ PAGES = [
     ("data", "/data", None),
     ("stroke-pathway", "/models/stroke-pathway?scenario=onset", None),
     ("about", "/about", None),
+    ("health-and-wealth", "/health-and-wealth", None),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),

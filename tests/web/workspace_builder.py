@@ -406,6 +406,7 @@ def build(root: Path) -> Built:
                                 file_sha256=f"{abs(hash(indicator_id)):064x}"[:64], loaded_by="tester")
     write_results(ws.analytics_path, results(orgs, rels, obs))
     write_pathway_results(ws.analytics_path)
+    write_models(ws.analytics_path)
     return Built(ws, CATALOGUE, orgs, rels)
 
 
@@ -421,5 +422,17 @@ def write_pathway_results(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         write_pathway(con, compute_pathway(PATHWAY_TRIALS, 7))
+    finally:
+        con.close()
+
+
+def write_models(path: Path) -> None:
+    """The models' tables (result_outcomes, result_impact) from the results above, as `uptake compute` writes
+    them (uptake.models.publish)."""
+    from uptake.models.publish import write_model_tables
+
+    con = duckdb.connect(str(path))
+    try:
+        write_model_tables(con, CATALOGUE)
     finally:
         con.close()

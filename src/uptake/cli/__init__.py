@@ -27,6 +27,7 @@ from uptake.cli import (
     compute,
     demo,
     export,
+    impact,
     ingest,
     nsf,
     orgs,
@@ -66,6 +67,7 @@ ratings.register(app)
 plans.register(app)
 assessments.register(app)
 export.register(app)
+impact.register(app)
 serve.register(app)
 users.register(app)
 backup.register(app)

@@ -19,6 +19,7 @@ from uptake.cli._common import WorkspaceOption, console, usage_checks
 from uptake.mission.permissions import operator
 from uptake.mission.ratings import RatingRunSummary, rate_in_publication
 from uptake.models.pathway.results import publish_pathway
+from uptake.models.publish import write_model_tables
 from uptake.pipeline.engines import check_engine
 from uptake.pipeline.publication import Publication
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
@@ -53,9 +54,13 @@ def compute(
     ws = Workspace.resolve(workspace)
     store = resolve_store(ws)
     settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
+    modelled: dict[str, int] = {}
     with _mission_refresh(ws, ratings) as (refresh, rated):
-        run = _run_with_progress(store, engine, settings, _with_pathway(refresh))
+        run = _run_with_progress(store, engine, settings, _with_models(refresh, modelled))
     print_run(run)
+    if modelled:
+        console.print("Outcome models: " + ", ".join(f"{name} {rows:,} rows" for name, rows in modelled.items())
+                      + " (docs/outcomes.md, docs/health-and-wealth.md).", highlight=False)
     summary = rated[0] if rated else None
     if summary is None:
         return
@@ -65,12 +70,15 @@ def compute(
         "Published ratings are unchanged until then.", highlight=False)
 
 
-def _with_pathway(refresh: Callable[[Publication], None] | None) -> Callable[[Publication], None]:
-    """What the publication runs before it commits: the models' tables (the stroke pathway model's
-    scenarios: uptake.models.pathway.results), then the mission's refresh when there is one."""
-
+def _with_models(refresh: Callable[[Publication], None] | None,
+                 modelled: dict[str, int]) -> Callable[[Publication], None]:
+    """The publication's extra step: the models' tables (the stroke pathway model's scenarios, outcomes of each gap, the health and wealth impact)
+    from the new results, then the mission's refresh (if any), all inside the one publication."""
     def publish(pub: Publication) -> None:
         publish_pathway(pub)
+        written = write_model_tables(pub.con)
+        pub.replaced(written, pub.pipeline_run)
+        modelled.update(written)
         if refresh is not None:
             refresh(pub)
 
@@ -133,7 +141,7 @@ def _run_with_progress(store, engine: str | None, settings: PipelineSettings,
 
         def mission(pub: Publication) -> None:
             assert publish_with is not None
-            progress.update(overall, description="Computing the models, NSF attainment and draft ratings")
+            progress.update(overall, description="Outcome models, NSF attainment and draft ratings")
             publish_with(pub)
 
         run = run_pipeline(store, engine=engine, settings=settings, progress=on_event,

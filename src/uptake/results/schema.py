@@ -12,6 +12,7 @@ describes every column (tests/test_pipeline.py) and that every reader runs on ta
 - ``PATHWAY_TABLES``: the stroke pathway model's scenarios, nationally and per unit (``uptake compute``).
 - ``PUBLICATIONS``: one row per publication (a set of result tables made visible at once; docs/results.md).
 - ``MISSION_TABLES``: the mission's attainment, missed opportunities and watch list (``uptake ratings compute``).
+- ``MODEL_TABLES``: the models' outcomes of each gap and the health and wealth impact (``uptake compute``).
 - ``STORE_TABLES``: the analytics store's own tables that readers use (declared in uptake.analytics.store).
 - ``ROWS``: the shapes of the rows readers return where they are not one table's columns.
 
@@ -524,6 +525,35 @@ WATCH_LIST = ResultTable(
 MISSION_TABLES: tuple[ResultTable, ...] = (ATTAINMENT, MISSED_OPPORTUNITIES, WATCH_LIST)
 MISSION_BY_NAME: dict[str, ResultTable] = {t.name: t for t in MISSION_TABLES}
 
+# ------------------------------------------------------------------------------------------ the models'
+# Written by uptake.models.publish inside ``uptake compute``'s publication (its publish_with hook), each
+# replaced as a whole. Columns in docs/results.md; the methods in docs/outcomes.md and
+# docs/health-and-wealth.md.
+
+#: Each opportunity gap (per organisation, and nationally: org_code 'ENG') turned into outcomes by the
+#: indicator's outcome model (uptake.models.outcomes), with 95% intervals from the parameters' uncertainty.
+OUTCOMES = ResultTable(
+    "result_outcomes",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, benchmark:{_S}, model:{_S}!, outcome:{_S}, "
+        f"outcome_label:{_S}!, counts:{_S}!, per:{_S}!, extra_units:{_F}, extra_patients:{_F}, mean:{_F}, low:{_F}, "
+        f"high:{_F}, per_unit_mean:{_F}, per_unit_low:{_F}, per_unit_high:{_F}, synthetic:{_B}!, method:{_S}!"
+    ),
+    ("indicator", "level", "org_code", "period", "benchmark", "outcome"),
+)
+#: "If every organisation matched the best": each indicator's national top-decile gap valued with the
+#: health and wealth model (uptake.models.wealth), one row per measure, with 95% intervals.
+IMPACT = ResultTable(
+    "result_impact",
+    _cols(
+        f"condition:{_S}, indicator:{_S}, level:{_S}!, period:{_D}, benchmark:{_S}!, measure:{_S}, label:{_S}!, "
+        f"extra_units:{_F}, unit:{_S}!, mean:{_F}, low:{_F}, high:{_F}, synthetic:{_B}!, note:{_S}"
+    ),
+    ("condition", "indicator", "measure"),
+)
+MODEL_TABLES: tuple[ResultTable, ...] = (OUTCOMES, IMPACT)
+MODEL_BY_NAME: dict[str, ResultTable] = {t.name: t for t in MODEL_TABLES}
+
 # ------------------------------------------------------------------------------------------ what is read
 
 #: The analytics store's own tables that readers use (declared and written by uptake.analytics.store).
@@ -536,6 +566,7 @@ SNAPSHOT_TABLES: tuple[str, ...] = (
     *(t.name for t in PATHWAY_TABLES),
     PUBLICATIONS.name,
     *(t.name for t in MISSION_TABLES),
+    *(t.name for t in MODEL_TABLES),
 )
 
 _ORG_NAME = Column("org_name", _S)  # organisations.name, joined on by the reader

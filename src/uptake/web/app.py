@@ -29,7 +29,8 @@ from uptake.web.assets import AssetStore
 from uptake.web.error_pages import error_page
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
 from uptake.web.mission.pages import mount as mount_mission
-from uptake.web.models import stroke_pathway, stroke_pathway_api
+from uptake.web.models import api as models_api
+from uptake.web.models import health_wealth, stroke_pathway, stroke_pathway_api
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
 from uptake.web.settings import WebSettings
 from uptake.web.snapshot import SnapshotHolder
@@ -114,6 +115,8 @@ def create_app(
     app.include_router(auth_routes.router)
     app.include_router(pages.router)
     mount_mission(app)
+    app.include_router(models_api.router)
+    app.include_router(health_wealth.router)
     app.include_router(stroke_pathway_api.router)
     app.include_router(stroke_pathway.router)
     _install_error_pages(app)

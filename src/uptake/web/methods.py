@@ -106,4 +106,12 @@ METHODS: dict[str, str] = {
         "England's value over time (numerators and denominators of every organisation added up), each NHS "
         "region's, and the spread of organisations between the 10th and 90th percentile."
     ),
+    "outcomes": (
+        "Outcomes of closing the gap: the gap (extra units of the indicator at the benchmark, per organisation or "
+        "in England) times the outcome model's draws per unit (10,000 draws of its parameters, each drawn from "
+        "its stated 95% interval), summarised as the mean and the 2.5th and 97.5th percentiles. Outcomes are "
+        "linear in the gap, so an organisation's interval is its gap times the per-unit interval; the gap itself "
+        "is taken as measured. Where the indicator counts prescription items, items become patient-years at 12 "
+        "to 13.04 items per patient a year. Models, parameters and sources: docs/outcomes.md."
+    ),
 }

@@ -12,6 +12,7 @@ runs every reader against tables made from it.
     changes        result_changes (CUSUM runs)                    peers        result_peers, nearby organisations
     opportunity    result_opportunity, result_opportunity_totals  adoption     result_adoption
     equity         result_equity                                  attainment   the mission's three tables
+    outcomes       result_outcomes, result_impact (the models')
     pathway        result_pathway_national, result_pathway_units (the stroke pathway model)
 
 Use as ``from uptake.results import read`` and ``read.values.series(cur, ...)``; ``read.tables(cur)`` says
@@ -27,6 +28,7 @@ from uptake.results.read import (
     funnel,
     opportunity,
     organisations,
+    outcomes,
     pathway,
     peers,
     runs,
@@ -36,4 +38,4 @@ from uptake.results.read import (
 from uptake.results.read._sql import tables
 
 __all__ = ["adoption", "attainment", "changes", "deciles", "equity", "funnel", "opportunity", "organisations",
-           "pathway", "peers", "runs", "spc", "tables", "values"]
+           "outcomes", "pathway", "peers", "runs", "spc", "tables", "values"]

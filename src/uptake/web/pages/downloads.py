@@ -25,9 +25,12 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "changes": ("indicator", "level", "period"), "org-changes": ("code",), "change-series": ("code", "indicator"),
     "equity": ("indicator", "level"), "equity-quintiles": ("indicator", "level", "period"),
     "batches": ("indicator",), "runs": (), "indicators": (),
+    "outcomes-totals": ("indicator", "benchmark"), "outcomes": ("indicator", "level", "period", "benchmark"),
+    "org-outcomes": ("code",), "impact": ("indicator",), "wealth-table": ("table",), "wealth-totals": (), "wealth-claims": (),
+    "wealth-inputs": (),
 }
 #: tables of the innovation pack: never kept by a shared cache
-RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position")
+RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position", "outcomes", "org-outcomes")
 
 
 @router.get("/download/{name}.{fmt}")

@@ -19,6 +19,7 @@ from uptake.web.pages.sections.changes import changes_section
 from uptake.web.pages.sections.equity import equity_section
 from uptake.web.pages.sections.funnel import funnel_section
 from uptake.web.pages.sections.opportunity import opportunity_section, opportunity_totals_section
+from uptake.web.pages.sections.outcomes import outcomes_section
 from uptake.web.pages.sections.values import values_sections
 from uptake.web.params import date_param
 from uptake.web.tables.base import Context
@@ -99,6 +100,8 @@ def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: l
         results.update(opportunity_totals_section(cur, tctx, ind, day, inputs, level))
     if snapshot.has("result_opportunity"):
         results.update(opportunity_section(tctx, ind, level, day))
+    if snapshot.has("result_outcomes"):
+        results.update(outcomes_section(cur, tctx, ind, level, day, inputs, snapshot.has("result_impact")))
     if snapshot.has("result_adoption"):
         results.update(adoption_section(cur, tctx, ind, level, inputs))
     if snapshot.has("result_changes") and day:

@@ -13,6 +13,16 @@ from uptake.web.tables.funnel import funnel
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
 from uptake.web.tables.pathway import pathway_national, pathway_units
 from uptake.web.tables.organisations import organisations
+from uptake.web.tables.outcomes import (
+    impact,
+    national_outcomes,
+    org_outcomes,
+    outcomes,
+    wealth_claims,
+    wealth_inputs,
+    wealth_table,
+    wealth_totals,
+)
 from uptake.web.tables.peers import nearby, peer_position, peers
 from uptake.web.tables.provenance import batches, indicators, runs
 from uptake.web.tables.spc import spc
@@ -43,4 +53,12 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "batches": batches,
     "runs": runs,
     "indicators": indicators,
+    "outcomes-totals": national_outcomes,
+    "outcomes": outcomes,
+    "org-outcomes": org_outcomes,
+    "impact": impact,
+    "wealth-table": wealth_table,
+    "wealth-totals": wealth_totals,
+    "wealth-claims": wealth_claims,
+    "wealth-inputs": wealth_inputs,
 }
