@@ -187,7 +187,7 @@ def fit_batch(
     start: F64 | None = None,
     prior_mean: F64 | None = None,
     prior_weight: F64 | None = None,
-    max_iterations: int = 200,
+    max_iterations: int = 100,
     tolerance: float = 1e-10,
     step_tolerance: float = 1e-7,
 ) -> BatchFit:

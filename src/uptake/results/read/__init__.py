@@ -12,6 +12,7 @@ runs every reader against tables made from it.
     changes        result_changes (CUSUM runs)                    peers        result_peers, nearby organisations
     opportunity    result_opportunity, result_opportunity_totals  adoption     result_adoption
     equity         result_equity                                  attainment   the mission's three tables
+    forecasts      result_forecast_fits, result_forecasts, result_forecast_targets (and their inputs)
 
 Use as ``from uptake.results import read`` and ``read.values.series(cur, ...)``; ``read.tables(cur)`` says
 which tables are there.
@@ -23,6 +24,7 @@ from uptake.results.read import (
     changes,
     deciles,
     equity,
+    forecasts,
     funnel,
     opportunity,
     organisations,
@@ -33,5 +35,5 @@ from uptake.results.read import (
 )
 from uptake.results.read._sql import tables
 
-__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "funnel", "opportunity", "organisations",
+__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "opportunity", "organisations",
            "peers", "runs", "spc", "tables", "values"]
