@@ -570,6 +570,12 @@ CHANGE_ROW = Shape("change", (
 ))
 #: Rows of uptake.results.read.equity.equity: result_equity as it is.
 EQUITY_ROW = Shape("equity", EQUITY.columns)
+#: Rows of uptake.results.read.forecasts.fits: result_forecast_fits with the organisation's current name.
+FORECAST_FIT_ROW = Shape("forecast_fit", (*FORECAST_FITS.columns, _ORG_NAME))
+#: Rows of uptake.results.read.forecasts.trajectories: result_forecasts as it is.
+FORECAST_ROW = Shape("forecast", FORECASTS.columns)
+#: Rows of uptake.results.read.forecasts.targets: result_forecast_targets with the organisation's current name.
+FORECAST_TARGET_ROW = Shape("forecast_target", (*FORECAST_TARGETS.columns, _ORG_NAME))
 ROWS: tuple[Shape, ...] = (VALUE_ROW, ADOPTION_ROW, OPPORTUNITY_ROW, CHANGE_ROW, EQUITY_ROW)
 
 

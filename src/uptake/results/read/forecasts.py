@@ -127,12 +127,10 @@ def targets(
 
 
 def organisation_fits(cur: Cursor, org_code: str) -> list[Row]:
-    """Every indicator's fit of one organisation, with the indicator's title (the organisation page)."""
+    """Every indicator's fit of one organisation (the organisation page)."""
     if not has_forecasts(cur):
         return []
-    return rows(cur, "SELECT f.*, i.title AS indicator_title FROM result_forecast_fits f "
-                     "LEFT JOIN result_indicators i USING (indicator) WHERE f.org_code = ? "
-                     "ORDER BY f.indicator, f.level", [org_code])
+    return rows(cur, "SELECT * FROM result_forecast_fits WHERE org_code = ? ORDER BY indicator, level", [org_code])
 
 
 def organisation_targets(cur: Cursor, org_code: str) -> list[Row]:

@@ -24,6 +24,9 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "changes": ("indicator", "level", "period"), "org-changes": ("code",), "change-series": ("code", "indicator"),
     "equity": ("indicator", "level"), "equity-quintiles": ("indicator", "level", "period"),
     "batches": ("indicator",), "runs": (), "indicators": (),
+    "forecasts": ("indicator", "level"), "forecast-trajectory": ("indicator", "level", "code"),
+    "forecast-targets": ("framework", "commitment", "level"), "org-forecasts": ("code",),
+    "org-forecast-targets": ("code",),
 }
 #: tables of the innovation pack: never kept by a shared cache
 RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position")
