@@ -405,4 +405,16 @@ def build(root: Path) -> Built:
         store.load_observations(frame, indicator=indicator_id, source="test source", file_name=f"{indicator_id}.csv",
                                 file_sha256=f"{abs(hash(indicator_id)):064x}"[:64], loaded_by="tester")
     write_results(ws.analytics_path, results(orgs, rels, obs))
+    write_forecasts(ws.analytics_path)
     return Built(ws, CATALOGUE, orgs, rels)
+
+
+def write_forecasts(path: Path) -> None:
+    """The Bass forecasts of these results, by uptake.models.forecasts itself (few draws: a test workspace)."""
+    from uptake.models import forecasts
+
+    con = duckdb.connect(str(path))
+    try:
+        forecasts.write_forecasts(con, forecasts.compute_forecasts(con, draws=60))
+    finally:
+        con.close()

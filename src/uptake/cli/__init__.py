@@ -27,6 +27,7 @@ from uptake.cli import (
     compute,
     demo,
     export,
+    forecast,
     ingest,
     nsf,
     orgs,
@@ -59,6 +60,7 @@ orgs.register(app)
 catalogue.register(app)
 ingest.register(app)
 compute.register(app)
+forecast.register(app)
 nsf.register(app)
 ratings.register(app)
 plans.register(app)

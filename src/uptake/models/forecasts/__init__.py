@@ -92,7 +92,8 @@ def compute_forecasts(con: duckdb.DuckDBPyConnection, indicators: list[str] | No
         result = forecast_indicator(
             part[["level", "org_code", "period", "value"]],
             cap=_cap(meta.get("measure"), part["value"]), icb_of=icb_of, commitments=commits,
-            adoption_threshold=meta.get("adoption_threshold"), polarity=meta.get("polarity") or "high-is-good",
+            adoption_threshold=None if meta.get("adoption_threshold") is None else float(meta["adoption_threshold"]),
+            polarity=meta.get("polarity") or "high-is-good",
             synthetic=bool(meta.get("synthetic")), draws=draws, horizon_to=horizon)
         origins[str(indicator)] = result.origin
         notes[str(indicator)] = result.notes

@@ -188,7 +188,7 @@ def fit_batch(
     prior_mean: F64 | None = None,
     prior_weight: F64 | None = None,
     max_iterations: int = 100,
-    tolerance: float = 1e-10,
+    tolerance: float = 1e-9,
     step_tolerance: float = 1e-7,
 ) -> BatchFit:
     """Levenberg-Marquardt fits of m F(t; p, q) to every row of ``y`` at once.
@@ -216,11 +216,13 @@ def fit_batch(
     converged = np.zeros(n, bool)
     iterations = np.zeros(n, np.int64)
     active = np.arange(n)
+    # the working set's slices, taken again only when series leave it
+    ta, ya, wa, ca, pma, pwa = t, y, w, cap_, pm, pw
+    th, cst, lm = theta.copy(), cost.copy(), lam.copy()
+    its = np.zeros(n, np.int64)
     for _ in range(max_iterations):
         if active.size == 0:
             break
-        ta, ya, wa, th, ca = t[active], y[active], w[active], theta[active], cap_[active]
-        pma, pwa = pm[active], pw[active]
         f, jac = bass_jacobian(ta, th, ca)
         a_mat, g = _normal_equations(jac, wa, ya - f)
         a_mat[:, [0, 1, 2], [0, 1, 2]] += pwa
@@ -232,27 +234,33 @@ def fit_batch(
             a_mat[:, [0, 1, 2], [0, 1, 2]] += held * 1.0
             g = np.where(held, 0.0, g)
         diag = np.einsum("skk->sk", a_mat)
-        damped = a_mat.copy()
-        damped[:, [0, 1, 2], [0, 1, 2]] += lam[active, None] * np.maximum(diag, 1e-12)
+        damped = a_mat
+        damped[:, [0, 1, 2], [0, 1, 2]] += lm[:, None] * np.maximum(diag, 1e-12)
         try:
             step = np.linalg.solve(damped, g[..., None])[..., 0]
         except np.linalg.LinAlgError:
             step = (np.linalg.pinv(damped) @ g[..., None])[..., 0]  # a singular system: least squares
         trial = _clip(th + step)
         new_cost, _ = _cost(ta, ya, wa, trial, ca, pma, pwa)
-        old = cost[active]
-        ok = np.isfinite(new_cost) & (new_cost <= old)
-        iterations[active] += 1
-        theta[active[ok]] = trial[ok]
-        cost[active[ok]] = new_cost[ok]
-        lam[active[ok]] = np.maximum(lam[active[ok]] / 3.0, 1e-12)
-        lam[active[~ok]] *= 2.0
+        ok = np.isfinite(new_cost) & (new_cost <= cst)
+        its += 1
         moved = np.abs(trial - th).max(axis=1)
-        small = ok & (((old - new_cost) <= tolerance * np.maximum(old, 1e-300)) | (moved <= step_tolerance))
-        stuck = lam[active] > 1e10
-        done = small | stuck
-        converged[active[done]] = True
-        active = active[~done]
+        small = ok & (((cst - new_cost) <= tolerance * np.maximum(cst, 1e-300)) | (moved <= step_tolerance))
+        th = np.where(ok[:, None], trial, th)
+        cst = np.where(ok, new_cost, cst)
+        lm = np.where(ok, np.maximum(lm / 3.0, 1e-12), lm * 2.0)
+        done = small | (lm > 1e10)
+        if done.any():
+            finished = active[done]
+            theta[finished], cost[finished], lam[finished] = th[done], cst[done], lm[done]
+            iterations[finished] = its[done]
+            converged[finished] = True
+            keep = ~done
+            active = active[keep]
+            th, cst, lm, its = th[keep], cst[keep], lm[keep], its[keep]
+            ta, ya, wa, ca, pma, pwa = t[active], y[active], w[active], cap_[active], pm[active], pw[active]
+    if active.size:  # not converged within max_iterations: the last accepted point
+        theta[active], cost[active], iterations[active] = th, cst, its
     f, jac = bass_jacobian(t, theta, cap_)
     r = y - f
     normal, _ = _normal_equations(jac, w, r)

@@ -18,14 +18,14 @@ from uptake.results.schema import FORECAST_FITS, FORECAST_TARGETS, FORECASTS
 
 __all__ = ["fits", "fit", "trajectory", "trajectories", "targets", "organisation_fits", "organisation_targets",
            "commitment_map", "fits_with_categories", "parameters_frame", "inputs_frame", "indicator_settings",
-           "commitment_targets", "icb_links_frame", "has_forecasts"]
+           "commitment_targets", "icb_links_frame", "missing_tables"]
 
 _FITS_ORDER = "indicator, level, org_code"
 
 
-def has_forecasts(cur: Cursor) -> bool:
-    """Whether the forecast tables are there (a store computed before them has none)."""
-    return {t.name for t in (FORECAST_FITS, FORECASTS, FORECAST_TARGETS)} <= tables(cur)
+def missing_tables(cur: Cursor) -> set[str]:
+    """The forecast tables that are not there (a store computed before them has none): empty when all are."""
+    return {t.name for t in (FORECAST_FITS, FORECASTS, FORECAST_TARGETS)} - tables(cur)
 
 
 def _where(pairs: tuple[tuple[str, Any], ...], codes: tuple[str, Sequence[str] | None] | None = None
@@ -48,7 +48,7 @@ def fits(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """Rows of result_forecast_fits with the organisation's current name (org_name), and the total."""
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return [], 0
     where, params = _where((("f.indicator", indicator), ("f.level", level)), ("f.org_code", org_codes))
     total = cur.execute(f"SELECT count(*) FROM result_forecast_fits f{where}", params).fetchone()[0]
@@ -69,7 +69,7 @@ def fit(cur: Cursor, indicator: str, level: str, org_code: str) -> Row | None:
 
 def trajectory(cur: Cursor, indicator: str, level: str, org_code: str) -> list[Row]:
     """One series' observed values, fitted curve and 95% band, by period (forecast: past the last value)."""
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return []
     return rows(cur, "SELECT period, observed, fitted, low, high, forecast, synthetic FROM result_forecasts "
                      "WHERE indicator = ? AND level = ? AND org_code = ? ORDER BY period",
@@ -86,7 +86,7 @@ def trajectories(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """Rows of result_forecasts (the downloads and the API), and the total."""
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return [], 0
     where, params = _where((("indicator", indicator), ("level", level)), ("org_code", org_codes))
     total = cur.execute(f"SELECT count(*) FROM result_forecasts{where}", params).fetchone()[0]
@@ -111,7 +111,7 @@ def targets(
 ) -> tuple[list[Row], int]:
     """Rows of result_forecast_targets with the organisation's current name, and the total (ordered by
     commitment, level, probability)."""
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return [], 0
     where, params = _where((("t.framework", framework), ("t.commitment", commitment),
                             ("t.indicator", indicator), ("t.level", level)), ("t.org_code", org_codes))
@@ -128,7 +128,7 @@ def targets(
 
 def organisation_fits(cur: Cursor, org_code: str) -> list[Row]:
     """Every indicator's fit of one organisation (the organisation page)."""
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return []
     return rows(cur, "SELECT * FROM result_forecast_fits WHERE org_code = ? ORDER BY indicator, level", [org_code])
 
@@ -141,7 +141,7 @@ def organisation_targets(cur: Cursor, org_code: str) -> list[Row]:
 
 def commitment_map(cur: Cursor, framework: str, commitment: str, level: str) -> list[Row]:
     """org_code, probability, status and synthetic of one commitment at one level (the map)."""
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return []
     return rows(cur, "SELECT org_code, probability, status, synthetic FROM result_forecast_targets "
                      "WHERE framework = ? AND commitment = ? AND level = ? ORDER BY org_code",
@@ -151,7 +151,7 @@ def commitment_map(cur: Cursor, framework: str, commitment: str, level: str) -> 
 def fits_with_categories(cur: Cursor, indicator: str, level: str) -> list[Row]:
     """Each organisation's adopter category from its fitted curve beside today's (Rogers' category of its
     observed first adoption, result_adoption's normal mode), with both adoption dates."""
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return []
     adoption = "result_adoption" in tables(cur)
     join = ("LEFT JOIN result_adoption a ON a.indicator = f.indicator AND a.level = f.level "
@@ -170,7 +170,7 @@ def parameters_frame(cur: Cursor, indicator: str, level: str) -> pd.DataFrame:
     of one indicator and level: the policy simulator's calibration."""
     cols = ["org_code", "origin", "m", "m_low", "m_high", "p", "p_low", "p_high", "q", "q_low", "q_high",
             "data_weight", "synthetic"]
-    if not has_forecasts(cur):
+    if missing_tables(cur):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     return cur.execute(f"SELECT {', '.join(cols)} FROM result_forecast_fits WHERE indicator = ? AND level = ? "
                        "AND status = 'fitted' ORDER BY org_code", [indicator, level]).df()
