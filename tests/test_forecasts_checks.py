@@ -1,7 +1,7 @@
 """Out-of-sample checks of the Bass forecasts on real series (docs/forecasts.md, "Out-of-sample checks"):
 fit to the months before a cut-off, forecast the months after it, and hold the error (MAPE) and the 95%
-band's coverage to the tolerances stated here. The figures in docs/forecasts.md come from `uptake forecast
-check`; these tests hold two rows of that table."""
+band's coverage to the tolerances stated here. The figures in docs/forecasts.md come from `uptake bench
+forecasts`; these tests hold two rows of that table."""
 
 from __future__ import annotations
 

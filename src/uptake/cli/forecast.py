@@ -3,7 +3,8 @@
     uptake forecast show --indicator doac-share [--level sub-icb] [--org 00L] [--format table|csv|json]
     uptake forecast targets [--framework F] [--commitment C] [--level L] [--org CODE] [--format ...]
     uptake forecast compute            # refit over the published results (uptake compute does it too)
-    uptake forecast check              # the out-of-sample checks on the real DOAC series
+
+(The out-of-sample checks on the real DOAC series: ``uptake bench forecasts``.)
 
 ``show`` lists each organisation's fitted curve (m, p, q with 95% intervals, pooling, fitted adoption and
 adopter category), or with --org one organisation's trajectory with its 95% band; ``targets`` the time to each
@@ -29,7 +30,6 @@ from uptake.catalogue import load_catalogue
 from uptake.cli._common import WorkspaceOption, console, existing_workspace, sub_app, usage_error, user_error
 from uptake.levels import Level
 from uptake.models.forecasts import refresh_forecasts
-from uptake.models.forecasts.checks import ccg_doac_2012_values, doac_subicb_values, holdout
 from uptake.results import read
 
 forecast_app = sub_app(help="Bass diffusion forecasts: fitted curves, time to target, probability of meeting "
@@ -186,30 +186,6 @@ def compute(workspace: WorkspaceOption = None) -> None:
     console.print(f"Bass forecasts: {written['result_forecast_fits']:,} series, "
                   f"{written['result_forecasts']:,} trajectory rows, "
                   f"{written['result_forecast_targets']:,} commitment forecasts.", highlight=False)
-
-
-CHECKS = (
-    ("DOAC share, sub-ICB locations (NHSBSA, Oct 2017 - Sep 2022)", doac_subicb_values,
-     ((dt.date(2019, 10, 1), 12), (dt.date(2020, 10, 1), 12), (dt.date(2021, 10, 1), 12))),
-    ("DOAC share, CCGs from January 2012 (OpenPrescribing)", ccg_doac_2012_values,
-     ((dt.date(2015, 1, 1), 24), (dt.date(2016, 1, 1), 24), (dt.date(2017, 1, 1), 24), (dt.date(2018, 1, 1), 24))),
-)
-
-
-@forecast_app.command("check")
-def check(output: FormatOption = OutputFormat.TABLE) -> None:
-    """The out-of-sample checks (docs/forecasts.md): fit to the months before each cut-off, forecast the next
-    ones, and report the error of the forecast (MAPE) and the share of values inside the 95% band."""
-    rows = []
-    for name, load, cuts in CHECKS:
-        values = load()
-        for cutoff, months in cuts:
-            result = holdout(values, cutoff, months)
-            for level, (n, mape, coverage) in sorted(result.by_level.items()):
-                rows.append({"series": name, "cutoff": cutoff, "months": months, "level": level, "points": n,
-                             "mape_percent": round(mape, 2), "coverage_95": round(coverage, 3)})
-    _emit(rows, ["series", "cutoff", "months", "level", "points", "mape_percent", "coverage_95"], output,
-          "Out-of-sample forecast errors (real data)")
 
 
 def register(app: typer.Typer) -> None:

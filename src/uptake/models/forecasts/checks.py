@@ -30,7 +30,7 @@ from uptake.sources.doac import DOACS, WARFARIN, read_items
 
 CCG_FILE = Path(__file__).parent / "data" / "ccg_doac_items_and_share_monthly_2012_2020.csv"
 
-__all__ = ["CCG_FILE", "Holdout", "holdout", "ccg_doac_2012_values", "doac_subicb_values"]
+__all__ = ["CCG_FILE", "Holdout", "holdout", "ccg_doac_2012_values", "doac_subicb_values", "CHECKS", "run_checks"]
 
 
 def ccg_doac_2012_values() -> pd.DataFrame:
@@ -102,3 +102,25 @@ def holdout(values: pd.DataFrame, cutoff: dt.date, horizon_months: int = 24, **o
         inside = (part["low"].to_numpy(float) <= obs) & (obs <= part["high"].to_numpy(float))
         by_level[str(level)] = (int(obs.size), float(err.mean()), float(inside.mean()))
     return Holdout(cutoff=cutoff, horizon_months=horizon_months, by_level=by_level)
+
+
+#: The checks docs/forecasts.md reports: (series, its loader, (cut-off, months ahead) pairs).
+CHECKS = (
+    ("DOAC share, sub-ICB locations (NHSBSA, Oct 2017 - Sep 2022)", doac_subicb_values,
+     ((dt.date(2019, 10, 1), 12), (dt.date(2020, 10, 1), 12), (dt.date(2021, 10, 1), 12))),
+    ("DOAC share, CCGs from January 2012 (OpenPrescribing)", ccg_doac_2012_values,
+     ((dt.date(2015, 1, 1), 24), (dt.date(2016, 1, 1), 24), (dt.date(2017, 1, 1), 24), (dt.date(2018, 1, 1), 24))),
+)
+
+
+def run_checks() -> list[dict]:
+    """Every check of ``CHECKS``: one row per series, cut-off and level (points, MAPE %, coverage)."""
+    rows = []
+    for name, load, cuts in CHECKS:
+        values = load()
+        for cutoff, months in cuts:
+            result = holdout(values, cutoff, months)
+            for level, (n, mape, coverage) in sorted(result.by_level.items()):
+                rows.append({"series": name, "cutoff": cutoff, "months": months, "level": level, "points": n,
+                             "mape_percent": round(mape, 2), "coverage_95": round(coverage, 3)})
+    return rows
