@@ -25,6 +25,7 @@ from uptake.ingest import ingest_frame
 from uptake.sources import SOURCES
 from uptake.models.pathway.results import publish_pathway
 from uptake.models.publish import write_model_tables
+from uptake.models.forecasts import refresh_forecasts
 from uptake.pipeline import run_pipeline
 from uptake.mission.demo import seed_demo_mission
 
@@ -82,6 +83,10 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
 
     for line in seed_demo_mission(ws, console=console).lines():
         console.print(f"  {line}")
+    with console.status("Fitting the Bass diffusion forecasts"), AnalyticsStore.open(ws.analytics_path) as store:
+        written = refresh_forecasts(store)
+    console.print(f"  Bass forecasts: {written['result_forecast_fits']:,} series, "
+                  f"{written['result_forecast_targets']:,} commitment forecasts")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary

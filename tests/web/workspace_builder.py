@@ -407,6 +407,7 @@ def build(root: Path) -> Built:
     write_results(ws.analytics_path, results(orgs, rels, obs))
     write_pathway_results(ws.analytics_path)
     write_models(ws.analytics_path)
+    write_forecasts(ws.analytics_path)
     return Built(ws, CATALOGUE, orgs, rels)
 
 
@@ -434,5 +435,16 @@ def write_models(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         write_model_tables(con, CATALOGUE)
+    finally:
+        con.close()
+
+
+def write_forecasts(path: Path) -> None:
+    """The Bass forecasts of these results, by uptake.models.forecasts itself (few draws: a test workspace)."""
+    from uptake.models import forecasts
+
+    con = duckdb.connect(str(path))
+    try:
+        forecasts.write_forecasts(con, forecasts.compute_forecasts(con, draws=60))
     finally:
         con.close()

@@ -28,6 +28,7 @@ from uptake.cli import (
     demo,
     export,
     impact,
+    forecast,
     ingest,
     nsf,
     orgs,
@@ -62,6 +63,7 @@ catalogue.register(app)
 ingest.register(app)
 compute.register(app)
 pathway.register(app)
+forecast.register(app)
 nsf.register(app)
 ratings.register(app)
 plans.register(app)

@@ -76,6 +76,31 @@ METHODS: dict[str, str] = {
         "majority 34%, laggards 16%) by the order of adoption; organisations that have not crossed the "
         "threshold are 'not yet'."
     ),
+    "forecast": (
+        "A Bass diffusion curve (Bass 1969: value = m F(t), F the share of the potential m reached t months "
+        "after take-off, p the coefficient of innovation and q of imitation) is fitted to each organisation's "
+        "series by least squares, all series at once. The take-off date is one per indicator, from England's "
+        "series. Each organisation's (m, p, q) is pooled towards its ICB's curve (or England's) by empirical-"
+        "Bayes shrinkage: a short or noisy series stays near its parent's curve, a long clean one keeps its "
+        "own ('share of the fit from its own data'). The 95% band is a prediction interval: draws of the "
+        "parameters from the fit's approximate posterior plus the series' own month-to-month noise, then "
+        "widened by how far a forecast made within the data missed the months held back. Series with fewer "
+        "than 6 values have no curve. It extrapolates today's pace: a new policy or a shortage is not in it. "
+        "Full method and out-of-sample errors: docs/forecasts.md."
+    ),
+    "forecast_target": (
+        "Time to target: the first month the fitted curve reaches the commitment's target (never, if the "
+        "curve levels off below it); the range is when the band's upper and lower edges reach it. Probability "
+        "of meeting the deadline: the chance that the value for the deadline's month is at or above the "
+        "target, reading the 95% prediction band as a normal distribution on each side of the forecast. "
+        "'Likely' is 90% or more, 'more likely than not' 50-90%, 'unlikely' 10-50%, 'very unlikely' under 10%."
+    ),
+    "forecast_categories": (
+        "Adopter category from the fitted curve: each organisation's fitted adoption date (when its curve "
+        "reaches the adoption threshold, projected for those not there yet) cut into Rogers' categories by "
+        "the mean and standard deviation of those dates; beside it, today's category from the first period "
+        "its observed value crossed the threshold. 'Not on the curve': its curve levels off below the threshold."
+    ),
     "changes": (
         "Changes are found as OpenPrescribing finds them (Walker et al., BMC Medical Informatics and Decision "
         "Making 2018): a CUSUM on each organisation's percentile among organisations of the same type, period by "

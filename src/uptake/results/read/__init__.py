@@ -14,6 +14,7 @@ runs every reader against tables made from it.
     equity         result_equity                                  attainment   the mission's three tables
     outcomes       result_outcomes, result_impact (the models')
     pathway        result_pathway_national, result_pathway_units (the stroke pathway model)
+    forecasts      result_forecast_fits, result_forecasts, result_forecast_targets (and their inputs)
 
 Use as ``from uptake.results import read`` and ``read.values.series(cur, ...)``; ``read.tables(cur)`` says
 which tables are there.
@@ -25,6 +26,7 @@ from uptake.results.read import (
     changes,
     deciles,
     equity,
+    forecasts,
     funnel,
     opportunity,
     organisations,
@@ -37,5 +39,5 @@ from uptake.results.read import (
 )
 from uptake.results.read._sql import tables
 
-__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "funnel", "opportunity", "organisations",
+__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "opportunity", "organisations",
            "outcomes", "pathway", "peers", "runs", "spc", "tables", "values"]

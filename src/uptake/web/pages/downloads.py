@@ -28,6 +28,9 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "outcomes-totals": ("indicator", "benchmark"), "outcomes": ("indicator", "level", "period", "benchmark"),
     "org-outcomes": ("code",), "impact": ("indicator",), "wealth-table": ("table",), "wealth-totals": (), "wealth-claims": (),
     "wealth-inputs": (),
+    "forecasts": ("indicator", "level"), "forecast-trajectory": ("indicator", "level", "code"),
+    "forecast-targets": ("framework", "commitment", "level"), "org-forecasts": ("code",),
+    "org-forecast-targets": ("code",),
 }
 #: tables of the innovation pack: never kept by a shared cache
 RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position", "outcomes", "org-outcomes")

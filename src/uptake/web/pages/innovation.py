@@ -15,6 +15,7 @@ from uptake.results import read
 from uptake.web.formatting import level_label, period_label
 from uptake.web.pages.common import levels_with_results, partial, web_of
 from uptake.web.pages.sections.adoption import adoption_section
+from uptake.web.pages.sections.forecast import forecast_section
 from uptake.web.pages.sections.changes import changes_section
 from uptake.web.pages.sections.equity import equity_section
 from uptake.web.pages.sections.funnel import funnel_section
@@ -104,6 +105,8 @@ def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: l
         results.update(outcomes_section(cur, tctx, ind, level, day, inputs, snapshot.has("result_impact")))
     if snapshot.has("result_adoption"):
         results.update(adoption_section(cur, tctx, ind, level, inputs))
+    if snapshot.has("result_forecast_fits"):
+        results.update(forecast_section(cur, tctx, ind, level, inputs))
     if snapshot.has("result_changes") and day:
         results.update(changes_section(cur, snapshot, tctx, ind, level, day, inputs))
     if snapshot.has("result_equity"):

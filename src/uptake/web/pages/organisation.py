@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from uptake.results import read
 from uptake.web.pages.common import how, partial, web_of
 from uptake.web.pages.sections.changes import org_changes_section
+from uptake.web.pages.sections.forecast import org_forecast_section
 from uptake.web.pages.sections.pack import pack_section
 from uptake.web.pages.sections.spc import spc_section
 from uptake.web.tables.base import Context
@@ -58,6 +59,8 @@ def _organisation_context(snapshot, cur, tctx: Context, code: str, indicator: st
         ctx.update(spc_section(cur, snapshot, tctx, org, ind, inputs, latest))
     if snapshot.has("result_changes") and org["level"] != "england":
         ctx.update(org_changes_section(cur, snapshot, tctx, org, ind, inputs, latest))
+    if snapshot.has("result_forecast_fits"):
+        ctx.update(org_forecast_section(cur, tctx, org, ind, inputs))
     ctx["pack"] = pack_section(tctx, snapshot, cur, org, ind, inputs, latest)
     return ctx
 

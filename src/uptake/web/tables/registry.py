@@ -9,6 +9,13 @@ from uptake.web.tables.base import DataTable
 from uptake.web.tables.changes import change_series, changes, org_changes
 from uptake.web.tables.deciles import deciles
 from uptake.web.tables.equity import equity, equity_quintiles
+from uptake.web.tables.forecasts import (
+    forecast_targets,
+    forecast_trajectory,
+    forecasts,
+    org_forecast_targets,
+    org_forecasts,
+)
 from uptake.web.tables.funnel import funnel
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
 from uptake.web.tables.pathway import pathway_national, pathway_units
@@ -49,6 +56,11 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "change-series": change_series,
     "equity": equity,
     "equity-quintiles": equity_quintiles,
+    "forecasts": forecasts,
+    "forecast-trajectory": forecast_trajectory,
+    "forecast-targets": forecast_targets,
+    "org-forecasts": org_forecasts,
+    "org-forecast-targets": org_forecast_targets,
     "compare": compare,
     "batches": batches,
     "runs": runs,
