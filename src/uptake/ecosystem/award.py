@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from uptake.ecosystem.frontline_rules import FieldProblems, NotAllowed, org_record_problem, organisation
 from uptake.errors import NotFound, UptakeError
 from uptake.results import read
 from uptake.stats import wilson
@@ -56,7 +57,7 @@ from uptake.store.ecosystem_award_models import (
     AwardRound,
     AwardSchemeVersion,
 )
-from uptake.store.models import Organisation, utcnow
+from uptake.store.models import utcnow
 from uptake.store.repository import record_audit
 
 BUNDLED_SCHEMES = Path(str(resources.files("uptake.ecosystem").joinpath("award_schemes")))
@@ -76,14 +77,8 @@ ENTITY = "award-nomination"
 
 
 def nominate_problem(who: Any, org_code: str) -> str | None:
-    """Why ``who`` may not nominate for ``org_code``; None if they may."""
-    if who.role == "national-admin":
-        return None
-    if who.role != "provider-lead":
-        return "nominations are made by a provider lead (for their own organisation)"
-    if who.scope_org_code != org_code:
-        return f"they are the provider lead of {who.scope_org_code}, not of {org_code}"
-    return None
+    """Why ``who`` may not nominate for ``org_code``; None if they may (uptake.ecosystem.frontline_rules)."""
+    return org_record_problem(who, org_code, "nominate for the Innovation Award")
 
 
 def may_decide(who: Any) -> bool:
@@ -95,10 +90,6 @@ def may_see_nomination(who: Any, org_code: str) -> bool:
     """Nominations carry personal data (the groups): the national admin, and the provider lead of the
     organisation, see them; others see only decided awards and the audit's totals."""
     return who.role == "national-admin" or (who.role == "provider-lead" and who.scope_org_code == org_code)
-
-
-class NotAllowed(UptakeError):
-    """The person's role or scope does not allow the action."""
 
 
 # --- the scheme ---------------------------------------------------------------------------------------------
@@ -241,18 +232,6 @@ NOMINATION_FIELDS: dict[str, str] = {
 MIN_EVIDENCE = 20
 
 
-class FieldProblems(UptakeError):
-    """Problems with a form, each at its field: ``problems`` is [(field, message), ...]."""
-
-    def __init__(self, problems: list[tuple[str, str]]):
-        self.problems = problems
-        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
-
-
-def organisation_exists(session: Session, code: str) -> bool:
-    return session.scalar(select(Organisation.code).where(Organisation.code == code).limit(1)) is not None
-
-
 def nominate(session: Session, who: Any, scheme: Scheme, values: dict[str, Any], *,
              synthetic: bool = False) -> AwardNomination:
     """Record a nomination (audited). Every problem is reported at its field (FieldProblems) and nothing is
@@ -268,7 +247,7 @@ def nominate(session: Session, who: Any, scheme: Scheme, values: dict[str, Any],
     org_code = data.get("org_code", "").upper()
     if not org_code:
         problems.append(("org_code", "Enter the ODS code of the organisation"))
-    elif not organisation_exists(session, org_code):
+    elif organisation(session, org_code) is None:
         problems.append(("org_code", f"There is no organisation {org_code}: enter an ODS code Uptake knows"))
     if data.get("commitment") not in scheme.commitments:
         problems.append(("commitment", "Choose one of the scheme's commitments"))
