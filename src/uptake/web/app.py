@@ -29,6 +29,7 @@ from uptake.web.assets import AssetStore
 from uptake.web.error_pages import error_page
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
 from uptake.web.ecosystem import award as ecosystem_award
+from uptake.web.ecosystem import leads as ecosystem_leads
 from uptake.web.mission.pages import mount as mount_mission
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
 from uptake.web.settings import WebSettings
@@ -115,6 +116,7 @@ def create_app(
     app.include_router(pages.router)
     mount_mission(app)
     ecosystem_award.mount(app)  # the Innovation Award (uptake.web.ecosystem.award)
+    ecosystem_leads.mount(app)  # innovation leads and their portfolios (uptake.web.ecosystem.leads)
     _install_error_pages(app)
     api_errors.install(app)  # the OpenAPI document says every status and error body the API answers
 
