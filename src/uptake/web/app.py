@@ -30,6 +30,7 @@ from uptake.web.error_pages import error_page
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
 from uptake.web.ecosystem import award as ecosystem_award
 from uptake.web.ecosystem import leads as ecosystem_leads
+from uptake.web.ecosystem import time_to_innovate as ecosystem_time
 from uptake.web.mission.pages import mount as mount_mission
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
 from uptake.web.settings import WebSettings
@@ -117,6 +118,7 @@ def create_app(
     mount_mission(app)
     ecosystem_award.mount(app)  # the Innovation Award (uptake.web.ecosystem.award)
     ecosystem_leads.mount(app)  # innovation leads and their portfolios (uptake.web.ecosystem.leads)
+    ecosystem_time.mount(app)  # time to innovate (uptake.web.ecosystem.time_to_innovate)
     _install_error_pages(app)
     api_errors.install(app)  # the OpenAPI document says every status and error body the API answers
 
