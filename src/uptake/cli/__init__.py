@@ -21,6 +21,7 @@ import typer
 from uptake import __version__
 from uptake.cli import (
     assessments,
+    award,
     backup,
     bench,
     catalogue,
@@ -28,11 +29,13 @@ from uptake.cli import (
     demo,
     export,
     ingest,
+    leads,
     nsf,
     orgs,
     plans,
     ratings,
     serve,
+    time_to_innovate,
     users,
 )
 from uptake.cli._common import CommandGroup, console
@@ -63,6 +66,9 @@ nsf.register(app)
 ratings.register(app)
 plans.register(app)
 assessments.register(app)
+award.register(app)
+leads.register(app)
+time_to_innovate.register(app)
 export.register(app)
 serve.register(app)
 users.register(app)
