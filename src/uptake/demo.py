@@ -24,7 +24,9 @@ from uptake.store.repository import sync_catalogue, sync_reference
 from uptake.ingest import ingest_frame
 from uptake.sources import SOURCES
 from uptake.pipeline import run_pipeline
+from uptake.ecosystem.frontline_demo import seed_frontline
 from uptake.mission.demo import seed_demo_mission
+from uptake.mission.results import open_store, reading
 
 
 @dataclass
@@ -80,9 +82,20 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
 
     for line in seed_demo_mission(ws, console=console).lines():
         console.print(f"  {line}")
+    for line in _seed_frontline(ws):  # the Innovation Award, leads, time to innovate (SYNTHETIC records)
+        console.print(f"  {line}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
+
+
+def _seed_frontline(ws: Workspace) -> list[str]:
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as session, reading(open_store(ws)) as cur:
+            return seed_frontline(session, cur)
+    finally:
+        engine.dispose()
 
 
 def summarise(store, ws: Workspace, catalogue) -> DemoSummary:

@@ -13,6 +13,7 @@ import typer
 from uptake.cli._common import AsOption, WorkspaceOption, sub_app, usage_checks, who, workflow_session
 from uptake.cli.export_files import check_format, write_frame
 from uptake.ecosystem import time as tti
+from uptake.workspace import Workspace
 
 time_app = sub_app(help="Ringfenced time to innovate: planned, used and its cost.")
 
@@ -69,12 +70,19 @@ def time_list(
 
 
 @time_app.command("national-cost")
-def time_national_cost() -> None:
-    """The report's figure: one in five clinical staff a day a week, from its inputs."""
+def time_national_cost(workspace: WorkspaceOption = None) -> None:
+    """The report's figure: one in five clinical staff a day a week, from its inputs; beside it, what the
+    workspace's organisations have planned (when there is a workspace)."""
     figure = tti.ippr_national_cost()
     typer.echo(f"£{tti.NAO_CLINICAL_PAY_BILL / 1e9:.0f}bn clinical pay bill (NAO 2016) x {tti.IPPR_STAFF_SHARE:g} of "
                f"staff x {tti.IPPR_HOURS:g}/{tti.FULL_TIME_HOURS:g} hours = £{figure / 1e9:.2f}bn a year "
                f"(IPPR: about £{tti.IPPR_FIGURE / 1e9:.1f}bn)")
+    if Workspace.resolve(workspace).root.exists():
+        with workflow_session(workspace) as (_, session):
+            frame = tti.time_frame(session)
+        if not frame.empty:
+            typer.echo(f"recorded in this workspace: {frame['org_code'].nunique()} organisations plan "
+                       f"£{frame['planned_cost_pounds'].sum():,.0f} a year")
 
 
 def register(app: typer.Typer) -> None:
