@@ -192,3 +192,23 @@ def test_loading_a_changed_scheme_under_the_same_version_is_refused(world) -> No
             load_scheme(session, ADMIN, changed)
         with pytest.raises(NotAllowed):
             load_scheme(session, LEAD_U01, scheme)
+
+
+def test_the_batched_scores_equal_the_plain_reference(world) -> None:
+    """score_nominations (one query per commitment and per level and period) against score_one (three queries
+    a nomination), on every unit, an ICB, and an organisation without results."""
+    from uptake.ecosystem.award import score_one
+
+    engine, store = world
+    with session_scope(engine) as session:
+        scheme = current_scheme(session)
+    codes = [f"U{i:02d}" for i in range(1, 13)] + ["QAA", "01A"]
+    nominations = pd.DataFrame({"id": range(1, len(codes) + 1), "org_code": codes, "framework": "stroke",
+                                "commitment": "thrombolysis"})
+    with reading(store) as cur:
+        fast = score_nominations(cur, scheme, nominations)
+        slow = [score_one(cur, scheme, "stroke", "thrombolysis", code, i) for i, code in
+                zip(nominations["id"], codes)]
+    assert [f.score for f in fast] == [s.score for s in slow]
+    assert [f.criteria for f in fast] == [s.criteria for s in slow]
+    assert fast[-1].score == 0 and "no result" in fast[-1].criteria["attainment"]["source"]

@@ -345,23 +345,61 @@ class Scored:
     synthetic_results: bool = False
 
 
+def _numerators(cur: Any, indicator: str, level: str, period: dt.date) -> dict[str, float]:
+    """Every organisation's numerator of ``indicator`` at ``level`` in ``period`` (those with one)."""
+    found, _ = read.values.values(cur, indicator=indicator, level=level, period=period)
+    return {r["org_code"]: float(r["numerator"]) for r in found if _num(r.get("numerator")) is not None}
+
+
+def _records(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Attainment rows by organisation, each organisation's in order of period (then level), as plain dicts
+    (pandas' per-row access costs more than the scoring)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    if frame.empty:
+        return out
+    order = frame.assign(_day=pd.to_datetime(frame["period"])).sort_values(["org_code", "_day", "level"]).index
+    ordered = frame.loc[order]
+    for row in ordered.astype(object).where(ordered.notna(), None).to_dict("records"):
+        out.setdefault(row["org_code"], []).append(row)
+    return out
+
+
+def _latest_key(rows: list[dict[str, Any]]) -> tuple[str, str, dt.date] | None:
+    """(indicator, level, period) of an organisation's latest attainment row."""
+    if not rows:
+        return None
+    latest = rows[-1]
+    return str(latest["indicator"]), str(latest["level"]), pd.Timestamp(latest["period"]).date()
+
+
 def score_one(cur: Any, scheme: Scheme, framework: str, commitment: str, org_code: str,
               nomination_id: int = 0, units: dict[str, str] | None = None) -> Scored:
-    """One nomination's score from the results, with each criterion's score and source."""
-    rows = read.attainment.attainment(cur, framework=framework, commitment=commitment, org_code=org_code,
-                                      ordered=True)
+    """One nomination's score from the results, with each criterion's score and source: the plain reference
+    (three queries a nomination); ``score_nominations`` batches them and must agree
+    (tests/test_ecosystem_award.py)."""
+    rows = _records(read.attainment.attainment(cur, framework=framework, commitment=commitment,
+                                               org_code=org_code)).get(org_code, [])
+    key = _latest_key(rows)
+    return _score(scheme, framework, commitment, org_code, nomination_id, rows,
+                  _numerators(cur, *key) if key else {}, units)
+
+
+def _score(scheme: Scheme, framework: str, commitment: str, org_code: str, nomination_id: int,
+           rows: list[dict[str, Any]], numerators: dict[str, float], units: dict[str, str] | None) -> Scored:
+    """The score of one nomination from its organisation's attainment rows on the commitment (in order of
+    period) and every
+    organisation's numerator at the level and period of its latest row."""
     weights = {c: scheme.criteria[c].weight for c in CRITERIA}
     total_weight = sum(weights.values())
     where = f"result_attainment {framework}/{commitment}, {org_code}"
     parts: dict[str, tuple[float, str, dict[str, Any]]] = {}
     synthetic = False
-    if rows.empty:
+    if not rows:
         for c in CRITERIA:
             parts[c] = (0.0, f"no result for {org_code} on {framework}/{commitment}: scores 0", {})
     else:
-        rows = rows.sort_values(["period", "level"])
-        latest, first = rows.iloc[-1], rows.iloc[0]
-        synthetic = bool(rows["synthetic"].fillna(False).any())
+        latest, first = rows[-1], rows[0]
+        synthetic = any(bool(r.get("synthetic")) for r in rows)
         value, v0 = _num(latest["value"]), _num(first["value"])
         minimum, target = _num(latest["minimum_standard"]), _num(latest["target"])
         period = pd.Timestamp(latest["period"]).date().isoformat()
@@ -380,7 +418,7 @@ def score_one(cur: Any, scheme: Scheme, framework: str, commitment: str, org_cod
                     f"minimum {_pct(minimum)}) = {s:.2f}")
         parts["attainment"] = (s, text, {"period": period, "value": value, "minimum_standard": minimum,
                                          "target": target, "status": status})
-        if len(rows["period"].unique()) < 2 or value is None or v0 is None or span is None:
+        if len({pd.Timestamp(r["period"]) for r in rows}) < 2 or value is None or v0 is None or span is None:
             parts["improvement"] = (0.0, f"{where}: one period only ({period}); no change to measure: scores 0",
                                     {"first_period": first_period, "period": period})
         else:
@@ -391,17 +429,13 @@ def score_one(cur: Any, scheme: Scheme, framework: str, commitment: str, org_cod
                                     {"first_period": first_period, "first_value": v0, "period": period,
                                      "value": value})
         indicator, level = str(latest["indicator"]), str(latest["level"])
-        mine = read.values.value_of(cur, indicator, level, org_code, pd.Timestamp(latest["period"]).date())
         unit = (units or {}).get(indicator, "counts of the numerator")
-        if mine is None or _num(mine.get("numerator")) is None:
+        if org_code not in numerators:
             parts["reach"] = (0.0, f"result_values {indicator}, {org_code}, {period}: no numerator: scores 0",
                               {"indicator": indicator})
         else:
-            n_mine = float(mine["numerator"])
-            others, _ = read.values.values(cur, indicator=indicator, level=level,
-                                           period=pd.Timestamp(latest["period"]).date())
-            counts = [float(r["numerator"]) for r in others
-                      if r["org_code"] != org_code and _num(r.get("numerator")) is not None]
+            n_mine = numerators[org_code]
+            counts = [n for code, n in numerators.items() if code != org_code]
             if not counts:
                 s, text = 1.0, "the only organisation at its level with a result"
             else:
@@ -431,9 +465,22 @@ def score_one(cur: Any, scheme: Scheme, framework: str, commitment: str, org_cod
 
 def score_nominations(cur: Any, scheme: Scheme, nominations: pd.DataFrame,
                       units: dict[str, str] | None = None) -> list[Scored]:
-    """Every nomination's score (as ``score_one``), in nomination order."""
-    return [score_one(cur, scheme, n.framework, n.commitment, n.org_code, int(n.id), units)
-            for n in nominations.itertuples(index=False)]
+    """Every nomination's score (as ``score_one`` gives it), in nomination order, with one query per
+    commitment and one per (indicator, level, period) instead of three per nomination."""
+    by_commitment: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+    for framework, commitment in {(n.framework, n.commitment) for n in nominations.itertuples(index=False)}:
+        rows = read.attainment.attainment(cur, framework=framework, commitment=commitment)
+        by_commitment[(framework, commitment)] = _records(rows)
+    numerators: dict[tuple[str, str, dt.date], dict[str, float]] = {}
+    out = []
+    for n in nominations.itertuples(index=False):
+        rows = by_commitment[(n.framework, n.commitment)].get(n.org_code, [])
+        key = _latest_key(rows)
+        if key is not None and key not in numerators:
+            numerators[key] = _numerators(cur, *key)
+        out.append(_score(scheme, n.framework, n.commitment, n.org_code, int(n.id), rows,
+                          numerators[key] if key else {}, units))
+    return out
 
 
 # --- awards by rank within budget ----------------------------------------------------------------------------
