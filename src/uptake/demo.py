@@ -27,7 +27,9 @@ from uptake.models.pathway.results import publish_pathway
 from uptake.models.publish import write_model_tables
 from uptake.models.forecasts import refresh_forecasts
 from uptake.pipeline import run_pipeline
+from uptake.ecosystem.frontline_demo import seed_frontline
 from uptake.mission.demo import seed_demo_mission
+from uptake.mission.results import open_store, reading
 
 
 @dataclass
@@ -87,6 +89,8 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
         written = refresh_forecasts(store)
     console.print(f"  Bass forecasts: {written['result_forecast_fits']:,} series, "
                   f"{written['result_forecast_targets']:,} commitment forecasts")
+    for line in _seed_frontline(ws):  # the Innovation Award, leads, time to innovate (SYNTHETIC records)
+        console.print(f"  {line}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
@@ -99,6 +103,13 @@ def _models_step(catalogue):
         pub.replaced(write_model_tables(pub.con, catalogue), pub.pipeline_run)
 
     return step
+def _seed_frontline(ws: Workspace) -> list[str]:
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as session, reading(open_store(ws)) as cur:
+            return seed_frontline(session, cur)
+    finally:
+        engine.dispose()
 
 
 def summarise(store, ws: Workspace, catalogue) -> DemoSummary:

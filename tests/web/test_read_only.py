@@ -97,6 +97,16 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/plans/{filing_id}": [f"/plans/{filing}"],
         "/availability": ["/availability", "/availability?include_caught_up=true"],
         "/mission/download/{name}.csv": [f"/mission/download/{name}.csv" for name in MISSION_DOWNLOADS],
+        # the frontline people's pages (uptake.web.ecosystem.award, leads, time_to_innovate)
+        "/award/nominations/{nomination_id}": ["/award/nominations/1"],
+        "/award/download/{name}.{fmt}": ["/award/download/awards.csv", "/award/download/fairness.xlsx",
+                                         "/award/download/nominations.csv"],
+        "/leads/{lead_id}": ["/leads/1"],
+        "/leads/{lead_id}/contributions/new": ["/leads/1/contributions/new"],
+        "/leads/download/leads.{fmt}": ["/leads/download/leads.csv"],
+        "/leads/{lead_id}/portfolio.{fmt}": ["/leads/1/portfolio.csv"],
+        "/time-to-innovate/download/time.{fmt}": ["/time-to-innovate/download/time.xlsx"],
+        "/api/v1/leads/{lead_id}": ["/api/v1/leads/1"],
     }
     out: list[str] = []
     for route in _walk(app.routes):

@@ -21,6 +21,7 @@ import typer
 from uptake import __version__
 from uptake.cli import (
     assessments,
+    award,
     backup,
     bench,
     catalogue,
@@ -30,12 +31,14 @@ from uptake.cli import (
     impact,
     forecast,
     ingest,
+    leads,
     nsf,
     orgs,
     pathway,
     plans,
     ratings,
     serve,
+    time_to_innovate,
     users,
 )
 from uptake.cli._common import CommandGroup, console
@@ -68,6 +71,9 @@ nsf.register(app)
 ratings.register(app)
 plans.register(app)
 assessments.register(app)
+award.register(app)
+leads.register(app)
+time_to_innovate.register(app)
 export.register(app)
 impact.register(app)
 serve.register(app)

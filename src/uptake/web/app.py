@@ -28,6 +28,9 @@ from uptake.web.api import errors as api_errors
 from uptake.web.assets import AssetStore
 from uptake.web.error_pages import error_page
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
+from uptake.web.ecosystem import award as ecosystem_award
+from uptake.web.ecosystem import leads as ecosystem_leads
+from uptake.web.ecosystem import time_to_innovate as ecosystem_time
 from uptake.web.mission.pages import mount as mount_mission
 from uptake.web.models import api as models_api
 from uptake.web.models import health_wealth, stroke_pathway, stroke_pathway_api
@@ -119,6 +122,9 @@ def create_app(
     app.include_router(health_wealth.router)
     app.include_router(stroke_pathway_api.router)
     app.include_router(stroke_pathway.router)
+    ecosystem_award.mount(app)  # the Innovation Award (uptake.web.ecosystem.award)
+    ecosystem_leads.mount(app)  # innovation leads and their portfolios (uptake.web.ecosystem.leads)
+    ecosystem_time.mount(app)  # time to innovate (uptake.web.ecosystem.time_to_innovate)
     _install_error_pages(app)
     api_errors.install(app)  # the OpenAPI document says every status and error body the API answers
 
