@@ -16,13 +16,22 @@ indicator's published values (uptake.results.read). Pure functions of frames; th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from uptake.catalogue import Catalogue
+from uptake.ecosystem.anchors import FieldProblems, check_round_fields, load_rule, plan_round, record_round
+from uptake.ecosystem.local_records import Refused, actor_of, may_run_rounds
+from uptake.errors import NotFound
+from uptake.results import read
+from uptake.store.ecosystem_network_models import AnchorRound
 from uptake.store.mission_models import NsfCommitment, NsfFramework, NsfFrameworkVersion
+
+VALUE_COLUMNS = ["org_code", "level", "period", "value", "ci95_low", "ci95_high", "numerator", "denominator",
+                 "synthetic"]
 
 #: What a footprint is, by the level an indicator is measured at.
 FOOTPRINT_LEVEL = {"stroke-unit": "isdn", "icb": "region"}
@@ -135,3 +144,81 @@ def network_summary(results: pd.DataFrame, *, threshold: float | None, polarity:
                      "max_value": float(known.max()) if len(known) else None, "at_threshold": at})
     return pd.DataFrame(rows, columns=["footprint_code", "footprint_name", "members", "with_result", "median_value",
                                        "min_value", "max_value", "at_threshold"])
+
+
+# --- a priority's networks from the results, and a round over them ------------------------------------------
+
+
+@dataclass
+class Network:
+    """The networks of one priority: every member with its latest result, one summary row per network, and the
+    indicator's values at the members' level (every period, all of England)."""
+
+    priorities: list[Priority]
+    priority: Priority
+    indicator: Any
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    values: pd.DataFrame
+
+
+def network(session: Session, cur: Any, catalogue: Catalogue, key: str | None) -> Network:
+    """The networks of the priority ``key`` (default: the first), read from the results on ``cur`` (NotFound for
+    an unknown priority or a workspace without results)."""
+    found = priorities(session, catalogue)
+    if not found:
+        raise NotFound("there are no NSF priorities or catalogue indicators to form networks for")
+    chosen = find_priority(found, key) if key else found[0]
+    if chosen is None:
+        raise NotFound(f"there is no NSF priority {key!r}; priorities: {', '.join(p.key for p in found)}")
+    indicator = catalogue.indicators[chosen.indicator]
+    if cur is None or "organisations" not in read.tables(cur):
+        raise NotFound("the workspace has no results yet: run `uptake compute`")
+    orgs = read.organisations.current_frame(cur, ("code", "level", "name", "lat", "lon", "imd_score"))
+    links = read.organisations.current_links_frame(cur)
+    m = members(orgs, links, chosen.level)
+    values = pd.DataFrame(columns=VALUE_COLUMNS)
+    if "result_values" in read.tables(cur):
+        values = read.values.values_frame(cur, VALUE_COLUMNS, [chosen.indicator])
+        values = values.loc[values["level"] == chosen.level]
+    results = member_results(m, values)
+    summary = network_summary(results, threshold=indicator.adoption_threshold, polarity=indicator.polarity.value)
+    return Network(found, chosen, indicator, results, summary, values)
+
+
+def run_round(session: Session, cur: Any, catalogue: Catalogue, who: Any, *, title: str, priority_key: str,
+              capacity: Any, funding: Any, weight_distance: Any = 1.0, weight_dissimilarity: Any = 1.0,
+              synthetic: bool = False) -> AnchorRound:
+    """Check the fields (FieldProblems, each at its field, nothing saved), designate anchors with the newest
+    rule, match partners in each network and store the round with an audit entry. National admin only
+    (Refused otherwise)."""
+    if not may_run_rounds(who):
+        raise Refused(f"{actor_of(who)} may not run a Health Innovation Challenge round: a national admin runs them")
+    problems: list[tuple[str, str]] = []
+    cap = money = w_d = w_s = 0
+    try:
+        cap, money, w_d, w_s = check_round_fields(title=title, capacity=capacity, funding=funding,
+                                                  weight_distance=weight_distance,
+                                                  weight_dissimilarity=weight_dissimilarity)
+    except FieldProblems as exc:
+        problems += exc.problems
+    chosen = find_priority(priorities(session, catalogue), priority_key)
+    if chosen is None:
+        problems.append(("priority", f"Choose one of the NSF priorities (there is none {priority_key!r})"))
+    if problems:
+        raise FieldProblems(problems)
+    try:
+        net = network(session, cur, catalogue, chosen.key)
+    except NotFound as exc:
+        raise FieldProblems([("priority", str(exc))]) from None
+    if net.values.dropna(subset=["value"]).empty:
+        raise FieldProblems([("priority", f"{chosen.title} has no published results to judge a track record by")])
+    rule = load_rule()
+    plan = plan_round(net.values, net.results[["footprint_code", "org_code"]],
+                      net.results[["org_code", "lat", "lon", "imd_score"]], polarity=net.indicator.polarity.value,
+                      threshold=net.indicator.adoption_threshold, period_kind=net.indicator.period.value, rule=rule,
+                      capacity=cap, weight_distance=w_d, weight_dissimilarity=w_s)
+    return record_round(session, actor_of(who), plan, title=title, framework_id=chosen.framework_id,
+                        indicator_id=chosen.indicator, level=chosen.level, rule=rule, capacity=cap, funding=money,
+                        weight_distance=w_d, weight_dissimilarity=w_s,
+                        synthetic=synthetic or bool(net.indicator.synthetic))

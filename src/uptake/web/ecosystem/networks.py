@@ -13,43 +13,28 @@ Mount with ``mount(app)`` (one line in uptake.web.app).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from uptake.catalogue import Catalogue
 from uptake.ecosystem.anchors import (
     CONTEXT_FEATURES,
     DISTANCE_SCALE_KM,
     FACTS,
     FieldProblems,
-    check_round_fields,
     designations_frame,
     get_round,
     load_rule,
     partnerships_frame,
-    plan_round,
-    record_round,
     rounds,
 )
-from uptake.ecosystem.local_records import Refused, actor_of, may_run_rounds
-from uptake.ecosystem.networks import (
-    FOOTPRINT_WORDS,
-    Priority,
-    find_priority,
-    member_results,
-    members,
-    network_summary,
-    priorities,
-)
-from uptake.errors import UptakeError
-from uptake.results import read
+from uptake.ecosystem.local_records import may_run_rounds
+from uptake.ecosystem.networks import FOOTPRINT_WORDS, Network, network, priorities, run_round
+from uptake.errors import NotFound, UptakeError
 from uptake.store.db import session_scope
 from uptake.web.api.errors import WRITE_CODES, responses
 from uptake.web.ecosystem.journeys import (
@@ -74,8 +59,6 @@ api = APIRouter(prefix="/api/v1", tags=["networks"], dependencies=[Depends(api_c
 ROUND_LABELS = {"title": "Title", "priority": "NSF priority", "capacity": "Capacity (partners per anchor)",
                 "funding": "Pilot funding per partnership (pounds)", "weight_distance": "Weight of distance",
                 "weight_dissimilarity": "Weight of peer dissimilarity", "indicator": "NSF priority"}
-VALUE_COLUMNS = ["org_code", "level", "period", "value", "ci95_low", "ci95_high", "numerator", "denominator",
-                 "synthetic"]
 
 
 def mount(app: FastAPI) -> None:
@@ -87,42 +70,13 @@ def mount(app: FastAPI) -> None:
 # --- what the pages and the API read -------------------------------------------------------------------
 
 
-@dataclass
-class Network:
-    priorities: list[Priority]
-    priority: Priority
-    indicator: Any
-    results: pd.DataFrame  # every member with its latest result
-    summary: pd.DataFrame
-    values: pd.DataFrame  # the indicator at the members' level, every period
-
-
-def network(session: Session, cur: Any, catalogue: Catalogue, key: str | None) -> Network:
-    found = priorities(session, catalogue)
-    if not found:
-        raise HTTPException(404, "there are no NSF priorities or catalogue indicators to form networks for")
-    chosen = find_priority(found, key) if key else found[0]
-    if chosen is None:
-        raise HTTPException(404, f"there is no NSF priority {key!r}; see /networks for the list")
-    indicator = catalogue.indicators[chosen.indicator]
-    if cur is None or "organisations" not in read.tables(cur):
-        raise HTTPException(404, "the workspace has no results yet: run `uptake compute`")
-    orgs = read.organisations.current_frame(cur, ("code", "level", "name", "lat", "lon", "imd_score"))
-    links = read.organisations.current_links_frame(cur)
-    m = members(orgs, links, chosen.level)
-    values = pd.DataFrame(columns=VALUE_COLUMNS)
-    if "result_values" in read.tables(cur):
-        values = read.values.values_frame(cur, VALUE_COLUMNS, [chosen.indicator])
-        values = values.loc[values["level"] == chosen.level]
-    results = member_results(m, values)
-    summary = network_summary(results, threshold=indicator.adoption_threshold, polarity=indicator.polarity.value)
-    return Network(found, chosen, indicator, results, summary, values)
-
-
 def _read_network(request: Request, key: str | None) -> Network:
     web = web_of(request)
-    with session_scope(web.engine) as session, snapshot_cursor(request) as cur:
-        return network(session, cur, web.catalogue, key)
+    try:
+        with session_scope(web.engine) as session, snapshot_cursor(request) as cur:
+            return network(session, cur, web.catalogue, key)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 def _latest_round_designations(session: Session, indicator: str) -> dict[str, Any]:
@@ -230,42 +184,6 @@ def challenge_form(request: Request) -> Response:
         raise HTTPException(403, "Health Innovation Challenge rounds are run by a national admin")
     return _round_form(request, form={"capacity": "3", "funding": "25000", "weight_distance": "1",
                                       "weight_dissimilarity": "1"})
-
-
-def run_round(session: Session, cur: Any, catalogue: Catalogue, who: Any, *, title: str, priority_key: str,
-              capacity: Any, funding: Any, weight_distance: Any = 1.0, weight_dissimilarity: Any = 1.0,
-              synthetic: bool = False):
-    """Check the fields, designate, match and store a round (national admin only)."""
-    if not may_run_rounds(who):
-        raise Refused(f"{actor_of(who)} may not run a Health Innovation Challenge round: a national admin runs them")
-    problems: list[tuple[str, str]] = []
-    try:
-        cap, money, w_d, w_s = check_round_fields(title=title, capacity=capacity, funding=funding,
-                                                  weight_distance=weight_distance,
-                                                  weight_dissimilarity=weight_dissimilarity)
-    except FieldProblems as exc:
-        problems += exc.problems
-    found = priorities(session, catalogue)
-    chosen = find_priority(found, priority_key)
-    if chosen is None:
-        problems.append(("priority", f"Choose one of the NSF priorities (there is none {priority_key!r})"))
-    if problems:
-        raise FieldProblems(problems)
-    try:
-        net = network(session, cur, catalogue, chosen.key)
-    except HTTPException as exc:
-        raise FieldProblems([("priority", str(exc.detail))]) from None
-    if net.values.dropna(subset=["value"]).empty:
-        raise FieldProblems([("priority", f"{chosen.title} has no published results to judge a track record by")])
-    rule = load_rule()
-    sites = net.results[["org_code", "lat", "lon", "imd_score"]]
-    plan = plan_round(net.values, net.results[["footprint_code", "org_code"]], sites,
-                      polarity=net.indicator.polarity.value, threshold=net.indicator.adoption_threshold,
-                      period_kind=net.indicator.period.value, rule=rule, capacity=cap, weight_distance=w_d,
-                      weight_dissimilarity=w_s)
-    return record_round(session, actor_of(who), plan, title=title, framework_id=chosen.framework_id,
-                        indicator_id=chosen.indicator, level=chosen.level, rule=rule, capacity=cap, funding=money,
-                        weight_distance=w_d, weight_dissimilarity=w_s, synthetic=synthetic or net.indicator.synthetic)
 
 
 @router.post("/challenge/new")
