@@ -20,7 +20,9 @@ import typer
 
 from uptake import __version__
 from uptake.cli import (
+    adopters,
     assessments,
+    barriers,
     backup,
     bench,
     catalogue,
@@ -28,6 +30,7 @@ from uptake.cli import (
     demo,
     export,
     ingest,
+    networks,
     nsf,
     orgs,
     plans,
@@ -63,6 +66,9 @@ nsf.register(app)
 ratings.register(app)
 plans.register(app)
 assessments.register(app)
+networks.register(app)
+barriers.register(app)
+adopters.register(app)
 export.register(app)
 serve.register(app)
 users.register(app)
