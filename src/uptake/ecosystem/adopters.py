@@ -92,8 +92,9 @@ def check_record(session: Session, form: dict[str, Any], today: dt.date | None =
                 problems.append(("cost_pounds", "What it cost must be an amount of pounds of 0 or more"))
         except ValueError:
             problems.append(("cost_pounds", "What it cost must be an amount in pounds, like 12500"))
-    if problems:
-        raise FieldProblems(problems)
+    if problems:  # in the order of the form
+        order = list(FIELD_LABELS)
+        raise FieldProblems(sorted(problems, key=lambda item: order.index(item[0]) if item[0] in order else 99))
     return {"org_code": org, "innovation": innovation, "adopted_on": day, "cost_pounds": cost,
             "contact_email": email, **texts}
 

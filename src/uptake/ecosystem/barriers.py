@@ -116,8 +116,9 @@ def check_assessment(session: Session, cur: Any | None, catalogue: Catalogue, fo
     notes = str(form.get("notes") or "").strip() or None
     if notes and len(notes) > 5000:
         problems.append(("notes", "Notes must be 5,000 characters or fewer"))
-    if problems:
-        raise FieldProblems(problems)
+    if problems:  # in the order of the form
+        order = list(FIELD_LABELS)
+        raise FieldProblems(sorted(problems, key=lambda item: order.index(item[0]) if item[0] in order else 99))
     return {"org_code": org, "innovation": innovation, "assessed_on": day, "notes": notes, **levels}
 
 
