@@ -24,6 +24,7 @@ from uptake.store.repository import sync_catalogue, sync_reference
 from uptake.ingest import ingest_frame
 from uptake.sources import SOURCES
 from uptake.pipeline import run_pipeline
+from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
 
 
@@ -80,6 +81,9 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
 
     for line in seed_demo_mission(ws, console=console).lines():
         console.print(f"  {line}")
+    with console.status("Networks: a DEMO Health Innovation Challenge round, DEMO adoptions, SYNTHETIC barriers"):
+        for line in seed_demo_networks(ws).lines():
+            console.print(f"  {line}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary

@@ -247,40 +247,36 @@ def near_me(org_code: str, indicator: str, level: str, values: pd.DataFrame, log
     codes = sorted((set(doing["org_code"]) | set(logged["org_code"])) - {org_code})
     if not codes:
         return pd.DataFrame(columns=cols)
-    where = places.set_index("code")
-    here = where.reindex([org_code])
-    there = where.reindex(codes)
-    if here["lat"].notna().all():
-        distance = great_circle_km(float(here["lat"].iloc[0]), float(here["lon"].iloc[0]),
-                                   there["lat"].to_numpy(float), there["lon"].to_numpy(float))
-    else:
-        distance = np.full(len(codes), np.nan)
+    found = pd.DataFrame({"org_code": codes})
     similar = set(peers.loc[peers["org_code"] == org_code, "peer_code"])
-    now = latest.set_index("org_code")
-    first = adoption.set_index("org_code")["first_adopted"] if len(adoption) else pd.Series(dtype=object)
-    names = v.drop_duplicates("org_code", keep="last").set_index("org_code")["org_name"] if len(v) else {}
-    rows = []
-    for i, code in enumerate(codes):
-        entries = logged.loc[logged["org_code"] == code]
-        in_results = code in set(doing["org_code"])
-        rows.append({
-            "org_code": code, "org_name": names.get(code) if hasattr(names, "get") else None,
-            "distance_km": None if math.isnan(distance[i]) else round(float(distance[i]), 1),
-            "similar_peer": code in similar, "in_results": in_results, "in_log": len(entries) > 0,
-            "latest_period": now.loc[code, "period"] if code in now.index else None,
-            "latest_value": float(now.loc[code, "value"]) if code in now.index else None,
-            "ci95_low": float(now.loc[code, "ci95_low"]) if code in now.index and pd.notna(now.loc[code, "ci95_low"])
-            else None,
-            "ci95_high": float(now.loc[code, "ci95_high"]) if code in now.index
-            and pd.notna(now.loc[code, "ci95_high"]) else None,
-            "first_adopted": first.get(code) if code in first.index else None,
-            "log_ids": [int(x) for x in entries["id"]],
-            "synthetic": bool(now.loc[code, "synthetic"]) if code in now.index and "synthetic" in now else False,
-        })
-    found = pd.DataFrame(rows, columns=cols)
+    found["similar_peer"] = found["org_code"].isin(similar)
     if peers_only:
         found = found.loc[found["similar_peer"]]
+    where = places.drop_duplicates("code").set_index("code")[["lat", "lon"]]
+    here = where.reindex([org_code])
+    there = where.reindex(found["org_code"])
+    if len(found) and here["lat"].notna().all():
+        found["distance_km"] = np.round(great_circle_km(float(here["lat"].iloc[0]), float(here["lon"].iloc[0]),
+                                                        there["lat"].to_numpy(float), there["lon"].to_numpy(float)), 1)
+    else:
+        found["distance_km"] = np.nan
     if max_km is not None:
         found = found.loc[found["distance_km"].notna() & (found["distance_km"] <= max_km)]
-    found = found.sort_values(["distance_km", "org_code"], na_position="last")
-    return found.head(limit).reset_index(drop=True)
+    found = found.sort_values(["distance_km", "org_code"], na_position="last").head(limit)
+    now = latest.drop_duplicates("org_code").set_index("org_code")
+    found["in_results"] = found["org_code"].isin(set(doing["org_code"]))
+    found["in_log"] = found["org_code"].isin(set(logged["org_code"]))
+    ids = logged.groupby("org_code")["id"].agg(lambda x: [int(i) for i in x]) if len(logged) else pd.Series(dtype=object)
+    found["log_ids"] = [ids.get(c, []) for c in found["org_code"]]
+    for out, column in (("latest_period", "period"), ("latest_value", "value"), ("ci95_low", "ci95_low"),
+                        ("ci95_high", "ci95_high")):
+        found[out] = found["org_code"].map(now[column]) if column in now else None
+    found["synthetic"] = found["org_code"].map(now["synthetic"]).fillna(False).astype(bool) \
+        if "synthetic" in now else False
+    names = v.drop_duplicates("org_code", keep="last").set_index("org_code")["org_name"] if len(v) else pd.Series()
+    found["org_name"] = found["org_code"].map(names)
+    first = adoption.drop_duplicates("org_code").set_index("org_code")["first_adopted"] if len(adoption) else \
+        pd.Series(dtype=object)
+    found["first_adopted"] = found["org_code"].map(first)
+    found["distance_km"] = found["distance_km"].astype(object).where(found["distance_km"].notna(), None)
+    return found[cols].reset_index(drop=True)

@@ -161,7 +161,7 @@ def trends(frame: pd.DataFrame) -> pd.DataFrame:
     """year, factor, label, level, assessments, share: the share of a year's assessments at each level."""
     out = []
     if frame.empty:
-        return pd.DataFrame(columns=["year", "factor", "label", "level", "assessments", "of", "share"])
+        return pd.DataFrame(columns=["year", "factor", "label", "level", "assessments", "of", "share", "synthetic"])
     years = pd.to_datetime(frame["assessed_on"]).dt.year
     for year, g in frame.groupby(years, sort=True):
         for key, label in FACTORS.items():
@@ -169,7 +169,7 @@ def trends(frame: pd.DataFrame) -> pd.DataFrame:
             for level in SCALES[key]:
                 n = int(counts.get(level, 0))
                 out.append({"year": int(year), "factor": key, "label": label, "level": level, "assessments": n,
-                            "of": len(g), "share": n / len(g)})
+                            "of": len(g), "share": n / len(g), "synthetic": bool(g["synthetic"].astype(bool).any())})
     return pd.DataFrame(out)
 
 
@@ -229,7 +229,8 @@ def association(joined: pd.DataFrame) -> pd.DataFrame:
             score = j[key].map(order).astype(float).to_numpy() if len(j) else np.array([])
             by_level = {lv: j.loc[j[key] == lv, "uptake_percentile"] for lv in SCALES[key]}
         rho, low, high = spearman_interval(score, j["uptake_percentile"].to_numpy(float)) if len(j) else (None,) * 3
-        row = {"factor": key, "label": label, "organisations": len(j), "rho": rho, "rho_low": low, "rho_high": high}
+        row = {"factor": key, "label": label, "organisations": len(j), "rho": rho, "rho_low": low, "rho_high": high,
+               "synthetic": bool(j["synthetic"].astype(bool).any()) if "synthetic" in j and len(j) else False}
         for i, lv in enumerate(("level_0", "level_1", "level_2")):
             values = list(by_level.values())[i] if by_level else pd.Series(dtype=float)
             row[f"{lv}_n"] = len(values)

@@ -86,8 +86,35 @@ class Search:
     found: pd.DataFrame
 
 
+def places_and_peers(cur: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every current organisation's coordinates (its own or its nearest ancestor's) and the peer links: what
+    each search needs, read once per request."""
+    places = located(read.organisations.current_frame(cur, ("code", "level", "lat", "lon")),
+                     read.organisations.current_links_frame(cur))
+    peers = read.peers.peer_links_frame(cur) if "result_peers" in read.tables(cur) else \
+        pd.DataFrame(columns=["level", "org_code", "peer_code"])
+    return places, peers
+
+
+_CONTEXTS: dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+
+def context_of(request: Request, cur: Any) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``places_and_peers`` of the web's current results snapshot, read once per snapshot."""
+    if cur is None or "organisations" not in read.tables(cur):
+        return None
+    web = web_of(request)
+    key = (id(web), str(web.snapshots.current.version))
+    if key not in _CONTEXTS:
+        for old in [k for k in _CONTEXTS if k[0] == id(web)]:
+            _CONTEXTS.pop(old, None)
+        _CONTEXTS[key] = places_and_peers(cur)
+    return _CONTEXTS[key]
+
+
 def search(session: Session, cur: Any, catalogue: Catalogue, innovation: str, org_code: str, *,
-           max_km: float | None = None, peers_only: bool = False, limit: int = 25) -> Search:
+           max_km: float | None = None, peers_only: bool = False, limit: int = 25,
+           context: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Search:
     """Who already does ``innovation`` near ``org_code`` (HTTPException 404 for an unknown one)."""
     if innovation not in catalogue.innovations:
         raise HTTPException(404, f"there is no innovation {innovation!r} in the catalogue")
@@ -109,11 +136,8 @@ def search(session: Session, cur: Any, catalogue: Catalogue, innovation: str, or
     if indicator.id in measured:
         values = read.values.values_frame(cur, VALUE_COLUMNS, [indicator.id])
         values = values.loc[values["level"] == level]
-    places = located(read.organisations.current_frame(cur, ("code", "level", "lat", "lon")),
-                     read.organisations.current_links_frame(cur))
-    peers = read.peers.peer_links_frame(cur) if "result_peers" in tables else \
-        pd.DataFrame(columns=["level", "org_code", "peer_code"])
-    peers = peers.loc[peers["level"] == level]
+    places, peers = context if context is not None else places_and_peers(cur)
+    peers = peers.loc[(peers["level"] == level) & (peers["org_code"] == org_code)]
     adoption = pd.DataFrame(read.adoption.adoption(cur, indicator=indicator.id, level=level)[0]) \
         if "result_adoption" in tables else pd.DataFrame()
     adoption = adoption if len(adoption) else pd.DataFrame(columns=["org_code", "first_adopted"])
@@ -156,7 +180,8 @@ def adopters_page(request: Request, innovation: str | None = None, org: str | No
         library = cases(session, cur, web.catalogue, chosen)
         found = None
         if org:
-            found = search(session, cur, web.catalogue, chosen, org.strip().upper(), max_km=km, peers_only=peers_only)
+            found = search(session, cur, web.catalogue, chosen, org.strip().upper(), max_km=km, peers_only=peers_only,
+                           context=context_of(request, cur))
     return render(request, "ecosystem/adopters.html", log=records(_public(log, who)), cases=records(library),
                   innovations=innovations, innovation=chosen, org=(org or "").strip().upper(), max_km=max_km or "",
                   peers_only=peers_only, found=found, rows=records(found.found) if found else [],
@@ -209,9 +234,10 @@ def near_organisation(request: Request, code: str) -> Response:
     web = web_of(request)
     blocks = []
     with session_scope(web.engine) as session, snapshot_cursor(request) as cur:
+        context = context_of(request, cur)
         for innovation in sorted(web.catalogue.innovations):
             try:
-                s = search(session, cur, web.catalogue, innovation, code, limit=3)
+                s = search(session, cur, web.catalogue, innovation, code, limit=3, context=context)
             except HTTPException as exc:
                 if exc.status_code == 404 and "organisation" in str(exc.detail) and "innovation" not in str(exc.detail):
                     raise
@@ -293,7 +319,7 @@ def api_near(request: Request, innovation: Annotated[str, Query(max_length=64)],
     web = web_of(request)
     with api_db(request) as session, snapshot_cursor(request) as cur:
         s = search(session, cur, web.catalogue, innovation, org.strip().upper(), max_km=max_km,
-                   peers_only=peers_only, limit=limit)
+                   peers_only=peers_only, limit=limit, context=context_of(request, cur))
     return jsonable({"innovation": innovation, "org": s.org_code, "indicator": s.indicator.id,
                      "found": records(s.found)})
 
