@@ -28,6 +28,7 @@ from uptake.models.publish import write_model_tables
 from uptake.models.forecasts import refresh_forecasts
 from uptake.pipeline import run_pipeline
 from uptake.ecosystem.frontline_demo import seed_frontline
+from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
 from uptake.mission.results import open_store, reading
 
@@ -91,6 +92,9 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
                   f"{written['result_forecast_targets']:,} commitment forecasts")
     for line in _seed_frontline(ws):  # the Innovation Award, leads, time to innovate (SYNTHETIC records)
         console.print(f"  {line}")
+    with console.status("Networks: a DEMO Health Innovation Challenge round, DEMO adoptions, SYNTHETIC barriers"):
+        for line in seed_demo_networks(ws).lines():
+            console.print(f"  {line}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary

@@ -107,6 +107,23 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/leads/{lead_id}/portfolio.{fmt}": ["/leads/1/portfolio.csv"],
         "/time-to-innovate/download/time.{fmt}": ["/time-to-innovate/download/time.xlsx"],
         "/api/v1/leads/{lead_id}": ["/api/v1/leads/1"],
+        # networks, the Health Innovation Challenge, barriers and adopters (uptake.web.ecosystem)
+        "/networks": ["/networks", f"/networks?priority={ind}"],
+        "/networks/footprint/{code}": [f"/networks/footprint/{icb}?priority={ind}"],
+        "/networks/download/{name}.{fmt}": [f"/networks/download/summary.csv?priority={ind}",
+                                            f"/networks/download/members.xlsx?priority={ind}&code={icb}"],
+        "/api/v1/networks/{footprint}": [f"/api/v1/networks/{icb}?priority={ind}"],
+        "/challenge/{round_id}": ["/challenge/1"],
+        "/challenge/{round_id}/download/{name}.{fmt}": ["/challenge/1/download/partnerships.csv"],
+        "/api/v1/challenge/rounds/{round_id}": ["/api/v1/challenge/rounds/1"],
+        "/barriers/download/{name}.{fmt}": [f"/barriers/download/{n}.csv" for n in ("assessments", "trends",
+                                                                                     "association")],
+        "/adopters": ["/adopters", f"/adopters?innovation={inn}&org={org}"],
+        "/adopters/near/organisation/{code}": [f"/adopters/near/organisation/{org}"],
+        "/adopters/near/innovation/{innovation}": [f"/adopters/near/innovation/{inn}"],
+        "/adopters/download/{name}.{fmt}": ["/adopters/download/log.csv", f"/adopters/download/cases.csv?innovation={inn}",
+                                            f"/adopters/download/near.csv?innovation={inn}&org={org}"],
+        "/api/v1/adopters/near": [f"/api/v1/adopters/near?innovation={inn}&org={org}"],
     }
     out: list[str] = []
     for route in _walk(app.routes):

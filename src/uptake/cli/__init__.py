@@ -20,8 +20,10 @@ import typer
 
 from uptake import __version__
 from uptake.cli import (
+    adopters,
     assessments,
     award,
+    barriers,
     backup,
     bench,
     catalogue,
@@ -32,6 +34,7 @@ from uptake.cli import (
     forecast,
     ingest,
     leads,
+    networks,
     nsf,
     orgs,
     pathway,
@@ -74,6 +77,9 @@ assessments.register(app)
 award.register(app)
 leads.register(app)
 time_to_innovate.register(app)
+networks.register(app)
+barriers.register(app)
+adopters.register(app)
 export.register(app)
 impact.register(app)
 serve.register(app)
