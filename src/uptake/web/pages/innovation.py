@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from uptake.catalogue.schemas import Indicator
 from uptake.results import read
 from uptake.web.formatting import level_label, period_label
-from uptake.web.pages.common import levels_with_results, partial, web_of
+from uptake.web.pages.common import SHARE_ONLY_NOTE, levels_with_results, partial, web_of
 from uptake.web.pages.sections.adoption import adoption_section
 from uptake.web.pages.sections.changes import changes_section
 from uptake.web.pages.sections.equity import equity_section
@@ -91,13 +91,16 @@ def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: l
         "Organisations": f"{len(values_rows):,} {level_label(level, plural=True)}",
         "Period": period_label(day, ind),
     }
-    results: dict[str, Any] = {"level": level, "period": day, "periods": periods}
+    results: dict[str, Any] = {"level": level, "period": day, "periods": periods,
+                               "share_only": SHARE_ONLY_NOTE if ind.share_only else None}
+    if ind.share_only:
+        inputs["Numerator"] = f"{ind.numerator} (share-only: no counts published)"
     results.update(values_sections(cur, snapshot, tctx, ind, level, levels, day, page, values_rows, inputs))
-    if snapshot.has("result_funnel") and day:
+    if snapshot.has("result_funnel") and day and not ind.share_only:
         results.update(funnel_section(cur, snapshot, tctx, ind, level, day, inputs))
-    if snapshot.has("result_opportunity_totals"):
+    if snapshot.has("result_opportunity_totals") and not ind.share_only:
         results.update(opportunity_totals_section(cur, tctx, ind, day, inputs, level))
-    if snapshot.has("result_opportunity"):
+    if snapshot.has("result_opportunity") and not ind.share_only:
         results.update(opportunity_section(tctx, ind, level, day))
     if snapshot.has("result_adoption"):
         results.update(adoption_section(cur, tctx, ind, level, inputs))
