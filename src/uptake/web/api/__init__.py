@@ -10,7 +10,7 @@
 
 One module per family of results, each with its endpoints and response models (``me``, ``organisations``,
 ``catalogue`` (innovations, indicators), ``values``, ``funnel``, ``spc``, ``peers``, ``opportunity``,
-``adoption``, ``changes``, ``equity``, ``provenance`` (batches)); ``common``: the answer with its ETag and
+``adoption``, ``changes``, ``improvement`` (ranking by change), ``equity``, ``provenance`` (batches)); ``common``: the answer with its ETag and
 cache, pages of lists, query parameters; ``errors``: the one error model and the status codes the OpenAPI
 document gives each route; ``router``: every endpoint, in this order (the order of the OpenAPI document).
 """
@@ -23,6 +23,7 @@ from uptake.web.api import (
     changes,
     equity,
     funnel,
+    improvement,
     me,
     opportunity,
     organisations,
@@ -41,6 +42,6 @@ async def _caller(request: Request) -> None:
 
 
 router = APIRouter(dependencies=[Depends(_caller)])
-for _module in (me, organisations, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, equity,
-                provenance):
+for _module in (me, organisations, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, improvement,
+                equity, provenance):
     router.include_router(_module.router, responses=ETAG_RESPONSES)  # every answer has an ETag (common.respond)

@@ -10,6 +10,7 @@ from uptake.web.tables.changes import change_series, changes, org_changes
 from uptake.web.tables.deciles import deciles
 from uptake.web.tables.equity import equity, equity_quintiles
 from uptake.web.tables.funnel import funnel
+from uptake.web.tables.improvement import improvement
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
 from uptake.web.tables.organisations import organisations
 from uptake.web.tables.peers import nearby, peer_position, peers
@@ -32,6 +33,7 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "funnel": funnel,
     "spc": spc,
     "changes": changes,
+    "improvement": improvement,
     "org-changes": org_changes,
     "change-series": change_series,
     "equity": equity,
