@@ -8,7 +8,7 @@
 - Public data needs no credentials. Innovation-pack data (peers, opportunity by organisation) needs
   ``Authorization: Bearer TOKEN`` (or a signed-in browser session) and returns only what the role covers.
 
-One module per family of results, each with its endpoints and response models (``me``, ``organisations``,
+One module per family of results, each with its endpoints and response models (``me``, ``organisations``, ``nearest`` (find by postcode or place),
 ``catalogue`` (innovations, indicators), ``values``, ``funnel``, ``spc``, ``peers``, ``opportunity``,
 ``adoption``, ``changes``, ``improvement`` (ranking by change), ``equity``, ``provenance`` (batches)); ``common``: the answer with its ETag and
 cache, pages of lists, query parameters; ``errors``: the one error model and the status codes the OpenAPI
@@ -25,6 +25,7 @@ from uptake.web.api import (
     funnel,
     improvement,
     me,
+    nearest,
     opportunity,
     organisations,
     peers,
@@ -42,6 +43,6 @@ async def _caller(request: Request) -> None:
 
 
 router = APIRouter(dependencies=[Depends(_caller)])
-for _module in (me, organisations, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, improvement,
+for _module in (me, organisations, nearest, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, improvement,
                 equity, provenance):
     router.include_router(_module.router, responses=ETAG_RESPONSES)  # every answer has an ETag (common.respond)

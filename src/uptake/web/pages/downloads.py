@@ -21,7 +21,8 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "opportunity": ("indicator", "level", "period", "benchmark"), "org-opportunity": ("code",),
     "opportunity-totals": ("indicator",), "adoption": ("indicator", "level"), "deciles": ("indicator", "level"),
     "funnel": ("indicator", "level", "period"), "spc": ("code", "indicator"), "compare": ("codes", "indicator"),
-    "changes": ("indicator", "level", "period"), "improvement": ("indicator", "level", "start", "end"), "org-changes": ("code",), "change-series": ("code", "indicator"),
+    "changes": ("indicator", "level", "period"), "improvement": ("indicator", "level", "start", "end"),
+    "nearest": ("near", "level"), "district-practices": ("near",), "org-changes": ("code",), "change-series": ("code", "indicator"),
     "equity": ("indicator", "level"), "equity-quintiles": ("indicator", "level", "period"),
     "batches": ("indicator",), "runs": (), "indicators": (),
 }

@@ -14,6 +14,7 @@ from uptake.web.tables.improvement import improvement
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
 from uptake.web.tables.organisations import organisations
 from uptake.web.tables.peers import nearby, peer_position, peers
+from uptake.web.tables.postcode import district_practices, nearest
 from uptake.web.tables.provenance import batches, indicators, runs
 from uptake.web.tables.spc import spc
 from uptake.web.tables.values import compare, league, org_position
@@ -34,6 +35,8 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "spc": spc,
     "changes": changes,
     "improvement": improvement,
+    "nearest": nearest,
+    "district-practices": district_practices,
     "org-changes": org_changes,
     "change-series": change_series,
     "equity": equity,
