@@ -55,7 +55,7 @@ def _walk(routes) -> Iterator:
 def _addresses(app, v: dict[str, str]) -> list[str]:
     """Addresses for every GET route of the app, with the site's values ``v`` in the path and the query."""
     ind, lv, org, icb, inn, filing = v["indicator"], v["level"], v["org"], v["icb"], v["innovation"], v["filing"]
-    table_query = f"indicator={ind}&level={lv}&code={org}&codes={org},{icb}"
+    table_query = f"indicator={ind}&level={lv}&code={org}&codes={org},{icb}&near=NW3"
     known = {
         "/static/{path:path}": ["/static/none.css"],
         "/assets/{path:path}": ["/assets/none.woff2"],
@@ -73,8 +73,10 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/api/v1/adoption": [f"/api/v1/adoption?indicator={ind}"],
         "/api/v1/changes": ["/api/v1/changes", f"/api/v1/changes?indicator={ind}&history=true"],
         "/api/v1/equity": [f"/api/v1/equity?indicator={ind}"],
+        "/api/v1/improvement": [f"/api/v1/improvement?indicator={ind}&level={lv}"],
+        "/api/v1/nearest": ["/api/v1/nearest?q=NW3", "/api/v1/nearest?q=ZZ9"],
         "/innovations/{innovation_id}": [f"/innovations/{inn}", f"/innovations/{inn}?indicator={ind}&level={lv}"],
-        "/organisations": ["/organisations", f"/organisations?q={org}"],
+        "/organisations": ["/organisations", f"/organisations?q={org}", "/organisations?near=NW3+2QG"],
         "/organisations/{code}": [f"/organisations/{org}", f"/organisations/{org}?indicator={ind}",
                                   f"/organisations/{icb}"],
         "/compare": [f"/compare?codes={org},{icb}&indicator={ind}"],

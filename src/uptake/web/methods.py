@@ -3,6 +3,17 @@ component under every figure, with the figure's inputs and the load batch its da
 
 from __future__ import annotations
 
+#: what a page says of a share-only indicator (values published without their counts), where the intervals,
+#: funnel, comparisons and opportunity would be
+SHARE_ONLY_NOTE = (
+    "This indicator is published as values only: the counts behind each value (numerator and denominator) are "
+    "not published. Without them there is no confidence interval, no funnel plot, no comparison with England "
+    "and no opportunity, because each needs to know how many items or patients a value rests on. Deciles, maps, "
+    "SPC charts (on the values), changes and adoption are shown. An area's and England's value is the unweighted "
+    "mean of its organisations' values, not a pooled rate."
+)
+
+
 METHODS: dict[str, str] = {
     "value": (
         "Each organisation's value is its pooled numerator divided by its pooled denominator for the period. "
@@ -12,6 +23,19 @@ METHODS: dict[str, str] = {
     "interval": (
         "95% and 99.8% confidence intervals: the Wilson score interval for proportions; Byar's method for counts "
         "and rates (exact Poisson below 10 events), as in PHE/OHID Fingertips technical guidance."
+    ),
+    "share_only": SHARE_ONLY_NOTE,
+    "improvement": (
+        "Improvement ranking: each organisation's value at the end of the chosen period minus its value at the "
+        "start (percentage points for a proportion), largest improvement first by the indicator's polarity "
+        "(largest rise when it has none). The 95% interval of the change: for a proportion, Newcombe's hybrid "
+        "score interval for the difference of two independent proportions, built from the two Wilson intervals "
+        "(Newcombe 1998, method 10); for a rate, the difference of two Poisson rates with a normal approximation "
+        "(variance numerator / denominator squared at each end). The two periods are treated as independent "
+        "samples: where the same patients appear at both ends the interval is somewhat wide. Share-only "
+        "indicators have no counts, so their change has no interval. 'Clear improvement' or 'clear decline' "
+        "when the interval excludes 0, else 'no clear change'. Organisations without a value at both ends are "
+        "not ranked."
     ),
     "deciles": (
         "Percentiles of the organisations' values at this level in each period (10th to 90th). The band on the "

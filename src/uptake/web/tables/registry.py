@@ -17,6 +17,7 @@ from uptake.web.tables.forecasts import (
     org_forecasts,
 )
 from uptake.web.tables.funnel import funnel
+from uptake.web.tables.improvement import improvement
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
 from uptake.web.tables.pathway import pathway_national, pathway_units
 from uptake.web.tables.organisations import organisations
@@ -31,6 +32,7 @@ from uptake.web.tables.outcomes import (
     wealth_totals,
 )
 from uptake.web.tables.peers import nearby, peer_position, peers
+from uptake.web.tables.postcode import district_practices, nearest
 from uptake.web.tables.provenance import batches, indicators, runs
 from uptake.web.tables.spc import spc
 from uptake.web.tables.values import compare, league, org_position
@@ -52,6 +54,9 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "funnel": funnel,
     "spc": spc,
     "changes": changes,
+    "improvement": improvement,
+    "nearest": nearest,
+    "district-practices": district_practices,
     "org-changes": org_changes,
     "change-series": change_series,
     "equity": equity,
