@@ -30,6 +30,7 @@ from uptake.cli import (
     ingest,
     nsf,
     orgs,
+    pack,
     plans,
     ratings,
     serve,
@@ -64,6 +65,7 @@ ratings.register(app)
 plans.register(app)
 assessments.register(app)
 export.register(app)
+pack.register(app)
 serve.register(app)
 users.register(app)
 backup.register(app)

@@ -12,6 +12,8 @@ runs every reader against tables made from it.
     changes        result_changes (CUSUM runs)                    peers        result_peers, nearby organisations
     opportunity    result_opportunity, result_opportunity_totals  adoption     result_adoption
     equity         result_equity                                  attainment   the mission's three tables
+    profile        an organisation across every indicator (area profile, spine chart), an area's members on
+                   every indicator (tartan rug), an organisation over the deciles (deciles chart)
 
 Use as ``from uptake.results import read`` and ``read.values.series(cur, ...)``; ``read.tables(cur)`` says
 which tables are there.
@@ -27,6 +29,7 @@ from uptake.results.read import (
     opportunity,
     organisations,
     peers,
+    profile,
     runs,
     spc,
     values,
@@ -34,4 +37,4 @@ from uptake.results.read import (
 from uptake.results.read._sql import tables
 
 __all__ = ["adoption", "attainment", "changes", "deciles", "equity", "funnel", "opportunity", "organisations",
-           "peers", "runs", "spc", "tables", "values"]
+           "peers", "profile", "runs", "spc", "tables", "values"]

@@ -24,6 +24,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "changes": ("indicator", "level", "period"), "org-changes": ("code",), "change-series": ("code", "indicator"),
     "equity": ("indicator", "level"), "equity-quintiles": ("indicator", "level", "period"),
     "batches": ("indicator",), "runs": (), "indicators": (),
+    "profile": ("code", "benchmark"), "rug": ("code", "level", "benchmark"), "org-deciles": ("code", "indicator"),
 }
 #: tables of the innovation pack: never kept by a shared cache
 RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position")

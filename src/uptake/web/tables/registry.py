@@ -13,6 +13,7 @@ from uptake.web.tables.funnel import funnel
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
 from uptake.web.tables.organisations import organisations
 from uptake.web.tables.peers import nearby, peer_position, peers
+from uptake.web.tables.profile import org_deciles, profile, rug
 from uptake.web.tables.provenance import batches, indicators, runs
 from uptake.web.tables.spc import spc
 from uptake.web.tables.values import compare, league, org_position
@@ -40,4 +41,7 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "batches": batches,
     "runs": runs,
     "indicators": indicators,
+    "profile": profile,
+    "rug": rug,
+    "org-deciles": org_deciles,
 }
