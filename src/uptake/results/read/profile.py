@@ -139,22 +139,39 @@ def rug(cur: Cursor, parent_code: str, level: str, *, benchmark: str = ENGLAND) 
     )
 
 
-def org_deciles(cur: Cursor, org_code: str, level: str, indicator: str | None = None) -> list[Row]:
+#: what a row of the changes chart has (read.changes.change_series), when org_deciles is asked for it too
+CHANGE_COLUMNS = ("percentile", "cusum_increase", "cusum_decrease", "threshold_increase", "threshold_decrease",
+                  "alert")
+
+
+def org_deciles(cur: Cursor, org_code: str, level: str, indicator: str | None = None, *,
+                with_changes: bool = False) -> list[Row]:
     """The deciles of ``level`` each period beside the organisation's own value (None in a period it has
     none), for every indicator it has results for at that level (or only ``indicator``), in indicator and
-    period order: the deciles chart and its table."""
-    only, params = ("AND d.indicator = ?", [indicator]) if indicator is not None else ("", [])
+    period order: the deciles chart and its table. ``with_changes`` (result_changes is there) adds the
+    organisation's percentile series with its CUSUMs and alert (``CHANGE_COLUMNS``, as
+    read.changes.change_series; ``in_changes`` says whether result_changes has the period), so the
+    organisation page asks one question for both its charts over time."""
+    only, chosen = ("AND d.indicator = ?", [indicator]) if indicator is not None else ("", [])
+    changes, join, joined = "", "", []
+    if with_changes:
+        changes = (", c.period IS NOT NULL AS in_changes, c.percentile, c.cusum_increase, c.cusum_decrease, "
+                   "c.threshold_increase, c.threshold_decrease, coalesce(c.alert, '') AS alert")
+        join = ("LEFT JOIN result_changes c ON c.indicator = d.indicator AND c.level = d.level "
+                "AND c.period = d.period AND c.org_code = ?")
+        joined = [org_code]
     return rows(
         cur,
         f"""
         SELECT d.indicator, d.period, d.organisations, d.p10, d.p20, d.p30, d.p40, d.p50, d.p60, d.p70, d.p80,
-               d.p90, v.value, v.ci95_low, v.ci95_high, v.decile
+               d.p90, v.value, v.ci95_low, v.ci95_high, v.decile{changes}
         FROM result_deciles d
         LEFT JOIN result_values v ON v.indicator = d.indicator AND v.level = d.level AND v.period = d.period
             AND v.org_code = ?
+        {join}
         WHERE d.level = ? {only}
           AND d.indicator IN (SELECT DISTINCT indicator FROM result_values WHERE org_code = ? AND level = ?)
         ORDER BY d.indicator, d.period
         """,
-        [org_code, level, *params, org_code, level],
+        [org_code, *joined, level, *chosen, org_code, level],
     )
