@@ -221,7 +221,7 @@ def spine_position(indicator: Indicator, value: float | None, benchmark: float |
     return min(1.0, max(0.0, 0.5 + 0.5 * sign * (float(value) - float(benchmark)) / reach))
 
 
-def spine(indicator: Indicator, row: dict, *, width: int = 200, height: int = 22) -> Markup:
+def spine(indicator: Indicator, row: dict, *, width: int = 150, height: int = 22) -> Markup:
     """One spine-chart row (decorative: the table row it sits in gives every figure in words, so the SVG is
     hidden from screen readers). ``row``: ``value``, ``comparison``, ``benchmark_value``, ``lowest``, ``q25``,
     ``q75``, ``highest`` (of the organisations compared)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException
+from markupsafe import Markup
 
 from uptake.catalogue.schemas import Indicator, Polarity
 from uptake.results import read
@@ -22,7 +23,7 @@ from uptake.web.formatting import (
     period_label,
 )
 from uptake.web.tables.base import Column, Context, DataTable
-from uptake.web.tables.cells import comparison_tag, innovation_href, org_link, synthetic_tag
+from uptake.web.tables.cells import comparison_tag, innovation_href, org_link
 
 ENGLAND = read.profile.ENGLAND
 #: the benchmarks a profile can be compared with today (the benchmark choice of issue 16 item 3 adds more)
@@ -106,11 +107,22 @@ def profile(ctx: Context, code: str, benchmark: str | None = None, *, trends: bo
         ind = ind_of(r)
         return svg.spine(ind, r) if ind is not None else ""
 
+    def compared(r) -> tuple[str, str] | None:
+        if r["worse_and_getting_worse"]:  # Fingertips' "worse and getting worse", highlighted in its row
+            return f"Worse than {bench_name} and getting worse", "red"
+        return comparison_tag(r) if benchmark == ENGLAND else (
+            (COMPARISON_LABELS.get(r["comparison"], r["comparison"]).replace("England", bench_name),
+             "grey") if r.get("comparison") else None)
+
     columns = [
-        Column("indicator_title", "Indicator", href=lambda r: innovation_href(ctx, r["indicator"])),
+        Column("indicator_title", "Indicator", href=lambda r: innovation_href(ctx, r["indicator"]),
+               fmt=lambda r: r["indicator_title"] + (" (SYNTHETIC)" if r.get("synthetic")
+                                                      and "SYNTHETIC" not in r["indicator_title"] else "")),
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind_of(r))),
-        Column("value", "Value", fmt=lambda r: indicator_value(ind_of(r), r["value"]), numeric=True),
-        Column("ci95", "95% interval", fmt=lambda r: interval(ind_of(r), r["ci95_low"], r["ci95_high"])),
+        Column("value", "Value (95% interval)", numeric=True, fmt=lambda r: Markup(
+            "{}<br><span class=\"uptake-interval\">{}</span>").format(
+                indicator_value(ind_of(r), r["value"]),
+                "" if missing(r["ci95_low"]) else interval(ind_of(r), r["ci95_low"], r["ci95_high"]))),
         Column("benchmark_value", bench_name, fmt=lambda r: indicator_value(ind_of(r), r["benchmark_value"]),
                numeric=True),
         Column("worst_or_lowest", "Worst (or lowest)",
@@ -118,12 +130,8 @@ def profile(ctx: Context, code: str, benchmark: str | None = None, *, trends: bo
         Column("spine", "Spine chart (key below)", fmt=spine_cell),
         Column("best_or_highest", "Best (or highest)",
                fmt=lambda r: indicator_value(ind_of(r), r["best_or_highest"]), numeric=True),
-        Column("comparison", f"Compared with {bench_name}", fmt=lambda r: "", tag=comparison_tag),
+        Column("comparison", f"Compared with {bench_name}", fmt=lambda r: "", tag=compared),
         Column("trend", "Recent trend", fmt=lambda r: "" if r.get("trend") else "-", tag=trend_tag),
-        Column("flag", "Worse and getting worse",
-               fmt=lambda r: "", tag=lambda r: ("Worse and getting worse", "red") if r["worse_and_getting_worse"]
-               else None),
-        Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
     ]
     raw = ["indicator", "indicator_title", "level", "org_code", "org_name", "period", "numerator", "denominator",
            "value", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "decile", "comparison", "comparison_method",
