@@ -176,7 +176,7 @@ def test_the_profile_rug_and_the_board_pack_download(server, context):
     page.select_option("#level", "practice")
     page.locator("#tartan-rug ~ form button, form[action*='profile'] button").first.click()
     page.wait_for_url("**level=practice**")
-    assert page.locator("#rug tbody tr").count() == 2 + 9  # England, the ICB, its nine practices
+    assert page.locator("#rug-table tbody tr").count() == 2 + 9  # England, the ICB, its nine practices
     shot(page, "profile-rug-practices")
     if find_chromium() is not None:
         with page.expect_download(timeout=60_000) as info:
