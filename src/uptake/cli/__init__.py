@@ -38,6 +38,7 @@ from uptake.cli import (
     nsf,
     orgs,
     pathway,
+    pack,
     plans,
     ratings,
     serve,
@@ -82,6 +83,7 @@ barriers.register(app)
 adopters.register(app)
 export.register(app)
 impact.register(app)
+pack.register(app)
 serve.register(app)
 users.register(app)
 backup.register(app)

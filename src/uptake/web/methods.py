@@ -162,5 +162,35 @@ METHODS: dict[str, str] = {
         "linear in the gap, so an organisation's interval is its gap times the per-unit interval; the gap itself "
         "is taken as measured. Where the indicator counts prescription items, items become patient-years at 12 "
         "to 13.04 items per patient a year. Models, parameters and sources: docs/outcomes.md."
+    "deciles_chart": (
+        "OpenPrescribing's deciles chart: the organisation's value each period (the solid line) drawn over the "
+        "10th, 20th ... 90th percentiles of every organisation of its level in England that period (dashed: the "
+        "10th and 90th; thick dashed: the median; dotted: the others). Percentiles are computed by the pipeline "
+        "from the organisations' values (result_deciles); the organisation's decile is 1 (lowest tenth) to 10."
+    ),
+    "spine": (
+        "Fingertips' spine chart: for each indicator, the spread of every organisation of the same level in the "
+        "benchmark's area in the organisation's latest period: the light bar from the worst (or lowest) to the "
+        "best (or highest) value, the dark bar from the 25th to the 75th percentile (linear interpolation), the "
+        "black line the benchmark's own value. Each side is scaled so that the organisation furthest from the "
+        "benchmark reaches the end, so better is always to the right (higher, where the indicator has no better "
+        "direction). The marker is the organisation's value, coloured and shaped by its comparison with the "
+        "benchmark (the comparison method above); organisations that do not provide the service are left out."
+    ),
+    "trend": (
+        "The recent trend is the latest point of the organisation's SPC chart (Making Data Count's variation "
+        "icon): 'improving' or 'getting worse' when its latest point is a special cause (outside the process "
+        "limits, a run of points on one side of the mean, or a trend of points rising or falling), with the "
+        "arrow saying which way; 'no significant change' when it is common-cause variation; '-' when the series "
+        "is too short to judge (fewer than 13 points). For indicators charted on their difference from England "
+        "(spreading innovations), the trend is relative to England. 'Worse and getting worse' (Fingertips): "
+        "worse than the benchmark (its 95% interval wholly on the worse side) and getting worse."
+    ),
+    "rug": (
+        "Fingertips' tartan rug: each organisation of the chosen level in the area (rows) on each indicator "
+        "(columns), in the indicator's latest period at that level, each cell coloured by the organisation's "
+        "comparison with England (green better, red worse, amber similar, blue higher or lower where the "
+        "indicator has no better direction, white not compared); the area's own value and England's are the "
+        "first rows. The value is written in every cell, so the rug is read without colour too."
     ),
 }

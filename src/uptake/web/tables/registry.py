@@ -33,6 +33,7 @@ from uptake.web.tables.outcomes import (
 )
 from uptake.web.tables.peers import nearby, peer_position, peers
 from uptake.web.tables.postcode import district_practices, nearest
+from uptake.web.tables.profile import org_deciles, profile, rug
 from uptake.web.tables.provenance import batches, indicators, runs
 from uptake.web.tables.spc import spc
 from uptake.web.tables.values import compare, league, org_position
@@ -78,4 +79,7 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "wealth-totals": wealth_totals,
     "wealth-claims": wealth_claims,
     "wealth-inputs": wealth_inputs,
+    "profile": profile,
+    "rug": rug,
+    "org-deciles": org_deciles,
 }
