@@ -65,6 +65,7 @@ PAGES = {
     "organisation": "/organisations/MJ0?indicator=doac-share",
     "compare": "/compare?codes=QMJ,QKK,QSL",
     "data": "/data",
+    "stroke-pathway": "/models/stroke-pathway",
     "about": "/about",
     "sign-in": "/sign-in",
     "api-docs": "/docs",
@@ -208,7 +209,7 @@ def test_sign_in_as_each_role(server, browser, demo, role):
 
 
 AXE_PAGES = ["/", "/innovations/doacs", "/organisations", "/organisations/MJ0?indicator=doac-share",
-             "/compare?codes=QMJ,QKK", "/data", "/about", "/sign-in"]
+             "/compare?codes=QMJ,QKK", "/data", "/models/stroke-pathway", "/about", "/sign-in"]
 
 
 def _axe_source() -> str:
