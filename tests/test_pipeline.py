@@ -21,7 +21,7 @@ from uptake.levels import Level
 from uptake.pipeline import PIPELINE_RUNS, RESULT_TABLES, PipelineSettings, run_pipeline
 from uptake.pipeline import run as run_module
 from uptake.cli import app as uptake_app
-from uptake.results.schema import FORECAST_TABLES, MISSION_TABLES, PUBLICATIONS, VIEW_LOOKUPS
+from uptake.results.schema import FORECAST_TABLES, MISSION_TABLES, MODEL_TABLES, PATHWAY_TABLES, PUBLICATIONS, VIEW_LOOKUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -326,7 +326,7 @@ def test_every_result_column_is_documented() -> None:
     mission's) has a section in docs/results.md naming each of its columns; the views' storage tables are
     listed together."""
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    for table in (*RESULT_TABLES, PIPELINE_RUNS, PUBLICATIONS, *MISSION_TABLES, *FORECAST_TABLES):
+    for table in (*RESULT_TABLES, PIPELINE_RUNS, PUBLICATIONS, *MISSION_TABLES, *MODEL_TABLES, *PATHWAY_TABLES, *FORECAST_TABLES):
         heading = re.search(rf"^## {table.name}$", text, flags=re.M)
         assert heading or table in VIEW_LOOKUPS, f"docs/results.md has no section ## {table.name}"
         if heading:  # the section, up to the next heading

@@ -1,5 +1,5 @@
-"""``uptake compute``: the pipeline, then the mission's attainment and draft ratings from its results, all made
-visible at once (one publication: uptake.pipeline.publication).
+"""``uptake compute``: the pipeline, then the models' tables (the stroke pathway model) and the mission's
+attainment and draft ratings from its results, all made visible at once (one publication: uptake.pipeline.publication).
 
 An unknown --engine is a usage error (exit code 2); anything else refused is a user error (exit code 1).
 """
@@ -19,6 +19,8 @@ from uptake.cli._common import WorkspaceOption, console, usage_checks
 from uptake.mission.permissions import operator
 from uptake.models.forecasts import publish_forecasts
 from uptake.mission.ratings import RatingRunSummary, rate_in_publication
+from uptake.models.pathway.results import publish_pathway
+from uptake.models.publish import write_model_tables
 from uptake.pipeline.engines import check_engine
 from uptake.pipeline.publication import Publication
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
@@ -59,14 +61,19 @@ def compute(
     store = resolve_store(ws)
     settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
     forecast_rows: list[dict[str, int]] = []
+    modelled: dict[str, int] = {}
     with _mission_refresh(ws, ratings) as (refresh, rated):
-        steps: list[tuple[str, Callable[[Publication], None]]] = []
+        steps: list[tuple[str, Callable[[Publication], None]]] = [
+            ("Outcome models and the stroke pathway model", _models_step(modelled))]
         if refresh is not None:
             steps.append(("Recomputing NSF attainment and draft ratings", refresh))
         if forecasts:  # after the mission's step: the forecasts read its targets and deadlines
             steps.append(("Fitting the Bass diffusion forecasts", _forecasts_step(forecast_rows)))
         run = _run_with_progress(store, engine, settings, steps)
     print_run(run)
+    if modelled:
+        console.print("Outcome models: " + ", ".join(f"{name} {rows:,} rows" for name, rows in modelled.items())
+                      + " (docs/outcomes.md, docs/health-and-wealth.md).", highlight=False)
     if forecast_rows:
         written = forecast_rows[0]
         console.print(f"Bass forecasts: {written.get('result_forecast_fits', 0):,} series, "
@@ -104,6 +111,17 @@ def _mission_refresh(ws: Workspace, wanted: bool) -> Iterator[tuple[Callable[[Pu
         yield refresh, rated
     finally:
         engine.dispose()
+
+
+def _models_step(modelled: dict[str, int]) -> Callable[[Publication], None]:
+    """The models' tables inside the publication: the stroke pathway model's scenarios, the outcomes of each gap
+    and the health and wealth impact (from the new results); rows written per table go into ``modelled``."""
+    def step(pub: Publication) -> None:
+        publish_pathway(pub)
+        written = write_model_tables(pub.con)
+        pub.replaced(written, pub.pipeline_run)
+        modelled.update(written)
+    return step
 
 
 def _forecasts_step(written: list[dict[str, int]]) -> Callable[[Publication], None]:

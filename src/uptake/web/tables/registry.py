@@ -17,15 +17,31 @@ from uptake.web.tables.forecasts import (
     org_forecasts,
 )
 from uptake.web.tables.funnel import funnel
+from uptake.web.tables.improvement import improvement
 from uptake.web.tables.opportunity import opportunity, opportunity_totals, org_opportunity
+from uptake.web.tables.pathway import pathway_national, pathway_units
 from uptake.web.tables.organisations import organisations
+from uptake.web.tables.outcomes import (
+    impact,
+    national_outcomes,
+    org_outcomes,
+    outcomes,
+    wealth_claims,
+    wealth_inputs,
+    wealth_table,
+    wealth_totals,
+)
 from uptake.web.tables.peers import nearby, peer_position, peers
+from uptake.web.tables.postcode import district_practices, nearest
+from uptake.web.tables.profile import org_deciles, profile, rug
 from uptake.web.tables.provenance import batches, indicators, runs
 from uptake.web.tables.spc import spc
 from uptake.web.tables.values import compare, league, org_position
 
 BUILDERS: dict[str, Callable[..., DataTable]] = {
     "league": league,
+    "pathway-national": pathway_national,
+    "pathway-units": pathway_units,
     "organisations": organisations,
     "organisation": org_position,
     "peers": peers,
@@ -39,6 +55,9 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "funnel": funnel,
     "spc": spc,
     "changes": changes,
+    "improvement": improvement,
+    "nearest": nearest,
+    "district-practices": district_practices,
     "org-changes": org_changes,
     "change-series": change_series,
     "equity": equity,
@@ -52,4 +71,15 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "batches": batches,
     "runs": runs,
     "indicators": indicators,
+    "outcomes-totals": national_outcomes,
+    "outcomes": outcomes,
+    "org-outcomes": org_outcomes,
+    "impact": impact,
+    "wealth-table": wealth_table,
+    "wealth-totals": wealth_totals,
+    "wealth-claims": wealth_claims,
+    "wealth-inputs": wealth_inputs,
+    "profile": profile,
+    "rug": rug,
+    "org-deciles": org_deciles,
 }
