@@ -49,7 +49,15 @@ from uptake.mission.results import read_inputs, write_table
 from uptake.mission.rule_set import load_rule_set as _load_rule_set
 from uptake.pipeline.publication import PAUSE_ENV, PAUSE_POINTS, PAUSE_SIGNAL_ENV
 from uptake.results import read
-from uptake.results.schema import MISSION_TABLES, PIPELINE_RUNS, POINTS, RESULT_TABLES
+from uptake.results.schema import (
+    FORECAST_TABLES,
+    MISSION_TABLES,
+    MODEL_TABLES,
+    PATHWAY_TABLES,
+    PIPELINE_RUNS,
+    POINTS,
+    RESULT_TABLES,
+)
 from uptake.store import make_engine, session_scope
 from uptake.store.mission_models import RatingRun
 from uptake.web.snapshot import load_snapshot
@@ -287,7 +295,9 @@ def test_a_compute_not_killed_publishes_everything(workspace) -> None:
     assert problems_with(ws) == []
     with duckdb.connect(str(ws.analytics_path), read_only=True) as con:
         current = read.runs.publication(con)
-        assert sorted(current["tables"]) == sorted((*PIPELINE_TABLES, *MISSION))
+        # the pipeline's tables, then (in the same publication) the models', the mission's and the forecasts'
+        models = (*PATHWAY_TABLES, *MODEL_TABLES, *FORECAST_TABLES)
+        assert sorted(current["tables"]) == sorted((*PIPELINE_TABLES, *MISSION, *(t.name for t in models)))
         assert current["kind"] == "compute" and current["rating_run"] == after.rating_run
         states = dict(con.execute("SELECT publication_id, state FROM publications").fetchall())
     assert "staged" not in states.values()  # a killed one's staged row was marked abandoned by the next
