@@ -544,7 +544,9 @@ def _level_outputs(level, f: _Fitted, lv: _Level, cap, origin_month, months, gri
         fitted_adopt = origin_month + np.where(frac < 1, bass_time_to_fraction(np.minimum(frac, 0.999999), p, q), np.inf)
         fd = adoption_threshold / md
         td = np.where(fd < 1, bass_time_to_fraction(np.minimum(fd, 0.999999), pd_, qd), np.inf)
-        adopt_lo, adopt_hi = np.quantile(td, 0.025, axis=1) + origin_month, np.quantile(td, 0.975, axis=1) + origin_month
+        with np.errstate(invalid="ignore"):  # draws that never reach it are inf: their quantile may be inf or NaN
+            adopt_lo = np.quantile(td, 0.025, axis=1) + origin_month
+            adopt_hi = np.quantile(td, 0.975, axis=1) + origin_month
         times = np.where(np.isfinite(fitted_adopt), fitted_adopt, np.nan)
         category = adopter_categories(times, "normal").category
         category = np.where(np.isfinite(fitted_adopt), category, "not on the curve")
