@@ -15,10 +15,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
+from pydantic import BaseModel, Field
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -46,7 +47,9 @@ from uptake.store.db import session_scope
 from uptake.store.ecosystem_award_models import GROUPS, AwardNomination
 from uptake.web.api.errors import responses
 from uptake.web.ecosystem.frontline import (
+    WRITE_RESPONSES,
     add_templates,
+    api_errors,
     download,
     field_map,
     form_of,
@@ -56,6 +59,7 @@ from uptake.web.ecosystem.frontline import (
     units_of,
     web_of,
     who_of,
+    writer,
 )
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
@@ -337,6 +341,31 @@ def api_fairness(request: Request) -> dict[str, Any]:
         scheme = _scheme(session)
         table, basis = audit(session, scheme, ranking(request, session, scheme))
     return {"basis": basis, "groups": _rows(table)}
+
+
+class NominationIn(BaseModel):
+    """A nomination, as the form takes it; each group is one of its vocabulary or "prefer-not-to-say"."""
+
+    nominee_name: str = Field(max_length=255)
+    nominee_kind: str = Field(max_length=16, examples=["team"])
+    org_code: str = Field(max_length=64, examples=["RAL"])
+    commitment: str = Field(max_length=130, examples=["stroke/thrombolysis"])
+    evidence: str = Field(max_length=20000)
+    sex: str = Field("prefer-not-to-say", max_length=32)
+    ethnic_group: str = Field("prefer-not-to-say", max_length=32)
+    profession: str = Field("prefer-not-to-say", max_length=32)
+    region: str = Field("prefer-not-to-say", max_length=32)
+    trust_type: str = Field("prefer-not-to-say", max_length=32)
+
+
+@api.post("/award/nominations", status_code=201, summary="Nominate a team or person (a provider lead, for their "
+          "organisation)", responses=WRITE_RESPONSES)
+def api_nominate(request: Request, who: Annotated[Any, Depends(writer)],
+                 nomination: Annotated[NominationIn, Body()]) -> dict[str, Any]:
+    with api_errors(), session_scope(web_of(request).engine, write=True) as session:
+        row = nominate(session, who, _scheme(session), nomination.model_dump())
+        return {"id": row.id, "scheme": f"{row.scheme_id}@{row.scheme_version}", "org_code": row.org_code,
+                "commitment": f"{row.framework_id}/{row.commitment_key}"}
 
 
 __all__ = ["api", "mount", "router", "nominations_frame", "nominate_problem"]
