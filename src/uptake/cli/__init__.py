@@ -20,18 +20,25 @@ import typer
 
 from uptake import __version__
 from uptake.cli import (
+    adopters,
     assessments,
     award,
+    barriers,
     backup,
     bench,
     catalogue,
     compute,
     demo,
     export,
+    impact,
+    forecast,
     ingest,
     leads,
+    networks,
     nsf,
     orgs,
+    pathway,
+    pack,
     plans,
     ratings,
     serve,
@@ -62,6 +69,8 @@ orgs.register(app)
 catalogue.register(app)
 ingest.register(app)
 compute.register(app)
+pathway.register(app)
+forecast.register(app)
 nsf.register(app)
 ratings.register(app)
 plans.register(app)
@@ -69,7 +78,12 @@ assessments.register(app)
 award.register(app)
 leads.register(app)
 time_to_innovate.register(app)
+networks.register(app)
+barriers.register(app)
+adopters.register(app)
 export.register(app)
+impact.register(app)
+pack.register(app)
 serve.register(app)
 users.register(app)
 backup.register(app)

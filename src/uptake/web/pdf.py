@@ -70,6 +70,14 @@ def print_styles(assets) -> Markup:
     return Markup("\n".join(parts))
 
 
+def css_string(text: str) -> Markup:
+    """``text`` as a quoted CSS string for a ``<style>`` element (for the ``content`` of a page's footer):
+    quotes, backslashes, angle brackets and line breaks written as CSS escapes, so no text can end the string
+    or the element."""
+    escaped = "".join(ch if ch.isalnum() or ch in " .,:;()-_'/&" else f"\\{ord(ch):x} " for ch in str(text))
+    return Markup('"' + escaped + '"')
+
+
 def html_to_pdf(html: str, *, timeout: float = TIMEOUT_SECONDS) -> bytes:
     """The PDF Chromium prints from ``html`` (a whole, self-contained document: A4 unless its ``@page`` says
     otherwise; no header or footer of Chromium's own). Raises PdfUnavailable without Chromium, when it
