@@ -19,7 +19,7 @@ from jinja2 import ChoiceLoader, PackageLoader
 from uptake import ATTRIBUTION
 from uptake.catalogue import Catalogue
 from uptake.safe_cells import safe_cell, safe_frame
-from uptake.web.mission.common import records, render, web_of, who_of
+from uptake.web.mission.common import records, web_of, who_of
 from uptake.ecosystem.frontline_rules import FieldProblems, NotAllowed
 from uptake.errors import NotFound
 from uptake.web.api.errors import responses
@@ -62,6 +62,14 @@ def api_errors() -> Iterator[None]:
         raise HTTPException(404, str(exc)) from None
 
 _MARK = "uptake-frontline-templates"
+
+
+def render(request: Request, template: str, **context: Any) -> Response:
+    """A page in the web app's layout, under the "Award and leads" navigation item; never cached (pages differ
+    by role)."""
+    response = web_of(request).render(request, template, nav="frontline", **context)
+    response.headers["cache-control"] = "private, no-store"
+    return response
 
 
 def add_templates(app: FastAPI) -> None:
