@@ -49,7 +49,7 @@ from uptake.web.ecosystem.frontline import (
     who_of,
     writer,
 )
-from uptake.web.pdf import PdfUnavailable, html_to_pdf, print_styles
+from uptake.web.pdf import PdfUnavailable, css_string, html_to_pdf, print_styles
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
 
@@ -202,7 +202,7 @@ def portfolio_download(request: Request, lead_id: int, fmt: str) -> Response:
         raise HTTPException(404, f"no download format {fmt}: csv, xlsx or pdf")
     web = web_of(request)
     html = web.templates.get_template("ecosystem/portfolio_print.html").render(
-        print_styles=print_styles(web.assets), doc_title=f"Innovation portfolio: {folio.lead.name}", folio=folio,
+        print_styles=print_styles(web.assets), css_string=css_string, doc_title=f"Innovation portfolio: {folio.lead.name}", folio=folio,
         lead=folio.lead, contributions=records(folio.contributions), kinds=KIND_TITLES, attribution=ATTRIBUTION,
         version=__version__)
     try:
