@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from uptake.ecosystem.award import (
@@ -149,6 +151,52 @@ class _Allocated:
         self.level = level if isinstance(level, str) else None
 
 
+def rates_chart(rows: list[dict[str, Any]], attribute: str, title: str) -> Markup:
+    """An SVG of each group's award rate (a dot) and its Wilson 95% interval (a line), with a dashed line at four
+    fifths of the highest rate; groups nobody was nominated in are left out. The table beside it gives the same
+    figures."""
+    groups = [r for r in rows if r["attribute"] == attribute and r["nominated"]]
+    if not groups:
+        return Markup("")
+    width, row_h, left, right = 560, 26, 190, 40
+    height = row_h * len(groups) + 40
+    span = width - left - right
+
+    def x(value: float) -> float:
+        return left + span * value
+
+    parts = []
+    reference = next((r["reference_rate"] for r in groups if r["reference_rate"] is not None), None)
+    if reference:
+        parts.append(f'<line x1="{x(0.8 * reference):.1f}" y1="8" x2="{x(0.8 * reference):.1f}" y2="{height - 28}" '
+                     'stroke="#d5281b" stroke-dasharray="4 3"><title>Four fifths of the highest rate</title></line>')
+    for i, r in enumerate(groups):
+        y = 20 + i * row_h
+        label = escape(str(r["group"]).replace("-", " ").capitalize())
+        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="12">{label} '
+                     f'({r["awarded"]}/{r["nominated"]})</text>')
+        parts.append(f'<line x1="{x(r["ci95_low"]):.1f}" y1="{y}" x2="{x(r["ci95_high"]):.1f}" y2="{y}" '
+                     'stroke="#425563" stroke-width="2"/>')
+        flagged = r["four_fifths"] == "below four fifths"
+        shape = (f'<rect x="{x(r["rate"]) - 5:.1f}" y="{y - 5}" width="10" height="10" fill="#d5281b"/>' if flagged
+                 else f'<circle cx="{x(r["rate"]):.1f}" cy="{y}" r="5" fill="#005eb8"/>')
+        parts.append(shape.replace("/>", f'><title>{label}: {r["rate"] * 100:.0f}% '
+                                        f'({r["ci95_low"] * 100:.0f}% to {r["ci95_high"] * 100:.0f}%)</title></'
+                                        + ("rect>" if flagged else "circle>"), 1))
+    axis_y = height - 22
+    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + span}" y2="{axis_y}" stroke="#425563"/>')
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<text x="{x(tick):.1f}" y="{axis_y + 15}" text-anchor="middle" font-size="11">'
+                     f'{tick * 100:.0f}%</text>')
+    desc = escape(f"Award rate by {title.lower()}: each group's rate (dot; a red square when below four fifths of "
+                  "the highest group's rate) and its 95% interval (line); the dashed red line is four fifths of the "
+                  "highest rate.")
+    return Markup(f'<svg class="uptake-svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
+                  f'role="img" aria-labelledby="chart-{attribute}-title chart-{attribute}-desc">'
+                  f'<title id="chart-{attribute}-title">Award rate by {escape(title.lower())}</title>'
+                  f'<desc id="chart-{attribute}-desc">{desc}</desc>{"".join(parts)}</svg>')
+
+
 # --- pages ------------------------------------------------------------------------------------------------------
 
 
@@ -270,8 +318,9 @@ def fairness_page(request: Request) -> Response:
         frame = ranking(request, session, scheme)
         table, basis = audit(session, scheme, frame)
     flagged = table[table["four_fifths"] == "below four fifths"]
-    return render(request, "ecosystem/award_fairness.html", scheme=scheme, audit=records(table), basis=basis,
-                  groups=GROUP_TITLES, flagged=records(flagged), total=len(frame),
+    rows = records(table)
+    return render(request, "ecosystem/award_fairness.html", scheme=scheme, audit=rows, basis=basis,
+                  charts_by_group={a: rates_chart(rows, a, t) for a, t in GROUP_TITLES.items()}, groups=GROUP_TITLES, flagged=records(flagged), total=len(frame),
                   any_synthetic=bool(frame["synthetic"].any()))
 
 
