@@ -60,6 +60,17 @@ PAGES = [
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
     ("admin-audit", "/admin/audit", "national-admin"),
+    # networks, the Health Innovation Challenge, barriers and adopters (uptake.web.ecosystem)
+    ("networks", "/networks?priority=doac-share", None),
+    ("network-footprint", "/networks/footprint/QMJ?priority=doac-share", None),
+    ("challenge", "/challenge", None),
+    ("challenge-new", "/challenge/new", "national-admin"),
+    ("barriers", "/barriers", None),
+    ("barriers-new", "/barriers/new", "icb-analyst"),
+    ("adopters", "/adopters?innovation=doacs&org=MJ0", "icb-analyst"),
+    ("adopters-new", "/adopters/new", "provider-lead"),
+    ("adopters-near-organisation", "/adopters/near/organisation/MJ0", None),
+    ("adopters-near-innovation", "/adopters/near/innovation/doacs", None),
 ]
 
 #: the mission tests' workspace
@@ -275,7 +286,11 @@ def test_mission_tables_fit_or_scroll_inside_their_container(mission_server, bro
 #: (test_mission_browser.py): their tables use the same scroll region
 NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/favicon.ico", "/geo/{level}.json",
              "/docs", "/healthz", "/download/{name}.{fmt}", "/mission/download/{name}.csv", "/plans/new",
-             "/plans/queue", "/plans/{filing_id}"}
+             "/plans/queue", "/plans/{filing_id}",
+             # downloads; and a round's page, which needs a round run through the form (test_ecosystem_browser.py
+             # checks its layout the same way)
+             "/networks/download/{name}.{fmt}", "/barriers/download/{name}.{fmt}", "/adopters/download/{name}.{fmt}",
+             "/challenge/{round_id}/download/{name}.{fmt}", "/challenge/{round_id}"}
 
 
 def _page_paths(routes, prefix=""):
