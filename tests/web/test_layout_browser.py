@@ -65,6 +65,17 @@ PAGES = [
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
     ("admin-audit", "/admin/audit", "national-admin"),
+    # networks, the Health Innovation Challenge, barriers and adopters (uptake.web.ecosystem)
+    ("networks", "/networks?priority=doac-share", None),
+    ("network-footprint", "/networks/footprint/QMJ?priority=doac-share", None),
+    ("challenge", "/challenge", None),
+    ("challenge-new", "/challenge/new", "national-admin"),
+    ("barriers", "/barriers", None),
+    ("barriers-new", "/barriers/new", "icb-analyst"),
+    ("adopters", "/adopters?innovation=doacs&org=MJ0", "icb-analyst"),
+    ("adopters-new", "/adopters/new", "provider-lead"),
+    ("adopters-near-organisation", "/adopters/near/organisation/MJ0", None),
+    ("adopters-near-innovation", "/adopters/near/innovation/doacs", None),
 ]
 
 #: the mission tests' workspace
@@ -351,7 +362,11 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              # and their downloads (CSV, Excel, the portfolio's PDF)
              "/award/nominate", "/leads/new", "/leads/{lead_id}/contributions/new", "/time-to-innovate/record",
              "/award/download/{name}.{fmt}", "/leads/download/leads.{fmt}", "/leads/{lead_id}/portfolio.{fmt}",
-             "/time-to-innovate/download/time.{fmt}"}
+             "/time-to-innovate/download/time.{fmt}",
+             # downloads; and a round's page, which needs a round run through the form (test_ecosystem_browser.py
+             # checks its layout the same way)
+             "/networks/download/{name}.{fmt}", "/barriers/download/{name}.{fmt}", "/adopters/download/{name}.{fmt}",
+             "/challenge/{round_id}/download/{name}.{fmt}", "/challenge/{round_id}"}
 
 
 def _page_paths(routes, prefix=""):
