@@ -411,4 +411,46 @@ def build(root: Path) -> Built:
         store.load_observations(frame, indicator=indicator_id, source="test source", file_name=f"{indicator_id}.csv",
                                 file_sha256=f"{abs(hash(indicator_id)):064x}"[:64], loaded_by="tester")
     write_results(ws.analytics_path, results(orgs, rels, obs))
+    write_pathway_results(ws.analytics_path)
+    write_models(ws.analytics_path)
+    write_forecasts(ws.analytics_path)
     return Built(ws, CATALOGUE, orgs, rels)
+
+
+#: Simulated years of the pathway model in the test workspace (the real compute runs 100; 20 keeps it fast).
+PATHWAY_TRIALS = 20
+
+
+def write_pathway_results(path: Path) -> None:
+    """The stroke pathway model's tables, from the real model on the bundled SAMueL units."""
+    from uptake.models.pathway.results import write_pathway
+    from uptake.models.pathway.summary import compute_pathway
+
+    con = duckdb.connect(str(path))
+    try:
+        write_pathway(con, compute_pathway(PATHWAY_TRIALS, 7))
+    finally:
+        con.close()
+
+
+def write_models(path: Path) -> None:
+    """The models' tables (result_outcomes, result_impact) from the results above, as `uptake compute` writes
+    them (uptake.models.publish)."""
+    from uptake.models.publish import write_model_tables
+
+    con = duckdb.connect(str(path))
+    try:
+        write_model_tables(con, CATALOGUE)
+    finally:
+        con.close()
+
+
+def write_forecasts(path: Path) -> None:
+    """The Bass forecasts of these results, by uptake.models.forecasts itself (few draws: a test workspace)."""
+    from uptake.models import forecasts
+
+    con = duckdb.connect(str(path))
+    try:
+        forecasts.write_forecasts(con, forecasts.compute_forecasts(con, draws=60))
+    finally:
+        con.close()

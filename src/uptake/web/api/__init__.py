@@ -9,8 +9,9 @@
   ``Authorization: Bearer TOKEN`` (or a signed-in browser session) and returns only what the role covers.
 
 One module per family of results, each with its endpoints and response models (``me``, ``organisations``, ``nearest`` (find by postcode or place),
+``profile`` (area profile, tartan rug, deciles chart),
 ``catalogue`` (innovations, indicators), ``values``, ``funnel``, ``spc``, ``peers``, ``opportunity``,
-``adoption``, ``changes``, ``improvement`` (ranking by change), ``equity``, ``provenance`` (batches)); ``common``: the answer with its ETag and
+``adoption``, ``changes``, ``improvement`` (ranking by change), ``equity``, ``forecasts`` (Bass forecasts), ``provenance`` (batches)); ``common``: the answer with its ETag and
 cache, pages of lists, query parameters; ``errors``: the one error model and the status codes the OpenAPI
 document gives each route; ``router``: every endpoint, in this order (the order of the OpenAPI document).
 """
@@ -22,6 +23,7 @@ from uptake.web.api import (
     catalogue,
     changes,
     equity,
+    forecasts,
     funnel,
     improvement,
     me,
@@ -29,6 +31,7 @@ from uptake.web.api import (
     opportunity,
     organisations,
     peers,
+    profile,
     provenance,
     spc,
     values,
@@ -43,6 +46,6 @@ async def _caller(request: Request) -> None:
 
 
 router = APIRouter(dependencies=[Depends(_caller)])
-for _module in (me, organisations, nearest, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, improvement,
-                equity, provenance):
+for _module in (me, organisations, nearest, profile, catalogue, values, funnel, spc, peers, opportunity, adoption, changes,
+                improvement, equity, forecasts, provenance):
     router.include_router(_module.router, responses=ETAG_RESPONSES)  # every answer has an ETag (common.respond)

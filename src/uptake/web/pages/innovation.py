@@ -15,11 +15,13 @@ from uptake.results import read
 from uptake.web.formatting import level_label, period_label
 from uptake.web.pages.common import SHARE_ONLY_NOTE, levels_with_results, partial, web_of
 from uptake.web.pages.sections.adoption import adoption_section
+from uptake.web.pages.sections.forecast import forecast_section
 from uptake.web.pages.sections.changes import changes_section
 from uptake.web.pages.sections.equity import equity_section
 from uptake.web.pages.sections.funnel import funnel_section
 from uptake.web.pages.sections.improvement import improvement_section
 from uptake.web.pages.sections.opportunity import opportunity_section, opportunity_totals_section
+from uptake.web.pages.sections.outcomes import outcomes_section
 from uptake.web.pages.sections.values import values_sections
 from uptake.web.params import date_param
 from uptake.web.tables.base import Context
@@ -106,8 +108,12 @@ def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: l
         results.update(opportunity_totals_section(cur, tctx, ind, day, inputs, level))
     if snapshot.has("result_opportunity") and not ind.share_only:
         results.update(opportunity_section(tctx, ind, level, day))
+    if snapshot.has("result_outcomes"):
+        results.update(outcomes_section(cur, tctx, ind, level, day, inputs, snapshot.has("result_impact")))
     if snapshot.has("result_adoption"):
         results.update(adoption_section(cur, tctx, ind, level, inputs))
+    if snapshot.has("result_forecast_fits"):
+        results.update(forecast_section(cur, tctx, ind, level, inputs))
     if snapshot.has("result_changes") and day:
         results.update(changes_section(cur, snapshot, tctx, ind, level, day, inputs))
     results.update(improvement_section(cur, tctx, ind, level, periods, day, since, inputs))
