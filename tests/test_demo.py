@@ -118,6 +118,21 @@ def test_doac_export_reproduces_the_source_counts(demo_workspace, tmp_path):
     assert (england == source.groupby("date")["numerator"].sum()).all()
 
 
+def test_demo_values_the_real_doac_gap_and_labels_lung_synthetic(demo_workspace):
+    """The demo's compute writes the outcome models' tables: DOACs from the real prescribing data (not
+    synthetic), lung cancer from the synthetic series (labelled), each with its interval."""
+    ws, _ = demo_workspace
+    con = duckdb.connect(str(ws / "analytics" / "uptake.duckdb"), read_only=True)
+    flags = dict(con.execute("SELECT indicator, bool_or(synthetic) FROM result_outcomes WHERE org_code = 'ENG' "
+                             "GROUP BY indicator").fetchall())
+    assert flags["doac-share"] is False and flags["lung-cancer-early-stage"] is True
+    bad = con.execute("SELECT count(*) FROM result_outcomes WHERE NOT (low <= mean AND mean <= high)").fetchone()[0]
+    assert bad == 0
+    deaths = con.execute("SELECT mean FROM result_impact WHERE indicator = 'doac-share' "
+                         "AND measure = 'deaths_avoided'").fetchone()[0]
+    assert deaths > 0
+
+
 def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
     """The board pack of the ICB whose plan the demo files: its commitments with their status, its published
     rating with the rules as evaluated, its plan, and the profile and rug of its real data (the HTML the PDF is

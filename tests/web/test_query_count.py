@@ -10,7 +10,8 @@ from uptake.web import snapshot as snapshot_module
 
 MAX_QUERIES = 8
 #: what the signed-in innovation pack adds: peers, the peer position, who nearby does it best, opportunity
-PACK_QUERIES = 0
+#: (none: they share the page's questions), and the outcomes of its gaps with England's beside them (one)
+PACK_QUERIES = 1
 
 
 class CountingCursor:

@@ -12,6 +12,9 @@ runs every reader against tables made from it.
     changes        result_changes (CUSUM runs)                    peers        result_peers, nearby organisations
     opportunity    result_opportunity, result_opportunity_totals  adoption     result_adoption
     equity         result_equity                                  attainment   the mission's three tables
+    outcomes       result_outcomes, result_impact (the models')
+    pathway        result_pathway_national, result_pathway_units (the stroke pathway model)
+    forecasts      result_forecast_fits, result_forecasts, result_forecast_targets (and their inputs)
     profile        an organisation across every indicator (area profile, spine chart), an area's members on
                    every indicator (tartan rug), an organisation over the deciles (deciles chart)
 
@@ -25,9 +28,12 @@ from uptake.results.read import (
     changes,
     deciles,
     equity,
+    forecasts,
     funnel,
     opportunity,
     organisations,
+    outcomes,
+    pathway,
     peers,
     profile,
     runs,
@@ -36,5 +42,5 @@ from uptake.results.read import (
 )
 from uptake.results.read._sql import tables
 
-__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "funnel", "opportunity", "organisations",
-           "peers", "profile", "runs", "spc", "tables", "values"]
+__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "opportunity",
+           "organisations", "outcomes", "pathway", "peers", "profile", "runs", "spc", "tables", "values"]

@@ -13,6 +13,7 @@ from uptake.results import read
 from uptake.web.pages.common import how, partial, web_of
 from uptake.web.pages.sections.changes import changes_of, org_changes_section
 from uptake.web.pages.sections.deciles import deciles_section
+from uptake.web.pages.sections.forecast import org_forecast_section
 from uptake.web.pages.sections.pack import pack_section
 from uptake.web.pages.sections.spc import spc_section
 from uptake.web.tables.base import Context
@@ -65,6 +66,8 @@ def _organisation_context(snapshot, cur, tctx: Context, code: str, indicator: st
     if with_changes:
         ctx.update(org_changes_section(cur, snapshot, tctx, org, ind, inputs, latest,
                                        series=None if over_time is None else changes_of(over_time)))
+    if snapshot.has("result_forecast_fits"):
+        ctx.update(org_forecast_section(cur, tctx, org, ind, inputs))
     ctx["pack"] = pack_section(tctx, snapshot, cur, org, ind, inputs, latest)
     return ctx
 
