@@ -162,6 +162,7 @@ METHODS: dict[str, str] = {
         "linear in the gap, so an organisation's interval is its gap times the per-unit interval; the gap itself "
         "is taken as measured. Where the indicator counts prescription items, items become patient-years at 12 "
         "to 13.04 items per patient a year. Models, parameters and sources: docs/outcomes.md."
+    ),
     "deciles_chart": (
         "OpenPrescribing's deciles chart: the organisation's value each period (the solid line) drawn over the "
         "10th, 20th ... 90th percentiles of every organisation of its level in England that period (dashed: the "
