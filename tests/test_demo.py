@@ -161,7 +161,7 @@ def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
     rug = html.split('id="rug"')[1].split("</section>")[0]
     assert "sub-ICB locations on every indicator" in rug and rug.count("uptake-rug__cell--") > 20
     forecasts = html.split('id="forecasts"')[1].split("</section>")[0]
-    assert "at today's pace" in forecasts and "Its fitted diffusion curve on each indicator" in forecasts
+    assert "reaches each commitment" in forecasts and "Its fitted diffusion curve on each indicator" in forecasts
     assert "What closing the gap to the top decile is worth" in html.split('id="opportunity"')[1]
     assert html.count('class="uptake-spine"') >= 8  # a spine per indicator of the ICB's
     assert html.count('role="img" aria-labelledby="deciles-') >= 8  # a deciles chart per indicator
