@@ -57,7 +57,7 @@ def _readers():
 
 
 def test_every_snapshot_table_is_declared():
-    declared = {t.name for t in (*schema.RESULT_TABLES, schema.PIPELINE_RUNS, schema.PUBLICATIONS,
+    declared = {t.name for t in (*schema.RESULT_TABLES, schema.POINTS, schema.PIPELINE_RUNS, schema.PUBLICATIONS,
                                  *schema.MISSION_TABLES)}
     assert set(schema.SNAPSHOT_TABLES) - set(schema.STORE_TABLES) <= declared
     assert {t.name for t in schema.MISSION_TABLES} <= set(schema.SNAPSHOT_TABLES)
