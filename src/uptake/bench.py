@@ -153,7 +153,9 @@ def phase_floor(workdir: Path) -> dict:
         """
     ).fetchone()[0]
     con.close()
-    written = duckdb.sql(f"SELECT count(*), count(numerator), sum(denominator) FROM '{literal}'").fetchone()
+    check = duckdb.connect(":memory:")
+    written = check.execute(f"SELECT count(*), count(numerator), sum(denominator) FROM '{literal}'").fetchone()
+    check.close()
     if written[0] != rows or written[1] != rows or not written[2]:
         raise RuntimeError(f"the floor wrote {written} for {rows} rows: its sums are missing")
     return {"result_rows": int(rows), "bytes_written": out.stat().st_size}
