@@ -302,7 +302,7 @@ end
 """
 
 
-def warm(url: str, urls: list[str], passes: int = 2) -> dict:
+def warm(url: str, urls: list[str], passes: int = 2, verbose: bool = False) -> dict:
     """Request every URL ``passes`` times (new connections, so every worker process may see it) before the
     clock starts: a warm server, as users meet it. Returns the first pass's slowest URLs (cold: built, not
     cached) and any URL that did not answer 200."""
@@ -315,6 +315,8 @@ def warm(url: str, urls: list[str], passes: int = 2) -> dict:
                 status = client.get(path).status_code
                 if number == 0:
                     cold.append(((time.perf_counter() - started) * 1000, path))
+                    if verbose:
+                        print(f"warm {cold[-1][0]:9.1f} ms {status} {path}", file=sys.stderr, flush=True)
                 if status != 200:
                     failed[path] = status
     cold.sort(reverse=True)
@@ -390,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="run `uptake compute` on the workspace while the load runs (with --workspace); the "
                              "report says how long it took and whether it succeeded")
     parser.add_argument("--no-mission", action="store_true", help="leave the mission's pages out of the mix")
+    parser.add_argument("--verbose", action="store_true", help="print each URL's cold time while warming up")
     parser.add_argument("--bench-in-mix", type=int, default=10,
                         help="with --bench-indicators: how many of the synthetic indicators' pages are in the mix")
     args = parser.parse_args(argv)
@@ -410,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = args.engine
         if engine == "auto":
             engine = "wrk" if shutil.which("wrk") else "httpx"
-        warmed = warm(url, urls, passes=1 if args.workers == 1 else 3)
+        warmed = warm(url, urls, passes=1 if args.workers == 1 else 3, verbose=args.verbose)
         memory_warm = server_memory_mib(process.pid) if process is not None else None
         load_before = os.getloadavg()
         health_before = httpx.get(url + "/healthz", timeout=60).json()
