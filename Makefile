@@ -26,18 +26,19 @@ node_modules/.uptake-installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's Chromium for the browser tests (Playwright's own browser download does not work offline).
+# Debian's Chromium for the browser tests and the board pack's PDF (uptake.web.pdf; Playwright's own browser
+# download does not work offline).
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 chromium:
 ifeq ($(CHROMIUM),)
 	$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
-		|| echo "could not install chromium: the browser tests will be skipped"
+		|| echo "could not install chromium: the browser tests will be skipped and board packs (PDF) cannot be made"
 endif
 
 install: $(STAMP) node_modules/.uptake-installed
 
-demo: install
+demo: install chromium
 	$(BIN)/uptake demo --workspace $(WORKSPACE)
 
 test: install chromium

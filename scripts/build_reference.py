@@ -447,6 +447,7 @@ def build(data: Path, out: Path) -> dict:
     succ.sort_values(["date", "predecessor_code"]).to_csv(out / "trust_successors.csv", index=False,
                                                          lineterminator="\n")
     summary.update(build_covariates(data, orgs, out, note))
+    summary.update(build_ccg_successors(data, orgs, out, note))
     write_attribution(data, out)
 
     # ---- verify what was written ------------------------------------------------------------------------
@@ -500,6 +501,36 @@ def build_covariates(data: Path, orgs: pd.DataFrame, out: Path, note) -> dict:
          f"({int(table['rural'].eq(1).sum())} rural)")
     return {"practices_without_age": int(share.isna().sum()),
             "practices_without_rurality": int(ruc.isna().sum())}
+
+
+def build_ccg_successors(data: Path, orgs: pd.DataFrame, out: Path, note) -> dict:
+    """ccg_successors.csv: each CCG code of about 2018 -> the July 2022 sub-ICB location that took over most of
+    its GP practices (docs/reference-data.md, "CCG codes before July 2022").
+
+    A CCG's practices come from the 2018 practice file (column ``pct``), their location from epraccur December
+    2023 (commissioner), counting only practices active under one of the bundled sub-ICB locations; the
+    successor is the location holding most of them (ties: the lower code); ``share`` below 1 marks a split."""
+    old = read_csv(data / "spread" / "practice_covariates_statins_paper_2018.csv")[["practice", "pct"]]
+    old = old[(old["pct"] != "") & (old["practice"] != "")]
+    epraccur = pd.read_csv(data / "organisations" / "epraccur_2023-12.csv", header=None, dtype=str,
+                           keep_default_na=False)
+    now = epraccur[[0, 23]].set_axis(["practice", "sub_icb_code"], axis=1)
+    subs = set(orgs.loc[orgs["level"] == "sub-icb", "code"])
+    both = old.merge(now, on="practice")
+    both = both[both["sub_icb_code"].isin(subs)]
+    counts = both.groupby(["pct", "sub_icb_code"]).size().reset_index(name="practices")
+    counts["ccg_practices"] = counts.groupby("pct")["practices"].transform("sum")
+    counts = counts.sort_values(["pct", "practices", "sub_icb_code"], ascending=[True, False, True])
+    best = counts.drop_duplicates("pct").rename(columns={"pct": "ccg_code"})
+    best["share"] = (best["practices"] / best["ccg_practices"]).round(3)
+    best["basis"] = [f"{p} of {n} practices of {c} (2018) are in {s} (Dec 2023)" for c, s, p, n in zip(
+        best["ccg_code"], best["sub_icb_code"], best["practices"], best["ccg_practices"], strict=True)]
+    table = best[["ccg_code", "sub_icb_code", "practices", "ccg_practices", "share", "basis"]]
+    table.sort_values("ccg_code").to_csv(out / "ccg_successors.csv", index=False, lineterminator="\n")
+    split = table[table["share"] < 0.95]
+    note(f"CCG successors: {len(table)} CCG codes onto {table['sub_icb_code'].nunique()} sub-ICB locations; "
+         f"split CCGs (under 95% of practices to one location): {', '.join(split['ccg_code'])}")
+    return {"ccg_codes": len(table)}
 
 
 def classify_trusts(data: Path, trusts: pd.DataFrame) -> pd.DataFrame:
@@ -686,6 +717,7 @@ ATTRIBUTION_TAIL = """
 | trust_types.csv | the curated type of each open English NHS trust and how it was derived |
 | trust_successors.csv | trust codes closed by merger and the codes that carry them on |
 | icb.geojson, sub_icb.geojson | simplified boundaries, WGS84 (EPSG:4326, lon/lat), 5 decimals |
+| ccg_successors.csv | CCG codes of about 2018 (OpenPrescribing's 2012-2020 series) -> the July 2022 sub-ICB location holding most of each CCG's practices, with the count behind it |
 | practice_covariates.csv | per practice: list size (February 2026), share aged 65+ (%), rural-urban class (A-E) and rural (1 = D or E): the variables similar peers are matched on besides IMD and list size |
 """
 

@@ -116,3 +116,50 @@ def test_doac_export_reproduces_the_source_counts(demo_workspace, tmp_path):
     assert (icb["numerator_x"] == icb["numerator_y"]).all()
     england = frames["england"].set_index("period")["numerator"]
     assert (england == source.groupby("date")["numerator"].sum()).all()
+
+
+def test_demo_values_the_real_doac_gap_and_labels_lung_synthetic(demo_workspace):
+    """The demo's compute writes the outcome models' tables: DOACs from the real prescribing data (not
+    synthetic), lung cancer from the synthetic series (labelled), each with its interval."""
+    ws, _ = demo_workspace
+    con = duckdb.connect(str(ws / "analytics" / "uptake.duckdb"), read_only=True)
+    flags = dict(con.execute("SELECT indicator, bool_or(synthetic) FROM result_outcomes WHERE org_code = 'ENG' "
+                             "GROUP BY indicator").fetchall())
+    assert flags["doac-share"] is False and flags["lung-cancer-early-stage"] is True
+    bad = con.execute("SELECT count(*) FROM result_outcomes WHERE NOT (low <= mean AND mean <= high)").fetchone()[0]
+    assert bad == 0
+    deaths = con.execute("SELECT mean FROM result_impact WHERE indicator = 'doac-share' "
+                         "AND measure = 'deaths_avoided'").fetchone()[0]
+    assert deaths > 0
+
+
+def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
+    """The board pack of the ICB whose plan the demo files: its commitments with their status, its published
+    rating with the rules as evaluated, its plan, and the profile and rug of its real data (the HTML the PDF is
+    printed from: tests/web/test_board_pack.py prints and reads PDFs)."""
+    import sqlite3
+
+    ws, _ = demo_workspace
+    with sqlite3.connect(ws / "workflow.sqlite") as db:
+        (icb,) = db.execute("SELECT icb_code FROM cj_filings WHERE kind = 'plan' AND status = 'published' "
+                            "ORDER BY id LIMIT 1").fetchone()
+    out = tmp_path / "pack.html"
+    env = {k: v for k, v in os.environ.items() if k != "UPTAKE_DATABASE_URL"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "uptake.cli", "pack", icb, "--html", "--out", str(out), "--workspace", str(ws)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    html = out.read_text(encoding="utf-8")
+    rating = html.split('id="rating"')[1].split("</section>")[0]
+    assert "Rating year" in rating and "The evidence: every rule, as evaluated" in rating
+    commitments = html.split('id="commitments"')[1].split("</section>")[0]
+    assert "National commitments" in commitments and "nhsuk-tag" in commitments
+    assert "Intravenous thrombolysis" in commitments or "thrombolysis" in commitments.lower()
+    plan = html.split('id="plan"')[1].split("</section>")[0]
+    assert f"Plan filed by {icb}" in plan and "DEMO RECORD" in plan and "Expected trajectory" in plan
+    rug = html.split('id="rug"')[1].split("</section>")[0]
+    assert "sub-ICB locations on every indicator" in rug and rug.count("uptake-rug__cell--") > 20
+    assert "Not yet available" in html.split('id="forecasts"')[1]
+    assert html.count('class="uptake-spine"') >= 8  # a spine per indicator of the ICB's
+    assert html.count('role="img" aria-labelledby="deciles-') >= 8  # a deciles chart per indicator

@@ -21,7 +21,7 @@ from uptake.levels import Level
 from uptake.pipeline import PIPELINE_RUNS, RESULT_TABLES, PipelineSettings, run_pipeline
 from uptake.pipeline import run as run_module
 from uptake.cli import app as uptake_app
-from uptake.results.schema import MISSION_TABLES, PUBLICATIONS, VIEW_LOOKUPS
+from uptake.results.schema import FORECAST_TABLES, MISSION_TABLES, MODEL_TABLES, PATHWAY_TABLES, PUBLICATIONS, VIEW_LOOKUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -236,6 +236,14 @@ def test_cli_compute_prints_a_summary(tmp_path: Path, cli_app, monkeypatch: pyte
     assert "result_values" in result.output and "Pipeline run 1 on duckdb" in result.output
     assert query(tmp_path / "analytics" / "uptake.duckdb", "SELECT rule_length FROM result_spc_series LIMIT 1") \
         .rule_length[0] == 6
+    # the Bass forecasts are written inside the same publication (4 months: every series too short to fit)
+    assert "Bass forecasts:" in result.output
+    fits = query(tmp_path / "analytics" / "uptake.duckdb", "SELECT DISTINCT status FROM result_forecast_fits")
+    assert list(fits.status) == ["too short"]
+    tables = query(tmp_path / "analytics" / "uptake.duckdb",
+                   "SELECT tables FROM publications WHERE state = 'published' ORDER BY publication_id DESC LIMIT 1")
+    assert {"result_forecast_fits", "result_forecasts", "result_forecast_targets", "result_values"} <= set(
+        tables.tables[0])
     bad = CliRunner().invoke(cli_app, ["compute", "--workspace", str(tmp_path), "--engine", "oracle"])
     assert bad.exit_code == 2 and "unknown engine" in bad.output
 
@@ -318,7 +326,7 @@ def test_every_result_column_is_documented() -> None:
     mission's) has a section in docs/results.md naming each of its columns; the views' storage tables are
     listed together."""
     text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
-    for table in (*RESULT_TABLES, PIPELINE_RUNS, PUBLICATIONS, *MISSION_TABLES):
+    for table in (*RESULT_TABLES, PIPELINE_RUNS, PUBLICATIONS, *MISSION_TABLES, *MODEL_TABLES, *PATHWAY_TABLES, *FORECAST_TABLES):
         heading = re.search(rf"^## {table.name}$", text, flags=re.M)
         assert heading or table in VIEW_LOOKUPS, f"docs/results.md has no section ## {table.name}"
         if heading:  # the section, up to the next heading

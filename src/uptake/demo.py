@@ -23,8 +23,14 @@ from uptake.store.migrate import upgrade
 from uptake.store.repository import sync_catalogue, sync_reference
 from uptake.ingest import ingest_frame
 from uptake.sources import SOURCES
+from uptake.models.pathway.results import publish_pathway
+from uptake.models.publish import write_model_tables
+from uptake.models.forecasts import refresh_forecasts
 from uptake.pipeline import run_pipeline
+from uptake.ecosystem.frontline_demo import seed_frontline
+from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
+from uptake.mission.results import open_store, reading
 
 
 @dataclass
@@ -73,16 +79,41 @@ def build_demo(path: Path | str | None, console: Console | None = None) -> tuple
             state = "already loaded" if result.no_op else f"loaded {result.rows:,} rows"
             console.print(f"  {indicator_id}: {state} (batch {result.batch_id})")
 
-    with console.status("Computing variation, funnels, SPC, peers, opportunity and adoption (uptake compute)"):
-        run = run_pipeline(ws, catalogue=catalogue)
+    with console.status("Computing variation, funnels, SPC, peers, opportunity, adoption, outcomes and the stroke pathway model (uptake compute)"):
+        run = run_pipeline(ws, catalogue=catalogue, publish_with=_models_step(catalogue))
     console.print(f"  results computed in {run.elapsed:.1f} s "
                   f"(run {run.run_id}, engine {run.engine})")
 
     for line in seed_demo_mission(ws, console=console).lines():
         console.print(f"  {line}")
+    with console.status("Fitting the Bass diffusion forecasts"), AnalyticsStore.open(ws.analytics_path) as store:
+        written = refresh_forecasts(store)
+    console.print(f"  Bass forecasts: {written['result_forecast_fits']:,} series, "
+                  f"{written['result_forecast_targets']:,} commitment forecasts")
+    for line in _seed_frontline(ws):  # the Innovation Award, leads, time to innovate (SYNTHETIC records)
+        console.print(f"  {line}")
+    with console.status("Networks: a DEMO Health Innovation Challenge round, DEMO adoptions, SYNTHETIC barriers"):
+        for line in seed_demo_networks(ws).lines():
+            console.print(f"  {line}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
+
+
+def _models_step(catalogue):
+    """As `uptake compute` does: the outcome models' tables written inside the compute's publication."""
+    def step(pub) -> None:
+        publish_pathway(pub)
+        pub.replaced(write_model_tables(pub.con, catalogue), pub.pipeline_run)
+
+    return step
+def _seed_frontline(ws: Workspace) -> list[str]:
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as session, reading(open_store(ws)) as cur:
+            return seed_frontline(session, cur)
+    finally:
+        engine.dispose()
 
 
 def summarise(store, ws: Workspace, catalogue) -> DemoSummary:

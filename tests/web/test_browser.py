@@ -63,6 +63,7 @@ PAGES = {
     "innovation-icb-changes-equity": "/innovations/doacs?indicator=doac-share&level=icb",
     "organisations": "/organisations",
     "organisation": "/organisations/MJ0?indicator=doac-share",
+    "profile": "/organisations/QMJ/profile",
     "compare": "/compare?codes=QMJ,QKK,QSL",
     "data": "/data",
     "about": "/about",
@@ -164,6 +165,28 @@ def test_download_a_csv(server, context):
     watched.check()
 
 
+def test_the_profile_rug_and_the_board_pack_download(server, context):
+    """From the profile: choose the practices for the tartan rug, then download the board pack, a PDF."""
+    from uptake.web.pdf import find_chromium
+
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(server.url + "/organisations/QMJ/profile", wait_until="networkidle")
+    assert page.locator("svg.uptake-spine").count() == 3
+    page.select_option("#level", "practice")
+    page.locator("#tartan-rug ~ form button, form[action*='profile'] button").first.click()
+    page.wait_for_url("**level=practice**")
+    assert page.locator("#rug-table tbody tr").count() == 2 + 9  # England, the ICB, its nine practices
+    shot(page, "profile-rug-practices")
+    if find_chromium() is not None:
+        with page.expect_download(timeout=60_000) as info:
+            page.locator("#board-pack-link").click()
+        download = info.value
+        assert download.suggested_filename == "uptake-board-pack-QMJ.pdf"
+        assert Path(download.path()).read_bytes()[:4] == b"%PDF"
+    watched.check()
+
+
 EXPECTED = {
     # role: (sees the pack of MJ0 for doac-share, of KK0 for doac-share, of RAL for narcolepsy)
     "national-admin": (True, True, True),
@@ -208,7 +231,7 @@ def test_sign_in_as_each_role(server, browser, demo, role):
 
 
 AXE_PAGES = ["/", "/innovations/doacs", "/organisations", "/organisations/MJ0?indicator=doac-share",
-             "/compare?codes=QMJ,QKK", "/data", "/about", "/sign-in"]
+             "/organisations/QMJ/profile", "/compare?codes=QMJ,QKK", "/data", "/about", "/sign-in"]
 
 
 def _axe_source() -> str:

@@ -53,9 +53,14 @@ PAGES = [
     ("organisation-practice", "/organisations/PMJ00", None),
     ("organisation-trust", "/organisations/RAL?indicator=narcolepsy-newer-share", None),
     ("organisation-sub-icb-admin", "/organisations/MJ0?indicator=doac-share", "national-admin"),
+    ("profile-icb", "/organisations/QMJ/profile", None),
+    ("profile-icb-practices", "/organisations/QMJ/profile?level=practice", None),
+    ("profile-practice", "/organisations/PMJ00/profile", None),
     ("compare", "/compare?codes=QMJ,QKK,QSL,QUY", None),
     ("data", "/data", None),
+    ("stroke-pathway", "/models/stroke-pathway?scenario=onset", None),
     ("about", "/about", None),
+    ("health-and-wealth", "/health-and-wealth", None),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
@@ -272,10 +277,11 @@ def test_mission_tables_fit_or_scroll_inside_their_container(mission_server, bro
 
 #: GET routes that are not pages to check: a redirect, files, the API documentation (Swagger UI, checked in
 #: test_browser.py), and the comply-or-justify forms and queue, which need filings made through the forms
-#: (test_mission_browser.py): their tables use the same scroll region
+#: (test_mission_browser.py): their tables use the same scroll region; and the board pack, a PDF
+#: (test_board_pack.py reads its pages back as images)
 NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/favicon.ico", "/geo/{level}.json",
              "/docs", "/healthz", "/download/{name}.{fmt}", "/mission/download/{name}.csv", "/plans/new",
-             "/plans/queue", "/plans/{filing_id}"}
+             "/plans/queue", "/plans/{filing_id}", "/organisations/{code}/pack.pdf"}
 
 
 def _page_paths(routes, prefix=""):

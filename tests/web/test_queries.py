@@ -40,7 +40,7 @@ def empty_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("schema") / "uptake.duckdb"
     AnalyticsStore(path).ensure_schema()
     con = duckdb.connect(str(path))
-    for table in [*schema.BY_NAME.values(), schema.PIPELINE_RUNS, *schema.MISSION_TABLES]:
+    for table in [*schema.BY_NAME.values(), schema.PIPELINE_RUNS, *schema.MISSION_TABLES, *schema.MODEL_TABLES, *schema.PATHWAY_TABLES, *schema.FORECAST_TABLES]:
         con.execute(table.ddl())
     yield con
     con.close()
@@ -58,9 +58,11 @@ def _readers():
 
 def test_every_snapshot_table_is_declared():
     declared = {t.name for t in (*schema.RESULT_TABLES, schema.POINTS, schema.PIPELINE_RUNS, schema.PUBLICATIONS,
-                                 *schema.MISSION_TABLES)}
+                                 *schema.MISSION_TABLES, *schema.MODEL_TABLES, *schema.PATHWAY_TABLES,
+                                 *schema.FORECAST_TABLES)}
     assert set(schema.SNAPSHOT_TABLES) - set(schema.STORE_TABLES) <= declared
     assert {t.name for t in schema.MISSION_TABLES} <= set(schema.SNAPSHOT_TABLES)
+    assert {t.name for t in schema.PATHWAY_TABLES} <= set(schema.SNAPSHOT_TABLES)
 
 
 @pytest.mark.parametrize("name,fn", list(_readers()))
@@ -102,6 +104,8 @@ def test_rows_have_the_declared_shapes(demo):
     _check_rows(schema.OPPORTUNITY_ROW, read.opportunity.opportunity(cur, indicator="doac-share", limit=500)[0])
     _check_rows(schema.CHANGE_ROW, read.changes.changes(cur, latest_only=False, limit=500)[0])
     _check_rows(schema.EQUITY_ROW, read.equity.equity(cur, limit=500)[0])
+    _check_rows(schema.OUTCOMES, read.outcomes.outcomes(cur, indicator="doac-share", limit=500)[0])
+    _check_rows(schema.IMPACT, read.outcomes.impact(cur))
 
 
 def test_combined_readers_answer_as_their_parts(demo):

@@ -10,7 +10,8 @@ from uptake.web import snapshot as snapshot_module
 
 MAX_QUERIES = 8
 #: what the signed-in innovation pack adds: peers, the peer position, who nearby does it best, opportunity
-PACK_QUERIES = 0
+#: (none: they share the page's questions), and the outcomes of its gaps with England's beside them (one)
+PACK_QUERIES = 1
 
 
 class CountingCursor:
@@ -66,3 +67,19 @@ def test_the_organisation_row_is_read_once_per_request(fresh_app, counted) -> No
         assert client.get("/organisations/QMJ?indicator=doac-share").status_code == 200
     reads = [sql for sql in counted if "FROM organisations WHERE code = ?" in sql]
     assert len(reads) == 1, reads
+
+
+#: the area profile: the organisation with its parents, its profile, the levels under it, its tartan rug
+PROFILE_QUERIES = 4
+
+
+@pytest.mark.parametrize("url", ["/organisations/QMJ/profile", "/organisations/QMJ/profile?level=practice",
+                                 "/organisations/Y56/profile", "/organisations/PMJ00/profile"])
+def test_the_area_profile_runs_at_most_four_queries(fresh_app, counted, url) -> None:
+    with TestClient(fresh_app, base_url="http://testserver") as client:
+        client.get("/")
+        counted.clear()
+        response = client.get(url)
+        assert response.status_code == 200, response.text[:500]
+    assert counted, "the counting cursor saw nothing: the page no longer reads through the snapshot cursor"
+    assert len(counted) <= PROFILE_QUERIES, f"{len(counted)} queries for {url}:\n" + "\n".join(counted)

@@ -55,7 +55,7 @@ def _walk(routes) -> Iterator:
 def _addresses(app, v: dict[str, str]) -> list[str]:
     """Addresses for every GET route of the app, with the site's values ``v`` in the path and the query."""
     ind, lv, org, icb, inn, filing = v["indicator"], v["level"], v["org"], v["icb"], v["innovation"], v["filing"]
-    table_query = f"indicator={ind}&level={lv}&code={org}&codes={org},{icb}"
+    table_query = f"indicator={ind}&level={lv}&code={org}&codes={org},{icb}&near=NW3"
     known = {
         "/static/{path:path}": ["/static/none.css"],
         "/assets/{path:path}": ["/assets/none.woff2"],
@@ -73,10 +73,17 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/api/v1/adoption": [f"/api/v1/adoption?indicator={ind}"],
         "/api/v1/changes": ["/api/v1/changes", f"/api/v1/changes?indicator={ind}&history=true"],
         "/api/v1/equity": [f"/api/v1/equity?indicator={ind}"],
+        "/api/v1/improvement": [f"/api/v1/improvement?indicator={ind}&level={lv}"],
+        "/api/v1/nearest": ["/api/v1/nearest?q=NW3", "/api/v1/nearest?q=ZZ9"],
         "/innovations/{innovation_id}": [f"/innovations/{inn}", f"/innovations/{inn}?indicator={ind}&level={lv}"],
-        "/organisations": ["/organisations", f"/organisations?q={org}"],
+        "/organisations": ["/organisations", f"/organisations?q={org}", "/organisations?near=NW3+2QG"],
         "/organisations/{code}": [f"/organisations/{org}", f"/organisations/{org}?indicator={ind}",
                                   f"/organisations/{icb}"],
+        "/organisations/{code}/profile": [f"/organisations/{org}/profile", f"/organisations/{icb}/profile"],
+        "/organisations/{code}/pack.pdf": [f"/organisations/{icb}/pack.pdf"],
+        "/api/v1/organisations/{code}/profile": [f"/api/v1/organisations/{org}/profile"],
+        "/api/v1/organisations/{code}/rug": [f"/api/v1/organisations/{icb}/rug"],
+        "/api/v1/organisations/{code}/deciles": [f"/api/v1/organisations/{org}/deciles?indicator={ind}"],
         "/compare": [f"/compare?codes={org},{icb}&indicator={ind}"],
         "/download/{name}.{fmt}": [f"/download/{name}.csv?{table_query}" for name in web_tables.BUILDERS],
         "/api/v1/nsf/{framework_id}": ["/api/v1/nsf/stroke"],
@@ -97,6 +104,33 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/plans/{filing_id}": [f"/plans/{filing}"],
         "/availability": ["/availability", "/availability?include_caught_up=true"],
         "/mission/download/{name}.csv": [f"/mission/download/{name}.csv" for name in MISSION_DOWNLOADS],
+        # the frontline people's pages (uptake.web.ecosystem.award, leads, time_to_innovate)
+        "/award/nominations/{nomination_id}": ["/award/nominations/1"],
+        "/award/download/{name}.{fmt}": ["/award/download/awards.csv", "/award/download/fairness.xlsx",
+                                         "/award/download/nominations.csv"],
+        "/leads/{lead_id}": ["/leads/1"],
+        "/leads/{lead_id}/contributions/new": ["/leads/1/contributions/new"],
+        "/leads/download/leads.{fmt}": ["/leads/download/leads.csv"],
+        "/leads/{lead_id}/portfolio.{fmt}": ["/leads/1/portfolio.csv"],
+        "/time-to-innovate/download/time.{fmt}": ["/time-to-innovate/download/time.xlsx"],
+        "/api/v1/leads/{lead_id}": ["/api/v1/leads/1"],
+        # networks, the Health Innovation Challenge, barriers and adopters (uptake.web.ecosystem)
+        "/networks": ["/networks", f"/networks?priority={ind}"],
+        "/networks/footprint/{code}": [f"/networks/footprint/{icb}?priority={ind}"],
+        "/networks/download/{name}.{fmt}": [f"/networks/download/summary.csv?priority={ind}",
+                                            f"/networks/download/members.xlsx?priority={ind}&code={icb}"],
+        "/api/v1/networks/{footprint}": [f"/api/v1/networks/{icb}?priority={ind}"],
+        "/challenge/{round_id}": ["/challenge/1"],
+        "/challenge/{round_id}/download/{name}.{fmt}": ["/challenge/1/download/partnerships.csv"],
+        "/api/v1/challenge/rounds/{round_id}": ["/api/v1/challenge/rounds/1"],
+        "/barriers/download/{name}.{fmt}": [f"/barriers/download/{n}.csv" for n in ("assessments", "trends",
+                                                                                     "association")],
+        "/adopters": ["/adopters", f"/adopters?innovation={inn}&org={org}"],
+        "/adopters/near/organisation/{code}": [f"/adopters/near/organisation/{org}"],
+        "/adopters/near/innovation/{innovation}": [f"/adopters/near/innovation/{inn}"],
+        "/adopters/download/{name}.{fmt}": ["/adopters/download/log.csv", f"/adopters/download/cases.csv?innovation={inn}",
+                                            f"/adopters/download/near.csv?innovation={inn}&org={org}"],
+        "/api/v1/adopters/near": [f"/api/v1/adopters/near?innovation={inn}&org={org}"],
     }
     out: list[str] = []
     for route in _walk(app.routes):

@@ -40,6 +40,10 @@ TRUSTS = {
     "RA7": ("University Hospitals Bristol and Weston NHS Foundation Trust", "QUY"),
     "RVJ": ("North Bristol NHS Trust", "QUY"),
 }
+#: the trusts' postcodes (find by postcode); each ICB's practices share the district of its first trust
+TRUST_POSTCODES = {"RAL": "NW3 2QG", "RRV": "NW1 2BU", "RJ1": "SE1 7EH", "RH5": "TA1 5DA", "RA7": "BS2 8HW",
+                   "RVJ": "BS10 5NB"}
+ICB_TRUST = {"QMJ": "RAL", "QKK": "RJ1", "QSL": "RH5", "QUY": "RA7"}
 
 INNOVATIONS = [
     Innovation(id="doacs", name="DOACs for atrial fibrillation", kind="treatment-therapy", conditions=["stroke", "cvd"],
@@ -97,8 +101,8 @@ def reference() -> tuple[pd.DataFrame, pd.DataFrame]:
     orgs, rels = [], []
     valid = "2020-01-01"
 
-    def org(code, level, name, lat, lon, imd=None, pop=None, trust_type=None):
-        orgs.append(dict(code=code, level=level, name=name, ons_code=None, postcode=None, lat=lat, lon=lon,
+    def org(code, level, name, lat, lon, imd=None, pop=None, trust_type=None, postcode=None):
+        orgs.append(dict(code=code, level=level, name=name, ons_code=None, postcode=postcode, lat=lat, lon=lon,
                          imd_score=None if imd is None else imd * 8.0, imd_quintile=imd, population=pop,
                          trust_type=trust_type, valid_from=valid, valid_to=None))
 
@@ -125,13 +129,15 @@ def reference() -> tuple[pd.DataFrame, pd.DataFrame]:
             for p in range(3):
                 practice = f"P{icb[1:]}{s}{p}"
                 org(practice, "practice", f"Practice {practice}", slat + 0.01 * p, slon + 0.01 * p,
-                    imd=((k + s + p) % 5) + 1, pop=5_000 + 1_500 * p)
+                    imd=((k + s + p) % 5) + 1, pop=5_000 + 1_500 * p,
+                    postcode=f"{TRUST_POSTCODES[ICB_TRUST[icb]].split()[0]} {s}P{chr(65 + p)}")
                 for parent, level in ((sub, "sub-icb"), (icb, "icb"), (region, "region"), ("ENG", "england")):
                     link(practice, "practice", parent, level)
         k += 1
     for code, (name, icb) in TRUSTS.items():
         _, region, lat, lon = ICBS[icb]
-        org(code, "trust", name, lat + 0.02, lon - 0.02, imd=2, pop=500_000, trust_type="acute")
+        org(code, "trust", name, lat + 0.02, lon - 0.02, imd=2, pop=500_000, trust_type="acute",
+            postcode=TRUST_POSTCODES[code])
         for parent, level in ((icb, "icb"), (region, "region"), ("ENG", "england")):
             link(code, "trust", parent, level)
     return pd.DataFrame(orgs), pd.DataFrame(rels)
@@ -405,4 +411,46 @@ def build(root: Path) -> Built:
         store.load_observations(frame, indicator=indicator_id, source="test source", file_name=f"{indicator_id}.csv",
                                 file_sha256=f"{abs(hash(indicator_id)):064x}"[:64], loaded_by="tester")
     write_results(ws.analytics_path, results(orgs, rels, obs))
+    write_pathway_results(ws.analytics_path)
+    write_models(ws.analytics_path)
+    write_forecasts(ws.analytics_path)
     return Built(ws, CATALOGUE, orgs, rels)
+
+
+#: Simulated years of the pathway model in the test workspace (the real compute runs 100; 20 keeps it fast).
+PATHWAY_TRIALS = 20
+
+
+def write_pathway_results(path: Path) -> None:
+    """The stroke pathway model's tables, from the real model on the bundled SAMueL units."""
+    from uptake.models.pathway.results import write_pathway
+    from uptake.models.pathway.summary import compute_pathway
+
+    con = duckdb.connect(str(path))
+    try:
+        write_pathway(con, compute_pathway(PATHWAY_TRIALS, 7))
+    finally:
+        con.close()
+
+
+def write_models(path: Path) -> None:
+    """The models' tables (result_outcomes, result_impact) from the results above, as `uptake compute` writes
+    them (uptake.models.publish)."""
+    from uptake.models.publish import write_model_tables
+
+    con = duckdb.connect(str(path))
+    try:
+        write_model_tables(con, CATALOGUE)
+    finally:
+        con.close()
+
+
+def write_forecasts(path: Path) -> None:
+    """The Bass forecasts of these results, by uptake.models.forecasts itself (few draws: a test workspace)."""
+    from uptake.models import forecasts
+
+    con = duckdb.connect(str(path))
+    try:
+        forecasts.write_forecasts(con, forecasts.compute_forecasts(con, draws=60))
+    finally:
+        con.close()

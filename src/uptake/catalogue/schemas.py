@@ -39,6 +39,12 @@ class Measure(StrEnum):
     PROPORTION = "proportion"
     #: events per unit of denominator (e.g. per 1,000 registered patients); numerator may exceed denominator
     RATE = "rate"
+    #: a share or rate published WITHOUT its counts (e.g. OpenPrescribing's practice-level measures): each
+    #: observation's numerator is the published value and its denominator 1, so an area's or England's value is
+    #: the unweighted mean of its organisations' values. Deciles, maps, SPC (XmR on the values), adoption and
+    #: changes are computed; confidence intervals, comparisons with England, funnels and opportunities are not,
+    #: because they need the counts (docs/catalogue.md, "Share-only indicators")
+    SHARE_ONLY = "share-only"
 
 
 class Period(StrEnum):
@@ -279,11 +285,22 @@ class Indicator(Strict):
                 raise ValueError("adoption_threshold of a proportion is a fraction between 0 and 1")
         if self.unit_cost is None and (self.pounds_meaning is not None or self.pounds_label is not None):
             raise ValueError("pounds_meaning and pounds_label describe unit_cost, which is not given")
+        if self.measure == Measure.SHARE_ONLY:
+            if self.unit_cost is not None:
+                raise ValueError("a share-only indicator has no counts, so no opportunity: remove unit_cost")
+            if CountField.NUMERATOR not in self.plausibility.fractional:
+                raise ValueError("a share-only indicator's numerator is the published value: list numerator in "
+                                 "plausibility.fractional")
         bounds = self.plausibility.value_range
         proportion = self.measure == Measure.PROPORTION
         if bounds is not None and proportion and not (0 <= bounds[0] and bounds[1] <= 1):
             raise ValueError("plausibility.value_range of a proportion lies within [0, 1]")
         return self
+
+    @property
+    def share_only(self) -> bool:
+        """Published as values without counts: no intervals, comparisons, funnels or opportunities."""
+        return self.measure == Measure.SHARE_ONLY
 
     def period_ok(self, day: dt.date) -> str | None:
         """None if `day` is a valid period start for this indicator, else the reason it is not."""

@@ -20,19 +20,29 @@ import typer
 
 from uptake import __version__
 from uptake.cli import (
+    adopters,
     assessments,
+    award,
+    barriers,
     backup,
     bench,
     catalogue,
     compute,
     demo,
     export,
+    impact,
+    forecast,
     ingest,
+    leads,
+    networks,
     nsf,
     orgs,
+    pathway,
+    pack,
     plans,
     ratings,
     serve,
+    time_to_innovate,
     users,
 )
 from uptake.cli._common import CommandGroup, console
@@ -59,11 +69,21 @@ orgs.register(app)
 catalogue.register(app)
 ingest.register(app)
 compute.register(app)
+pathway.register(app)
+forecast.register(app)
 nsf.register(app)
 ratings.register(app)
 plans.register(app)
 assessments.register(app)
+award.register(app)
+leads.register(app)
+time_to_innovate.register(app)
+networks.register(app)
+barriers.register(app)
+adopters.register(app)
 export.register(app)
+impact.register(app)
+pack.register(app)
 serve.register(app)
 users.register(app)
 backup.register(app)

@@ -1,4 +1,5 @@
-"""``uptake bench pipeline``: the pipeline timed against named baselines in the same run."""
+"""``uptake bench pipeline``: the pipeline timed against named baselines in the same run.
+``uptake bench forecasts``: the Bass forecasts' out-of-sample errors on the bundled real DOAC series."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from uptake.bench import run_benchmark
 from uptake.cli._common import console, sub_app
+from uptake.models.forecasts.checks import run_checks
 
 bench_app = sub_app(help="Benchmarks measured against named baselines in the same run.")
 
@@ -48,6 +50,25 @@ def bench_pipeline(
                   f"({report['pipeline_over_floor_cpu']:.2f} in CPU time)")
     for target, met in report.get("targets", {}).items():
         console.print(f"  {target.replace('_', ' ')}: {'met' if met else 'NOT met'}")
+
+
+@bench_app.command("forecasts")
+def bench_forecasts(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """The Bass forecasts checked out of sample on real data (docs/forecasts.md): fitted to the months before
+    each cut-off, forecast for the next ones; the error of the forecast (MAPE) and the share of values inside
+    its 95% band, per level."""
+    rows = run_checks()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table("series", "cut-off", "months ahead", "level", "values", "MAPE (%)", "coverage of the 95% band",
+                  title="Out-of-sample forecast errors (real data)")
+    for r in rows:
+        table.add_row(r["series"], str(r["cutoff"]), str(r["months"]), r["level"], f"{r['points']:,}",
+                      f"{r['mape_percent']:.1f}", f"{100 * r['coverage_95']:.0f}%")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

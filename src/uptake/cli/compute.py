@@ -1,5 +1,5 @@
-"""``uptake compute``: the pipeline, then the mission's attainment and draft ratings from its results, all made
-visible at once (one publication: uptake.pipeline.publication).
+"""``uptake compute``: the pipeline, then the models' tables (the stroke pathway model) and the mission's
+attainment and draft ratings from its results, all made visible at once (one publication: uptake.pipeline.publication).
 
 An unknown --engine is a usage error (exit code 2); anything else refused is a user error (exit code 1).
 """
@@ -17,7 +17,10 @@ from sqlalchemy import inspect
 
 from uptake.cli._common import WorkspaceOption, console, usage_checks
 from uptake.mission.permissions import operator
+from uptake.models.forecasts import publish_forecasts
 from uptake.mission.ratings import RatingRunSummary, rate_in_publication
+from uptake.models.pathway.results import publish_pathway
+from uptake.models.publish import write_model_tables
 from uptake.pipeline.engines import check_engine
 from uptake.pipeline.publication import Publication
 from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
@@ -41,6 +44,11 @@ def compute(
         typer.Option("--ratings/--no-ratings",
                      help="Then recompute NSF attainment and a new draft rating run from the new results (default)."),
     ] = True,
+    forecasts: Annotated[
+        bool,
+        typer.Option("--forecasts/--no-forecasts",
+                     help="Then fit the Bass diffusion forecasts to the new results (default; docs/forecasts.md)."),
+    ] = True,
 ) -> None:
     """Compute every result table (values, intervals, ranks, funnels, SPC, changes, peers, opportunity,
     adoption, equity) from the current observations, and the mission's attainment and draft ratings from them,
@@ -52,9 +60,25 @@ def compute(
     ws = Workspace.resolve(workspace)
     store = resolve_store(ws)
     settings = PipelineSettings() if trend_length is None else PipelineSettings(spc_rule_length=trend_length)
+    forecast_rows: list[dict[str, int]] = []
+    modelled: dict[str, int] = {}
     with _mission_refresh(ws, ratings) as (refresh, rated):
-        run = _run_with_progress(store, engine, settings, refresh)
+        steps: list[tuple[str, Callable[[Publication], None]]] = [
+            ("Outcome models and the stroke pathway model", _models_step(modelled))]
+        if refresh is not None:
+            steps.append(("Recomputing NSF attainment and draft ratings", refresh))
+        if forecasts:  # after the mission's step: the forecasts read its targets and deadlines
+            steps.append(("Fitting the Bass diffusion forecasts", _forecasts_step(forecast_rows)))
+        run = _run_with_progress(store, engine, settings, steps)
     print_run(run)
+    if modelled:
+        console.print("Outcome models: " + ", ".join(f"{name} {rows:,} rows" for name, rows in modelled.items())
+                      + " (docs/outcomes.md, docs/health-and-wealth.md).", highlight=False)
+    if forecast_rows:
+        written = forecast_rows[0]
+        console.print(f"Bass forecasts: {written.get('result_forecast_fits', 0):,} series, "
+                      f"{written.get('result_forecast_targets', 0):,} commitment forecasts "
+                      "(`uptake forecast`; docs/forecasts.md).", highlight=False)
     summary = rated[0] if rated else None
     if summary is None:
         return
@@ -89,8 +113,29 @@ def _mission_refresh(ws: Workspace, wanted: bool) -> Iterator[tuple[Callable[[Pu
         engine.dispose()
 
 
+def _models_step(modelled: dict[str, int]) -> Callable[[Publication], None]:
+    """The models' tables inside the publication: the stroke pathway model's scenarios, the outcomes of each gap
+    and the health and wealth impact (from the new results); rows written per table go into ``modelled``."""
+    def step(pub: Publication) -> None:
+        publish_pathway(pub)
+        written = write_model_tables(pub.con)
+        pub.replaced(written, pub.pipeline_run)
+        modelled.update(written)
+    return step
+
+
+def _forecasts_step(written: list[dict[str, int]]) -> Callable[[Publication], None]:
+    """The step that fits the Bass forecasts (uptake.models.forecasts) inside the publication; the rows it
+    wrote per table go into ``written``."""
+    def step(pub: Publication) -> None:
+        written.append(publish_forecasts(pub))
+    return step
+
+
 def _run_with_progress(store, engine: str | None, settings: PipelineSettings,
-                       publish_with: Callable[[Publication], None] | None = None) -> PipelineRun:
+                       publish_steps: list[tuple[str, Callable[[Publication], None]]] | None = None) -> PipelineRun:
+    """Run the pipeline with a progress display; ``publish_steps`` (description, step) run in order inside
+    its publication, once the new tables are in place."""
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -118,13 +163,13 @@ def _run_with_progress(store, engine: str | None, settings: PipelineSettings,
             progress.update(steps, description=f"  {event.indicator}: {event.step}",
                             completed=STEPS.index(event.step))
 
-        def mission(pub: Publication) -> None:
-            assert publish_with is not None
-            progress.update(overall, description="Recomputing NSF attainment and draft ratings")
-            publish_with(pub)
+        def in_publication(pub: Publication) -> None:
+            for description, step in publish_steps or ():
+                progress.update(overall, description=description)
+                step(pub)
 
         run = run_pipeline(store, engine=engine, settings=settings, progress=on_event,
-                           publish_with=mission if publish_with is not None else None)
+                           publish_with=in_publication if publish_steps else None)
         if state["indicator"] is not None:
             progress.update(overall, completed=progress.tasks[overall].total, description="Indicators")
             progress.update(steps, completed=len(STEPS), description="  done")

@@ -281,6 +281,9 @@ def _compute_indicator(
     cols = step("values", lambda: values.compute(frame))
     warnings += [f"{indicator.id}: {w}" for w in cols.warnings]
     usable = ~np.isnan(cols.ci95_low) & frame.eligible  # eligible: the indicator's eligibility rule
+    # A share-only indicator has values but no counts: SPC and adoption chart its values; the funnel, the
+    # opportunity and equity (which weigh by counts) are not computed for it.
+    charted = (~np.isnan(frame.value) & frame.eligible) if indicator.share_only else usable
     parts.append((None, step("values", lambda: values.point_columns(frame, cols))))
     tables.append((DECILES, step("values", lambda: values.deciles_table(frame, cols))))
 
@@ -292,7 +295,7 @@ def _compute_indicator(
         "spc",
         lambda: spc.compute(
             frame,
-            usable,
+            charted,
             orgs,
             rule_length=settings.spc_rule_length,
             baseline=settings.spc_baseline,
@@ -317,7 +320,7 @@ def _compute_indicator(
     )
     parts.append((o_rows, o_cols))
     tables.append((OPPORTUNITY_TOTALS, o_totals))
-    tables.append((ADOPTION, step("adoption", lambda: adoption.compute(frame, usable, orgs))))
+    tables.append((ADOPTION, step("adoption", lambda: adoption.compute(frame, charted, orgs))))
     tables.append((EQUITY, step("equity", lambda: equity.compute(frame, usable, orgs))))
     # Built by the writer's thread (it is the largest table and NumPy work off the critical path).
     tables.append((POINTS, functools.partial(points_table, frame, indicator_id, parts)))

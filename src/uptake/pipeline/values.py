@@ -1,7 +1,8 @@
 """Values, intervals, percent ranks, deciles and the comparison with England.
 
 * Intervals: Wilson score for proportions; Byar's method (exact Poisson below 10 events) on the count,
-  divided by the denominator, for rates (``uptake.stats.wilson`` / ``byar``).
+  divided by the denominator, for rates (``uptake.stats.wilson`` / ``byar``); none for share-only indicators
+  (published values without counts), which are therefore never compared with England either.
 * Percent rank within (level, period), ascending, as SQL PERCENT_RANK() (OpenPrescribing).
 * Deciles: continuous 10th..90th centiles of the organisations' values, unweighted, per (level, period).
   ``decile`` places a value in a band: 1 + the number of decile lines strictly below it (1 = at or below
@@ -58,6 +59,9 @@ class ValueColumns:
 def intervals(frame: IndicatorFrame, confidence: float) -> tuple[np.ndarray, np.ndarray, int]:
     """Confidence limits of each row's value; (low, high, rows that could not be given an interval)."""
     num, den = frame.numerator, frame.denominator
+    if frame.indicator.measure == Measure.SHARE_ONLY:  # no counts, so no interval (and no comparison)
+        none = np.full(frame.size, np.nan)
+        return none, none.copy(), 0
     if frame.indicator.measure == Measure.PROPORTION:
         ok = (den > 0) & (num >= 0) & (num <= den)
         low, high = stats.wilson(np.where(ok, num, 0.0), np.where(ok, den, 1.0), confidence)

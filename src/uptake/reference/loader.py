@@ -275,3 +275,16 @@ def load_boundaries(level: Level | str) -> dict[str, Any]:
         known = ", ".join(level.value for level in BOUNDARY_FILES)
         raise UptakeError(f"no boundaries are bundled for level {lv.value!r}; use one of: {known}")
     return json.loads(_boundary_text(BOUNDARY_FILES[lv]))
+
+
+@lru_cache(maxsize=1)
+def ccg_successors() -> pd.DataFrame:
+    """CCG codes of 2018/19-2019/20 (the codes OpenPrescribing publishes its 2012-2020 series under) -> the July
+    2022 sub-ICB location that took over most of each CCG's practices (``ccg_successors.csv``, built by
+    scripts/build_reference.py; docs/reference-data.md, "CCG codes before July 2022").
+
+    Columns: ccg_code, sub_icb_code, practices, ccg_practices, share (of the CCG's practices that went to that
+    location: below 1 the CCG was split), basis. A code that is itself a current sub-ICB location maps to itself
+    only when most of its practices stayed there (the file says so either way)."""
+    frame = pd.read_csv(data_dir() / "ccg_successors.csv", dtype={"ccg_code": str, "sub_icb_code": str})
+    return frame

@@ -9,8 +9,11 @@ describes every column (tests/test_pipeline.py) and that every reader runs on ta
 
 - ``RESULT_TABLES``: the pipeline's tables, as readers see them (``uptake compute``).
 - ``PIPELINE_RUNS``: one row per pipeline run.
+- ``PATHWAY_TABLES``: the stroke pathway model's scenarios, nationally and per unit (``uptake compute``).
 - ``PUBLICATIONS``: one row per publication (a set of result tables made visible at once; docs/results.md).
 - ``MISSION_TABLES``: the mission's attainment, missed opportunities and watch list (``uptake ratings compute``).
+- ``MODEL_TABLES``: the models' outcomes of each gap and the health and wealth impact (``uptake compute``).
+- ``FORECAST_TABLES``: the Bass forecasts (uptake.models.forecasts, inside ``uptake compute``'s publication).
 - ``STORE_TABLES``: the analytics store's own tables that readers use (declared in uptake.analytics.store).
 - ``ROWS``: the shapes of the rows readers return where they are not one table's columns.
 
@@ -453,6 +456,40 @@ PUBLICATIONS = ResultTable(
 #: never published (its compute failed or was killed; marked so by the next one).
 PUBLICATION_STATES = ("staged", "published", "abandoned")
 
+# ------------------------------------------------------------------------------ the stroke pathway model's
+# Written inside ``uptake compute``'s publication by uptake.models.pathway.results (the stroke pathway
+# model on the bundled SAMueL units); each replaced as a whole. Columns in docs/results.md, method in
+# docs/outcomes-stroke.md.
+
+PATHWAY_NATIONAL = ResultTable(
+    "result_pathway_national",
+    _cols(
+        f"scenario:{_S}, title:{_S}, description:{_S}, units:{_I}, admissions_per_year:{_F}, "
+        f"thrombolysis_pct:{_F}, thrombolysis_pct_low:{_F}, thrombolysis_pct_high:{_F}, "
+        f"good_outcomes_per_1000:{_F}, good_outcomes_per_1000_low:{_F}, good_outcomes_per_1000_high:{_F}, "
+        f"thrombolysed_per_year:{_F}, good_outcomes_per_year:{_F}, good_outcomes_per_year_low:{_F}, "
+        f"good_outcomes_per_year_high:{_F}, extra_good_outcomes_per_year_vs_base:{_F}, "
+        f"extra_good_outcomes_per_year_vs_base_low:{_F}, extra_good_outcomes_per_year_vs_base_high:{_F}, "
+        f"samuel_thrombolysis_pct:{_F}, samuel_good_outcomes_per_1000:{_F}, trials:{_I}, seed:{_I}, "
+        f"parameters_version:{_I}, seconds:{_F}"
+    ),
+    ("scenario",),
+)
+PATHWAY_UNITS = ResultTable(
+    "result_pathway_units",
+    _cols(
+        f"scenario:{_S}, stroke_team:{_S}, admissions_per_year:{_F}, recorded_thrombolysis_pct:{_F}, "
+        f"thrombolysis_pct:{_F}, thrombolysis_pct_low:{_F}, thrombolysis_pct_high:{_F}, "
+        f"good_outcomes_per_1000:{_F}, good_outcomes_per_1000_low:{_F}, good_outcomes_per_1000_high:{_F}, "
+        f"change_thrombolysis_pct_points_vs_base:{_F}, change_thrombolysis_pct_points_vs_base_low:{_F}, "
+        f"change_thrombolysis_pct_points_vs_base_high:{_F}, change_good_outcomes_per_1000_vs_base:{_F}, "
+        f"change_good_outcomes_per_1000_vs_base_low:{_F}, change_good_outcomes_per_1000_vs_base_high:{_F}"
+    ),
+    ("scenario", "stroke_team"),
+)
+PATHWAY_TABLES: tuple[ResultTable, ...] = (PATHWAY_NATIONAL, PATHWAY_UNITS)
+PATHWAY_BY_NAME: dict[str, ResultTable] = {t.name: t for t in PATHWAY_TABLES}
+
 # ------------------------------------------------------------------------------------------ the mission's
 # Written by uptake.mission.results.write_table (``uptake ratings compute``, and after ``uptake compute``);
 # each replaced as a whole. Columns in docs/results.md; the judgements in docs/mission.md.
@@ -489,6 +526,72 @@ WATCH_LIST = ResultTable(
 MISSION_TABLES: tuple[ResultTable, ...] = (ATTAINMENT, MISSED_OPPORTUNITIES, WATCH_LIST)
 MISSION_BY_NAME: dict[str, ResultTable] = {t.name: t for t in MISSION_TABLES}
 
+# ------------------------------------------------------------------------------------------ the models'
+# Written by uptake.models.publish inside ``uptake compute``'s publication (its publish_with hook), each
+# replaced as a whole. Columns in docs/results.md; the methods in docs/outcomes.md and
+# docs/health-and-wealth.md.
+
+#: Each opportunity gap (per organisation, and nationally: org_code 'ENG') turned into outcomes by the
+#: indicator's outcome model (uptake.models.outcomes), with 95% intervals from the parameters' uncertainty.
+OUTCOMES = ResultTable(
+    "result_outcomes",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, benchmark:{_S}, model:{_S}!, outcome:{_S}, "
+        f"outcome_label:{_S}!, counts:{_S}!, per:{_S}!, extra_units:{_F}, extra_patients:{_F}, mean:{_F}, low:{_F}, "
+        f"high:{_F}, per_unit_mean:{_F}, per_unit_low:{_F}, per_unit_high:{_F}, synthetic:{_B}!, method:{_S}!"
+    ),
+    ("indicator", "level", "org_code", "period", "benchmark", "outcome"),
+)
+#: "If every organisation matched the best": each indicator's national top-decile gap valued with the
+#: health and wealth model (uptake.models.wealth), one row per measure, with 95% intervals.
+IMPACT = ResultTable(
+    "result_impact",
+    _cols(
+        f"condition:{_S}, indicator:{_S}, level:{_S}!, period:{_D}, benchmark:{_S}!, measure:{_S}, label:{_S}!, "
+        f"extra_units:{_F}, unit:{_S}!, mean:{_F}, low:{_F}, high:{_F}, synthetic:{_B}!, note:{_S}"
+    ),
+    ("condition", "indicator", "measure"),
+)
+MODEL_TABLES: tuple[ResultTable, ...] = (OUTCOMES, IMPACT)
+MODEL_BY_NAME: dict[str, ResultTable] = {t.name: t for t in MODEL_TABLES}
+# ------------------------------------------------------------------------------------------ forecasts
+# Written by uptake.models.forecasts (``uptake compute``, inside its publication, after the mission's tables):
+# Bass diffusion fits per organisation and indicator, their trajectories with a 95% band, and each NSF
+# commitment's time to target and probability of meeting its deadline. Each replaced as a whole. Method in
+# docs/forecasts.md; columns in docs/results.md.
+
+FORECAST_FITS = ResultTable(
+    "result_forecast_fits",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, status:{_S}!, points:{_I}, first_period:{_D}, "
+        f"last_period:{_D}, origin:{_D}, m:{_F}, m_low:{_F}, m_high:{_F}, p:{_F}, p_low:{_F}, p_high:{_F}, "
+        f"q:{_F}, q_low:{_F}, q_high:{_F}, peak:{_D}, residual_sd:{_F}, parent_level:{_S}, parent_code:{_S}, "
+        f"data_weight:{_F}, adoption_threshold:{_F}, fitted_adoption:{_D}, fitted_adoption_low:{_D}, "
+        f"fitted_adoption_high:{_D}, category_fitted:{_S}, synthetic:{_B}!"
+    ),
+    ("indicator", "level", "org_code"),
+)
+FORECASTS = ResultTable(
+    "result_forecasts",
+    _cols(
+        f"indicator:{_S}, level:{_S}, org_code:{_S}, period:{_D}, observed:{_F}, fitted:{_F}, low:{_F}, "
+        f"high:{_F}, forecast:{_B}!, synthetic:{_B}!"
+    ),
+    ("indicator", "level", "org_code", "period"),
+)
+FORECAST_TARGETS = ResultTable(
+    "result_forecast_targets",
+    _cols(
+        f"framework:{_S}, commitment:{_S}, indicator:{_S}!, level:{_S}, org_code:{_S}, target:{_F}!, "
+        f"deadline:{_D}!, last_period:{_D}, last_value:{_F}, value_at_deadline:{_F}, "
+        f"value_at_deadline_low:{_F}, value_at_deadline_high:{_F}, reach_date:{_D}, reach_low:{_D}, "
+        f"reach_high:{_D}, probability:{_F}, deadline_passed:{_B}, status:{_S}!, synthetic:{_B}!"
+    ),
+    ("framework", "commitment", "level", "org_code"),
+)
+FORECAST_TABLES: tuple[ResultTable, ...] = (FORECAST_FITS, FORECASTS, FORECAST_TARGETS)
+FORECAST_BY_NAME: dict[str, ResultTable] = {t.name: t for t in FORECAST_TABLES}
+
 # ------------------------------------------------------------------------------------------ what is read
 
 #: The analytics store's own tables that readers use (declared and written by uptake.analytics.store).
@@ -500,8 +603,11 @@ SNAPSHOT_TABLES: tuple[str, ...] = (
     *STORE_TABLES,
     *(t.name for t in STORED_TABLES),
     PIPELINE_RUNS.name,
+    *(t.name for t in PATHWAY_TABLES),
     PUBLICATIONS.name,
     *(t.name for t in MISSION_TABLES),
+    *(t.name for t in MODEL_TABLES),
+    *(t.name for t in FORECAST_TABLES),
 )
 #: The views the snapshot makes over its copy of result_points (as the store has them).
 SNAPSHOT_VIEWS: tuple[ResultTable, ...] = VIEWS
@@ -534,6 +640,12 @@ CHANGE_ROW = Shape("change", (
 ))
 #: Rows of uptake.results.read.equity.equity: result_equity as it is.
 EQUITY_ROW = Shape("equity", EQUITY.columns)
+#: Rows of uptake.results.read.forecasts.fits: result_forecast_fits with the organisation's current name.
+FORECAST_FIT_ROW = Shape("forecast_fit", (*FORECAST_FITS.columns, _ORG_NAME))
+#: Rows of uptake.results.read.forecasts.trajectories: result_forecasts as it is.
+FORECAST_ROW = Shape("forecast", FORECASTS.columns)
+#: Rows of uptake.results.read.forecasts.targets: result_forecast_targets with the organisation's current name.
+FORECAST_TARGET_ROW = Shape("forecast_target", (*FORECAST_TARGETS.columns, _ORG_NAME))
 ROWS: tuple[Shape, ...] = (VALUE_ROW, ADOPTION_ROW, OPPORTUNITY_ROW, CHANGE_ROW, EQUITY_ROW)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from uptake.errors import UptakeError
 from uptake.levels import Level
-from uptake.reference import load_reference
+from uptake.reference import ccg_successors, load_reference
 
 #: The columns of every frame a builder returns, in this order.
 OBSERVATION_COLUMNS: tuple[str, ...] = ("org_code", "period", "numerator", "denominator")
@@ -34,7 +34,9 @@ def open_data(name: str):
 
 
 def read_csv(name: str, **kwargs) -> pd.DataFrame:
-    """Read one bundled CSV file."""
+    """Read one bundled CSV file (gzip-compressed when its name ends in .gz)."""
+    if name.endswith(".gz"):
+        kwargs.setdefault("compression", "gzip")
     with open_data(name) as handle:
         return pd.read_csv(handle, **kwargs)
 
@@ -79,11 +81,13 @@ def keep_known(
 
 
 def finish(
-    frame: pd.DataFrame, indicator_id: str, dropped: Mapping[str, int] | None = None
+    frame: pd.DataFrame, indicator_id: str, dropped: Mapping[str, int] | None = None, *,
+    fractional: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Put a builder's result into the observation shape and check it.
 
-    ``period`` becomes ``datetime.date``; numerator and denominator whole numbers (int64); rows sorted by
+    ``period`` becomes ``datetime.date``; numerator and denominator whole numbers (int64), except the columns
+    named in ``fractional`` (float64: a share-only indicator's published value, a quantity); rows sorted by
     period then organisation. Raises if an (organisation, period) pair occurs twice: a builder must
     aggregate, never leave that to the ingest.
     """
@@ -95,6 +99,9 @@ def finish(
         if values.isna().any():
             raise UptakeError(f"{indicator_id}: empty {column} values left after cleaning")
         whole = np.asarray(values, dtype="float64")
+        if column in fractional:
+            out[column] = whole
+            continue
         if not np.array_equal(whole, np.round(whole)):
             raise UptakeError(f"{indicator_id}: {column} must be whole numbers")
         out[column] = whole.astype("int64")
@@ -119,3 +126,41 @@ def _as_date(value: object) -> dt.date:
     if isinstance(value, pd.Timestamp):
         return value.date()
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def map_ccg_codes(frame: pd.DataFrame, dropped: dict[str, int], column: str = "org_code") -> pd.DataFrame:
+    """Replace CCG codes of 2012-2020 by the July 2022 sub-ICB location that took each over
+    (``uptake.reference.ccg_successors``; a code that is a current sub-ICB location and not in that table stays
+    as it is); rows of a code neither maps are dropped and counted. The caller sums the rows that now share a
+    location and period."""
+    successors = ccg_successors()
+    mapping = dict(zip(successors["ccg_code"], successors["sub_icb_code"], strict=True))
+    current = reference_codes(Level.SUB_ICB) or frozenset()
+    for code in current:
+        mapping.setdefault(code, code)
+    mapped = frame[column].map(mapping)
+    unknown = mapped.isna()
+    if unknown.any():
+        codes = sorted(frame.loc[unknown, column].astype(str).unique())
+        reason = f"CCG code with no successor sub-ICB location ({', '.join(codes)})"
+        dropped[reason] = dropped.get(reason, 0) + int(unknown.sum())
+    out = frame[~unknown].copy()
+    out[column] = mapped[~unknown]
+    return out
+
+
+def practice_share_only(name: str, column: str, indicator_id: str,
+                        org_codes: Collection[str] | None) -> pd.DataFrame:
+    """A practice-level file of published values without counts (``practice_code, month, <column>``) as
+    share-only observations: numerator = the value, denominator = 1. Empty values and practices not in the
+    hierarchy are dropped and counted."""
+    raw = read_csv(name, dtype={"practice_code": str, "month": str})
+    dropped: dict[str, int] = {}
+    empty = raw[column].isna()
+    if empty.any():
+        dropped["no value published (nothing prescribed in the month)"] = int(empty.sum())
+    frame = pd.DataFrame({"org_code": raw["practice_code"], "period": raw["month"], "numerator": raw[column],
+                          "denominator": 1.0})[~empty.to_numpy()]
+    frame = keep_known(frame, resolve_codes(Level.PRACTICE, org_codes), dropped,
+                       "practice not in the hierarchy (closed, or not an English GP practice, by December 2023)")
+    return finish(frame, indicator_id, dropped, fractional=("numerator",))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from uptake.levels import Level
-from uptake.sources import doac, narcolepsy, qof, stroke, synthetic
+from uptake.sources import diabetes, doac, hospital_medicines, narcolepsy, qof, stroke, synthetic
 
 Builder = Callable[..., pd.DataFrame]
 
@@ -39,6 +39,7 @@ class DemoSource:
 
 
 _SSNAP = "SSNAP via the SAMueL project (University of Exeter)"
+_OP = "NHSBSA prescribing data aggregated by OpenPrescribing.net (Bennett Institute)"
 
 SOURCES: dict[str, DemoSource] = {
     source.indicator_id: source
@@ -139,6 +140,102 @@ SOURCES: dict[str, DemoSource] = {
             "2019 and 25.8% in July 2021.",
             Level.TRUST,
             (narcolepsy.RAW_FILE,),
+        ),
+        DemoSource(
+            "doac-share-2012",
+            doac.build_doac_share_2012,
+            _OP + ", openprescribing-doacs-workbook",
+            "Monthly DOAC items and DOAC share of DOAC + warfarin items per 2019/20 CCG, January 2012 to March "
+            "2020, summed into July 2022 sub-ICB locations.",
+            False,
+            "Per month, sum doac_items and doac_items / (doac_pct_of_doac_plus_warfarin_items / 100) over every "
+            "CCG: 1,034 DOAC items of 683,070 in January 2012 (0.15%), 694,776 in January 2018, 45.6% in "
+            "October 2017 (the 2017-2022 file also gives 45.6%).",
+            Level.SUB_ICB,
+            (doac.CCG_2012_FILE,),
+        ),
+        DemoSource(
+            "doac-share-practice",
+            doac.build_doac_share_practice,
+            _OP + ", improvement radar prototype",
+            "Published DOAC share of DOAC + warfarin items per GP practice and month, January 2018 to January "
+            "2023 (values only, no counts).",
+            False,
+            "Median of doac_share_of_doac_plus_warfarin_items over practices: 0.489 in January 2018, 0.822 in "
+            "January 2023.",
+            Level.PRACTICE,
+            (doac.PRACTICE_FILE,),
+        ),
+        DemoSource(
+            "sglt2-items-per-1000",
+            diabetes.build_sglt2_rate,
+            _OP + ", improvement radar prototype",
+            "SGLT2-inhibitor prescription items per sub-ICB location and month, December 2020 to December 2025, "
+            "over registered patients.",
+            False,
+            "Per month, sum sglt2_items over locations and divide by sum(list_size_thousands) x 1,000 of the "
+            "CGM file: 5.9 per 1,000 in December 2020, 11.0 in December 2022, 24.7 in December 2025.",
+            Level.SUB_ICB,
+            (diabetes.SGLT2_FILE, diabetes.CGM_2020_FILE),
+        ),
+        DemoSource(
+            "cgm-sensors-per-1000",
+            diabetes.build_cgm_rate,
+            _OP + ", improvement radar prototype and jupyter-notebooks (libre)",
+            "CGM sensors (FreeStyle Libre before 2018) prescribed per sub-ICB location and month, May 2014 to "
+            "December 2025, over registered patients.",
+            False,
+            "Per month, sum the sensor quantity and list_size_thousands x 1,000: 1,622 sensors in January 2018 "
+            "(Libre file and CGM file agree), 0 before November 2017, 14.0 per 1,000 in December 2025.",
+            Level.SUB_ICB,
+            (diabetes.LIBRE_FILE, diabetes.CGM_2018_FILE, diabetes.CGM_2020_FILE),
+        ),
+        DemoSource(
+            "cgm-sensors-per-1000-practice",
+            diabetes.build_cgm_rate_practice,
+            _OP + ", improvement radar prototype",
+            "Published CGM sensors per 1,000 registered patients per GP practice and month, January 2018 to "
+            "January 2023 (values only, no counts).",
+            False,
+            "cgm_sensor_quantity_per_1000_patients per practice and month, as published.",
+            Level.PRACTICE,
+            (diabetes.CGM_PRACTICE_FILE,),
+        ),
+        DemoSource(
+            "breast-cancer-ta-medicines-add",
+            hospital_medicines.build_breast_cancer_add,
+            "NHS Digital Innovation Scorecard (October 2022), via NICE Data and Analytics",
+            "Average daily quantities of seven NICE-TA breast cancer medicines per STP (ICB) and quarter, "
+            "July 2020 to June 2022, with the STP population.",
+            False,
+            "Per quarter, sum numerator over all rows and divide by the sum of one denominator per STP: "
+            "488,951 / 56,550,138 = 865 per 100,000 in the quarter ending 2020-09-30, 686,487 (1,214) in the "
+            "quarter ending 2022-06-30.",
+            Level.ICB,
+            (hospital_medicines.SCORECARD_FILE,),
+        ),
+        *(
+            DemoSource(
+                f"covid-{medicine}-ddd",
+                builder,
+                "NHSBSA Secondary Care Medicines Data (extracted by the Bennett Institute, "
+                "open-nhs-hospital-use-data)",
+                f"{medicine.capitalize()} issued per trust and month, January 2019 to November 2020, in "
+                "defined daily doses, over days in the month.",
+                False,
+                check,
+                Level.TRUST,
+                (hospital_medicines.SCMD_COVID_FILE,),
+            )
+            for medicine, builder, check in (
+                ("remdesivir", hospital_medicines.build_remdesivir,
+                 "Sum total_quantity x mg per unit / 100 over remdesivir products: 105 doses in March 2020, "
+                 "104,040 vials of 100 mg solution plus powder in September 2020 (106,892 doses over the "
+                 "trusts kept)."),
+                ("tocilizumab", hospital_medicines.build_tocilizumab,
+                 "Sum total_quantity x mg per unit / 20 over tocilizumab products: about 1.2-1.3 million doses "
+                 "a month in 2019-2020."),
+            )
         ),
         DemoSource(
             "lung-cancer-early-stage",

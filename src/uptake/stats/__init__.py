@@ -5,6 +5,7 @@ gives its formula, source and edge cases; docs/methods.md collects them with the
 """
 
 from uptake.stats._validation import Polarity, StatsInputError, z_value
+from uptake.stats.change import improvement_verdict, newcombe_difference, rate_difference
 from uptake.stats.cusum import CusumResult, cusum_alerts
 from uptake.stats.diffusion import ADOPTER_CATEGORIES, AdopterCategories, adopter_categories
 from uptake.stats.equity import SlopeIndex, slope_index_interval, slope_index_of_inequality
@@ -39,6 +40,9 @@ __all__ = [
     "compare_random_effects",
     "compare_to_benchmark",
     "cusum_alerts",
+    "improvement_verdict",
+    "newcombe_difference",
+    "rate_difference",
     "deciles",
     "exact_funnel_limit",
     "exact_poisson",

@@ -26,9 +26,17 @@ from uptake.store.migrate import current_revision, head_revision, known_revision
 from uptake.web import api, auth_routes, pages, static_routes
 from uptake.web.api import errors as api_errors
 from uptake.web.assets import AssetStore
+from uptake.web.ecosystem import adopters as ecosystem_adopters
+from uptake.web.ecosystem import barriers as ecosystem_barriers
+from uptake.web.ecosystem import networks as ecosystem_networks
 from uptake.web.error_pages import error_page
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
+from uptake.web.ecosystem import award as ecosystem_award
+from uptake.web.ecosystem import leads as ecosystem_leads
+from uptake.web.ecosystem import time_to_innovate as ecosystem_time
 from uptake.web.mission.pages import mount as mount_mission
+from uptake.web.models import api as models_api
+from uptake.web.models import health_wealth, stroke_pathway, stroke_pathway_api
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
 from uptake.web.settings import WebSettings
 from uptake.web.snapshot import SnapshotHolder
@@ -113,6 +121,16 @@ def create_app(
     app.include_router(auth_routes.router)
     app.include_router(pages.router)
     mount_mission(app)
+    app.include_router(models_api.router)
+    app.include_router(health_wealth.router)
+    app.include_router(stroke_pathway_api.router)
+    app.include_router(stroke_pathway.router)
+    ecosystem_award.mount(app)  # the Innovation Award (uptake.web.ecosystem.award)
+    ecosystem_leads.mount(app)  # innovation leads and their portfolios (uptake.web.ecosystem.leads)
+    ecosystem_time.mount(app)  # time to innovate (uptake.web.ecosystem.time_to_innovate)
+    ecosystem_networks.mount(app)  # clinical networks and the Health Innovation Challenge
+    ecosystem_barriers.mount(app)  # barriers to spread
+    ecosystem_adopters.mount(app)  # the adoption log, case library and who already does this
     _install_error_pages(app)
     api_errors.install(app)  # the OpenAPI document says every status and error body the API answers
 

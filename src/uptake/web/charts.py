@@ -499,3 +499,40 @@ def change_series(indicator: Indicator, org_name: str, level: str, rows: list[di
     layout["legend"] = {"orientation": "h", "y": -0.15}
     layout["yaxis"].update({"range": [-2, 102]})
     return _time_axis(indicator, {"data": data, "layout": layout})
+
+
+def forecast(indicator: Indicator, title: str, rows: list[dict], target: float | None = None,
+             deadline: dt.date | None = None) -> dict:
+    """A Bass forecast: the observed values, the fitted curve (solid over the data, dashed beyond it) and
+    its 95% prediction band, with a commitment's target by its deadline if given."""
+    if not rows:
+        return {"data": [], "layout": _layout(indicator, title)}
+    x = _dates(rows)
+    low = [scaled(indicator, r["low"]) for r in rows]
+    high = [scaled(indicator, r["high"]) for r in rows]
+    fitted = [scaled(indicator, r["fitted"]) for r in rows]
+    past = [f if not r["forecast"] else None for f, r in zip(fitted, rows)]
+    # the dashed part starts at the last fitted month, so the two lines join
+    last_fit = max((i for i, r in enumerate(rows) if not r["forecast"]), default=-1)
+    ahead = [f if (r["forecast"] or i == last_fit) else None for i, (f, r) in enumerate(zip(fitted, rows))]
+    synthetic = " (SYNTHETIC)" if any(r.get("synthetic") for r in rows) else ""
+    data: list[dict] = [
+        {"type": "scatter", "mode": "lines", "x": x, "y": low, "line": {"width": 0}, "hoverinfo": "skip",
+         "showlegend": False, "name": "95% band (lower)"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": high, "fill": "tonexty",
+         "fillcolor": "rgba(65,182,230,0.25)", "line": {"width": 0}, "name": "95% prediction band",
+         "hovertemplate": "upper %{y:.1f}<extra></extra>"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": past, "line": {"color": NHS_BLUE, "width": 2},
+         "name": "Fitted Bass curve"},
+        {"type": "scatter", "mode": "lines", "x": x, "y": ahead,
+         "line": {"color": NHS_BLUE, "width": 2, "dash": "dash"}, "name": "Forecast"},
+        {"type": "scatter", "mode": "markers", "x": x, "y": [scaled(indicator, r["observed"]) for r in rows],
+         "marker": {"color": NHS_DARK_BLUE, "size": 4}, "name": "Observed"},
+    ]
+    if target is not None:
+        end = (deadline or _day(x[-1])).isoformat()
+        data.append({"type": "scatter", "mode": "lines+markers", "x": [x[0], end],
+                     "y": [scaled(indicator, target)] * 2, "line": {"color": NHS_GREEN, "dash": "dot"},
+                     "marker": {"size": [0, 9], "symbol": "diamond"}, "name": "Target by the deadline"})
+    spec = {"data": data, "layout": _layout(indicator, f"{title}{synthetic}", height=380)}
+    return _time_axis(indicator, spec)

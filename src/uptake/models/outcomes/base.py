@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Outcome", "OutcomeModel", "OutcomeSummary", "summarise"]
+__all__ = ["Outcome", "OutcomeModel", "OutcomeSummary", "summarise", "per_unit_draws"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,20 @@ class OutcomeModel:
     draws: Callable[[int, int], Mapping[str, NDArray[np.float64]]]
     synthetic: bool = False
     sources: tuple[str, ...] = field(default_factory=tuple)
+    #: where the indicator's gap is not counted in patients (e.g. prescription items in a month): draws of
+    #: patients per ONE unit of the gap (None: the gap is already patients), and a sentence saying how
+    patients_per_unit: Callable[[int, int], NDArray[np.float64]] | None = None
+    unit_note: str = ""
+
+
+def per_unit_draws(model: OutcomeModel, n_draws: int, seed: int) -> dict[str, NDArray[np.float64]]:
+    """Draws of each outcome per ONE unit of the indicator's gap: per patient, times patients per unit (drawn
+    too, from a seed of its own, when the gap is not counted in patients)."""
+    draws = {k: np.asarray(v, dtype=float) for k, v in model.draws(n_draws, seed).items()}
+    if model.patients_per_unit is None:
+        return draws
+    factor = np.asarray(model.patients_per_unit(n_draws, seed + 1), dtype=float)
+    return {k: v * factor for k, v in draws.items()}
 
 
 @dataclass(frozen=True)

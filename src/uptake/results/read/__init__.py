@@ -12,6 +12,11 @@ runs every reader against tables made from it.
     changes        result_changes (CUSUM runs)                    peers        result_peers, nearby organisations
     opportunity    result_opportunity, result_opportunity_totals  adoption     result_adoption
     equity         result_equity                                  attainment   the mission's three tables
+    outcomes       result_outcomes, result_impact (the models')
+    pathway        result_pathway_national, result_pathway_units (the stroke pathway model)
+    forecasts      result_forecast_fits, result_forecasts, result_forecast_targets (and their inputs)
+    profile        an organisation across every indicator (area profile, spine chart), an area's members on
+                   every indicator (tartan rug), an organisation over the deciles (deciles chart)
 
 Use as ``from uptake.results import read`` and ``read.values.series(cur, ...)``; ``read.tables(cur)`` says
 which tables are there.
@@ -23,15 +28,19 @@ from uptake.results.read import (
     changes,
     deciles,
     equity,
+    forecasts,
     funnel,
     opportunity,
     organisations,
+    outcomes,
+    pathway,
     peers,
+    profile,
     runs,
     spc,
     values,
 )
 from uptake.results.read._sql import tables
 
-__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "funnel", "opportunity", "organisations",
-           "peers", "runs", "spc", "tables", "values"]
+__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "opportunity",
+           "organisations", "outcomes", "pathway", "peers", "profile", "runs", "spc", "tables", "values"]

@@ -125,3 +125,21 @@ def icb_regions_frame(cur: Cursor) -> pd.DataFrame:
         "SELECT r.child_code AS org_code, r.parent_code AS region, o.name AS region_name "
         "FROM relationships r JOIN organisations o ON o.code = r.parent_code AND o.level = 'region' "
         "WHERE r.child_level = 'icb' AND r.parent_level = 'region' AND r.valid_to IS NULL").df()
+
+
+def located(cur: Cursor) -> pd.DataFrame:
+    """Every current organisation with coordinates: code, level, name, postcode, lat, lon (the gazetteer of
+    find by postcode, uptake.reference.geo)."""
+    return cur.execute(
+        f"SELECT code, level, name, postcode, lat, lon FROM organisations WHERE {CURRENT_ORG} "
+        "AND lat IS NOT NULL AND lon IS NOT NULL AND level <> 'england' ORDER BY code").df()
+
+
+def practices_in_district(cur: Cursor, district: str) -> list[Row]:
+    """Current GP practices whose postcode is in the postcode district (outward code) ``district``."""
+    return rows(
+        cur,
+        f"SELECT code, name, postcode FROM organisations WHERE {CURRENT_ORG} AND level = 'practice' "
+        "AND upper(split_part(postcode, ' ', 1)) = ? ORDER BY postcode, name",
+        [district.upper()],
+    )

@@ -169,3 +169,20 @@ def value_series_frame(cur: Cursor, indicator: str, level: str, org_code: str) -
         "WHERE indicator = ? AND level = ? AND org_code = ? ORDER BY period",
         [indicator, level, org_code],
     ).df()
+
+
+def values_at_two_periods(cur: Cursor, indicator: str, level: str, start: dt.date, end: dt.date) -> list[Row]:
+    """Each organisation of ``level`` with a value in both ``start`` and ``end``: its numerator, denominator
+    and value at each (``*_start``, ``*_end``) and whether it is eligible at the end (the improvement ranking).
+    England is not included."""
+    return rows(
+        cur,
+        "SELECT e.org_code, e.org_name, s.numerator AS numerator_start, s.denominator AS denominator_start, "
+        "s.value AS value_start, e.numerator AS numerator_end, e.denominator AS denominator_end, "
+        "e.value AS value_end, e.comparison <> 'not eligible' AND s.comparison <> 'not eligible' AS eligible "
+        "FROM result_values e JOIN result_values s ON s.indicator = e.indicator AND s.level = e.level "
+        "AND s.org_code = e.org_code AND s.period = ? "
+        "WHERE e.indicator = ? AND e.level = ? AND e.period = ? AND e.level <> 'england' "
+        "AND e.value IS NOT NULL AND s.value IS NOT NULL ORDER BY e.org_code",
+        [start, indicator, level, end],
+    )

@@ -8,9 +8,10 @@
 - Public data needs no credentials. Innovation-pack data (peers, opportunity by organisation) needs
   ``Authorization: Bearer TOKEN`` (or a signed-in browser session) and returns only what the role covers.
 
-One module per family of results, each with its endpoints and response models (``me``, ``organisations``,
+One module per family of results, each with its endpoints and response models (``me``, ``organisations``, ``nearest`` (find by postcode or place),
+``profile`` (area profile, tartan rug, deciles chart),
 ``catalogue`` (innovations, indicators), ``values``, ``funnel``, ``spc``, ``peers``, ``opportunity``,
-``adoption``, ``changes``, ``equity``, ``provenance`` (batches)); ``common``: the answer with its ETag and
+``adoption``, ``changes``, ``improvement`` (ranking by change), ``equity``, ``forecasts`` (Bass forecasts), ``provenance`` (batches)); ``common``: the answer with its ETag and
 cache, pages of lists, query parameters; ``errors``: the one error model and the status codes the OpenAPI
 document gives each route; ``router``: every endpoint, in this order (the order of the OpenAPI document).
 """
@@ -22,11 +23,15 @@ from uptake.web.api import (
     catalogue,
     changes,
     equity,
+    forecasts,
     funnel,
+    improvement,
     me,
+    nearest,
     opportunity,
     organisations,
     peers,
+    profile,
     provenance,
     spc,
     values,
@@ -41,6 +46,6 @@ async def _caller(request: Request) -> None:
 
 
 router = APIRouter(dependencies=[Depends(_caller)])
-for _module in (me, organisations, catalogue, values, funnel, spc, peers, opportunity, adoption, changes, equity,
-                provenance):
+for _module in (me, organisations, nearest, profile, catalogue, values, funnel, spc, peers, opportunity, adoption, changes,
+                improvement, equity, forecasts, provenance):
     router.include_router(_module.router, responses=ETAG_RESPONSES)  # every answer has an ETag (common.respond)

@@ -17,6 +17,9 @@ from uptake.mission.trajectory import trajectory_points
 from uptake.results import read
 from uptake.store.db import session_scope
 from uptake.web.formatting import indicator_value, level_label, period_label
+from uptake.web.methods import METHODS
+from uptake.web.tables.base import Context
+from uptake.web.tables.forecasts import forecast_targets
 from uptake.web.mission.common import cached, ratings_freshness, records, render, results_cursor, web_of, who_of
 from uptake.web.mission.frameworks import attainment_rows, visible_framework
 
@@ -54,11 +57,59 @@ def _commitment_page(request: Request, framework_id: str, commitment_id: str, le
     latest_period = rows["period"].max() if not rows.empty else None
     latest = rows.loc[rows["period"] == latest_period].sort_values(["rank", "value"]) if not rows.empty else rows
     attainment_map, how_map = _attainment_map(request, framework, commitment, indicator, level, latest)
+    forecast = _forecast(request, framework_id, commitment_id, indicator, level)
     return render(request, "mission/commitment.html", framework=framework, commitment=commitment,
                   indicator=indicator, levels=levels, level=level, chart=chart,
                   rows=records(latest.head(COMMITMENT_ROWS)), total=len(latest),
                   attainment_map=attainment_map, how_map=how_map, freshness=fresh,
-                  latest_period=latest_period.date() if latest_period is not None else None)
+                  latest_period=latest_period.date() if latest_period is not None else None, **forecast)
+
+
+#: Map colours of the forecast outlooks (the chance of meeting the deadline), in the order of the key.
+OUTLOOK_COLOURS = {"likely": "#007f3b", "more likely than not": "#005eb8", "unlikely": "#ed8b00",
+                   "very unlikely": "#d5281b", "deadline passed": "#aeb7bd", "beyond the forecast": "#768692"}
+
+
+def _forecast(request: Request, framework_id: str, commitment_id: str, indicator, level: str) -> dict[str, Any]:
+    """The forecast part of a commitment page: each organisation's probability of meeting the deadline (a
+    table, least likely first, and a map where the level has boundaries), with how it was calculated."""
+    try:
+        with results_cursor(request) as cur:
+            tctx = Context(cur, web_of(request).catalogue, web_of(request).principal(request))
+            table = forecast_targets(tctx, framework_id, commitment_id, level, per_page=COMMITMENT_ROWS)
+            points = read.forecasts.commitment_map(cur, framework_id, commitment_id, level)
+            national = read.forecasts.targets(cur, framework=framework_id, commitment=commitment_id,
+                                              level="england")[0]
+    except (UptakeError, duckdb.Error):
+        return {}
+    if not table.rows:
+        return {}
+    likely = sum(1 for p in points if p["probability"] is not None and p["probability"] >= 0.5)
+    judged = sum(1 for p in points if p["probability"] is not None)
+    out: dict[str, Any] = {"forecast_table": table, "forecast_likely": likely, "forecast_judged": judged,
+                           "forecast_synthetic": any(p["synthetic"] for p in points)}
+    if level in MAP_LEVELS:
+        names = {r["org_code"]: r.get("org_name") or r["org_code"] for r in table.rows}
+        values = {
+            p["org_code"]: {"category": p["status"], "name": names.get(p["org_code"], p["org_code"]),
+                            "label": (f"{100 * p['probability']:.0f}% chance of meeting the deadline"
+                                      if p["probability"] is not None else p["status"])}
+            for p in points
+        }
+        out["forecast_map"] = {
+            "geo": f"/geo/{level}.json", "values": values,
+            "categories": [{"key": k, "label": k.capitalize(), "colour": c} for k, c in OUTLOOK_COLOURS.items()],
+            "title": f"{_sentence(level_label(level, plural=True))}: chance of meeting the deadline at today's pace",
+            "link": "/organisations/",
+        }
+    out["forecast_national"] = national[0] if national else None
+    out["how_forecast"] = {"methods": [METHODS["forecast"], METHODS["forecast_target"]],
+                           "inputs": {"Indicator": f"{indicator.title} ({indicator.id})",
+                                      "Organisations forecast": f"{judged:,} {level_label(level, plural=True)}",
+                                      "Target": indicator_value(indicator, table.rows[0]["target"]),
+                                      "Deadline": f"{table.rows[0]['deadline']:%d %B %Y}"},
+                           "indicator": indicator, "batches": []}
+    return out
 
 
 def _commitment_chart(framework, commitment, attainment: pd.DataFrame, indicator, level: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from uptake.catalogue.schemas import Indicator
 from uptake.results import read
-from uptake.web.methods import METHODS
+from uptake.web.methods import METHODS, SHARE_ONLY_NOTE  # noqa: F401 (pages import it from here)
 
 
 def web_of(request: Request):

@@ -17,16 +17,25 @@ router = APIRouter(include_in_schema=False)
 #: the query parameters each table takes
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "league": ("indicator", "level", "period"), "organisations": ("q", "level"),
+    "pathway-national": (), "pathway-units": ("scenario",),
     "organisation": ("code",), "peers": ("code",), "peer-position": ("code",), "nearby": ("code", "indicator"),
     "opportunity": ("indicator", "level", "period", "benchmark"), "org-opportunity": ("code",),
     "opportunity-totals": ("indicator",), "adoption": ("indicator", "level"), "deciles": ("indicator", "level"),
     "funnel": ("indicator", "level", "period"), "spc": ("code", "indicator"), "compare": ("codes", "indicator"),
-    "changes": ("indicator", "level", "period"), "org-changes": ("code",), "change-series": ("code", "indicator"),
+    "changes": ("indicator", "level", "period"), "improvement": ("indicator", "level", "start", "end"),
+    "nearest": ("near", "level"), "district-practices": ("near",), "org-changes": ("code",), "change-series": ("code", "indicator"),
     "equity": ("indicator", "level"), "equity-quintiles": ("indicator", "level", "period"),
     "batches": ("indicator",), "runs": (), "indicators": (),
+    "outcomes-totals": ("indicator", "benchmark"), "outcomes": ("indicator", "level", "period", "benchmark"),
+    "org-outcomes": ("code",), "impact": ("indicator",), "wealth-table": ("table",), "wealth-totals": (), "wealth-claims": (),
+    "wealth-inputs": (),
+    "forecasts": ("indicator", "level"), "forecast-trajectory": ("indicator", "level", "code"),
+    "forecast-targets": ("framework", "commitment", "level"), "org-forecasts": ("code",),
+    "org-forecast-targets": ("code",),
+    "profile": ("code", "benchmark"), "rug": ("code", "level", "benchmark"), "org-deciles": ("code", "indicator"),
 }
 #: tables of the innovation pack: never kept by a shared cache
-RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position")
+RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position", "outcomes", "org-outcomes")
 
 
 @router.get("/download/{name}.{fmt}")

@@ -13,12 +13,15 @@ from fastapi.responses import RedirectResponse, Response
 from uptake.catalogue.schemas import Indicator
 from uptake.results import read
 from uptake.web.formatting import level_label, period_label
-from uptake.web.pages.common import levels_with_results, partial, web_of
+from uptake.web.pages.common import SHARE_ONLY_NOTE, levels_with_results, partial, web_of
 from uptake.web.pages.sections.adoption import adoption_section
+from uptake.web.pages.sections.forecast import forecast_section
 from uptake.web.pages.sections.changes import changes_section
 from uptake.web.pages.sections.equity import equity_section
 from uptake.web.pages.sections.funnel import funnel_section
+from uptake.web.pages.sections.improvement import improvement_section
 from uptake.web.pages.sections.opportunity import opportunity_section, opportunity_totals_section
+from uptake.web.pages.sections.outcomes import outcomes_section
 from uptake.web.pages.sections.values import values_sections
 from uptake.web.params import date_param
 from uptake.web.tables.base import Context
@@ -38,6 +41,7 @@ async def innovation(
     indicator: str | None = None,
     level: str | None = None,
     period: str | None = None,
+    since: Annotated[str | None, Query(description="start of the improvement ranking (YYYY-MM-DD)")] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     web = web_of(request)
@@ -50,14 +54,16 @@ async def innovation(
 
     def build() -> Response:
         with web.snapshots.cursor() as (snapshot, cur):
-            ctx = _innovation_context(web, request, snapshot, cur, item, own, indicator, level, period, page)
+            ctx = _innovation_context(web, request, snapshot, cur, item, own, indicator, level, period, page,
+                                      since)
         template = "partials/innovation_results.html" if partial(request) else "innovation.html"
         return web.render(request, template, **ctx)
 
     return await web.cached_page(request, build)
 
 
-def _innovation_context(web, request, snapshot, cur, item, own, indicator, level, period, page) -> dict:
+def _innovation_context(web, request, snapshot, cur, item, own, indicator, level, period, page,
+                        since=None) -> dict:
     ctx: dict[str, Any] = {"innovation": item, "indicators": own, "nav": "home", "results": None}
     if not snapshot.has("result_values") or not own:
         return ctx
@@ -76,12 +82,12 @@ def _innovation_context(web, request, snapshot, cur, item, own, indicator, level
     if day is not None and day not in periods:  # e.g. the level changed: the nearest earlier period
         day = max((p for p in periods if p <= day), default=periods[-1] if periods else None)
     tctx = Context(cur, web.catalogue, web.principal(request))
-    ctx["results"] = _results(snapshot, cur, tctx, ind, level, levels, periods, day, page)
+    ctx["results"] = _results(snapshot, cur, tctx, ind, level, levels, periods, day, page, date_param(since))
     return ctx
 
 
 def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: list[str], periods: list[dt.date],
-             day: dt.date | None, page: int) -> dict[str, Any]:
+             day: dt.date | None, page: int, since: dt.date | None = None) -> dict[str, Any]:
     """Every section of the chosen indicator, level and period that the workspace has results for."""
     values_rows, _ = read.values.values(cur, indicator=ind.id, level=level, period=day)
     inputs = {
@@ -91,18 +97,26 @@ def _results(snapshot, cur, tctx: Context, ind: Indicator, level: str, levels: l
         "Organisations": f"{len(values_rows):,} {level_label(level, plural=True)}",
         "Period": period_label(day, ind),
     }
-    results: dict[str, Any] = {"level": level, "period": day, "periods": periods}
+    results: dict[str, Any] = {"level": level, "period": day, "periods": periods,
+                               "share_only": SHARE_ONLY_NOTE if ind.share_only else None}
+    if ind.share_only:
+        inputs["Numerator"] = f"{ind.numerator} (share-only: no counts published)"
     results.update(values_sections(cur, snapshot, tctx, ind, level, levels, day, page, values_rows, inputs))
-    if snapshot.has("result_funnel") and day:
+    if snapshot.has("result_funnel") and day and not ind.share_only:
         results.update(funnel_section(cur, snapshot, tctx, ind, level, day, inputs))
-    if snapshot.has("result_opportunity_totals"):
+    if snapshot.has("result_opportunity_totals") and not ind.share_only:
         results.update(opportunity_totals_section(cur, tctx, ind, day, inputs, level))
-    if snapshot.has("result_opportunity"):
+    if snapshot.has("result_opportunity") and not ind.share_only:
         results.update(opportunity_section(tctx, ind, level, day))
+    if snapshot.has("result_outcomes"):
+        results.update(outcomes_section(cur, tctx, ind, level, day, inputs, snapshot.has("result_impact")))
     if snapshot.has("result_adoption"):
         results.update(adoption_section(cur, tctx, ind, level, inputs))
+    if snapshot.has("result_forecast_fits"):
+        results.update(forecast_section(cur, tctx, ind, level, inputs))
     if snapshot.has("result_changes") and day:
         results.update(changes_section(cur, snapshot, tctx, ind, level, day, inputs))
+    results.update(improvement_section(cur, tctx, ind, level, periods, day, since, inputs))
     if snapshot.has("result_equity"):
         results.update(equity_section(cur, tctx, ind, level, levels, day, inputs))
     return results

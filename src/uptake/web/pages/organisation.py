@@ -1,5 +1,5 @@
 """The organisation page: its parents, its position on every indicator, and for the chosen indicator its SPC
-chart, its changes and its innovation pack (see ``sections``); choosing an indicator answers with that
+chart, its deciles chart, its changes and its innovation pack (see ``sections``); choosing an indicator answers with that
 fragment alone to htmx."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from fastapi.responses import Response
 
 from uptake.results import read
 from uptake.web.pages.common import how, partial, web_of
-from uptake.web.pages.sections.changes import org_changes_section
+from uptake.web.pages.sections.changes import changes_of, org_changes_section
+from uptake.web.pages.sections.deciles import deciles_section
+from uptake.web.pages.sections.forecast import org_forecast_section
 from uptake.web.pages.sections.pack import pack_section
 from uptake.web.pages.sections.spc import spc_section
 from uptake.web.tables.base import Context
@@ -56,8 +58,16 @@ def _organisation_context(snapshot, cur, tctx: Context, code: str, indicator: st
     ctx["how_position"] = how(cur, ind, ["value", "interval", "comparison", "deciles"], inputs, latest)
     if snapshot.has("result_spc"):
         ctx.update(spc_section(cur, snapshot, tctx, org, ind, inputs, latest))
-    if snapshot.has("result_changes") and org["level"] != "england":
-        ctx.update(org_changes_section(cur, snapshot, tctx, org, ind, inputs, latest))
+    over_time = None  # the deciles chart's rows, with the changes chart's (one question for both)
+    with_changes = snapshot.has("result_changes") and org["level"] != "england"
+    if snapshot.has("result_deciles") and org["level"] != "england":
+        over_time = read.profile.org_deciles(cur, code, org["level"], chosen, with_changes=with_changes)
+        ctx.update(deciles_section(cur, tctx, org, ind, inputs, latest, over_time))
+    if with_changes:
+        ctx.update(org_changes_section(cur, snapshot, tctx, org, ind, inputs, latest,
+                                       series=None if over_time is None else changes_of(over_time)))
+    if snapshot.has("result_forecast_fits"):
+        ctx.update(org_forecast_section(cur, tctx, org, ind, inputs))
     ctx["pack"] = pack_section(tctx, snapshot, cur, org, ind, inputs, latest)
     return ctx
 

@@ -88,11 +88,13 @@ def org_changes(ctx: Context, code: str):
                      {"code": code}, raw_columns=CHANGE_ROW.column_names)
 
 
-def change_series(ctx: Context, code: str, indicator: str):
-    """One organisation's percentile series with its CUSUMs and alerts (the changes chart's figures)."""
+def change_series(ctx: Context, code: str, indicator: str, rows: list[dict] | None = None):
+    """One organisation's percentile series with its CUSUMs and alerts (the changes chart's figures; ``rows``
+    when the page has them already)."""
     org = ctx.organisation(code)
     ind = ctx.indicator(indicator)
-    rows = read.changes.change_series(ctx.cur, indicator, org["level"], code)
+    if rows is None:
+        rows = read.changes.change_series(ctx.cur, indicator, org["level"], code)
     columns = [
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
         Column("percentile", "Percentile", fmt=lambda r: number(r["percentile"], 1), numeric=True),

@@ -52,19 +52,29 @@ def changes_section(cur, snapshot, tctx: Context, ind: Indicator, level: str, da
     }
 
 
+def changes_of(over_time: list[dict]) -> list[dict]:
+    """The changes chart's rows (as read.changes.change_series) from read.profile.org_deciles(...,
+    with_changes=True): the periods result_changes has, with their percentile, CUSUMs and alert."""
+    keys = ("period", *read.profile.CHANGE_COLUMNS)
+    return [{k: r[k] for k in keys} for r in over_time if r.get("in_changes")]
+
+
 def org_changes_section(cur, snapshot, tctx: Context, org: dict, ind: Indicator, inputs: dict,
-                        latest: dt.date | None) -> dict[str, Any]:
+                        latest: dt.date | None, series: list[dict] | None = None) -> dict[str, Any]:
+    """Its every change, and its percentile chart (``series``: the chart's rows, when the page has read them
+    already with its deciles chart's)."""
     code = org["code"]
     out: dict[str, Any] = {"changes": org_changes(tctx, code)}
     out["how_changes"] = how(cur, ind, ["changes"], {
         "Organisation": f"{org['name']} ({code})",
         "Compared with": level_label(org["level"], plural=True),
         **cusum_settings(cur, snapshot)}, latest)
-    series = read.changes.change_series(cur, ind.id, org["level"], code)
+    if series is None:
+        series = read.changes.change_series(cur, ind.id, org["level"], code)
     if any(r["percentile"] is not None for r in series):
         mine = [r for r in out["changes"].rows if r["indicator"] == ind.id]
         out["change_chart"] = charts.change_series(ind, org["name"], org["level"], series, mine)
-        out["change_table"] = change_series(tctx, code, ind.id)
+        out["change_table"] = change_series(tctx, code, ind.id, rows=series)
         out["change_count"] = len(mine)
         out["how_change_chart"] = how(cur, ind, ["changes"], {
             **inputs, "Compared with": level_label(org["level"], plural=True),

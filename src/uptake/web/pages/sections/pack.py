@@ -10,7 +10,9 @@ from uptake.catalogue.schemas import Indicator
 from uptake.web.formatting import count_plural, denominator_plural, unit_cost_text
 from uptake.web.pages.common import how
 from uptake.web.tables.base import Context
+from uptake.models.outcomes.registry import model_for
 from uptake.web.tables.opportunity import org_opportunity
+from uptake.web.tables.outcomes import org_outcomes
 from uptake.web.tables.peers import nearby, peer_position, peers
 
 
@@ -38,4 +40,14 @@ def pack_section(tctx: Context, snapshot, cur, org: dict, ind: Indicator, inputs
             pack["opportunity_headline"] = next(
                 (r for r in pack["opportunity"].rows if r["indicator"] == ind.id and r["benchmark"] == "top-decile"),
                 None)
+        if snapshot.has("result_outcomes"):
+            table = org_outcomes(tctx, code)
+            if table.rows:
+                pack["outcomes"] = table
+                model = model_for(ind.id)
+                pack["how_outcomes"] = how(cur, ind, ["opportunity", "outcomes"], {
+                    **inputs,
+                    "Outcome model": f"{model.title}: {model.method}" if model else "none for this indicator",
+                    "Share of England's": "its outcome over England's at the same level, period and benchmark"},
+                    latest)
     return pack

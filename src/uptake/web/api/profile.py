@@ -1,0 +1,166 @@
+"""The area profile: an organisation on every indicator against a benchmark (the spine chart's figures, the
+trend, "worse and getting worse"), the tartan rug of an area, and an organisation over the deciles of its
+level (the deciles chart's figures). Public: published results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from uptake.results import read
+from uptake.web.api.common import LevelParam, known_indicator, need, respond, web_of
+from uptake.web.api.errors import responses
+from uptake.web.tables.base import Context
+from uptake.web.tables.profile import BENCHMARKS, ENGLAND, profile_rows, rug_of
+
+router = APIRouter(prefix="/api/v1", tags=["results"])
+
+BenchmarkParam = Annotated[str, Query(min_length=1, max_length=64, description=(
+    "The organisation to compare with (ODS code); only England, ENG, is offered in this version."))]
+
+
+class ProfileRow(BaseModel):
+    indicator: str
+    indicator_title: str
+    period: dt.date
+    numerator: float | None = None
+    denominator: float | None = None
+    value: float | None = None
+    ci95_low: float | None = None
+    ci95_high: float | None = None
+    decile: int | None = None
+    comparison: str | None = None
+    comparison_method: str | None = None
+    benchmark_value: float | None = None
+    organisations: int | None = None
+    lowest: float | None = None
+    q25: float | None = None
+    median: float | None = None
+    q75: float | None = None
+    highest: float | None = None
+    polarity: str | None = None
+    variation_icon: str | None = None
+    trend: str | None = None
+    trend_direction: str | None = None
+    worse_and_getting_worse: bool
+    synthetic: bool | None = None
+
+
+class ProfileOut(BaseModel):
+    org_code: str
+    org_name: str | None
+    level: str
+    benchmark: str
+    rows: list[ProfileRow]
+
+
+class RugCellOut(BaseModel):
+    role: str
+    indicator: str
+    level: str
+    org_code: str
+    org_name: str | None = None
+    period: dt.date
+    value: float | None = None
+    ci95_low: float | None = None
+    ci95_high: float | None = None
+    comparison: str | None = None
+    synthetic: bool | None = None
+
+
+class RugOut(BaseModel):
+    area_code: str
+    level: str | None
+    levels: list[dict]
+    cells: list[RugCellOut]
+
+
+class DecilePoint(BaseModel):
+    period: dt.date
+    organisations: int | None = None
+    p10: float | None = None
+    p20: float | None = None
+    p30: float | None = None
+    p40: float | None = None
+    p50: float | None = None
+    p60: float | None = None
+    p70: float | None = None
+    p80: float | None = None
+    p90: float | None = None
+    value: float | None = None
+    ci95_low: float | None = None
+    ci95_high: float | None = None
+    decile: int | None = None
+
+
+class OrgDecilesOut(BaseModel):
+    org_code: str
+    level: str
+    indicator: str
+    points: list[DecilePoint]
+
+
+def _check(benchmark: str) -> None:
+    if benchmark not in BENCHMARKS:
+        raise HTTPException(422, f"benchmark {benchmark!r} is not offered yet: use {', '.join(BENCHMARKS)}")
+
+
+@router.get("/organisations/{code}/profile", response_model=ProfileOut, responses=responses(404, 422),
+            summary="An organisation on every indicator against a benchmark: spread, trend, worse and getting worse")
+async def organisation_profile(request: Request, code: str, benchmark: BenchmarkParam = ENGLAND) -> Response:
+    web = web_of(request)
+    _check(benchmark)
+
+    def build(principal):
+        with web.snapshots.cursor() as (snapshot, cur):
+            need(snapshot, "result_values")
+            tctx = Context(cur, web.catalogue, principal)
+            org = tctx.organisation(code)
+            found = profile_rows(tctx, code, benchmark, trends=snapshot.has("result_spc_series"))
+        return {"org_code": code, "org_name": org["name"], "level": org["level"], "benchmark": benchmark,
+                "rows": [ProfileRow.model_validate(r).model_dump() for r in found]}, {}
+
+    return await respond(request, build)
+
+
+@router.get("/organisations/{code}/rug", response_model=RugOut, responses=responses(404, 422),
+            summary="The tartan rug of an area: its organisations of one level on every indicator")
+async def organisation_rug(request: Request, code: str, level: LevelParam | None = None,
+                           benchmark: BenchmarkParam = ENGLAND) -> Response:
+    web = web_of(request)
+    _check(benchmark)
+
+    def build(principal):
+        with web.snapshots.cursor() as (snapshot, cur):
+            need(snapshot, "result_values")
+            tctx = Context(cur, web.catalogue, principal)
+            found = rug_of(tctx, code, level.value if level else None, benchmark)
+        if found is None:
+            return {"area_code": code, "level": None, "levels": [], "cells": []}, {}
+        return {"area_code": code, "level": found.level, "levels": found.levels,
+                "cells": [RugCellOut.model_validate(r).model_dump() for r in found.table.rows]}, {}
+
+    return await respond(request, build)
+
+
+@router.get("/organisations/{code}/deciles", response_model=OrgDecilesOut, responses=responses(404),
+            summary="An organisation's value each period beside the deciles of its level (the deciles chart)")
+async def organisation_deciles(request: Request, code: str, indicator: str) -> Response:
+    web = web_of(request)
+    known_indicator(web, indicator)
+
+    def build(principal):
+        with web.snapshots.cursor() as (snapshot, cur):
+            need(snapshot, "result_deciles")
+            tctx = Context(cur, web.catalogue, principal)
+            org = tctx.organisation(code)
+            points = read.profile.org_deciles(cur, code, org["level"], indicator)
+        return {"org_code": code, "level": org["level"], "indicator": indicator,
+                "points": [DecilePoint.model_validate(r).model_dump() for r in points]}, {}
+
+    return await respond(request, build)
+

@@ -1,0 +1,185 @@
+"""The board pack: one organisation's document for a board or a regulator, printed to PDF (uptake.web.pdf)
+from the same templates, tables and charts as the pages. The web serves it at /organisations/{code}/pack.pdf
+and ``uptake pack ORG`` writes it.
+
+Its sections, in order (``SECTIONS``; each says plainly when it has nothing, never disappears):
+
+1. Summary: what is worse than England and getting worse, worse, improving.
+2. Area profile: every indicator against England, the spine chart and the trend.
+3. Deciles charts: the organisation over the national deciles of its level, one chart per indicator.
+4. Tartan rug (an area: ICB, region): its organisations on every indicator.
+5. Commitments: each NSF commitment's latest status for the organisation (result_attainment).
+6. Forecasts: the time to each commitment's target, when the forecasts' results exist (else "not yet
+   available").
+7. Innovation rating: the published rating with its explanation and the evidence (the rules as evaluated).
+8. Plan: the comply-or-justify filings of its ICB that the reader may see.
+9. Opportunity: what matching each benchmark would mean, in what each indicator counts and in pounds (for
+   those whose role covers the organisation's innovation pack; others are told how to get it).
+
+The pack is built for a principal (what they may see); the command line builds it as a national admin (the
+operator of the workspace sees everything). A group's pack (issue 16's custom groups) will pass a group in
+place of an organisation: every section reads through functions that take a code and a benchmark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from uptake import ATTRIBUTION
+from uptake.errors import UptakeError
+from uptake.mission.framework_repository import framework_version
+from uptake.mission.permissions import who_for
+from uptake.mission.plans import filings
+from uptake.mission.schemas import Framework
+from uptake.mission.ratings import ratings_table
+from uptake.results import read
+from uptake.store.db import session_scope
+from uptake.web import svg
+from uptake.web.access import Principal
+from uptake.web.methods import METHODS
+from uptake.web.pages.sections.profile import profile_context
+from uptake.web.pdf import css_string, print_styles
+from uptake.web.tables.base import Context
+from uptake.web.tables.opportunity import org_opportunity
+
+#: (anchor, heading) of every section, in order: the template writes these headings, the tests look for them
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Summary"),
+    ("profile", "Area profile against England"),
+    ("deciles", "Deciles charts"),
+    ("rug", "Tartan rug"),
+    ("commitments", "Commitments"),
+    ("forecasts", "Forecasts"),
+    ("rating", "Innovation rating"),
+    ("plan", "Plan"),
+    ("opportunity", "Opportunity"),
+)
+#: the forecasts' result table (issue 13); until it is computed the section says "not yet available"
+FORECAST_TABLE = "result_forecasts"
+#: an operator at the command line sees every section
+OPERATOR = Principal(role="national-admin", user_id=0, name="uptake pack (command line)", org_scope=None)
+
+
+def pack_filename(code: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in code)
+    return f"uptake-board-pack-{safe}.pdf"
+
+
+def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.datetime | None = None) -> str:
+    """The board pack's HTML (a whole, self-contained document for uptake.web.pdf.html_to_pdf)."""
+    with web.snapshots.cursor() as (snapshot, cur):
+        tctx = Context(cur, web.catalogue, principal)
+        ctx = profile_context(snapshot, tctx, code)
+        org = ctx["org"]
+        ctx["deciles"] = _deciles(snapshot, tctx, org, ctx.get("profile_rows") or [])
+        ctx["commitments"] = _commitments(snapshot, cur, code)
+        ctx["forecasts"] = None if not snapshot.has(FORECAST_TABLE) else []
+        ctx["opportunity"] = _opportunity(snapshot, tctx, principal, org)
+        ctx["publication"] = snapshot.publication
+        runs = read.runs.pipeline_runs(cur, limit=1) if snapshot.has("pipeline_runs") else []
+        ctx["run"] = runs[0] if runs else None
+        ratings, plans = _workflow(web, principal, org, ctx["parents"], ctx["commitments"])
+    template = web.templates.get_template("board_pack.html")
+    title = f"Uptake board pack: {org['name']} ({code})"
+    return template.render(
+        **ctx, ratings=ratings, plans=plans, sections=SECTIONS, principal=principal,
+        doc_title=title, print_styles=print_styles(web.assets), css_string=css_string,
+        generated=(now or dt.datetime.now(dt.timezone.utc)), attribution=ATTRIBUTION,
+        pack_methods={k: METHODS[k] for k in ("deciles_chart", "opportunity")},
+        synthetic_anywhere=_synthetic_anywhere(ctx, ratings))
+
+
+def _deciles(snapshot, tctx: Context, org: dict, profile_rows: list[dict]) -> list[dict]:
+    """A deciles chart per indicator of the profile (one query for them all)."""
+    if not snapshot.has("result_deciles") or org["level"] == "england":
+        return []
+    found = read.profile.org_deciles(tctx.cur, org["code"], org["level"])
+    by_indicator: dict[str, list[dict]] = {}
+    for row in found:
+        by_indicator.setdefault(row["indicator"], []).append(row)
+    out = []
+    for row in profile_rows:
+        ind = tctx.catalogue.indicators.get(row["indicator"])
+        series = by_indicator.get(row["indicator"])
+        if ind is None or not series:
+            continue
+        out.append({"indicator": ind, "latest": row, "chart": svg.deciles_chart(
+            ind, org["name"], org["level"], series, chart_id=f"deciles-{ind.id}", width=520, height=250)})
+    return out
+
+
+def _commitments(snapshot, cur, code: str) -> list[dict]:
+    """Each commitment's latest attainment row for the organisation (empty until ratings are computed)."""
+    if not snapshot.has("result_attainment"):
+        return []
+    frame = read.attainment.attainment(cur, org_code=code, ordered=True)
+    if frame.empty:
+        return []
+    latest = frame.sort_values("period").groupby(["framework", "commitment", "level"], as_index=False).tail(1)
+    latest = latest.astype(object).where(latest.notna(), None)
+    return latest.sort_values(["framework", "commitment"]).to_dict("records")
+
+
+def _opportunity(snapshot, tctx: Context, principal: Principal, org: dict) -> dict[str, Any]:
+    if not snapshot.has("result_opportunity"):
+        return {"state": "none"}
+    if not principal.may_see_org_pack(org["code"]) and principal.role != "innovator":
+        return {"state": "restricted"}
+    table = org_opportunity(tctx, org["code"])
+    return {"state": "shown" if table.rows else "none", "table": table}
+
+
+def _workflow(web: Any, principal: Principal, org: dict, parents: list[dict],
+              commitments: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The published ratings of the organisation, and the filings of its ICB the principal may see, from the
+    workflow database; the titles of the frameworks and commitments of the filings and of ``commitments``
+    (written into their rows as ``framework_title`` and ``commitment_title``)."""
+    who = who_for(principal)
+    icb = org["code"] if org["level"] == "icb" else next((p["code"] for p in parents if p["level"] == "icb"), None)
+    with session_scope(web.engine) as session:
+        try:
+            frame = ratings_table(session, level=org["level"], org_code=org["code"])
+        except UptakeError:
+            frame = pd.DataFrame()
+        ratings = [] if frame.empty else _records(frame.sort_values("period", ascending=False))
+        found = filings(session, who, icb_code=icb) if icb else []
+        titles: dict[tuple[str, str], tuple[str, str]] = {}
+
+        def title(framework_id: str, key: str) -> tuple[str, str]:
+            if (framework_id, key) not in titles:
+                try:
+                    framework = Framework.model_validate(framework_version(session, framework_id).definition)
+                    titles[framework_id, key] = (framework.title, framework.commitment(key).title)
+                except (UptakeError, KeyError):
+                    titles[framework_id, key] = (framework_id, key)
+            return titles[framework_id, key]
+
+        plans = []
+        for f in found:
+            framework_title, commitment_title = title(f.framework_id, f.commitment_key)
+            plans.append({"id": f.id, "framework": f.framework_id, "commitment": f.commitment_key,
+                          "framework_title": framework_title, "commitment_title": commitment_title,
+                          "kind": f.kind, "status": f.status, "revision": f.revision, "content": f.content,
+                          "updated_at": f.updated_at, "icb_code": f.icb_code})
+        for row in commitments:
+            row["framework_title"], row["commitment_title"] = title(row["framework"], row["commitment"])
+    return ratings, plans
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row in out:
+        for key, value in row.items():
+            if isinstance(value, pd.Timestamp):
+                row[key] = value.date()
+    return out
+
+
+def _synthetic_anywhere(ctx: dict, ratings: list[dict]) -> bool:
+    rows = ctx.get("profile_rows") or []
+    return (any(r.get("synthetic") for r in rows) or any(r.get("synthetic") for r in ratings)
+            or any(r.get("synthetic") for r in ctx.get("commitments") or []))
+

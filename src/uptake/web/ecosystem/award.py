@@ -1,0 +1,342 @@
+"""The Innovation Award's pages and API (uptake.ecosystem.award):
+
+- /award: the scheme (budget, levels, criteria with weights), the awards (decided: public; the proposed ranking
+  of every nomination: the national admin), the person's own nominations (a provider lead), and the decide
+  button (the national admin);
+- /award/nominate: the nomination form (a provider lead for their organisation; a national admin);
+- /award/nominations/{id}: a nomination explained: each criterion's score, weight, points and source, and its
+  rank and award (the national admin and the organisation's provider lead; anyone once it is awarded, without
+  the groups recorded on it);
+- /award/fairness: the fairness audit (award rates by group with Wilson 95% intervals and the four-fifths
+  rule; public: totals by group only);
+- /award/download/{awards|nominations|fairness}.{csv|xlsx};
+- API: GET /api/v1/award/scheme, /api/v1/award/awards, /api/v1/award/nominations, /api/v1/award/fairness.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from uptake.ecosystem.award import (
+    CRITERIA,
+    GROUP_TITLES,
+    NOMINATION_FIELDS,
+    Scheme,
+    allocate,
+    all_nominations,
+    awarded_frame,
+    current_scheme,
+    decide,
+    fairness_audit,
+    latest_round,
+    may_decide,
+    may_see_nomination,
+    nominate,
+    nominate_problem,
+    nominations_frame,
+    score_nominations,
+)
+from uptake.ecosystem.frontline_rules import FieldProblems, NotAllowed, may_record_for_some_org
+from uptake.store.db import session_scope
+from uptake.store.ecosystem_award_models import GROUPS, AwardNomination
+from uptake.web.api.errors import responses
+from uptake.web.ecosystem.frontline import (
+    add_templates,
+    download,
+    field_map,
+    form_of,
+    optional_results,
+    records,
+    render,
+    units_of,
+    web_of,
+    who_of,
+)
+
+router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
+
+
+def _caller(request: Request) -> None:
+    who_of(request)  # an unknown API token answers 401 on every route (uptake.web.api.errors)
+
+
+api = APIRouter(prefix="/api/v1", tags=["innovation award"], dependencies=[Depends(_caller)])
+
+GROUP_OPTION_TEXT = {"prefer-not-to-say": "Prefer not to say"}
+
+
+def mount(app: FastAPI) -> None:
+    """Add the award's pages, API and templates to the web app."""
+    add_templates(app)
+    app.include_router(api)
+    app.include_router(router)
+
+
+# --- what the pages compute ---------------------------------------------------------------------------------
+
+
+def _scheme(session) -> Scheme:
+    scheme = current_scheme(session)
+    if scheme is None:
+        raise HTTPException(404, "no Innovation Award scheme is loaded yet: a national admin loads one with "
+                                 "`uptake award load-scheme`")
+    return scheme
+
+
+def ranking(request: Request, session, scheme: Scheme) -> pd.DataFrame:
+    """Every nomination of the scheme version with its score, criteria and proposed (or decided) award, in
+    rank order (all rows; callers show each person only what they may see)."""
+    nominations = all_nominations(session, scheme)
+    with optional_results(request) as cur:
+        if cur is None or nominations.empty:
+            scored = []
+        else:
+            scored = score_nominations(cur, scheme, nominations, units_of(web_of(request).catalogue))
+    round_ = latest_round(session, scheme)
+    if round_ is not None:
+        decided = {d.nomination_id: d for d in round_.decisions}
+        rows = []
+        for n in nominations.itertuples(index=False):
+            d = decided.get(n.id)
+            rows.append({"id": n.id, "rank": d.rank if d else None, "score": d.score if d else None,
+                         "level": d.level if d else None, "amount_pounds": d.amount_pounds if d else 0.0,
+                         "reason": (d.explanation or {}).get("reason") if d else "nominated after the decision",
+                         "criteria": (d.explanation or {}).get("criteria") if d else None, "basis": "decided"})
+    else:
+        by_id = {s.nomination_id: s for s in scored}
+        allocations = allocate(scheme, [(s.nomination_id, s.score) for s in scored])
+        rows = [{"id": a.nomination_id, "rank": a.rank, "score": a.score, "level": a.level,
+                 "amount_pounds": a.amount_pounds, "reason": a.reason, "criteria": by_id[a.nomination_id].criteria,
+                 "basis": "proposed"} for a in allocations]
+    frame = pd.DataFrame(rows, columns=["id", "rank", "score", "level", "amount_pounds", "reason", "criteria",
+                                        "basis"])
+    merged = nominations.merge(frame, on="id", how="left")
+    for c in CRITERIA:
+        merged[f"{c}_score"] = merged["criteria"].map(lambda v, c=c: v[c]["score"] if isinstance(v, dict) else None)
+    return merged.sort_values(["rank", "id"], na_position="last").reset_index(drop=True)
+
+
+PUBLIC_AWARD_COLUMNS = ["rank", "nominee_name", "nominee_kind", "org_code", "framework", "commitment", "score",
+                        *(f"{c}_score" for c in CRITERIA), "level", "amount_pounds", "basis", "synthetic"]
+
+
+def public_awards(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decided awards only, without the groups recorded on nominations."""
+    awarded = frame[(frame["basis"] == "decided") & frame["level"].notna()]
+    return awarded[["id", *PUBLIC_AWARD_COLUMNS]].reset_index(drop=True)
+
+
+def audit(session, scheme: Scheme, frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    proposed = None
+    if latest_round(session, scheme) is None:
+        proposed = [_Allocated(int(r.id), r.level) for r in frame.itertuples(index=False)]
+    marked, basis = awarded_frame(session, scheme, proposed)
+    return fairness_audit(marked), basis
+
+
+class _Allocated:
+    def __init__(self, nomination_id: int, level: Any):
+        self.nomination_id = nomination_id
+        self.level = level if isinstance(level, str) else None
+
+
+# --- pages ------------------------------------------------------------------------------------------------------
+
+
+@router.get("/award")
+def award_page(request: Request) -> Response:
+    who = who_of(request)
+    with session_scope(web_of(request).engine) as session:
+        scheme = current_scheme(session)
+        if scheme is None:
+            return render(request, "ecosystem/award.html", scheme=None, who=who)
+        frame = ranking(request, session, scheme)
+        round_ = latest_round(session, scheme)
+    mine = frame[frame["org_code"].map(lambda code: may_see_nomination(who, code))] if who.role != "public" else \
+        frame.iloc[0:0]
+    return render(request, "ecosystem/award.html", scheme=scheme, who=who, awards=records(public_awards(frame)),
+                  ranked=records(mine), decided=round_ is not None, round=round_, may_decide=may_decide(who),
+                  may_nominate=may_record_for_some_org(who), any_synthetic=bool(frame["synthetic"].any()),
+                  criteria=CRITERIA, nominations=len(frame))
+
+
+def _nominate_form(request: Request, who, scheme: Scheme, form: dict[str, str], errors=None,
+                   status_code: int = 200) -> Response:
+    options = {name: [(v, GROUP_OPTION_TEXT.get(v, v.replace("-", " ").capitalize())) for v in values]
+               for name, values in GROUPS.items()}
+    response = render(request, "ecosystem/award_nominate.html", scheme=scheme, form=form, errors=errors or [],
+                      field_errors=field_map(errors or []), labels=NOMINATION_FIELDS, group_options=options,
+                      group_titles=GROUP_TITLES, who=who,
+                      commitment_options=[(c, c) for c in scheme.commitments])
+    response.status_code = status_code
+    return response
+
+
+def _may_open_form(who) -> None:
+    if not may_record_for_some_org(who):
+        raise HTTPException(403, "nominations are made by a provider lead for their organisation (or a national "
+                                 "admin)")
+
+
+@router.get("/award/nominate")
+def nominate_page(request: Request) -> Response:
+    who = who_of(request)
+    _may_open_form(who)
+    with session_scope(web_of(request).engine) as session:
+        scheme = _scheme(session)
+    return _nominate_form(request, who, scheme, {"org_code": who.scope_org_code or ""})
+
+
+@router.post("/award/nominate")
+async def nominate_save(request: Request) -> Response:
+    form = await form_of(request)
+    who = await run_in_threadpool(who_of, request)
+    _may_open_form(who)
+
+    def save() -> int:
+        with session_scope(web_of(request).engine, write=True) as session:
+            return nominate(session, who, _scheme(session), form).id
+
+    try:
+        nomination_id = await run_in_threadpool(save)
+    except FieldProblems as exc:
+        def again() -> Response:
+            with session_scope(web_of(request).engine) as session:
+                return _nominate_form(request, who, _scheme(session), form, exc.problems, 400)
+        return await run_in_threadpool(again)
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    return RedirectResponse(f"/award/nominations/{nomination_id}", status_code=303)
+
+
+@router.get("/award/nominations/{nomination_id}")
+def nomination_page(request: Request, nomination_id: int) -> Response:
+    who = who_of(request)
+    with session_scope(web_of(request).engine) as session:
+        nomination = session.get(AwardNomination, nomination_id)
+        scheme = current_scheme(session)
+        if nomination is None or scheme is None:
+            raise HTTPException(404, f"there is no nomination {nomination_id}")
+        frame = ranking(request, session, scheme)
+        found = frame[frame["id"] == nomination_id]
+        private = may_see_nomination(who, nomination.org_code)
+        row = records(found)[0] if not found.empty else None
+        awarded = row is not None and row["basis"] == "decided" and row["level"] is not None
+        if not private and not awarded:
+            raise HTTPException(404, f"there is no nomination {nomination_id}")
+        return render(request, "ecosystem/award_nomination.html", n=row, scheme=scheme, private=private,
+                      groups=GROUP_TITLES, criteria=CRITERIA, level=scheme.level(row["level"]) if row else None)
+
+
+@router.post("/award/decide")
+async def decide_awards(request: Request) -> Response:
+    await form_of(request)
+    who = await run_in_threadpool(who_of, request)
+    if not may_decide(who):
+        raise HTTPException(403, "the awards are decided by a national admin")
+
+    def run() -> None:
+        with session_scope(web_of(request).engine, write=True) as session:
+            scheme = _scheme(session)
+            nominations = all_nominations(session, scheme)
+            with optional_results(request) as cur:
+                if cur is None:
+                    raise HTTPException(409, "there are no results to score the nominations with yet")
+                scored = score_nominations(cur, scheme, nominations, units_of(web_of(request).catalogue))
+            decide(session, who, scheme, scored, synthetic=bool(nominations["synthetic"].any()))
+
+    try:
+        await run_in_threadpool(run)
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except FieldProblems as exc:  # pragma: no cover - decide has no fields
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse("/award", status_code=303)
+
+
+@router.get("/award/fairness")
+def fairness_page(request: Request) -> Response:
+    with session_scope(web_of(request).engine) as session:
+        scheme = _scheme(session)
+        frame = ranking(request, session, scheme)
+        table, basis = audit(session, scheme, frame)
+    flagged = table[table["four_fifths"] == "below four fifths"]
+    return render(request, "ecosystem/award_fairness.html", scheme=scheme, audit=records(table), basis=basis,
+                  groups=GROUP_TITLES, flagged=records(flagged), total=len(frame),
+                  any_synthetic=bool(frame["synthetic"].any()))
+
+
+@router.get("/award/download/{name}.{fmt}")
+def award_download(request: Request, name: str, fmt: str) -> Response:
+    who = who_of(request)
+    with session_scope(web_of(request).engine) as session:
+        scheme = _scheme(session)
+        frame = ranking(request, session, scheme)
+        if name == "awards":
+            return download(public_awards(frame), "awards", fmt, f"{scheme.title}: awards")
+        if name == "fairness":
+            table, basis = audit(session, scheme, frame)
+            return download(table.assign(basis=basis), "award-fairness", fmt, f"{scheme.title}: fairness audit")
+        if name == "nominations":
+            if who.role == "public":
+                raise HTTPException(403, "nominations are shown to the national admin and each organisation's "
+                                         "provider lead")
+            visible = frame[frame["org_code"].map(lambda code: may_see_nomination(who, code))]
+            return download(visible.drop(columns=["criteria"]), "nominations", fmt, f"{scheme.title}: nominations")
+    raise HTTPException(404, f"no table {name}")
+
+
+# --- API ----------------------------------------------------------------------------------------------------
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = records(frame)
+    for row in out:
+        for key, value in row.items():
+            if hasattr(value, "isoformat"):
+                row[key] = value.isoformat()
+    return out
+
+
+@api.get("/award/scheme", summary="The current Innovation Award scheme (budget, levels, criteria, commitments)",
+         responses=responses(404))
+def api_scheme(request: Request) -> dict[str, Any]:
+    with session_scope(web_of(request).engine) as session:
+        return _scheme(session).model_dump(mode="json")
+
+
+@api.get("/award/awards", summary="Decided Innovation Awards, in rank order, with each criterion's score",
+         responses=responses(404))
+def api_awards(request: Request) -> list[dict[str, Any]]:
+    with session_scope(web_of(request).engine) as session:
+        scheme = _scheme(session)
+        return _rows(public_awards(ranking(request, session, scheme)))
+
+
+@api.get("/award/nominations", summary="Nominations the caller may see, with scores, sources and awards",
+         responses=responses(403, 404))
+def api_nominations(request: Request) -> list[dict[str, Any]]:
+    who = who_of(request)
+    if who.role == "public":
+        raise HTTPException(403, "nominations are shown to the national admin and each organisation's provider "
+                                 "lead")
+    with session_scope(web_of(request).engine) as session:
+        frame = ranking(request, session, _scheme(session))
+    return _rows(frame[frame["org_code"].map(lambda code: may_see_nomination(who, code))])
+
+
+@api.get("/award/fairness", summary="The award's fairness audit: rates by group, Wilson 95% intervals, four-fifths",
+         responses=responses(404))
+def api_fairness(request: Request) -> dict[str, Any]:
+    with session_scope(web_of(request).engine) as session:
+        scheme = _scheme(session)
+        table, basis = audit(session, scheme, ranking(request, session, scheme))
+    return {"basis": basis, "groups": _rows(table)}
+
+
+__all__ = ["api", "mount", "router", "nominations_frame", "nominate_problem"]

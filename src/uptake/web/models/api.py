@@ -1,0 +1,183 @@
+"""The models' API: /api/v1/outcomes (each organisation's outcomes of closing its gap: signed in, only the
+organisations the role covers), /api/v1/outcomes/totals (England's, public) and /api/v1/impact (the health
+and wealth model: the report's cells beside the model's, the totals with their intervals, and Uptake's
+measured gaps valued the same way; public)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from uptake.models import wealth
+from uptake.results import read
+from uptake.results.schema import IMPACT, OUTCOMES
+from uptake.web.api.common import (
+    LevelParam,
+    Page,
+    PageParam,
+    PerPageParam,
+    PeriodParam,
+    known_indicator,
+    need,
+    paged,
+    respond,
+    shape_model,
+    web_of,
+)
+from uptake.web.api.errors import ETAG_RESPONSES, responses
+from uptake.web.params import date_param
+from uptake.web.tables.outcomes import WEALTH_DRAWS, wealth_summaries
+
+
+async def _caller(request: Request) -> None:
+    """Every route reads the caller first, so an unknown, revoked or malformed API token answers 401 on every
+    route alike (uptake.web.api.errors)."""
+    await request.app.state.web.principal_async(request)
+
+
+router = APIRouter(prefix="/api/v1", tags=["models"], dependencies=[Depends(_caller)], responses=ETAG_RESPONSES)
+
+OutcomeOut = shape_model(OUTCOMES, "OutcomeOut", "An opportunity gap turned into an outcome, with its 95% interval.")
+ImpactOut = shape_model(IMPACT, "ImpactOut", "A measured national gap valued with the health and wealth model.")
+
+
+class Benchmark(str, Enum):
+    median = "median"
+    top_decile = "top-decile"
+    peers = "peers"
+    target = "target"
+
+
+class ReportCellOut(BaseModel):
+    """A printed cell of IPPR (2020) tables 2.1-2.3 or figure 2.1 beside the model's figure."""
+
+    table: str
+    figure: str
+    condition: str
+    row: str
+    printed: float
+    decimals: int
+    model: float
+    from_printed_cells: float | None = None
+    status: str
+    note: str
+    mc_mean: float | None = None
+    mc_low: float | None = None
+    mc_high: float | None = None
+
+
+class TotalOut(BaseModel):
+    """A total over the three conditions: at the stated inputs, and the mean and 95% interval of the draws."""
+
+    figure: str
+    counts: str
+    central: float
+    mean: float
+    low: float
+    high: float
+
+
+class ClaimOut(BaseModel):
+    where: str
+    text: str
+    printed: float
+    tables_give: float
+    model_gives: float
+    holds: bool
+    note: str
+
+
+class ImpactAnswer(BaseModel):
+    draws: int
+    cells: list[ReportCellOut]
+    totals: list[TotalOut]
+    claims: list[ClaimOut]
+    measured: list[ImpactOut]  # type: ignore[valid-type]
+
+
+@router.get("/outcomes", response_model=Page[OutcomeOut],
+            summary="Outcomes of closing each organisation's gap (signed in; only the organisations your role covers)",
+            responses=responses(403, 404, d403="Not signed in, or not in your role's scope"))
+async def outcomes(
+    request: Request,
+    indicator: str,
+    level: LevelParam | None = None,
+    period: PeriodParam = None,
+    benchmark: Benchmark | None = None,
+    org_code: Annotated[str | None, Query(max_length=64)] = None,
+    page: PageParam = 1,
+    per_page: PerPageParam = 100,
+) -> Response:
+    web = web_of(request)
+    ind = known_indicator(web, indicator)
+
+    def build(principal):
+        if not principal.signed_in:
+            raise HTTPException(403, "outcomes by organisation need an API token or a signed-in session; "
+                                     "England's are at /api/v1/outcomes/totals")
+        if not principal.may_see_innovation(ind.innovation):
+            raise HTTPException(403, "this indicator belongs to another innovation")
+        visible = principal.visible_orgs()
+        if org_code is not None:
+            if visible is not None and org_code not in visible:
+                raise HTTPException(403, f"organisation {org_code} is outside your role's scope")
+            codes: list[str] | None = [org_code]
+        else:
+            codes = None if visible is None else sorted(visible)
+        with web.snapshots.cursor() as (snapshot, cur):
+            need(snapshot, "result_outcomes")
+            rows, total = read.outcomes.outcomes(
+                cur, indicator=indicator, level=level.value if level else None, period=date_param(period),
+                benchmark=benchmark.value if benchmark else None, org_codes=codes, limit=per_page,
+                offset=(page - 1) * per_page)
+        return paged(request, rows, total, page, per_page)
+
+    return await respond(request, build, private=True)
+
+
+@router.get("/outcomes/totals", summary="Outcomes of closing England's gap (public), latest complete period",
+            responses=responses(404))
+async def outcomes_totals(request: Request, indicator: str, period: PeriodParam = None) -> Response:
+    web = web_of(request)
+    known_indicator(web, indicator)
+
+    def build(principal):
+        with web.snapshots.cursor() as (snapshot, cur):
+            need(snapshot, "result_outcomes")
+            provisional = read.runs.provisional_periods(cur, indicator)
+            rows = read.outcomes.national_outcomes(cur, indicator, date_param(period), provisional)
+        return {"items": rows}, {}
+
+    return await respond(request, build)
+
+
+@router.get("/impact", response_model=ImpactAnswer,
+            summary="The health and wealth model: IPPR tables 2.1-2.3 beside the model, totals with 95% intervals, "
+                    "and Uptake's measured gaps valued the same way")
+async def impact(request: Request) -> Response:
+    web = web_of(request)
+
+    def build(principal):
+        summaries = wealth_summaries()
+        central = wealth.evaluate_one(wealth.central_inputs())
+        cells = []
+        for c in wealth.report_cells():
+            s = summaries.get(f"{c.figure}.{c.condition}")
+            cells.append(dict(table=c.table, figure=c.figure, condition=c.condition, row=c.row, printed=c.printed,
+                              decimals=c.decimals, model=c.model, from_printed_cells=c.step, status=c.status,
+                              note=c.note, mc_mean=s.mean if s else None, mc_low=s.low if s else None,
+                              mc_high=s.high if s else None))
+        totals = [dict(figure=k, counts=wealth.FIGURES[k], central=central[f"{k}.total"],
+                       mean=summaries[f"{k}.total"].mean, low=summaries[f"{k}.total"].low,
+                       high=summaries[f"{k}.total"].high) for k in wealth.TOTALS]
+        claims = [dict(where=c.where, text=c.text, printed=c.printed, tables_give=c.tables_give,
+                       model_gives=c.model_gives, holds=c.holds, note=c.note) for c in wealth.claims()]
+        with web.snapshots.cursor() as (snapshot, cur):
+            measured = read.outcomes.impact(cur) if snapshot.has("result_impact") else []
+        return {"draws": WEALTH_DRAWS, "cells": cells, "totals": totals, "claims": claims, "measured": measured}, {}
+
+    return await respond(request, build)
