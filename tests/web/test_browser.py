@@ -66,6 +66,7 @@ PAGES = {
     "profile": "/organisations/QMJ/profile",
     "compare": "/compare?codes=QMJ,QKK,QSL",
     "data": "/data",
+    "stroke-pathway": "/models/stroke-pathway",
     "about": "/about",
     "sign-in": "/sign-in",
     "api-docs": "/docs",
@@ -251,7 +252,8 @@ def test_sign_in_as_each_role(server, browser, demo, role):
 
 
 AXE_PAGES = ["/", "/innovations/doacs", "/organisations", "/organisations/MJ0?indicator=doac-share",
-             "/organisations/QMJ/profile", "/compare?codes=QMJ,QKK", "/data", "/about", "/sign-in"]
+             "/organisations/QMJ/profile", "/compare?codes=QMJ,QKK", "/data", "/models/stroke-pathway", "/about",
+             "/sign-in"]
 
 
 def _axe_source() -> str:
