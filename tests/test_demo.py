@@ -160,9 +160,9 @@ def test_demo_values_the_real_doac_gap_and_labels_lung_synthetic(demo_workspace)
 
 
 def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
-    """The board pack of the ICB whose plan the demo files: its commitments with their status, its published
-    rating with the rules as evaluated, its plan, and the profile and rug of its real data (the HTML the PDF is
-    printed from: tests/web/test_board_pack.py prints and reads PDFs)."""
+    """The board pack of the ICB whose plan the demo files: its commitments with their status and forecasts, its
+    published rating with the rules as evaluated, its plan, its outcomes, and the profile and rug of its real
+    data (the HTML the PDF is printed from: tests/web/test_board_pack.py prints and reads PDFs)."""
     import sqlite3
 
     ws, _ = demo_workspace
@@ -186,6 +186,8 @@ def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
     assert f"Plan filed by {icb}" in plan and "DEMO RECORD" in plan and "Expected trajectory" in plan
     rug = html.split('id="rug"')[1].split("</section>")[0]
     assert "sub-ICB locations on every indicator" in rug and rug.count("uptake-rug__cell--") > 20
-    assert "Not yet available" in html.split('id="forecasts"')[1]
+    forecasts = html.split('id="forecasts"')[1].split("</section>")[0]
+    assert "reaches each commitment" in forecasts and "Its fitted diffusion curve on each indicator" in forecasts
+    assert "What closing the gap to the top decile is worth" in html.split('id="opportunity"')[1]
     assert html.count('class="uptake-spine"') >= 8  # a spine per indicator of the ICB's
     assert html.count('role="img" aria-labelledby="deciles-') >= 8  # a deciles chart per indicator
