@@ -30,6 +30,8 @@ SPECIAL = {
     "spc_frame": {"columns": ["indicator", "org_code", "upper_limit"], "indicators": None},
     "table": {"name": "result_watch_list", "where": "WHERE level = ? ORDER BY org_code", "params": ["icb"]},
     "current_frame": {},
+    "rug_levels": {"parent_code": "QMJ"},
+    "rug": {"parent_code": "QMJ", "level": "sub-icb"},
 }
 
 
