@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from simulation_support import doac_store
+from uptake.models.simulation.example import doac_store
 from uptake.cli import app
 from uptake.store import upgrade
 from uptake.workspace import Workspace

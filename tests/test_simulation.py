@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulation_support import doac_store
+from uptake.models.simulation.example import doac_store
 from uptake.analytics.store import AnalyticsStore
 from uptake.errors import UptakeError
 from uptake.models.simulation import (

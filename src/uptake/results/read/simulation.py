@@ -8,7 +8,8 @@ import pandas as pd
 
 from uptake.results.read._sql import CURRENT_ORG, Cursor, tables
 
-__all__ = ["organisations_frame", "parents_frame", "volumes_frame", "peer_pairs_frame", "latest_period"]
+__all__ = ["organisations_frame", "parents_frame", "volumes_frame", "peer_pairs_frame", "latest_period",
+           "simulated_indicators"]
 
 
 def organisations_frame(cur: Cursor, level: str) -> pd.DataFrame:
@@ -50,3 +51,12 @@ def peer_pairs_frame(cur: Cursor, level: str) -> pd.DataFrame:
         return pd.DataFrame({"org_code": [], "peer_code": []})
     return cur.execute("SELECT org_code, peer_code FROM result_peers WHERE level = ? ORDER BY org_code, peer_code",
                        [level]).df()
+
+
+def simulated_indicators(cur: Cursor) -> list[dict]:
+    """indicator, level, organisations of every fitted (indicator, level) pair: what the simulator can run on."""
+    if "result_forecast_fits" not in tables(cur):
+        return []
+    found = cur.execute("SELECT indicator, level, count(*) AS organisations FROM result_forecast_fits "
+                        "WHERE status = 'fitted' GROUP BY indicator, level ORDER BY indicator, level").df()
+    return found.to_dict("records")

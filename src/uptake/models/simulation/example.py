@@ -1,5 +1,7 @@
-"""A results store with the real DOAC series (sub-ICB locations and England, 2019-2022) and its Bass fits, over
-the real reference (every practice, sub-ICB location, ICB and ISDN), for the policy simulator's tests."""
+"""An example results store for the simulator: the real DOAC series (NHSBSA English Prescribing Data, sub-ICB
+locations and England, Oct 2017 - Sep 2022, bundled with the forecasts) with its denominators and Bass fits,
+over the real reference (every practice, sub-ICB location, ICB and ISDN), and the CVD framework's DOAC
+commitment (85% by March 2025). Used by the tests and benchmarks/simulator.py; the demo builds its own."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from uptake.sources.doac import DOACS, WARFARIN, read_items
 from uptake.levels import ENGLAND_CODE
 from uptake.reference import load_reference
 from uptake.results.schema import ATTAINMENT
+
+__all__ = ["doac_store", "TARGET", "DEADLINE"]
 
 FRAMEWORK, COMMITMENT = "cardiovascular-disease", "anticoagulation-doacs"
 TARGET, DEADLINE = 0.85, dt.date(2025, 3, 31)
