@@ -71,3 +71,11 @@ def test_a_bad_scenario_is_a_user_error_and_nothing_runs(workspace, tmp_path, mo
                                "pounds_per_point": -1}])
     result = runner.invoke(app, ["simulate", str(negative), "--workspace", str(workspace.root)])
     assert result.exit_code == 1 and "negative" in result.stderr
+
+
+def test_the_documented_example_scenario_is_valid() -> None:
+    from uptake.models.simulation import load_scenario
+
+    example = load_scenario(Path(__file__).parents[1] / "docs" / "scenarios" / "doac-fund-north-east.yaml")
+    assert example.level == "practice" and example.runs == 1000 and example.months == 120
+    assert [lever.kind for lever in example.levers] == ["fund", "ringfenced-time"]
