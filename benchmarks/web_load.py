@@ -46,16 +46,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(workspace: Path, workers: int) -> tuple[subprocess.Popen, str]:
+BENCHMARKS = Path(__file__).resolve().parent
+
+
+def start_server(workspace: Path, workers: int, bench_indicators: int | None = None) -> tuple[subprocess.Popen, str]:
+    """uvicorn over the workspace (with ``bench_indicators``: benchmarks/national_store.py's factory, whose
+    catalogue has the synthetic indicators of a national benchmark store)."""
     port = _free_port()
     env = dict(os.environ, UPTAKE_WORKSPACE=str(workspace))
+    factory = "uptake.web.app:app_from_environment"
+    if bench_indicators:
+        env["UPTAKE_BENCH_INDICATORS"] = str(bench_indicators)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCHMARKS), env.get("PYTHONPATH")]))
+        factory = "national_store:app_from_environment"
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "uptake.web.app:app_from_environment", "--factory", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"the server exited with code {process.returncode}")
@@ -65,13 +75,84 @@ def start_server(workspace: Path, workers: int) -> tuple[subprocess.Popen, str]:
         except httpx.HTTPError:
             time.sleep(0.3)
     process.terminate()
-    raise SystemExit("the server did not start within 120 s")
+    raise SystemExit("the server did not start within 600 s")
 
 
-def discover(url: str) -> list[str]:
-    """The URL mix, built from what the workspace has."""
-    with httpx.Client(base_url=url, timeout=30) as client:
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def server_memory_mib(pid: int) -> dict[str, float]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of the server's processes, summed, in MiB."""
+    peak = current = 0.0
+    for member in _tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak += int(line.split()[1]) / 1024
+            elif line.startswith("VmRSS:"):
+                current += int(line.split()[1]) / 1024
+    return {"peak_mib": round(peak, 1), "current_mib": round(current, 1)}
+
+
+def _is_mission(path: str) -> bool:
+    return path.startswith(("/nsf", "/ratings", "/availability", "/assessments", "/api/v1/nsf", "/api/v1/ratings",
+                            "/api/v1/assessments"))
+
+
+def start_compute(workspace: Path, bench_indicators: int | None) -> tuple[subprocess.Popen, float, Path]:
+    """`uptake compute` on the workspace in its own process (benchmarks/national_store.py's, with the
+    synthetic indicators' catalogue, for a national benchmark store)."""
+    if bench_indicators:
+        cmd = [sys.executable, str(BENCHMARKS / "national_store.py"), "compute", str(workspace),
+               "--indicators", str(bench_indicators)]
+    else:
+        cmd = [sys.executable, "-m", "uptake.cli", "compute", "-w", str(workspace)]
+    log = Path(tempfile.mkstemp(prefix="uptake-load-compute-", suffix=".log")[1])
+    with log.open("w") as out:
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    return process, time.monotonic(), log
+
+
+def finish_compute(compute: tuple[subprocess.Popen, float, Path], url: str) -> dict:
+    """Wait for the compute (it may outlast the load), then for the server to serve its publication."""
+    process, started, log = compute
+    running_at_end_of_load = process.poll() is None
+    code = process.wait()
+    seconds = time.monotonic() - started
+    tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+    log.unlink(missing_ok=True)
+    return {"exit_code": code, "succeeded": code == 0, "seconds": round(seconds, 1),
+            "still_running_when_the_load_ended": running_at_end_of_load, "output_tail": tail}
+
+
+def discover(url: str, mission: bool = True, bench_in_mix: int | None = None) -> list[str]:
+    """The URL mix, built from what the workspace has (with ``bench_in_mix``: only that many of a national
+    benchmark store's synthetic indicators, each with the same pages and API calls as a real one)."""
+    with httpx.Client(base_url=url, timeout=120) as client:
         indicators = client.get("/api/v1/indicators").json()
+        if bench_in_mix is not None:
+            bench = [ind for ind in indicators if ind["id"].startswith("bench-")]
+            step = max(1, len(bench) // max(1, bench_in_mix))
+            keep = {ind["id"] for ind in bench[::step][:bench_in_mix]}
+            indicators = [ind for ind in indicators if not ind["id"].startswith("bench-") or ind["id"] in keep]
         innovations = client.get("/api/v1/innovations").json()
         urls = ["/", "/organisations", "/data", "/about", "/organisations?level=icb", "/api/v1/indicators",
                 "/api/v1/innovations", "/api/v1/organisations?level=icb"]
@@ -103,7 +184,43 @@ def discover(url: str) -> list[str]:
         icbs = sorted(set(orgs.get("icb", [])))[:3]
         if icbs:
             urls.append("/compare?" + urlencode({"codes": ",".join(icbs)}))
+        if mission:
+            urls += mission_urls(client)
     return sorted(set(urls))
+
+
+def mission_urls(client: httpx.Client) -> list[str]:
+    """The mission's public pages and API: frameworks, their commitments, attainment (pages and levels),
+    progress, ratings, the watch list, missed opportunities, availability and assessments."""
+    urls = ["/nsf", "/ratings", "/availability", "/assessments", "/api/v1/nsf", "/api/v1/ratings",
+            "/api/v1/ratings/watch-list", "/api/v1/ratings/missed-opportunities",
+            "/api/v1/ratings/missed-opportunities?page=2", "/api/v1/assessments"]
+    answer = client.get("/api/v1/nsf")
+    if answer.status_code != 200:
+        return []
+    for framework in answer.json():
+        ident = framework["id"]
+        urls += [f"/nsf/{ident}", f"/api/v1/nsf/{ident}", f"/api/v1/nsf/{ident}/progress",
+                 f"/api/v1/nsf/{ident}/progress?by_region=true"]
+        shown = client.get(f"/api/v1/nsf/{ident}")
+        if shown.status_code != 200:
+            continue
+        for commitment in shown.json()["definition"].get("commitments", []):
+            urls.append(f"/nsf/{ident}/{commitment['id']}")
+        progress = client.get(f"/api/v1/nsf/{ident}/progress")
+        levels = {row["level"] for row in progress.json()} if progress.status_code == 200 else set()
+        attainment = client.get(f"/api/v1/nsf/{ident}/attainment", params={"per_page": 100})
+        if attainment.status_code == 200:
+            pages = attainment.json()["pages"]
+            for page in sorted({1, 2, max(1, pages // 2), pages}):
+                urls.append(f"/api/v1/nsf/{ident}/attainment?" + urlencode({"page": page, "per_page": 100}))
+        for level in sorted(levels):
+            urls.append(f"/api/v1/nsf/{ident}/attainment?" + urlencode({"level": level, "per_page": 100}))
+    ratings = client.get("/api/v1/ratings", params={"per_page": 5})
+    if ratings.status_code == 200:
+        for item in ratings.json()["items"]:
+            urls.append(f"/ratings/{item['level']}/{item['org_code']}")
+    return urls
 
 
 async def run_load(url: str, urls: list[str], clients: int, duration: float, seed: int) -> dict:
@@ -114,9 +231,6 @@ async def run_load(url: str, urls: list[str], clients: int, duration: float, see
 
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits,
                                  headers={"Accept-Encoding": "gzip"}) as client:
-        # warm-up: every URL, so the clock measures a warm server
-        await asyncio.to_thread(warm, url, urls)
-
         stop_at = time.perf_counter() + duration
 
         async def one_client(number: int) -> None:
@@ -188,17 +302,31 @@ end
 """
 
 
-def warm(url: str, urls: list[str], passes: int = 4) -> None:
-    for _ in range(passes):
+def warm(url: str, urls: list[str], passes: int = 2, verbose: bool = False) -> dict:
+    """Request every URL ``passes`` times (new connections, so every worker process may see it) before the
+    clock starts: a warm server, as users meet it. Returns the first pass's slowest URLs (cold: built, not
+    cached) and any URL that did not answer 200."""
+    cold: list[tuple[float, str]] = []
+    failed: dict[str, int] = {}
+    for number in range(passes):
         for path in urls:
-            with httpx.Client(base_url=url, timeout=60) as client:
-                client.get(path)
+            with httpx.Client(base_url=url, timeout=120) as client:
+                started = time.perf_counter()
+                status = client.get(path).status_code
+                if number == 0:
+                    cold.append(((time.perf_counter() - started) * 1000, path))
+                    if verbose:
+                        print(f"warm {cold[-1][0]:9.1f} ms {status} {path}", file=sys.stderr, flush=True)
+                if status != 200:
+                    failed[path] = status
+    cold.sort(reverse=True)
+    return {"cold_ms_median": round(statistics.median(c[0] for c in cold), 1) if cold else None,
+            "cold_slowest": [{"ms": round(ms, 1), "url": path} for ms, path in cold[:8]],
+            "not_200": failed}
 
 
 def run_wrk(url: str, urls: list[str], clients: int, duration: float, seed: int) -> dict:
-    """Drive the load with wrk; warm every URL first (several times, on new connections, so that every
-    server worker process has seen it)."""
-    warm(url, urls)
+    """Drive the load with wrk (every URL warmed first by the caller)."""
     paths = ", ".join(json.dumps(path) for path in urls)
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "mix.lua"
@@ -230,6 +358,10 @@ def print_table(summary: dict) -> None:
         ("requests", summary["requests"]), ("throughput (requests/s)", summary["throughput_rps"]),
         ("p50 (ms)", summary["p50_ms"]), ("p95 (ms)", summary["p95_ms"]), ("p99 (ms)", summary["p99_ms"]),
         ("errors", summary["errors"]),
+        ("server peak memory (MiB)", (summary.get("server_memory_mib") or {}).get("peak_mib")),
+        ("load average before / after", f"{summary.get('load_average_before')} / {summary.get('load_average_after')}"),
+        ("compute during the load", (f"exit {summary['compute']['exit_code']} in {summary['compute']['seconds']} s"
+                                     if summary.get("compute") else "none")),
         ("target: p95 < 150 ms, no errors", "met" if summary["meets_target"] else "NOT met"),
     ]
     if "pages" in summary:
@@ -253,26 +385,64 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("auto", "wrk", "httpx"), default="auto",
                         help="load generator (auto: wrk when installed, else httpx)")
     parser.add_argument("--json", type=Path, help="also write the JSON summary to this file")
+    parser.add_argument("--bench-indicators", type=int, default=None,
+                        help="the workspace is a national benchmark store (benchmarks/national_store.py) with this "
+                             "many synthetic indicators: serve it with their catalogue")
+    parser.add_argument("--compute", action="store_true",
+                        help="run `uptake compute` on the workspace while the load runs (with --workspace); the "
+                             "report says how long it took and whether it succeeded")
+    parser.add_argument("--no-mission", action="store_true", help="leave the mission's pages out of the mix")
+    parser.add_argument("--verbose", action="store_true", help="print each URL's cold time while warming up")
+    parser.add_argument("--bench-in-mix", type=int, default=10,
+                        help="with --bench-indicators: how many of the synthetic indicators' pages are in the mix")
     args = parser.parse_args(argv)
     if args.url and not args.url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         parser.error("the benchmark only sends traffic to loopback addresses")
+    if args.compute and not args.workspace:
+        parser.error("--compute needs --workspace")
     duration = min(args.duration, 600.0)
     process = None
+    compute = None
     try:
         if args.workspace:
-            process, url = start_server(args.workspace.resolve(), args.workers)
+            process, url = start_server(args.workspace.resolve(), args.workers, args.bench_indicators)
         else:
             url = args.url.rstrip("/")
-        urls = discover(url)
+        urls = discover(url, mission=not args.no_mission,
+                        bench_in_mix=args.bench_in_mix if args.bench_indicators else None)
         engine = args.engine
         if engine == "auto":
             engine = "wrk" if shutil.which("wrk") else "httpx"
+        warmed = warm(url, urls, passes=1 if args.workers == 1 else 3, verbose=args.verbose)
+        memory_warm = server_memory_mib(process.pid) if process is not None else None
+        load_before = os.getloadavg()
+        health_before = httpx.get(url + "/healthz", timeout=60).json()
+        if args.compute:
+            compute = start_compute(args.workspace.resolve(), args.bench_indicators)
         if engine == "wrk":
             summary = run_wrk(url, urls, args.clients, duration, args.seed)
         else:
             summary = asyncio.run(run_load(url, urls, args.clients, duration, args.seed))
+        summary["load_average_before"] = [round(x, 2) for x in load_before]
+        summary["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        health_after = httpx.get(url + "/healthz", timeout=60).json()
+        if "cache" in health_after and "cache" in health_before:
+            # pages and answers built during the load (a miss), and cached bodies dropped for room
+            summary["server_cache_during_load"] = {
+                k: health_after["cache"][k] - health_before["cache"][k] for k in ("hits", "misses", "evictions")}
+            summary["server_cache_during_load"]["bytes_at_end"] = health_after["cache"]["bytes"]
+        summary["snapshot_before"], summary["snapshot_after"] = health_before["snapshot"], health_after["snapshot"]
         summary["workers"] = args.workers if args.workspace else None
+        summary["mission_urls"] = sum(1 for u in urls if _is_mission(u))
+        summary["warm_up"] = warmed
+        if process is not None:
+            summary["server_memory_after_warm_up_mib"] = memory_warm
+            summary["server_memory_mib"] = server_memory_mib(process.pid)
+        if compute is not None:
+            summary["compute"] = finish_compute(compute, url)
     finally:
+        if compute is not None and compute[0].poll() is None:
+            compute[0].terminate()
         if process is not None:
             process.terminate()
             try:

@@ -118,6 +118,32 @@ def test_doac_export_reproduces_the_source_counts(demo_workspace, tmp_path):
     assert (england == source.groupby("date")["numerator"].sum()).all()
 
 
+def test_demo_runs_a_demo_round_and_labels_its_records(demo_workspace):
+    """The networks part of the demo: one DEMO Health Innovation Challenge round for stroke over the real ISDNs,
+    DEMO adoptions and SYNTHETIC barrier assessments, each flagged in the workflow database."""
+    from sqlalchemy import select
+
+    from uptake.ecosystem.anchors import partnership_pairs
+    from uptake.store.db import make_engine, session_scope
+    from uptake.store.ecosystem_network_models import AdoptionRecord, AnchorRound, BarrierAssessment
+    from uptake.workspace import Workspace
+
+    ws, out = demo_workspace
+    assert "DEMO Health Innovation Challenge round" in out
+    engine = make_engine(Workspace.resolve(ws).database_url)
+    try:
+        with session_scope(engine) as session:
+            rounds = list(session.scalars(select(AnchorRound)))
+            assert len(rounds) == 1 and rounds[0].synthetic and rounds[0].indicator_id == "thrombolysis-rate"
+            assert all(d.footprint_code.startswith("ISDN-") for d in rounds[0].designations)  # the real ISDNs
+            pairs = partnership_pairs(session)
+            assert pairs and all(a != p for a, p in pairs)
+            assert all(r.synthetic for r in session.scalars(select(AdoptionRecord)))
+            assert all(b.synthetic for b in session.scalars(select(BarrierAssessment)))
+    finally:
+        engine.dispose()
+
+
 def test_demo_values_the_real_doac_gap_and_labels_lung_synthetic(demo_workspace):
     """The demo's compute writes the outcome models' tables: DOACs from the real prescribing data (not
     synthetic), lung cancer from the synthetic series (labelled), each with its interval."""
@@ -134,9 +160,9 @@ def test_demo_values_the_real_doac_gap_and_labels_lung_synthetic(demo_workspace)
 
 
 def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
-    """The board pack of the ICB whose plan the demo files: its commitments with their status, its published
-    rating with the rules as evaluated, its plan, and the profile and rug of its real data (the HTML the PDF is
-    printed from: tests/web/test_board_pack.py prints and reads PDFs)."""
+    """The board pack of the ICB whose plan the demo files: its commitments with their status and forecasts, its
+    published rating with the rules as evaluated, its plan, its outcomes, and the profile and rug of its real
+    data (the HTML the PDF is printed from: tests/web/test_board_pack.py prints and reads PDFs)."""
     import sqlite3
 
     ws, _ = demo_workspace
@@ -160,6 +186,8 @@ def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
     assert f"Plan filed by {icb}" in plan and "DEMO RECORD" in plan and "Expected trajectory" in plan
     rug = html.split('id="rug"')[1].split("</section>")[0]
     assert "sub-ICB locations on every indicator" in rug and rug.count("uptake-rug__cell--") > 20
-    assert "Not yet available" in html.split('id="forecasts"')[1]
+    forecasts = html.split('id="forecasts"')[1].split("</section>")[0]
+    assert "reaches each commitment" in forecasts and "Its fitted diffusion curve on each indicator" in forecasts
+    assert "What closing the gap to the top decile is worth" in html.split('id="opportunity"')[1]
     assert html.count('class="uptake-spine"') >= 8  # a spine per indicator of the ICB's
     assert html.count('role="img" aria-labelledby="deciles-') >= 8  # a deciles chart per indicator

@@ -130,3 +130,41 @@ def test_no_track_record_is_never_designated() -> None:
 def test_great_circle_distance_london_to_bristol() -> None:
     # Charing Cross (51.5074, -0.1278) to Bristol Temple Meads (51.4491, -2.5813): about 170 km
     assert float(anchors.great_circle_km(51.5074, -0.1278, 51.4491, -2.5813)) == pytest.approx(170.0, abs=2)
+
+
+def test_a_recorded_round_gives_its_pairs_to_the_simulator(tmp_path) -> None:
+    """record_round stores designations (facts, trace) and partnerships; partnership_pairs gives them back, for
+    the newest round, a named one or the newest of an indicator; the round is one audit event."""
+    from sqlalchemy import func, select
+
+    from uptake.catalogue import load_catalogue
+    from uptake.store import make_engine, session_scope, sync_catalogue, upgrade
+    from uptake.store.models import AuditEvent
+
+    url = f"sqlite:///{tmp_path / 'workflow.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    values, members, sites = _values()
+    rule = load_rule()
+    plan = plan_round(values, members, sites, polarity="high-is-good", threshold=0.2, period_kind="year", rule=rule,
+                      capacity=1)
+    try:
+        with session_scope(engine) as session:
+            sync_catalogue(session, load_catalogue())
+            first = anchors.record_round(session, "tester", plan, title="One", framework_id="stroke",
+                                         indicator_id="thrombolysis-rate", level="stroke-unit", rule=rule, capacity=1,
+                                         funding=1000.0, weight_distance=1.0, weight_dissimilarity=1.0)
+            anchors.record_round(session, "tester", plan, title="Two", framework_id="cvd", indicator_id="doac-share",
+                                 level="sub-icb", rule=rule, capacity=1, funding=0.0, weight_distance=1.0,
+                                 weight_dissimilarity=1.0)
+        with session_scope(engine) as session:
+            expected = sorted((p.anchor_code, p.partner_code) for p in plan.pairs)
+            assert sorted(anchors.partnership_pairs(session, first.id)) == expected
+            assert sorted(anchors.partnership_pairs(session, indicator="thrombolysis-rate")) == expected
+            assert anchors.partnership_pairs(session, indicator="nothing") == []
+            stored = anchors.designations_frame(session, first.id).set_index("org_code")
+            assert stored.loc["A1", "designated"] and stored.loc["A1", "decided_by"] == "best-and-spreading"
+            assert session.scalar(select(func.count()).select_from(AuditEvent)
+                                  .where(AuditEvent.action == "anchor-round.run")) == 2
+    finally:
+        engine.dispose()

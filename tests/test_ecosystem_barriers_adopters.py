@@ -108,3 +108,32 @@ def test_near_me_orders_by_distance_and_marks_sources() -> None:
                         polarity="high-is-good", innovation="inn", peers_only=True)["org_code"]) == ["B"]
     assert list(near_me("ME", "x", "sub-icb", values, log, places, peers, adoption, threshold=0.5,
                         polarity="high-is-good", innovation="inn", max_km=20)["org_code"]) == ["C", "A"]
+
+
+def test_near_me_with_no_results_still_lists_the_log() -> None:
+    """An indicator with no results at the level (empty values, dated columns) leaves the log's entries."""
+    values = pd.DataFrame({"org_code": pd.Series(dtype=str), "org_name": pd.Series(dtype=str),
+                           "period": pd.Series(dtype="datetime64[ns]"), "value": pd.Series(dtype=float),
+                           "ci95_low": pd.Series(dtype=float), "ci95_high": pd.Series(dtype=float),
+                           "synthetic": pd.Series(dtype=bool)})
+    places = pd.DataFrame({"code": ["ME", "C"], "lat": [51.5, 51.5], "lon": [-0.1, -0.2]})
+    log = pd.DataFrame({"id": [3], "org_code": ["C"], "innovation": ["inn"]})
+    found = near_me("ME", "x", "sub-icb", values, log, places, pd.DataFrame(columns=["org_code", "peer_code"]),
+                    pd.DataFrame(columns=["org_code", "first_adopted"]), threshold=0.5, polarity="high-is-good",
+                    innovation="inn")
+    assert list(found["org_code"]) == ["C"] and found.iloc[0]["latest_value"] is None
+    assert found.iloc[0]["log_ids"] == [3]
+
+
+def test_the_indicator_searched_is_measured_at_the_level_with_results_first() -> None:
+    from types import SimpleNamespace
+
+    from uptake.ecosystem.adopters import choose_indicator
+
+    def ind(i, *levels):
+        return SimpleNamespace(id=i, levels=[SimpleNamespace(value=lv) for lv in levels])
+
+    a, b, c = ind("a-share", "sub-icb"), ind("b-share", "sub-icb"), ind("c-share", "trust")
+    assert choose_indicator([a, b, c], "sub-icb", {("b-share", "sub-icb")})[0].id == "b-share"
+    assert choose_indicator([a, b, c], "sub-icb", set())[0].id == "a-share"
+    assert choose_indicator([a, c], "icb", {("c-share", "trust")}) == (c, "trust")

@@ -12,7 +12,6 @@ import pytest
 
 from uptake.models.forecasts.checks import CCG_FILE, ccg_doac_2012_values, doac_subicb_values, holdout
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
 def test_the_bundled_ccg_series_is_the_shared_copy() -> None:

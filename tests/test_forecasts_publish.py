@@ -25,7 +25,6 @@ from uptake.store import make_engine, upgrade
 from uptake.web.mission.pages import mount
 from uptake.workspace import Workspace
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 FRAMEWORK, COMMITMENT = "cardiovascular-disease", "anticoagulation-doacs"
 
 

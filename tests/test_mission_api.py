@@ -19,19 +19,25 @@ from uptake.mission.demo import NATIONAL_ASSESSMENTS
 from uptake.mission.ratings import compute_ratings, publish_ratings, review_ratings
 from uptake.store import session_scope
 from uptake.web.snapshot import SnapshotHolder
+from uptake.web.state import LRUCache
 from uptake.workspace import Workspace
 
 PEOPLE = {
     "reviewer@england.nhs.uk": SimpleNamespace(role="national-admin", email="reviewer@england.nhs.uk",
-                                               scope_org_code=None, scope_innovation=None),
+                                               scope_org_code=None, scope_innovation=None,
+        signed_in=True, cache_key="reviewer@england.nhs.uk"),
     "analyst@alpha.nhs.uk": SimpleNamespace(role="icb-analyst", email="analyst@alpha.nhs.uk", scope_org_code="QAA",
-                                            scope_innovation=None),
+                                            scope_innovation=None,
+        signed_in=True, cache_key="analyst@alpha.nhs.uk"),
     "analyst@beta.nhs.uk": SimpleNamespace(role="icb-analyst", email="analyst@beta.nhs.uk", scope_org_code="QBB",
-                                           scope_innovation=None),
+                                           scope_innovation=None,
+        signed_in=True, cache_key="analyst@beta.nhs.uk"),
     "lead@unit.nhs.uk": SimpleNamespace(role="provider-lead", email="lead@unit.nhs.uk", scope_org_code="U01",
-                                        scope_innovation=None),
+                                        scope_innovation=None,
+        signed_in=True, cache_key="lead@unit.nhs.uk"),
 }
-PUBLIC = SimpleNamespace(role="public", email=None, scope_org_code=None, scope_innovation=None)
+PUBLIC = SimpleNamespace(role="public", email=None, scope_org_code=None, scope_innovation=None, signed_in=False,
+                         cache_key="")
 
 
 class StubWeb:
@@ -42,6 +48,16 @@ class StubWeb:
         self.engine = engine
         self.workspace = workspace
         self.snapshots = SnapshotHolder(workspace.analytics_path)
+        self.cache = LRUCache(16 * 1024 * 1024)  # the public answers' cache, as the web app's
+
+    def fresh_cache(self) -> LRUCache:
+        return self.cache
+
+    async def principal_async(self, request: Request):
+        return self.principal(request)
+
+    async def shared(self, key: str, read):
+        return read()
 
     def principal(self, request: Request):
         header = request.headers.get("authorization")
@@ -87,6 +103,29 @@ def test_frameworks_attainment_progress(client: TestClient) -> None:
     progress = client.get("/api/v1/nsf/stroke/progress", params={"level": "icb"}).json()
     assert {p["status"] for p in progress} <= {"met", "on-trajectory", "not-distinguishable", "off-trajectory", "missed"}
     assert sum(p["organisations"] for p in progress) == 9
+
+
+def test_attainment_pages_cut_in_sql_are_the_whole_ordered_table_in_slices(client: TestClient) -> None:
+    """/nsf/{id}/attainment and /ratings/missed-opportunities read one page in SQL (issue 17: never the whole
+    framework per request); their pages, put together, are the slow reference: every row, ordered, sliced."""
+    from uptake.results import read
+
+    web = client.app.state.web
+    with web.snapshots.cursor() as (_, cur):
+        whole = read.attainment.attainment(cur, framework="stroke", ordered=True)
+        missed = read.attainment.missed_opportunities(cur, ordered=True)
+    for path, reference in (("/api/v1/nsf/stroke/attainment", whole),
+                            ("/api/v1/ratings/missed-opportunities", missed)):
+        got: list[tuple] = []
+        for page in range(1, 100):
+            answer = client.get(path, params={"page": page, "per_page": 7}).json()
+            assert answer["total"] == len(reference) and answer["pages"] == -(-len(reference) // 7)
+            if not answer["items"]:
+                break
+            got += [(r["commitment"], r["level"], r["org_code"], r["period"]) for r in answer["items"]]
+        expected = [(r.commitment, r.level, r.org_code, r.period.date().isoformat() if hasattr(r.period, "date")
+                     else str(r.period)) for r in reference.itertuples()]
+        assert len(reference) > 7 and got == expected, path
 
 
 def test_only_published_ratings_are_public(client: TestClient) -> None:

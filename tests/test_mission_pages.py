@@ -415,6 +415,35 @@ def test_a_cached_page_is_built_once(site, monkeypatch) -> None:
     assert len(built) == 1
 
 
+def test_a_crowd_shares_one_read_of_the_mission_stamp_and_the_next_request_reads_again() -> None:
+    """Web.shared: 20 requests arriving while the stamp is being read share that one read (not 20 queued for
+    the workflow database's connections); a request after it finished reads again (so a change is seen)."""
+    import asyncio
+    import threading
+    from types import SimpleNamespace
+
+    from uptake.web.state import Web
+
+    web = SimpleNamespace(_flights={})
+    calls: list[int] = []
+    gate = threading.Event()
+
+    def read() -> int:
+        calls.append(1)
+        gate.wait(10)
+        return len(calls)
+
+    async def crowd_then_one() -> tuple[list[int], int]:
+        crowd = [asyncio.ensure_future(Web.shared(web, "stamp", read)) for _ in range(20)]
+        await asyncio.sleep(0.1)
+        gate.set()
+        together = await asyncio.gather(*crowd)
+        return together, await Web.shared(web, "stamp", read)
+
+    together, after = asyncio.run(crowd_then_one())
+    assert together == [1] * 20 and after == 2 and len(calls) == 2 and web._flights == {}
+
+
 @pytest.fixture
 def own_site(tmp_path_factory):
     """A site of its own, for a test that publishes."""

@@ -30,7 +30,7 @@ from uptake.mission.results import Published, published_publications, read_table
 from uptake.pipeline import publication
 from uptake.pipeline.run import run_pipeline
 from uptake.results import read
-from uptake.results.schema import MISSION_TABLES
+from uptake.results.schema import MISSION_TABLES, VIEWS
 from uptake.store import session_scope
 from uptake.store.mission_models import RatingRun
 from uptake.web.snapshot import load_snapshot
@@ -178,6 +178,61 @@ def test_the_web_snapshot_names_its_publication(computed) -> None:
         assert snapshot.has("publications") and read.runs.publication(snapshot.cursor()) == current
     finally:
         snapshot.connection.close()
+
+
+@pytest.mark.parametrize("in_files", [True, False], ids=["file copy", "in memory"])
+def test_the_web_snapshot_copies_no_wide_view_and_answers_as_the_store(computed, tmp_path: Path,
+                                                                       in_files: bool) -> None:
+    """The snapshot keeps result_points as a table and the wide results as views over it (issue 17: copying the
+    views as tables would be tens of GiB nationally), as a read-only byte copy of the file (the web app) or
+    tables copied into memory with the views made again; every view answers exactly as the store's own."""
+    ws, _, _ = computed
+    snapshot = load_snapshot(ws.analytics_path, tmp_path / "snapshots" if in_files else None)
+    store = duckdb.connect(str(ws.analytics_path), read_only=True)
+    try:
+        if in_files:
+            assert snapshot.file is not None and snapshot.file.parent == tmp_path / "snapshots"
+            with pytest.raises(duckdb.Error):  # read-only: nothing a request does can change it
+                snapshot.cursor().execute("DELETE FROM result_points")
+        else:
+            assert snapshot.file is None
+        kinds = dict(snapshot.cursor().execute(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main'").fetchall())
+        assert kinds["result_points"] == "BASE TABLE"
+        for view in VIEWS:
+            assert kinds[view.name] == "VIEW", view.name
+            ordered = ", ".join(f'"{c}"' for c in view.column_names)
+            sql = f'SELECT * FROM "{view.name}" ORDER BY {ordered}'
+            mine, theirs = snapshot.cursor().execute(sql).fetchall(), store.execute(sql).fetchall()
+            assert len(theirs) > 0 or view.name == "result_changes"
+            assert repr(mine) == repr(theirs), view.name  # repr: NaN equals NaN, every float to its last bit
+    finally:
+        store.close()
+        snapshot.connection.close()
+
+
+def test_a_reload_that_finds_the_same_content_keeps_the_snapshot(computed, tmp_path: Path) -> None:
+    """A write that changes the file but not what readers see (a compute's staging) keeps the snapshot, its
+    version and so every cached page; a change of what it copies makes a new one and deletes the old file."""
+    import shutil
+
+    from uptake.web.snapshot import SnapshotHolder
+
+    ws, _, _ = computed
+    path = tmp_path / "uptake.duckdb"
+    shutil.copy(ws.analytics_path, path)
+    holder = SnapshotHolder(path, check_seconds=0, directory=tmp_path / "snapshots")
+    first = holder.current
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE staging_scratch AS SELECT 1 AS x")  # not something the snapshot copies
+    con.close()
+    assert holder.reload() is first and holder.current.version == first.version
+    con = duckdb.connect(str(path))
+    con.execute("DELETE FROM result_points WHERE org_id = (SELECT min(org_id) FROM result_points)")
+    con.close()
+    second = holder.reload()
+    assert second is not first and second.version != first.version
+    assert not first.file.exists() and second.file.exists()
 
 
 HOLD = """

@@ -49,7 +49,15 @@ from uptake.mission.results import read_inputs, write_table
 from uptake.mission.rule_set import load_rule_set as _load_rule_set
 from uptake.pipeline.publication import PAUSE_ENV, PAUSE_POINTS, PAUSE_SIGNAL_ENV
 from uptake.results import read
-from uptake.results.schema import MISSION_TABLES, PIPELINE_RUNS, POINTS, RESULT_TABLES
+from uptake.results.schema import (
+    FORECAST_TABLES,
+    MISSION_TABLES,
+    MODEL_TABLES,
+    PATHWAY_TABLES,
+    PIPELINE_RUNS,
+    POINTS,
+    RESULT_TABLES,
+)
 from uptake.store import make_engine, session_scope
 from uptake.store.mission_models import RatingRun
 from uptake.web.snapshot import load_snapshot
@@ -66,6 +74,9 @@ SEED = 20261206
 RANDOM_KILLS = 16  # with the 5 pause points: 21 kills
 PIPELINE_TABLES = tuple(t.name for t in (*RESULT_TABLES, POINTS)) + (PIPELINE_RUNS.name,)
 MISSION = tuple(t.name for t in MISSION_TABLES)
+#: the models' tables, written in the same publication: the stroke pathway model's, the outcome models' and the
+#: forecasts'
+MODELS = tuple(t.name for t in (*PATHWAY_TABLES, *MODEL_TABLES, *FORECAST_TABLES))
 KEYS = {t.name: list(t.key) for t in MISSION_TABLES}
 
 
@@ -148,7 +159,7 @@ def problems_with(ws: Workspace) -> list[str]:
         if read.runs.latest_run_id(con) != run:
             problems.append(f"the newest pipeline run is {read.runs.latest_run_id(con)}, the publication's {run}")
         stamps = read.runs.table_stamps(con)
-        for name in (*PIPELINE_TABLES, *MISSION):
+        for name in (*PIPELINE_TABLES, *MISSION, *MODELS):
             if stamps.get(name) != {"publication": pub, "pipeline_run": run}:
                 problems.append(f"{name} is stamped {stamps.get(name)}, not publication {pub} of run {run}")
         if current["attainment_run"] != run:
@@ -287,7 +298,7 @@ def test_a_compute_not_killed_publishes_everything(workspace) -> None:
     assert problems_with(ws) == []
     with duckdb.connect(str(ws.analytics_path), read_only=True) as con:
         current = read.runs.publication(con)
-        assert sorted(current["tables"]) == sorted((*PIPELINE_TABLES, *MISSION))
+        assert sorted(current["tables"]) == sorted((*PIPELINE_TABLES, *MISSION, *MODELS))
         assert current["kind"] == "compute" and current["rating_run"] == after.rating_run
         states = dict(con.execute("SELECT publication_id, state FROM publications").fetchall())
     assert "staged" not in states.values()  # a killed one's staged row was marked abandoned by the next

@@ -97,8 +97,9 @@ def test_the_spread_curve_flag_is_where_the_national_series_is_a_spread() -> Non
     for name, source in SOURCES.items():
         national = source.build().groupby("period")[["numerator", "denominator"]].sum()
         looks[name] = looks_like_spread_curve((national["numerator"] / national["denominator"]).to_numpy())
-    assert {name for name, yes in looks.items() if yes} == {"doac-share", "edoxaban-share"}
-    assert {name for name, ind in full.indicators.items() if ind.spread_curve} == {"doac-share", "edoxaban-share"}
+    spreads = {"doac-share", "edoxaban-share", "doac-share-2012", "doac-share-practice"}  # the last two: issue 16
+    assert {name for name, yes in looks.items() if yes} == spreads
+    assert {name for name, ind in full.indicators.items() if ind.spread_curve} == spreads
 
 
 def test_doac_spc_charts_the_difference_from_england_and_few_points_are_special(real) -> None:

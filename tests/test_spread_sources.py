@@ -192,7 +192,15 @@ def test_remdesivir_appears_in_march_2020_and_tocilizumab_has_a_steady_baseline(
 
 
 # ------------------------------------------------------------------------------------------ share-only
-def test_a_share_only_indicator_has_deciles_spc_and_adoption_but_no_intervals_funnel_or_opportunity(tmp_path):
+@pytest.fixture(scope="module")
+def share_only_workspace(tmp_path_factory):
+    """A workspace (both stores) with one share-only practice indicator, computed."""
+    from uptake.store.migrate import upgrade
+    from uptake.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("share-only")
+    ws = Workspace.resolve(root).ensure()
+    upgrade(ws.database_url)
     orgs, rels = ref.make_reference(ref.Shape(regions=1, icbs_per_region=2), seed=8)
     periods = ref.months(dt.date(2021, 1, 1), 14)
     counts = ref.make_observations(list(orgs[orgs.level == "practice"].code), periods, seed=9)
@@ -201,10 +209,16 @@ def test_a_share_only_indicator_has_deciles_spc_and_adoption_but_no_intervals_fu
     base = ref.indicator("s", Level.PRACTICE, unit_cost=None).model_dump()
     share_only = Indicator.model_validate({**base, "measure": "share-only",
                                            "plausibility": {"fractional": ["numerator"]}})
-    path = tmp_path / "store.duckdb"
-    ref.build_workspace(path, orgs, rels, {"s": shares})
-    run_pipeline(path, engine="duckdb", catalogue=ref.catalogue_of(share_only))
-    con = duckdb.connect(str(path), read_only=True)
+    catalogue = ref.catalogue_of(share_only)
+    ref.build_workspace(ws.analytics_path, orgs, rels, {"s": shares})
+    run_pipeline(ws, engine="duckdb", catalogue=catalogue)
+    return ws, catalogue, shares, periods
+
+
+def test_a_share_only_indicator_has_deciles_spc_and_adoption_but_no_intervals_funnel_or_opportunity(
+        share_only_workspace):
+    ws, _, shares, periods = share_only_workspace
+    con = duckdb.connect(str(ws.analytics_path), read_only=True)
     try:
         practice = con.execute("SELECT count(*), count(ci95_low), count(decile), count(percent_rank), "
                                "count(*) FILTER (WHERE comparison <> 'not compared') FROM result_values "
@@ -233,3 +247,27 @@ def test_share_only_entries_must_not_claim_counts():
     with pytest.raises(ValueError, match="unit_cost"):
         Indicator.model_validate({**base, "measure": "share-only", "unit_cost": 40.0,
                                   "plausibility": {"fractional": ["numerator"]}})
+
+
+def test_the_share_only_page_says_why_there_is_no_interval_funnel_or_opportunity(share_only_workspace):
+    from fastapi.testclient import TestClient
+
+    from uptake.web.app import create_app
+
+    ws, catalogue, _, _ = share_only_workspace
+    app = create_app(ws, catalogue=catalogue, boundaries=lambda level: None, secret_key="k" * 48)
+    with TestClient(app) as client:
+        page = client.get("/innovations/test-innovation?indicator=s&level=practice")
+        funnel = client.get("/api/v1/funnel?indicator=s&level=practice").json()
+        ranking = client.get("/api/v1/improvement?indicator=s&level=practice&per_page=1000").json()
+    assert page.status_code == 200
+    for marker in ('id="share-only-note"', 'id="funnel-share-only"', 'id="opportunity-share-only"',
+                   'id="improvement-share-only"', 'id="improvement-table"'):
+        assert marker in page.text, marker
+    assert 'id="funnel"' not in page.text
+    assert funnel["points"] == [] and "values only" in funnel["note"]
+    assert ranking["items"] and all(r["change_low"] is None and r["verdict"] == "no interval"
+                                    for r in ranking["items"])
+    changes = [r["change"] for r in ranking["items"]]
+    assert changes == sorted(changes, reverse=True)
+    assert all(r["change"] == pytest.approx(r["value_end"] - r["value_start"]) for r in ranking["items"])

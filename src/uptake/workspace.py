@@ -52,6 +52,11 @@ class Workspace:
     def exports_dir(self) -> Path:
         return self.root / "exports"
 
+    @property
+    def snapshot_dir(self) -> Path:
+        """The web app's copies of the published results (uptake.web.snapshot), one file per server process."""
+        return self.root / "web-snapshots"
+
     def ensure(self) -> "Workspace":
         for directory in (self.root, self.analytics_path.parent, self.staging_dir, self.exports_dir):
             directory.mkdir(parents=True, exist_ok=True)

@@ -78,13 +78,32 @@ def test_etag_differs_per_principal(client, signed_in):
     assert client.get(url).headers["etag"] != signed_in("national-admin").get(url).headers["etag"]
 
 
-def test_etag_changes_when_results_change(app):
+def test_etag_changes_when_results_change(app, tmp_path):
+    """A reload that finds the same content keeps the ETag (and the cache); one that finds the results
+    changed gives a new one."""
+    import shutil
+
+    import duckdb
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as c:
-        before = c.get("/api/v1/indicators").headers["etag"]
-        app.state.web.snapshots.reload()
-        after = c.get("/api/v1/indicators").headers["etag"]
+    from uptake.web.snapshot import SnapshotHolder
+
+    path = tmp_path / "uptake.duckdb"
+    shutil.copy(app.state.web.workspace.analytics_path, path)
+    original = app.state.web.snapshots
+    app.state.web.snapshots = SnapshotHolder(path, directory=tmp_path / "snapshots")
+    try:
+        with TestClient(app) as c:
+            before = c.get("/api/v1/indicators").headers["etag"]
+            app.state.web.snapshots.reload()
+            assert c.get("/api/v1/indicators").headers["etag"] == before
+            con = duckdb.connect(str(path))
+            con.execute("DELETE FROM result_values WHERE level = 'practice'")
+            con.close()
+            app.state.web.snapshots.reload()
+            after = c.get("/api/v1/indicators").headers["etag"]
+    finally:
+        app.state.web.snapshots = original
     assert before != after
 
 

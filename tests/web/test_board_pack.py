@@ -58,7 +58,7 @@ def test_an_icbs_board_pack_pdf_from_the_web(fresh_app, session_cookies) -> None
         assert f"NHS North Central London {sub_icb}" in text  # the tartan rug's rows
     assert "If NHS North Central London ICB matched each benchmark" in text  # the admin sees the opportunity
     assert "Deciles chart" in text or "Deciles charts" in text
-    assert "Not yet available" in text  # no forecasts in this workspace: said, not left out
+    assert "Its fitted diffusion curve on each indicator" in text  # the forecasts' own table
 
 
 @needs_chromium
@@ -71,6 +71,16 @@ def test_a_practices_board_pack_pdf_from_the_command_line(demo, tmp_path) -> Non
     text = check_pack(read_pdf(out.read_bytes()), "Practice PMJ00")
     assert "Not applicable: a tartan rug compares the organisations within an area" in text
     assert "SYNTHETIC" in text  # its one indicator is synthetic, and the pack says so
+
+
+def test_before_forecasts_are_computed_the_pack_says_not_yet_available(app, monkeypatch) -> None:
+    from uptake.web import board_pack
+
+    web = app.state.web
+    assert "Not yet available" not in render_board_pack(web, "QMJ", OPERATOR).split('id="forecasts"')[1]
+    monkeypatch.setattr(board_pack, "FORECAST_TABLES", ("result_forecasts_not_computed",))
+    section = render_board_pack(web, "QMJ", OPERATOR).split('id="forecasts"')[1].split("</section>")[0]
+    assert "Not yet available" in section and "<table" not in section
 
 
 def test_the_pack_shows_each_reader_only_what_their_role_covers(app) -> None:

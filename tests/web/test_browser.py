@@ -66,6 +66,7 @@ PAGES = {
     "profile": "/organisations/QMJ/profile",
     "compare": "/compare?codes=QMJ,QKK,QSL",
     "data": "/data",
+    "stroke-pathway": "/models/stroke-pathway",
     "about": "/about",
     "sign-in": "/sign-in",
     "api-docs": "/docs",
@@ -122,6 +123,26 @@ def test_changes_and_equity_charts(server, context):
     page.goto(server.url + "/organisations/MJ0?indicator=doac-share", wait_until="networkidle")
     page.locator("#changes-chart .main-svg").first.wait_for()
     assert page.locator("#org-changes-table tbody tr").count() >= 1
+    watched.check()
+
+
+def test_forecast_charts_draw_with_their_band(server, context):
+    """The Bass forecast: England's on the innovation page and an organisation's on its page, each drawn with
+    its 95% band, fitted curve, forecast and observed values, and the figures under it in a table."""
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(server.url + "/innovations/doacs?indicator=doac-share", wait_until="networkidle")
+    page.locator("#forecast-chart .main-svg").first.wait_for()
+    names = page.evaluate("document.getElementById('forecast-chart').data.map(t => t.name)")
+    assert names == ["95% band (lower)", "95% prediction band", "Fitted Bass curve", "Forecast", "Observed"]
+    ahead = page.evaluate("document.getElementById('forecast-chart').data[3].y.filter(v => v !== null).length")
+    assert ahead >= 36  # three years past the data at least
+    assert page.get_by_text("How was this forecast calculated?").count() == 1
+    shot(page, "innovation-forecast")
+    page.goto(server.url + "/organisations/MJ0?indicator=doac-share", wait_until="networkidle")
+    page.locator("#org-forecast .main-svg").first.wait_for()
+    band = page.evaluate("document.getElementById('org-forecast').data[1].y.filter(v => v !== null).length")
+    assert band >= 24 + 36
     watched.check()
 
 
@@ -231,7 +252,8 @@ def test_sign_in_as_each_role(server, browser, demo, role):
 
 
 AXE_PAGES = ["/", "/innovations/doacs", "/organisations", "/organisations/MJ0?indicator=doac-share",
-             "/organisations/QMJ/profile", "/compare?codes=QMJ,QKK", "/data", "/about", "/sign-in"]
+             "/organisations/QMJ/profile", "/compare?codes=QMJ,QKK", "/data", "/models/stroke-pathway", "/about",
+             "/sign-in"]
 
 
 def _axe_source() -> str:

@@ -176,6 +176,9 @@ def test_a_national_admin_runs_a_round(visit):
     rows = v.page.locator("table[class*='uptake-table']").first.locator("tbody tr")
     assert rows.count() >= 1 and "km from" in rows.first.inner_text()
     shot(v.page, "round")
+    from test_layout_browser import MEASURE, layout_problems  # the layout check of every other page
+
+    assert layout_problems(v.page.evaluate(MEASURE), "desktop") == []
 
 
 def test_an_icb_analyst_records_a_barrier_assessment(visit):

@@ -198,3 +198,33 @@ def test_a_round_through_the_api_explains_each_pair(signed_in, demo) -> None:
         assert p["explanation"].startswith(p["partner"]) and p["pilot_funding_pounds"] == 5000
     per_anchor = [p["anchor"] for p in body["partnerships"]]
     assert max(per_anchor.count(a) for a in anchors) <= 1
+
+
+def test_api_records_and_reads_barriers_and_adoptions(signed_in, demo, client) -> None:
+    from uptake.web.security import CSRF_HEADER
+
+    admin = signed_in("national-admin")
+    token = csrf_of(admin.get("/barriers").text)
+    before = count(demo, BarrierAssessment)
+    refused = admin.post("/api/v1/barriers", headers={CSRF_HEADER: token},
+                         json={**BARRIER, "org_code": "KK1", "innovation": "narcolepsy-medicines"})
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("innovation:")
+    assert count(demo, BarrierAssessment) == before
+    bad_level = admin.post("/api/v1/barriers", headers={CSRF_HEADER: token}, json={**BARRIER, "nasss_technology": "easy"})
+    assert bad_level.status_code == 422 and bad_level.json()["detail"][0]["where"] == "body.nasss_technology"
+    made = admin.post("/api/v1/barriers", headers={CSRF_HEADER: token}, json={**BARRIER, "org_code": "KK1"})
+    assert made.status_code == 201, made.text
+    assert count(demo, BarrierAssessment) == before + 1
+    public = client.get("/api/v1/barriers").json()
+    assert any(r["org_code"] == "KK1" for r in public) and all("notes" not in r for r in public)
+    assert "association" in client.get("/api/v1/barriers/association").json()
+
+    body = {**ADOPTION, "org_code": "KK2", "cost_pounds": 1200.0, "innovation": "doacs"}
+    added = admin.post("/api/v1/adopters/log", headers={CSRF_HEADER: token}, json=body)
+    assert added.status_code == 201, added.text
+    log = client.get("/api/v1/adopters/log?innovation=doacs").json()
+    assert any(r["org_code"] == "KK2" for r in log) and all("contact_email" not in r for r in log)
+    near = client.get("/api/v1/adopters/near?innovation=doacs&org=KK1").json()
+    kk2 = [r for r in near["found"] if r["org_code"] == "KK2"]
+    assert kk2 and kk2[0]["in_log"] and kk2[0]["distance_km"] is not None
+    assert client.get("/api/v1/adopters/near?innovation=doacs&org=NOPE").status_code == 404

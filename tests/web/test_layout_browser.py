@@ -65,6 +65,17 @@ PAGES = [
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
     ("admin-audit", "/admin/audit", "national-admin"),
+    # networks, the Health Innovation Challenge, barriers and adopters (uptake.web.ecosystem)
+    ("networks", "/networks?priority=doac-share", None),
+    ("network-footprint", "/networks/footprint/QMJ?priority=doac-share", None),
+    ("challenge", "/challenge", None),
+    ("challenge-new", "/challenge/new", "national-admin"),
+    ("barriers", "/barriers", None),
+    ("barriers-new", "/barriers/new", "icb-analyst"),
+    ("adopters", "/adopters?innovation=doacs&org=MJ0", "icb-analyst"),
+    ("adopters-new", "/adopters/new", "provider-lead"),
+    ("adopters-near-organisation", "/adopters/near/organisation/MJ0", None),
+    ("adopters-near-innovation", "/adopters/near/innovation/doacs", None),
 ]
 
 #: the mission tests' workspace
@@ -80,6 +91,16 @@ MISSION_PAGES = [
     ("availability", "/availability"),
     ("assessments", "/assessments"),
     ("mission-sign-in", "/sign-in"),
+]
+
+#: the frontline people's workspace (the mission's small world, an award decided, a lead, time recorded)
+FRONTLINE_PAGES = [
+    ("award", "/award"),
+    ("award-fairness", "/award/fairness"),
+    ("award-nomination", "/award/nominations/1"),
+    ("leads", "/leads"),
+    ("lead", "/leads/1"),
+    ("time-to-innovate", "/time-to-innovate"),
 ]
 
 #: Measured in the page. A table's container is its nearest ancestor that clips or scrolls sideways.
@@ -209,6 +230,51 @@ def mission_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def frontline_server(tmp_path_factory):
+    import sys
+
+    sys.path.insert(0, str(TESTS))
+    from ecosystem_support import ADMIN, small_world
+
+    from uptake.ecosystem import time as tti
+    from uptake.ecosystem.award import all_nominations, current_scheme, decide, nominate, score_nominations
+    from uptake.ecosystem.leads import add_contribution, add_lead
+    from uptake.mission.results import reading
+    from uptake.store import session_scope
+    from uptake.web.app import create_app
+    from uptake.workspace import Workspace
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("UPTAKE_DATABASE_URL", raising=False)
+        ws = Workspace.resolve(tmp_path_factory.mktemp("layout-frontline") / "ws").ensure()
+        engine, store = small_world(ws)
+        with session_scope(engine) as session, reading(store) as cur:
+            scheme = current_scheme(session)
+            for code in ("U01", "U02", "U05", "U11"):
+                nominate(session, ADMIN, scheme, {
+                    "nominee_name": f"Stroke team of unit {code}", "nominee_kind": "team", "org_code": code,
+                    "commitment": "stroke/thrombolysis", "evidence": "A door-to-needle protocol, audited monthly.",
+                    "sex": "female", "ethnic_group": "white", "profession": "doctor", "region": "london",
+                    "trust_type": "acute"})
+            decide(session, ADMIN, scheme, score_nominations(cur, scheme, all_nominations(session, scheme)))
+            lead = add_lead(session, ADMIN, {"org_code": "U01", "name": "Dr A Example", "job_title": "Consultant "
+                                             "stroke physician and innovation lead", "started_on": "2024-04-01"})
+            add_contribution(session, ADMIN, lead.id, {
+                "kind": "taught", "innovation": "thrombolysis", "commitment": "stroke/thrombolysis",
+                "peer_org_code": "U05", "description": "Taught the door-to-needle protocol over three visits.",
+                "occurred_on": "2024-06-01"})
+            for code, share in (("U01", "20"), ("U05", "10")):
+                tti.record_time(session, ADMIN, {
+                    "org_code": code, "year_start": "2025-04-01", "staff_fte": "1500", "staff_source": "NHS "
+                    "Workforce Statistics, June 2025", "planned_share": share, "planned_hours": "7.5",
+                    "used_share": share, "used_hours": "6"})
+        engine.dispose()
+        app = create_app(ws, secret_key="test-secret-key-" + "x" * 32)
+        with BackgroundServer(app) as running:
+            yield running
+
+
+@pytest.fixture(scope="module")
 def browser():
     from browser_support import launch_chromium
 
@@ -275,13 +341,32 @@ def test_mission_tables_fit_or_scroll_inside_their_container(mission_server, bro
         context.close()
 
 
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+@pytest.mark.parametrize("name, address", FRONTLINE_PAGES, ids=[p[0] for p in FRONTLINE_PAGES])
+def test_frontline_tables_fit_or_scroll_inside_their_container(frontline_server, browser, name, address, viewport):
+    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    try:
+        _visit(context, frontline_server.url, name, address, viewport)
+    finally:
+        context.close()
+
+
 #: GET routes that are not pages to check: a redirect, files, the API documentation (Swagger UI, checked in
 #: test_browser.py), and the comply-or-justify forms and queue, which need filings made through the forms
 #: (test_mission_browser.py): their tables use the same scroll region; and the board pack, a PDF
 #: (test_board_pack.py reads its pages back as images)
 NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/favicon.ico", "/geo/{level}.json",
              "/docs", "/healthz", "/download/{name}.{fmt}", "/mission/download/{name}.csv", "/plans/new",
-             "/plans/queue", "/plans/{filing_id}", "/organisations/{code}/pack.pdf"}
+             "/plans/queue", "/plans/{filing_id}", "/organisations/{code}/pack.pdf",
+             # the frontline people's forms (no tables; each filled in and checked in test_frontline_browser.py)
+             # and their downloads (CSV, Excel, the portfolio's PDF)
+             "/award/nominate", "/leads/new", "/leads/{lead_id}/contributions/new", "/time-to-innovate/record",
+             "/award/download/{name}.{fmt}", "/leads/download/leads.{fmt}", "/leads/{lead_id}/portfolio.{fmt}",
+             "/time-to-innovate/download/time.{fmt}",
+             # downloads; and a round's page, which needs a round run through the form (test_ecosystem_browser.py
+             # checks its layout the same way)
+             "/networks/download/{name}.{fmt}", "/barriers/download/{name}.{fmt}", "/adopters/download/{name}.{fmt}",
+             "/challenge/{round_id}/download/{name}.{fmt}", "/challenge/{round_id}"}
 
 
 def _page_paths(routes, prefix=""):
@@ -299,7 +384,8 @@ def _page_paths(routes, prefix=""):
 def test_every_page_is_covered(server):
     """Every page of the app is in one of the lists above (or named in NOT_PAGES, with the reason), so a new
     page cannot skip the layout check."""
-    covered = {re.sub(r"\?.*", "", address) for _, address, _ in PAGES} | {a for _, a in MISSION_PAGES}
+    covered = ({re.sub(r"\?.*", "", address) for _, address, _ in PAGES} | {a for _, a in MISSION_PAGES}
+               | {a for _, a in FRONTLINE_PAGES})
     paths = set(_page_paths(server.server.config.app.routes))
     assert {"/", "/organisations/{code}", "/nsf/{framework_id}/{commitment_id}", "/availability"} <= paths
     missing = []

@@ -74,3 +74,21 @@ def test_downloads_of_the_wealth_tables_and_outcomes(client) -> None:
     assert client.get("/download/impact.xlsx").status_code == 200
     assert client.get("/download/outcomes-totals.csv", params={"indicator": "doac-share"}).status_code == 200
     assert client.get("/download/outcomes.csv", params={"indicator": "doac-share", "level": "sub-icb"}).status_code == 403
+
+
+def test_the_opportunity_tables_gain_outcome_columns_beside_the_gap(client, signed_in) -> None:
+    """The national opportunity table and each organisation's carry the outcome model's columns, each with
+    its interval, and their downloads carry mean, low and high."""
+    html = client.get("/innovations/doacs").text
+    table = html[html.index("National opportunity: "):]
+    table = table[:table.index("</table>")]
+    assert "If the gap closed: outcomes (95% intervals)" in table
+    assert "Deaths avoided" in table and "Strokes avoided" in table
+    download = client.get("/download/opportunity-totals.csv", params={"indicator": "doac-share"}).text
+    header = download.splitlines()[0] if not download.startswith("#") else next(
+        line for line in download.splitlines() if line.startswith("indicator"))
+    assert "outcome_deaths_avoided_low" in header
+    admin = signed_in("national-admin")
+    page = admin.get("/innovations/doacs").text
+    by_org = page[page.index("Largest opportunities among the organisations you can see"):]
+    assert "Brain bleeds avoided" in by_org[:by_org.index("</table>")]

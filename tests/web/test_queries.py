@@ -30,6 +30,8 @@ SPECIAL = {
     "spc_frame": {"columns": ["indicator", "org_code", "upper_limit"], "indicators": None},
     "table": {"name": "result_watch_list", "where": "WHERE level = ? ORDER BY org_code", "params": ["icb"]},
     "current_frame": {},
+    "rug_levels": {"parent_code": "QMJ"},
+    "rug": {"parent_code": "QMJ", "level": "sub-icb"},
 }
 
 
@@ -57,8 +59,9 @@ def _readers():
 
 
 def test_every_snapshot_table_is_declared():
-    declared = {t.name for t in (*schema.RESULT_TABLES, schema.PIPELINE_RUNS, schema.PUBLICATIONS,
-                                 *schema.MISSION_TABLES, *schema.MODEL_TABLES, *schema.PATHWAY_TABLES, *schema.FORECAST_TABLES)}
+    declared = {t.name for t in (*schema.RESULT_TABLES, schema.POINTS, schema.PIPELINE_RUNS, schema.PUBLICATIONS,
+                                 *schema.MISSION_TABLES, *schema.MODEL_TABLES, *schema.PATHWAY_TABLES,
+                                 *schema.FORECAST_TABLES)}
     assert set(schema.SNAPSHOT_TABLES) - set(schema.STORE_TABLES) <= declared
     assert {t.name for t in schema.MISSION_TABLES} <= set(schema.SNAPSHOT_TABLES)
     assert {t.name for t in schema.PATHWAY_TABLES} <= set(schema.SNAPSHOT_TABLES)

@@ -13,7 +13,15 @@ import typer
 from uptake.catalogue import load_catalogue
 from uptake.cli._common import AsOption, WorkspaceOption, option_date, sub_app, usage_checks, usage_error, who, workflow_session
 from uptake.cli.export_files import check_format, write_frame
-from uptake.ecosystem.adopters import case_library, located, log_frame, near_me, record_adoption, risers
+from uptake.ecosystem.adopters import (
+    case_library,
+    choose_indicator,
+    located,
+    log_frame,
+    near_me,
+    record_adoption,
+    risers,
+)
 from uptake.errors import UptakeError
 from uptake.mission.results import open_store, reading
 from uptake.results import read
@@ -112,9 +120,8 @@ def adopters_near(
         found = read.organisations.organisation(cur, code)
         if found is None:
             raise UptakeError(f"unknown organisation code {code!r}")
-        same = [i for i in indicators if found["level"] in [lv.value for lv in i.levels]]
-        indicator = (same or indicators)[0]
-        level = found["level"] if same else indicator.levels[0].value
+        measured = {(r["indicator"], r["level"]) for r in read.values.indicator_levels(cur)}
+        indicator, level = choose_indicator(indicators, found["level"], measured)
         values = read.values.values_frame(cur, VALUES, [indicator.id])
         values = values.loc[values["level"] == level]
         places = located(read.organisations.current_frame(cur, ("code", "level", "lat", "lon")),

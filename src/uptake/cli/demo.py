@@ -32,6 +32,10 @@ def demo(
     ws, summary = build_demo(workspace, console=console)
     print_summary(summary, console=console)
     users = create_demo_users(ws)  # new passwords on every run, printed below
+    icb = next((u.scope_org_code for u in users if u.role == "icb-analyst" and u.scope_org_code), None)
+    if icb:
+        console.print(f"The demo ICB's area profile is at /organisations/{icb}/profile; its board pack (PDF): "
+                      f"[bold]uptake pack {icb}{_workspace_option(ws)}[/bold]")
     if no_serve:
         print_sign_ins(users, console)
         console.print(f"Serve it with [bold]uptake serve{_workspace_option(ws)}[/bold] and sign in with one of "

@@ -20,7 +20,7 @@ from uptake.store.db import make_engine, session_scope
 from uptake.store.models import User
 from uptake.web.accounts import ensure_demo_users
 from uptake.web.app import create_app
-from uptake.web.snapshot import load_snapshot
+from uptake.web.snapshot import Snapshot, load_snapshot, remove_snapshot_file
 from uptake.workspace import Workspace
 
 HostOption = Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")]
@@ -110,7 +110,15 @@ def create_demo_users(ws: Workspace) -> list:
 def _demo_scopes(ws: Workspace) -> tuple[str, str, str]:
     """An ICB, a provider (trust, else practice) and an innovation for the demo users, preferring ones
     with results, so each demo role has something to see."""
-    snapshot = load_snapshot(ws.analytics_path)
+    snapshot = load_snapshot(ws.analytics_path, ws.snapshot_dir)  # a read-only copy: never the views as tables
+    try:
+        return _demo_scopes_in(snapshot)
+    finally:
+        snapshot.connection.close()
+        remove_snapshot_file(snapshot)
+
+
+def _demo_scopes_in(snapshot: Snapshot) -> tuple[str, str, str]:
     cur = snapshot.cursor()
     has_values = snapshot.has("result_values")
     current = (read.organisations.current_frame(cur) if snapshot.has("organisations")

@@ -208,6 +208,17 @@ def case_library(rose: pd.DataFrame, log: pd.DataFrame, catalogue: Catalogue) ->
 # --- who already does this near me -----------------------------------------------------------------------------
 
 
+def choose_indicator(indicators: list[Any], level: str, measured: set[tuple[str, str]]) -> tuple[Any, str]:
+    """The indicator to search an innovation by for an organisation of ``level``, and the level to search: one
+    measured at the organisation's own level (with results first), else the innovation's first with results.
+    ``measured``: (indicator, level) pairs with results."""
+    same = [i for i in indicators if level in [lv.value for lv in i.levels]]
+    if same:
+        return sorted(same, key=lambda i: ((i.id, level) not in measured, i.id))[0], level
+    chosen = sorted(indicators, key=lambda i: ((i.id, i.levels[0].value) not in measured, i.id))[0]
+    return chosen, chosen.levels[0].value
+
+
 def located(organisations: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """code, lat, lon for every current organisation: its own coordinates, or else those of its nearest
     ancestor that has them (sub-ICB, then ICB, then region). ``organisations``: code, level, lat, lon;
@@ -270,13 +281,14 @@ def near_me(org_code: str, indicator: str, level: str, values: pd.DataFrame, log
     found["log_ids"] = [ids.get(c, []) for c in found["org_code"]]
     for out, column in (("latest_period", "period"), ("latest_value", "value"), ("ci95_low", "ci95_low"),
                         ("ci95_high", "ci95_high")):
-        found[out] = found["org_code"].map(now[column]) if column in now else None
-    found["synthetic"] = found["org_code"].map(now["synthetic"]).fillna(False).astype(bool) \
-        if "synthetic" in now else False
-    names = v.drop_duplicates("org_code", keep="last").set_index("org_code")["org_name"] if len(v) else pd.Series()
-    found["org_name"] = found["org_code"].map(names)
-    first = adoption.drop_duplicates("org_code").set_index("org_code")["first_adopted"] if len(adoption) else \
-        pd.Series(dtype=object)
-    found["first_adopted"] = found["org_code"].map(first)
+        by_code = now[column].to_dict() if column in now else {}
+        found[out] = [by_code.get(c) for c in found["org_code"]]
+    synthetic = now["synthetic"].to_dict() if "synthetic" in now else {}
+    found["synthetic"] = [bool(synthetic.get(c) or False) for c in found["org_code"]]
+    names = v.drop_duplicates("org_code", keep="last").set_index("org_code")["org_name"].to_dict() if len(v) else {}
+    found["org_name"] = [names.get(c) for c in found["org_code"]]
+    first = adoption.drop_duplicates("org_code").set_index("org_code")["first_adopted"].to_dict() \
+        if len(adoption) else {}
+    found["first_adopted"] = [first.get(c) for c in found["org_code"]]
     found["distance_km"] = found["distance_km"].astype(object).where(found["distance_km"].notna(), None)
     return found[cols].reset_index(drop=True)

@@ -534,10 +534,15 @@ def get_round(session: Session, round_id: int) -> AnchorRound:
     return row
 
 
-def partnership_pairs(session: Session, round_id: int | None = None) -> list[tuple[str, str]]:
-    """(anchor, partner) code pairs of a round (default: the newest), for the policy simulator's anchor lever."""
+def partnership_pairs(session: Session, round_id: int | None = None, *,
+                      indicator: str | None = None) -> list[tuple[str, str]]:
+    """(anchor, partner) code pairs of a round (default: the newest, or the newest for ``indicator``), for the
+    policy simulator's anchor lever. Empty when there is no such round."""
     if round_id is None:
-        round_id = session.scalar(select(AnchorRound.id).order_by(AnchorRound.id.desc()).limit(1))
+        query = select(AnchorRound.id).order_by(AnchorRound.id.desc()).limit(1)
+        if indicator is not None:
+            query = query.where(AnchorRound.indicator_id == indicator)
+        round_id = session.scalar(query)
         if round_id is None:
             return []
     found = session.execute(select(AnchorPartnership.anchor_code, AnchorPartnership.partner_code)

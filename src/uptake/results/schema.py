@@ -596,10 +596,12 @@ FORECAST_BY_NAME: dict[str, ResultTable] = {t.name: t for t in FORECAST_TABLES}
 
 #: The analytics store's own tables that readers use (declared and written by uptake.analytics.store).
 STORE_TABLES: tuple[str, ...] = ("organisations", "relationships", "batches")
-#: What the web's snapshot copies (views become tables): every table a reader reads.
+#: What the web's snapshot copies: the tables as stored (result_points and the lookups the views join, never
+#: the wide views, which it makes again over its copy: ``SNAPSHOT_VIEWS``), the runs, the publications and the
+#: mission's tables.
 SNAPSHOT_TABLES: tuple[str, ...] = (
     *STORE_TABLES,
-    *(t.name for t in RESULT_TABLES if t not in VIEW_LOOKUPS),
+    *(t.name for t in STORED_TABLES),
     PIPELINE_RUNS.name,
     *(t.name for t in PATHWAY_TABLES),
     PUBLICATIONS.name,
@@ -607,6 +609,8 @@ SNAPSHOT_TABLES: tuple[str, ...] = (
     *(t.name for t in MODEL_TABLES),
     *(t.name for t in FORECAST_TABLES),
 )
+#: The views the snapshot makes over its copy of result_points (as the store has them).
+SNAPSHOT_VIEWS: tuple[ResultTable, ...] = VIEWS
 
 _ORG_NAME = Column("org_name", _S)  # organisations.name, joined on by the reader
 

@@ -81,7 +81,7 @@ def create_app(
         workspace=ws,
         catalogue=catalogue or load_catalogue(),
         engine=engine,
-        snapshots=SnapshotHolder(ws.analytics_path),
+        snapshots=SnapshotHolder(ws.analytics_path, directory=ws.snapshot_dir),
         assets=AssetStore(node_modules),
         boundaries=boundaries or _default_boundaries,
         settings=settings,

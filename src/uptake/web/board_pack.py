@@ -9,12 +9,14 @@ Its sections, in order (``SECTIONS``; each says plainly when it has nothing, nev
 3. Deciles charts: the organisation over the national deciles of its level, one chart per indicator.
 4. Tartan rug (an area: ICB, region): its organisations on every indicator.
 5. Commitments: each NSF commitment's latest status for the organisation (result_attainment).
-6. Forecasts: the time to each commitment's target, when the forecasts' results exist (else "not yet
-   available").
+6. Forecasts: each commitment's forecast (value at the deadline, when the target is reached, the probability
+   of meeting the deadline) and the fitted curve on each indicator, when the forecasts' results exist (else
+   "not yet available").
 7. Innovation rating: the published rating with its explanation and the evidence (the rules as evaluated).
 8. Plan: the comply-or-justify filings of its ICB that the reader may see.
-9. Opportunity: what matching each benchmark would mean, in what each indicator counts and in pounds (for
-   those whose role covers the organisation's innovation pack; others are told how to get it).
+9. Opportunity: what matching each benchmark would mean, in what each indicator counts and in pounds, and
+   what closing the gap is worth in outcomes where the outcome models' results exist (for those whose role
+   covers the organisation's innovation pack; others are told how to get it).
 
 The pack is built for a principal (what they may see); the command line builds it as a national admin (the
 operator of the workspace sees everything). A group's pack (issue 16's custom groups) will pass a group in
@@ -27,6 +29,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
+from fastapi import HTTPException
 
 from uptake import ATTRIBUTION
 from uptake.errors import UptakeError
@@ -43,7 +46,9 @@ from uptake.web.methods import METHODS
 from uptake.web.pages.sections.profile import profile_context
 from uptake.web.pdf import css_string, print_styles
 from uptake.web.tables.base import Context
+from uptake.web.tables.forecasts import org_forecast_targets, org_forecasts
 from uptake.web.tables.opportunity import org_opportunity
+from uptake.web.tables.outcomes import org_outcomes
 
 #: (anchor, heading) of every section, in order: the template writes these headings, the tests look for them
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -57,8 +62,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("plan", "Plan"),
     ("opportunity", "Opportunity"),
 )
-#: the forecasts' result table (issue 13); until it is computed the section says "not yet available"
-FORECAST_TABLE = "result_forecasts"
+#: the forecasts' result tables (issue 13); until they are computed the section says "not yet available"
+FORECAST_TABLES = ("result_forecast_fits", "result_forecasts", "result_forecast_targets")
 #: an operator at the command line sees every section
 OPERATOR = Principal(role="national-admin", user_id=0, name="uptake pack (command line)", org_scope=None)
 
@@ -76,7 +81,7 @@ def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.date
         org = ctx["org"]
         ctx["deciles"] = _deciles(snapshot, tctx, org, ctx.get("profile_rows") or [])
         ctx["commitments"] = _commitments(snapshot, cur, code)
-        ctx["forecasts"] = None if not snapshot.has(FORECAST_TABLE) else []
+        ctx["forecasts"] = _forecasts(snapshot, tctx, code)
         ctx["opportunity"] = _opportunity(snapshot, tctx, principal, org)
         ctx["publication"] = snapshot.publication
         runs = read.runs.pipeline_runs(cur, limit=1) if snapshot.has("pipeline_runs") else []
@@ -88,7 +93,8 @@ def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.date
         **ctx, ratings=ratings, plans=plans, sections=SECTIONS, principal=principal,
         doc_title=title, print_styles=print_styles(web.assets), css_string=css_string,
         generated=(now or dt.datetime.now(dt.timezone.utc)), attribution=ATTRIBUTION,
-        pack_methods={k: METHODS[k] for k in ("deciles_chart", "opportunity")},
+        pack_methods={k: METHODS[k] for k in ("deciles_chart", "opportunity", "forecast", "outcomes")
+                      if k in METHODS},
         synthetic_anywhere=_synthetic_anywhere(ctx, ratings))
 
 
@@ -123,13 +129,27 @@ def _commitments(snapshot, cur, code: str) -> list[dict]:
     return latest.sort_values(["framework", "commitment"]).to_dict("records")
 
 
+def _forecasts(snapshot, tctx: Context, code: str) -> dict[str, Any] | None:
+    """The organisation's forecast for each commitment it is in and its curve on each indicator (the
+    organisation page's tables), or None while the forecasts are not computed."""
+    if not all(snapshot.has(t) for t in FORECAST_TABLES):
+        return None
+    return {"targets": org_forecast_targets(tctx, code), "fits": org_forecasts(tctx, code)}
+
+
 def _opportunity(snapshot, tctx: Context, principal: Principal, org: dict) -> dict[str, Any]:
     if not snapshot.has("result_opportunity"):
         return {"state": "none"}
     if not principal.may_see_org_pack(org["code"]) and principal.role != "innovator":
         return {"state": "restricted"}
     table = org_opportunity(tctx, org["code"])
-    return {"state": "shown" if table.rows else "none", "table": table}
+    outcomes = None
+    if snapshot.has("result_outcomes"):
+        try:
+            outcomes = org_outcomes(tctx, org["code"])
+        except HTTPException:  # no indicator of the pack the principal may see
+            outcomes = None
+    return {"state": "shown" if table.rows else "none", "table": table, "outcomes": outcomes}
 
 
 def _workflow(web: Any, principal: Principal, org: dict, parents: list[dict],

@@ -9,7 +9,7 @@ SHARE_ONLY_NOTE = (
     "This indicator is published as values only: the counts behind each value (numerator and denominator) are "
     "not published. Without them there is no confidence interval, no funnel plot, no comparison with England "
     "and no opportunity, because each needs to know how many items or patients a value rests on. Deciles, maps, "
-    "SPC charts (on the values), changes and adoption are shown. An area's and England's value is the unweighted "
+    "SPC charts, changes and adoption are shown. An area's and England's value is the unweighted "
     "mean of its organisations' values, not a pooled rate."
 )
 

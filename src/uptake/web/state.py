@@ -4,6 +4,7 @@ JSON API both import it; it imports neither."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
@@ -70,6 +71,8 @@ class LRUCache:
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.size = 0
+        #: counts since start (reported at /healthz: a load test can see whether pages were built during it)
+        self.hits = self.misses = self.evictions = 0
         self._data: OrderedDict[str, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -77,9 +80,14 @@ class LRUCache:
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
+                self.misses += 1
                 return None
+            self.hits += 1
             self._data.move_to_end(key)
             return entry[0]
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     def put(self, key: str, value: Any) -> None:
         cost = len(value) + 200 if isinstance(value, CachedBody) else 1000
@@ -92,6 +100,7 @@ class LRUCache:
             while self.size > self.max_bytes and self._data:
                 _, (_, dropped) = self._data.popitem(last=False)
                 self.size -= dropped
+                self.evictions += 1
 
     def clear(self) -> None:
         with self._lock:
@@ -122,6 +131,8 @@ class Web:
         self.cache = LRUCache(CACHE_BYTES)
         self._cache_version: str | None = None
         self._descendants: dict[tuple[str, str], list[str]] = {}
+        #: reads in flight that requests share (``shared``), by key
+        self._flights: dict[str, asyncio.Future] = {}
         #: sign-in throttling: growing refusals per (account, address), capped delays per account
         self.signin_throttle = SignInThrottle()
         #: and at most 20 sign-in attempts per address in 5 minutes
@@ -150,6 +161,19 @@ class Web:
             counted=fmt.counted, counted_more=fmt.counted_more, pounds_meant=fmt.pounds_meant,
             count_plural=fmt.count_plural, denominator_plural=fmt.denominator_plural, unit_cost_text=fmt.unit_cost_text,
         )
+
+    async def shared(self, key: str, read: Callable[[], Any]) -> Any:
+        """``read()`` in the thread pool, shared by every request that asks for ``key`` while it runs (one
+        query for a crowd, not one each: with 200 clients on the mission's pages, one workflow-database read
+        of the mission's stamp instead of 200 queued for the connection pool). A request that arrives when no
+        read is running starts a new one, so what a request sees was read after it arrived or while it
+        waited; one that follows another (a test, a person reloading) always reads again."""
+        task = self._flights.get(key)
+        if task is None:
+            task = asyncio.ensure_future(run_in_threadpool(read))
+            self._flights[key] = task
+            task.add_done_callback(lambda _: self._flights.pop(key, None))
+        return await asyncio.shield(task)
 
     def fresh_cache(self) -> LRUCache:
         """The response cache, emptied whenever the results snapshot has changed."""
@@ -244,7 +268,7 @@ class Web:
             response.headers["cache-control"] = "private, no-store"
             response.headers["vary"] = "HX-Request, Cookie"
             return response
-        stamp = await run_in_threadpool(variant) if variant is not None else ""
+        stamp = await self.shared(f"variant:{id(variant.__code__)}", variant) if variant is not None else ""
         key = f"{self.snapshots.current.version}|{stamp}|{int(partial)}|{request.url.path}?{request.url.query}"
         hit = self.fresh_cache().get(key)
         if hit is None:

@@ -76,5 +76,8 @@ def api_docs(request: Request) -> HTMLResponse:
 async def health(request: Request) -> JSONResponse:
     web = request.app.state.web
     snapshot = web.snapshots.current
+    cache = web.cache
     return JSONResponse({"status": "ok", "snapshot": snapshot.version, "publication": snapshot.publication,
-                         "tables": sorted(snapshot.tables)})
+                         "tables": sorted(snapshot.tables),
+                         "cache": {"entries": len(cache), "bytes": cache.size, "max_bytes": cache.max_bytes,
+                                   "hits": cache.hits, "misses": cache.misses, "evictions": cache.evictions}})

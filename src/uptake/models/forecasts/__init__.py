@@ -61,10 +61,13 @@ class ForecastSet:
 
 
 def _cap(measure: str | None, values: pd.Series) -> float:
-    """The most m may be: 1 for a proportion; otherwise half as much again as the largest value (at least 1)."""
+    """The most m may be: 1 for a proportion, and for a share-only series whose values stay within 1 (a published
+    share); otherwise half as much again as the largest value (at least 1)."""
     if measure == "proportion":
         return 1.0
     top = float(np.nanmax(values.to_numpy(float))) if len(values) else 1.0
+    if measure == "share-only" and top <= 1.0:  # a published share (or a rate per head): never above 1
+        return 1.0
     return max(1.0, 1.5 * top)
 
 

@@ -59,6 +59,7 @@ __all__ = [
 #: The catalogue's thrombolysis indicators this model applies to.
 INDICATOR_IDS: tuple[str, ...] = ("thrombolysis-rate", "thrombolysis-rate-all-admissions")
 Z_95 = 1.959963984540054
+LN10 = float(np.log(10.0))
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def good_outcome_probability(
 ) -> NDArray[np.float64]:
     """Probability of mRS 0-1 if thrombolysed ``minutes`` after onset (broadcasting)."""
     p0 = np.asarray(untreated, dtype=float)
-    ratio = 10.0 ** (np.asarray(intercept, dtype=float) + np.asarray(slope, dtype=float) * np.asarray(minutes, dtype=float))
+    log10_ratio = np.asarray(intercept, dtype=float) + np.asarray(slope, dtype=float) * np.asarray(minutes, dtype=float)
+    ratio = np.exp(LN10 * log10_ratio)  # 10 ** x, as exp: half the time of numpy's power
     odds = p0 / (1.0 - p0) * ratio
     return odds / (1.0 + odds)
 

@@ -16,7 +16,7 @@ per unit and simulated year ("trial"), for ``int(admissions)`` patients:
 
 Vectorised: the four yes/no draws of a patient multiply to one yes/no with the product of the four
 shares, so the number of candidates per unit and year is one binomial draw; ages and times are drawn only
-for candidates (about one admission in eight), all trials of a chunk at once, and summed back per unit and
+for candidates (about one admission in eight), 25 simulated years at a time, and summed back per unit and
 year with ``np.bincount``. This is the same distribution as SAMueL's per-patient draws.
 
 Scenarios (SAMueL-1, pathway_sim/scenario_results_generation): ``base`` (the units as recorded);
@@ -58,8 +58,9 @@ __all__ = [
 ALLOWED_ONSET_TO_NEEDLE = 270.0
 ALLOWED_OVERRUN = 15.0
 MIN_MINUTES_LEFT = 15.0
-#: Chunk of trials simulated at once (bounds memory: about 10,000 candidates a trial).
-TRIALS_PER_CHUNK = 100
+#: Trials simulated at once: about 10,000 candidates a trial, so a chunk's arrays stay near the cache (25 ran
+#: 1.75x faster than 100 on the build machine) and memory stays small.
+TRIALS_PER_CHUNK = 25
 
 
 @dataclass(frozen=True)

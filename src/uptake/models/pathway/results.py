@@ -2,7 +2,7 @@
 (``publish_pathway``), so they become visible with the rest of a compute or not at all.
 
 Why there and not on each request: the four scenarios x 100 simulated years of 132 units take about one
-second on an idle core (0.9-2.7 s measured on the shared 2-core build machine), too slow for a page's first
+second on an idle core (0.9-4.1 s measured on the shared 2-core build machine), too slow for a page's first
 request; the inputs are the bundled SAMueL file and ``params/stroke.yaml``, so a compute's result is
 deterministic (fixed seed) and the same for every reader.
 """

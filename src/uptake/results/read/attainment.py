@@ -57,6 +57,36 @@ def attainment(
                                             ("org_code", org_code), ("period", period)), ordered)
 
 
+def attainment_page(
+    cur: Cursor,
+    *,
+    framework: str | None = None,
+    commitment: str | None = None,
+    level: str | None = None,
+    org_code: str | None = None,
+    period: dt.date | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> tuple[pd.DataFrame, int]:
+    """One page of ``attainment(..., ordered=True)`` and the number of rows matching, paged in SQL (a framework
+    has tens of thousands of rows at the practice level: the API's pages never read them all)."""
+    return _paged(cur, ATTAINMENT.name, (("framework", framework), ("commitment", commitment), ("level", level),
+                                         ("org_code", org_code), ("period", period)), page, per_page)
+
+
+def _paged(cur: Cursor, name: str, pairs: tuple[tuple[str, Any], ...], page: int,
+           per_page: int) -> tuple[pd.DataFrame, int]:
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page start at 1")
+    conditions, params = equal_to(*pairs)
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    if name not in tables(cur):
+        return table(cur, name), 0
+    total = int(cur.execute(f'SELECT count(*) FROM "{name}" {where}', params).fetchone()[0])
+    tail = f"{where} ORDER BY {ORDER[name]} LIMIT ? OFFSET ?"
+    return table(cur, name, tail, [*params, per_page, (page - 1) * per_page]), total
+
+
 def watch_list(
     cur: Cursor, *, level: str | None = None, rating_year: dt.date | None = None, ordered: bool = False
 ) -> pd.DataFrame:
@@ -75,6 +105,20 @@ def missed_opportunities(
     """The missed opportunities (result_missed_opportunities), filtered as asked."""
     return _filtered(cur, MISSED_OPPORTUNITIES.name,
                      (("level", level), ("org_code", org_code), ("rating_year", rating_year)), ordered)
+
+
+def missed_opportunities_page(
+    cur: Cursor,
+    *,
+    level: str | None = None,
+    org_code: str | None = None,
+    rating_year: dt.date | None = None,
+    page: int = 1,
+    per_page: int = 100,
+) -> tuple[pd.DataFrame, int]:
+    """One page of ``missed_opportunities(..., ordered=True)`` and the number of rows matching, paged in SQL."""
+    return _paged(cur, MISSED_OPPORTUNITIES.name,
+                  (("level", level), ("org_code", org_code), ("rating_year", rating_year)), page, per_page)
 
 
 def progress(cur: Cursor, framework: str, level: str | None = None, by_region: bool = False) -> pd.DataFrame:

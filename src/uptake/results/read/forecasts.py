@@ -3,7 +3,8 @@ organisation and commitment pages' forecasts, the API's /forecasts, ``uptake for
 forecasts are computed from (result_values, result_indicators, result_attainment, relationships).
 
 The forecast tables are written by ``uptake compute`` (uptake.models.forecasts); a store computed before
-they existed has none of them, and these readers then find nothing.
+they existed has none of them: callers ask ``missing_tables`` (the command line) or the snapshot (the web)
+first, as the readers of the page tables do not (a page asks few questions).
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ def fits(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """Rows of result_forecast_fits with the organisation's current name (org_name), and the total."""
-    if missing_tables(cur):
-        return [], 0
     where, params = _where((("f.indicator", indicator), ("f.level", level)), ("f.org_code", org_codes))
     total = cur.execute(f"SELECT count(*) FROM result_forecast_fits f{where}", params).fetchone()[0]
     sql = (f"SELECT f.*, o.name AS org_name FROM result_forecast_fits f LEFT JOIN organisations o "
@@ -69,8 +68,6 @@ def fit(cur: Cursor, indicator: str, level: str, org_code: str) -> Row | None:
 
 def trajectory(cur: Cursor, indicator: str, level: str, org_code: str) -> list[Row]:
     """One series' observed values, fitted curve and 95% band, by period (forecast: past the last value)."""
-    if missing_tables(cur):
-        return []
     return rows(cur, "SELECT period, observed, fitted, low, high, forecast, synthetic FROM result_forecasts "
                      "WHERE indicator = ? AND level = ? AND org_code = ? ORDER BY period",
                 [indicator, level, org_code])
@@ -86,8 +83,6 @@ def trajectories(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """Rows of result_forecasts (the downloads and the API), and the total."""
-    if missing_tables(cur):
-        return [], 0
     where, params = _where((("indicator", indicator), ("level", level)), ("org_code", org_codes))
     total = cur.execute(f"SELECT count(*) FROM result_forecasts{where}", params).fetchone()[0]
     sql = f"SELECT * FROM result_forecasts{where} ORDER BY indicator, level, org_code, period"
@@ -110,26 +105,21 @@ def targets(
     offset: int = 0,
 ) -> tuple[list[Row], int]:
     """Rows of result_forecast_targets with the organisation's current name, and the total (ordered by
-    commitment, level, probability)."""
-    if missing_tables(cur):
-        return [], 0
+    commitment, level, probability; without a limit the total is the rows' number)."""
     where, params = _where((("t.framework", framework), ("t.commitment", commitment),
                             ("t.indicator", indicator), ("t.level", level)), ("t.org_code", org_codes))
-    total = cur.execute(f"SELECT count(*) FROM result_forecast_targets t{where}", params).fetchone()[0]
     sql = (f"SELECT t.*, o.name AS org_name FROM result_forecast_targets t LEFT JOIN organisations o "
            f"ON o.code = t.org_code AND o.{CURRENT_ORG}{where} "
            "ORDER BY t.framework, t.commitment, t.level, t.probability NULLS LAST, t.org_code")
-    tail: list[Any] = []
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        tail = [limit, offset]
-    return rows(cur, sql, params + tail), int(total)
+    if limit is None:
+        found = rows(cur, sql, params)
+        return found, len(found)
+    total = cur.execute(f"SELECT count(*) FROM result_forecast_targets t{where}", params).fetchone()[0]
+    return rows(cur, sql + " LIMIT ? OFFSET ?", params + [limit, offset]), int(total)
 
 
 def organisation_fits(cur: Cursor, org_code: str) -> list[Row]:
     """Every indicator's fit of one organisation (the organisation page)."""
-    if missing_tables(cur):
-        return []
     return rows(cur, "SELECT * FROM result_forecast_fits WHERE org_code = ? ORDER BY indicator, level", [org_code])
 
 
@@ -141,8 +131,6 @@ def organisation_targets(cur: Cursor, org_code: str) -> list[Row]:
 
 def commitment_map(cur: Cursor, framework: str, commitment: str, level: str) -> list[Row]:
     """org_code, probability, status and synthetic of one commitment at one level (the map)."""
-    if missing_tables(cur):
-        return []
     return rows(cur, "SELECT org_code, probability, status, synthetic FROM result_forecast_targets "
                      "WHERE framework = ? AND commitment = ? AND level = ? ORDER BY org_code",
                 [framework, commitment, level])
@@ -151,8 +139,6 @@ def commitment_map(cur: Cursor, framework: str, commitment: str, level: str) -> 
 def fits_with_categories(cur: Cursor, indicator: str, level: str) -> list[Row]:
     """Each organisation's adopter category from its fitted curve beside today's (Rogers' category of its
     observed first adoption, result_adoption's normal mode), with both adoption dates."""
-    if missing_tables(cur):
-        return []
     adoption = "result_adoption" in tables(cur)
     join = ("LEFT JOIN result_adoption a ON a.indicator = f.indicator AND a.level = f.level "
             "AND a.org_code = f.org_code") if adoption else ""

@@ -77,18 +77,21 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _etag(request: Request, principal: Principal) -> str:
+def _etag(request: Request, principal: Principal, stamp: str = "") -> str:
     web = web_of(request)
     key = "|".join([web.snapshots.current.version, request.url.path, str(sorted(request.query_params.multi_items())),
-                    principal.cache_key])
+                    principal.cache_key, stamp])
     return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-async def respond(request: Request, build, *, private: bool = False) -> Response:
-    """ETag first: an unchanged answer costs no query at all. ``build`` runs in the thread pool."""
+async def respond(request: Request, build, *, private: bool = False, variant=None) -> Response:
+    """ETag first: an unchanged answer costs no query at all. ``build`` runs in the thread pool. ``variant``,
+    for answers that also show what lives outside the snapshot (the mission's, in the workflow database),
+    gives a stamp of that state (read in the thread pool), added to the ETag and so to the cache key."""
     web = web_of(request)
     principal = await web.principal_async(request)
-    etag = _etag(request, principal)
+    stamp = await web.shared(f"variant:{id(variant.__code__)}", variant) if variant is not None else ""
+    etag = _etag(request, principal, stamp)
     headers = {"etag": etag, "cache-control": "private, no-cache" if (private or principal.signed_in) else "no-cache",
                "vary": "Authorization, Cookie"}
     if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:

@@ -24,7 +24,16 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from uptake.catalogue import Catalogue
-from uptake.ecosystem.adopters import FIELD_LABELS, case_library, located, log_frame, near_me, record_adoption, risers
+from uptake.ecosystem.adopters import (
+    FIELD_LABELS,
+    case_library,
+    choose_indicator,
+    located,
+    log_frame,
+    near_me,
+    record_adoption,
+    risers,
+)
 from uptake.ecosystem.anchors import FieldProblems
 from uptake.ecosystem.local_records import RECORDING_ROLES, Refused, signed_in
 from uptake.results import read
@@ -127,13 +136,11 @@ def search(session: Session, cur: Any, catalogue: Catalogue, innovation: str, or
     if not indicators:
         raise HTTPException(404, f"the innovation {innovation!r} has no indicator to search results by")
     tables = read.tables(cur)
-    measured = {r["indicator"]: r["level"] for r in read.values.indicator_levels(cur)} if "result_values" in tables \
-        else {}
-    same_level = [i for i in indicators if org["level"] in [lv.value for lv in i.levels]]
-    indicator = (same_level or indicators)[0]
-    level = org["level"] if same_level else indicator.levels[0].value
+    measured = {(r["indicator"], r["level"]) for r in read.values.indicator_levels(cur)} \
+        if "result_values" in tables else set()
+    indicator, level = choose_indicator(indicators, org["level"], measured)
     values = pd.DataFrame(columns=VALUE_COLUMNS)
-    if indicator.id in measured:
+    if (indicator.id, level) in measured:
         values = read.values.values_frame(cur, VALUE_COLUMNS, [indicator.id])
         values = values.loc[values["level"] == level]
     places, peers = context if context is not None else places_and_peers(cur)

@@ -15,11 +15,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from html import escape
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Request
+from pydantic import BaseModel, Field
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from uptake.ecosystem.award import (
@@ -46,7 +49,9 @@ from uptake.store.db import session_scope
 from uptake.store.ecosystem_award_models import GROUPS, AwardNomination
 from uptake.web.api.errors import responses
 from uptake.web.ecosystem.frontline import (
+    WRITE_RESPONSES,
     add_templates,
+    api_errors,
     download,
     field_map,
     form_of,
@@ -56,6 +61,7 @@ from uptake.web.ecosystem.frontline import (
     units_of,
     web_of,
     who_of,
+    writer,
 )
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
@@ -143,6 +149,52 @@ class _Allocated:
     def __init__(self, nomination_id: int, level: Any):
         self.nomination_id = nomination_id
         self.level = level if isinstance(level, str) else None
+
+
+def rates_chart(rows: list[dict[str, Any]], attribute: str, title: str) -> Markup:
+    """An SVG of each group's award rate (a dot) and its Wilson 95% interval (a line), with a dashed line at four
+    fifths of the highest rate; groups nobody was nominated in are left out. The table beside it gives the same
+    figures."""
+    groups = [r for r in rows if r["attribute"] == attribute and r["nominated"]]
+    if not groups:
+        return Markup("")
+    width, row_h, left, right = 560, 26, 190, 40
+    height = row_h * len(groups) + 40
+    span = width - left - right
+
+    def x(value: float) -> float:
+        return left + span * value
+
+    parts = []
+    reference = next((r["reference_rate"] for r in groups if r["reference_rate"] is not None), None)
+    if reference:
+        parts.append(f'<line x1="{x(0.8 * reference):.1f}" y1="8" x2="{x(0.8 * reference):.1f}" y2="{height - 28}" '
+                     'stroke="#d5281b" stroke-dasharray="4 3"><title>Four fifths of the highest rate</title></line>')
+    for i, r in enumerate(groups):
+        y = 20 + i * row_h
+        label = escape(str(r["group"]).replace("-", " ").capitalize())
+        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="12">{label} '
+                     f'({r["awarded"]}/{r["nominated"]})</text>')
+        parts.append(f'<line x1="{x(r["ci95_low"]):.1f}" y1="{y}" x2="{x(r["ci95_high"]):.1f}" y2="{y}" '
+                     'stroke="#425563" stroke-width="2"/>')
+        flagged = r["four_fifths"] == "below four fifths"
+        shape = (f'<rect x="{x(r["rate"]) - 5:.1f}" y="{y - 5}" width="10" height="10" fill="#d5281b"/>' if flagged
+                 else f'<circle cx="{x(r["rate"]):.1f}" cy="{y}" r="5" fill="#005eb8"/>')
+        parts.append(shape.replace("/>", f'><title>{label}: {r["rate"] * 100:.0f}% '
+                                        f'({r["ci95_low"] * 100:.0f}% to {r["ci95_high"] * 100:.0f}%)</title></'
+                                        + ("rect>" if flagged else "circle>"), 1))
+    axis_y = height - 22
+    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + span}" y2="{axis_y}" stroke="#425563"/>')
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<text x="{x(tick):.1f}" y="{axis_y + 15}" text-anchor="middle" font-size="11">'
+                     f'{tick * 100:.0f}%</text>')
+    desc = escape(f"Award rate by {title.lower()}: each group's rate (dot; a red square when below four fifths of "
+                  "the highest group's rate) and its 95% interval (line); the dashed red line is four fifths of the "
+                  "highest rate.")
+    return Markup(f'<svg class="uptake-svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
+                  f'role="img" aria-labelledby="chart-{attribute}-title chart-{attribute}-desc">'
+                  f'<title id="chart-{attribute}-title">Award rate by {escape(title.lower())}</title>'
+                  f'<desc id="chart-{attribute}-desc">{desc}</desc>{"".join(parts)}</svg>')
 
 
 # --- pages ------------------------------------------------------------------------------------------------------
@@ -266,8 +318,9 @@ def fairness_page(request: Request) -> Response:
         frame = ranking(request, session, scheme)
         table, basis = audit(session, scheme, frame)
     flagged = table[table["four_fifths"] == "below four fifths"]
-    return render(request, "ecosystem/award_fairness.html", scheme=scheme, audit=records(table), basis=basis,
-                  groups=GROUP_TITLES, flagged=records(flagged), total=len(frame),
+    rows = records(table)
+    return render(request, "ecosystem/award_fairness.html", scheme=scheme, audit=rows, basis=basis,
+                  charts_by_group={a: rates_chart(rows, a, t) for a, t in GROUP_TITLES.items()}, groups=GROUP_TITLES, flagged=records(flagged), total=len(frame),
                   any_synthetic=bool(frame["synthetic"].any()))
 
 
@@ -337,6 +390,31 @@ def api_fairness(request: Request) -> dict[str, Any]:
         scheme = _scheme(session)
         table, basis = audit(session, scheme, ranking(request, session, scheme))
     return {"basis": basis, "groups": _rows(table)}
+
+
+class NominationIn(BaseModel):
+    """A nomination, as the form takes it; each group is one of its vocabulary or "prefer-not-to-say"."""
+
+    nominee_name: str = Field(max_length=255)
+    nominee_kind: str = Field(max_length=16, examples=["team"])
+    org_code: str = Field(max_length=64, examples=["RAL"])
+    commitment: str = Field(max_length=130, examples=["stroke/thrombolysis"])
+    evidence: str = Field(max_length=20000)
+    sex: str = Field("prefer-not-to-say", max_length=32)
+    ethnic_group: str = Field("prefer-not-to-say", max_length=32)
+    profession: str = Field("prefer-not-to-say", max_length=32)
+    region: str = Field("prefer-not-to-say", max_length=32)
+    trust_type: str = Field("prefer-not-to-say", max_length=32)
+
+
+@api.post("/award/nominations", status_code=201, summary="Nominate a team or person (a provider lead, for their "
+          "organisation)", responses=WRITE_RESPONSES)
+def api_nominate(request: Request, who: Annotated[Any, Depends(writer)],
+                 nomination: Annotated[NominationIn, Body()]) -> dict[str, Any]:
+    with api_errors(), session_scope(web_of(request).engine, write=True) as session:
+        row = nominate(session, who, _scheme(session), nomination.model_dump())
+        return {"id": row.id, "scheme": f"{row.scheme_id}@{row.scheme_version}", "org_code": row.org_code,
+                "commitment": f"{row.framework_id}/{row.commitment_key}"}
 
 
 __all__ = ["api", "mount", "router", "nominations_frame", "nominate_problem"]

@@ -19,13 +19,57 @@ from jinja2 import ChoiceLoader, PackageLoader
 from uptake import ATTRIBUTION
 from uptake.catalogue import Catalogue
 from uptake.safe_cells import safe_cell, safe_frame
-from uptake.web.mission.common import records, render, web_of, who_of
-from uptake.web.security import CSRF_FIELD, csrf_ok
+from uptake.web.mission.common import records, web_of, who_of
+from uptake.ecosystem.frontline_rules import FieldProblems, NotAllowed
+from uptake.errors import NotFound
+from uptake.web.api.errors import responses
+from uptake.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok
 
-__all__ = ["add_templates", "download", "field_map", "form_of", "optional_results", "records", "render",
-           "units_of", "web_of", "who_of"]
+__all__ = ["WRITE_RESPONSES", "add_templates", "api_errors", "download", "field_map", "form_of", "optional_results",
+           "records", "render", "units_of", "web_of", "who_of", "writer"]
+
+#: What an API write may answer besides its success (the OpenAPI document lists them).
+WRITE_RESPONSES = responses(
+    400, 401, 403, 404,
+    d400="The record cannot be saved as sent: the detail names each field and what is wrong (nothing is saved)",
+    d401="Not signed in (send Authorization: Bearer TOKEN), or the API token is unknown, revoked or malformed",
+    d403="The caller's role or organisation may not make this record (or a session without its X-CSRF-Token)",
+    d404="No award scheme is loaded, or no such lead",
+)
+
+
+def writer(request: Request) -> Any:
+    """The signed-in person making a change through the API; CSRF-checked when they come with a session."""
+    who = who_of(request)
+    if who.role == "public":
+        raise HTTPException(401, "sign in, or send Authorization: Bearer TOKEN")
+    if "authorization" not in request.headers and not csrf_ok(request, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
+    return who
+
+
+@contextmanager
+def api_errors() -> Iterator[None]:
+    """A write's refusals as the API's one error model: a field problem 400 (naming each field), a role or
+    organisation that may not 403, a missing scheme or lead 404."""
+    try:
+        yield
+    except FieldProblems as exc:
+        raise HTTPException(400, str(exc)) from None
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
 _MARK = "uptake-frontline-templates"
+
+
+def render(request: Request, template: str, **context: Any) -> Response:
+    """A page in the web app's layout, under the "Award and leads" navigation item; never cached (pages differ
+    by role)."""
+    response = web_of(request).render(request, template, nav="frontline", **context)
+    response.headers["cache-control"] = "private, no-store"
+    return response
 
 
 def add_templates(app: FastAPI) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Request
+from pydantic import BaseModel, Field
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -35,7 +36,9 @@ from uptake.errors import NotFound
 from uptake.store.db import session_scope
 from uptake.web.api.errors import responses
 from uptake.web.ecosystem.frontline import (
+    WRITE_RESPONSES,
     add_templates,
+    api_errors,
     download,
     field_map,
     form_of,
@@ -44,8 +47,9 @@ from uptake.web.ecosystem.frontline import (
     render,
     web_of,
     who_of,
+    writer,
 )
-from uptake.web.pdf import PdfUnavailable, html_to_pdf, print_styles
+from uptake.web.pdf import PdfUnavailable, css_string, html_to_pdf, print_styles
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
 
@@ -198,7 +202,7 @@ def portfolio_download(request: Request, lead_id: int, fmt: str) -> Response:
         raise HTTPException(404, f"no download format {fmt}: csv, xlsx or pdf")
     web = web_of(request)
     html = web.templates.get_template("ecosystem/portfolio_print.html").render(
-        print_styles=print_styles(web.assets), doc_title=f"Innovation portfolio: {folio.lead.name}", folio=folio,
+        print_styles=print_styles(web.assets), css_string=css_string, doc_title=f"Innovation portfolio: {folio.lead.name}", folio=folio,
         lead=folio.lead, contributions=records(folio.contributions), kinds=KIND_TITLES, attribution=ATTRIBUTION,
         version=__version__)
     try:
@@ -238,3 +242,38 @@ def api_portfolio(request: Request, lead_id: LeadId) -> dict[str, Any]:
             "competencies": [{"id": s.id, "title": s.title, "statement": s.statement, "evidenced_by": ids}
                              for s, ids in folio.statements],
             "statements_available": len(competencies())}
+
+
+class LeadIn(BaseModel):
+    org_code: str = Field(max_length=64, examples=["RAL"])
+    name: str = Field(max_length=255)
+    job_title: str = Field(max_length=255)
+    started_on: str = Field(max_length=32, examples=["2024-04-01"])
+    email: str = Field("", max_length=320)
+
+
+class ContributionIn(BaseModel):
+    kind: str = Field(max_length=16, examples=["taught"])
+    innovation: str = Field(max_length=64, examples=["thrombolysis"])
+    description: str = Field(max_length=20000)
+    occurred_on: str = Field(max_length=32, examples=["2024-06-01"])
+    commitment: str = Field("", max_length=130, examples=["stroke/thrombolysis"])
+    peer_org_code: str = Field("", max_length=64)
+
+
+@api.post("/leads", status_code=201, summary="Name an innovation lead (the organisation's provider lead)",
+          responses=WRITE_RESPONSES)
+def api_add_lead(request: Request, who: Annotated[Any, Depends(writer)],
+                 lead: Annotated[LeadIn, Body()]) -> dict[str, Any]:
+    with api_errors(), session_scope(web_of(request).engine, write=True) as session:
+        row = add_lead(session, who, lead.model_dump())
+        return {"id": row.id, "org_code": row.org_code, "name": row.name}
+
+
+@api.post("/leads/{lead_id}/contributions", status_code=201, summary="Record a lead's contribution to spread",
+          responses=WRITE_RESPONSES)
+def api_add_contribution(request: Request, who: Annotated[Any, Depends(writer)], lead_id: LeadId,
+                         contribution: Annotated[ContributionIn, Body()]) -> dict[str, Any]:
+    with api_errors(), session_scope(web_of(request).engine, write=True) as session:
+        row = add_contribution(session, who, lead_id, contribution.model_dump())
+        return {"id": row.id, "lead_id": row.lead_id, "kind": row.kind, "competencies": row.competencies}

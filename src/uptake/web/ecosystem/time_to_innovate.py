@@ -14,7 +14,8 @@ from html import escape
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
+from pydantic import BaseModel, Field
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,9 @@ from uptake.ecosystem.frontline_rules import FieldProblems, NotAllowed, may_reco
 from uptake.results import read
 from uptake.store.db import session_scope
 from uptake.web.ecosystem.frontline import (
+    WRITE_RESPONSES,
     add_templates,
+    api_errors,
     download,
     field_map,
     form_of,
@@ -33,6 +36,7 @@ from uptake.web.ecosystem.frontline import (
     render,
     web_of,
     who_of,
+    writer,
 )
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
@@ -207,3 +211,29 @@ def api_time(request: Request) -> list[dict[str, Any]]:
          summary="The report's figure: one in five clinical staff a day a week, from its inputs")
 def api_national(request: Request) -> dict[str, Any]:
     return national()
+
+
+class TimeIn(BaseModel):
+    """Shares in per cent, hours a week each; used_* empty until the year is over; annual_pay empty for the
+    Agenda for Change Band 6 midpoint."""
+
+    org_code: str = Field(max_length=64, examples=["RAL"])
+    year_start: str = Field(max_length=32, examples=["2025-04-01"])
+    staff_fte: str = Field(max_length=32, examples=["5000"])
+    staff_source: str = Field(max_length=255, examples=["NHS Workforce Statistics, June 2025"])
+    planned_share: str = Field(max_length=32, examples=["20"])
+    planned_hours: str = Field(max_length=32, examples=["7.5"])
+    used_share: str = Field("", max_length=32)
+    used_hours: str = Field("", max_length=32)
+    annual_pay: str = Field("", max_length=32)
+    pay_source: str = Field("", max_length=255)
+
+
+@api.post("/time-to-innovate", status_code=201, summary="Record (or update) an organisation's time to innovate "
+          "for a financial year", responses=WRITE_RESPONSES)
+def api_record_time(request: Request, who: Annotated[Any, Depends(writer)],
+                    record: Annotated[TimeIn, Body()]) -> dict[str, Any]:
+    with api_errors(), session_scope(web_of(request).engine, write=True) as session:
+        row = tti.record_time(session, who, record.model_dump())
+        return {"id": row.id, "org_code": row.org_code, "year_start": row.year_start.isoformat(),
+                "planned_cost_pounds": tti.cost(row.staff_fte, row.planned_share, row.planned_hours, row.annual_pay)}

@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import duckdb
 import pandas as pd
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -49,7 +50,9 @@ from uptake.mission.ratings import ratings_table
 from uptake.mission.results import no_results, no_store
 from uptake.results import read
 from uptake.store.db import session_scope
+from uptake.web.api.common import respond
 from uptake.web.api.errors import WRITE_CODES, responses
+from uptake.web.mission.common import mission_stamp
 from uptake.web.security import CSRF_HEADER, csrf_ok
 
 
@@ -182,7 +185,13 @@ def _page(rows: list[dict[str, Any]], page: int, per_page: int) -> dict[str, Any
             "total": total, "pages": max(1, math.ceil(total / per_page))}
 
 
-Page = Annotated[int, Query(ge=1)]
+def _sql_page(items: list[dict[str, Any]], total: int, page: int, per_page: int) -> dict[str, Any]:
+    """A page already cut in SQL, as ``_page`` answers."""
+    return {"items": [_json(r) for r in items], "page": page, "per_page": per_page, "total": total,
+            "pages": max(1, math.ceil(total / per_page))}
+
+
+Page = Annotated[int, Query(ge=1, le=2**31 - 1)]
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 
 
@@ -217,30 +226,46 @@ def nsf_show(request: Request, framework_id: str,
         return {"definition": row.definition, "versions": history}
 
 
+async def _cached(request: Request, build: Callable[[], Any]) -> Response:
+    """A public answer from the results snapshot through the web's cache (uptake.web.api.common.respond): kept
+    per snapshot and per stamp of the mission's published state (frameworks, ratings), so an anonymous
+    caller's repeat costs no query and a change in either is seen on the next request."""
+    web = _web(request)
+    return await respond(request, lambda _principal: (build(), {}), variant=lambda: mission_stamp(web))
+
+
 @router.get("/nsf/{framework_id}/attainment", summary="Attainment of a framework's commitments (result_attainment)",
-            responses=responses(404))
-def nsf_attainment(
+            responses=responses(404), response_model=dict[str, Any])
+async def nsf_attainment(
     request: Request, framework_id: str, commitment: str | None = None, level: str | None = None,
     org_code: str | None = None, period: dt.date | None = None, page: Page = 1, per_page: PerPage = 100,
-) -> dict[str, Any]:
-    _published_or_404(request, framework_id)
-    with _results(request) as cur:
-        frame = read.attainment.attainment(cur, framework=framework_id, commitment=commitment, level=level,
-                                           org_code=org_code, period=period, ordered=True)
-    return _page(_frame_rows(frame), page, per_page)
+) -> Response:
+    def build() -> dict[str, Any]:
+        _published_or_404(request, framework_id)
+        with _results(request) as cur:  # one page read in SQL, never the whole framework
+            frame, total = read.attainment.attainment_page(cur, framework=framework_id, commitment=commitment,
+                                                           level=level, org_code=org_code, period=period, page=page,
+                                                           per_page=per_page)
+        return _sql_page(_frame_rows(frame), total, page, per_page)
+
+    return await _cached(request, build)
 
 
 @router.get("/nsf/{framework_id}/progress", summary="Organisations by status, per commitment, level and period",
-            responses=responses(404))
-def nsf_progress(request: Request, framework_id: str, level: str | None = None,
-                 by_region: bool = False) -> list[dict[str, Any]]:
-    _published_or_404(request, framework_id)
-    try:
-        with _results(request) as cur:
-            frame = read.attainment.progress(cur, framework_id, level=level or None, by_region=by_region)
-    except duckdb.Error as exc:  # no attainment yet
-        raise HTTPException(404, f"no attainment computed yet ({exc.__class__.__name__}); run `uptake ratings compute`")
-    return [_json(r) for r in _frame_rows(frame)]
+            responses=responses(404), response_model=list[dict[str, Any]])
+async def nsf_progress(request: Request, framework_id: str, level: str | None = None,
+                       by_region: bool = False) -> Response:
+    def build() -> list[dict[str, Any]]:
+        _published_or_404(request, framework_id)
+        try:
+            with _results(request) as cur:
+                frame = read.attainment.progress(cur, framework_id, level=level or None, by_region=by_region)
+        except duckdb.Error as exc:  # no attainment yet
+            raise HTTPException(404, f"no attainment computed yet ({exc.__class__.__name__}); "
+                                "run `uptake ratings compute`") from None
+        return [_json(r) for r in _frame_rows(frame)]
+
+    return await _cached(request, build)
 
 
 def _published_or_404(request: Request, framework_id: str) -> None:
@@ -268,21 +293,29 @@ def ratings(
     return _page(_frame_rows(frame), page, per_page)
 
 
-@router.get("/ratings/watch-list", summary="The decertification watch list", responses=responses(404))
-def watch_list(request: Request) -> list[dict[str, Any]]:
-    with _results(request) as cur:
-        frame = read.attainment.watch_list(cur, ordered=True)
-    return [_json(r) for r in _frame_rows(frame)]
+@router.get("/ratings/watch-list", summary="The decertification watch list", responses=responses(404),
+            response_model=list[dict[str, Any]])
+async def watch_list(request: Request) -> Response:
+    def build() -> list[dict[str, Any]]:
+        with _results(request) as cur:
+            frame = read.attainment.watch_list(cur, ordered=True)
+        return [_json(r) for r in _frame_rows(frame)]
+
+    return await _cached(request, build)
 
 
 @router.get("/ratings/missed-opportunities", summary="Commitments most similar peers met and the organisation did not",
-            responses=responses(404))
-def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
-                         page: Page = 1, per_page: PerPage = 100) -> dict[str, Any]:
-    with _results(request) as cur:
-        frame = read.attainment.missed_opportunities(cur, level=level or None, org_code=org_code or None,
-                                                     ordered=True)
-    return _page(_frame_rows(frame), page, per_page)
+            responses=responses(404), response_model=dict[str, Any])
+async def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
+                               page: Page = 1, per_page: PerPage = 100) -> Response:
+    def build() -> dict[str, Any]:
+        with _results(request) as cur:
+            frame, total = read.attainment.missed_opportunities_page(cur, level=level or None,
+                                                                     org_code=org_code or None, page=page,
+                                                                     per_page=per_page)
+        return _sql_page(_frame_rows(frame), total, page, per_page)
+
+    return await _cached(request, build)
 
 
 # --- comply or justify ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from uptake.models.outcomes.registry import model_for
 from uptake.results import read
 from uptake.results.schema import OPPORTUNITY_ROW
 from uptake.web.formatting import (
@@ -17,6 +18,7 @@ from uptake.web.formatting import (
     level_label,
     number,
     period_label,
+    pounds,
     pounds_heading,
     pounds_meant,
     signed_pounds,
@@ -62,6 +64,39 @@ def _opportunity_columns(ctx: Context, with_org: bool, ind=None) -> list[Column]
     return columns
 
 
+def _outcome_columns(ind, rows: list[dict], found: list[dict], key) -> tuple[list[Column], list[str]]:
+    """The opportunity table's outcome columns (the indicator's outcome model: strokes, deaths, good outcomes,
+    pounds ... avoided or gained if the gap closed, each with its 95% interval), filled into ``rows`` from the
+    outcome rows ``found`` matched by ``key(row)``; and the raw column names they add to downloads."""
+    model = model_for(ind.id) if ind is not None else None
+    if model is None or not found:
+        return [], []
+    by_key = {(*key(r), r["outcome"]): r for r in found}
+    raw: list[str] = []
+    for outcome in model.outcomes:
+        name = f"outcome_{outcome.key}"
+        for row in rows:
+            match = by_key.get((*key(row), outcome.key))
+            for part in ("mean", "low", "high"):
+                row[f"{name}_{part}"] = match[part] if match else None
+        raw += [f"{name}_mean", f"{name}_low", f"{name}_high"]
+
+    def fmt(r) -> str:
+        parts = []
+        for outcome in model.outcomes:
+            name = f"outcome_{outcome.key}"
+            mean, low, high = r[f"{name}_mean"], r[f"{name}_low"], r[f"{name}_high"]
+            if mean is None:
+                continue
+            show = pounds if outcome.key.endswith("pounds") else (lambda v: number(v, 1))
+            parts.append(f"{outcome.label} {show(mean)} ({show(low)} to {show(high)})")
+        return "; ".join(parts) or "-"
+
+    # one wrapping column (every outcome with its interval), so the table still fits the page
+    columns = [Column("outcome_summary", "If the gap closed: outcomes (95% intervals)", fmt=fmt)]
+    return columns, raw
+
+
 def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, benchmark: str | None = None,
                 page: int = 1, per_page: int | None = None):
     """Each organisation's opportunity (restricted: only the rows the principal's role covers)."""
@@ -78,11 +113,17 @@ def opportunity(ctx: Context, indicator: str, level: str, period: Any = None, be
         org_codes=None if visible is None else sorted(visible), limit=per_page,
         offset=(max(page, 1) - 1) * per_page if per_page else 0,
     )
+    extra, raw = [], []
+    if rows and model_for(indicator) is not None and "result_outcomes" in read.tables(ctx.cur):
+        found, _ = read.outcomes.outcomes(ctx.cur, indicator=indicator, level=level, period=day,
+                                          benchmark=benchmark, org_codes=sorted({r["org_code"] for r in rows}))
+        extra, raw = _outcome_columns(ind, rows, found, lambda r: (r["org_code"], r["benchmark"]))
+    columns = _opportunity_columns(ctx, True, ind)
     return DataTable(
         "opportunity", f"Opportunity by organisation: {level_label(level, plural=True)}",
-        _opportunity_columns(ctx, True, ind), rows,
+        columns[:-1] + extra + columns[-1:], rows,
         {"indicator": indicator, "level": level, "period": day.isoformat() if day else None, "benchmark": benchmark},
-        total, raw_columns=OPPORTUNITY_ROW.column_names,
+        total, raw_columns=OPPORTUNITY_ROW.column_names + raw,
     )
 
 
@@ -117,5 +158,11 @@ def opportunity_totals(ctx: Context, indicator: str):
     if ind.unit_cost is not None:  # no pounds column without a unit cost (downloads keep extra_pounds)
         columns.append(Column("extra_pounds", pounds_heading(ind),
                               fmt=lambda r: signed_pounds(ind, r["extra_pounds"]), numeric=True))
+    raw = None
+    if rows and model_for(indicator) is not None and "result_outcomes" in read.tables(ctx.cur):
+        found = read.outcomes.national_outcomes(ctx.cur, indicator, rows[0]["period"])
+        extra, added = _outcome_columns(ind, rows, found, lambda r: (r["level"], r["benchmark"]))
+        columns += extra
+        raw = (list(rows[0].keys()) if rows else []) if added else None
     return DataTable("opportunity-totals", f"National opportunity: {ind.title}", columns, rows,
-                     {"indicator": indicator})
+                     {"indicator": indicator}, raw_columns=raw)

@@ -24,13 +24,13 @@ WEALTH_SEED = 20200701
 
 
 def with_interval(mean: Any, low: Any, high: Any, digits: int = 1, money: bool = False) -> str:
-    """'12.3 (95% interval 8.1 to 16.9)'; pounds when ``money``."""
+    """'12.3 (8.1 to 16.9)' (the heading says it is a 95% interval); pounds when ``money``."""
     if missing(mean):
         return "-"
     fmt = pounds if money else (lambda v: number(v, digits))
     if missing(low) or missing(high):
         return fmt(mean)
-    return f"{fmt(mean)} (95% interval {fmt(low)} to {fmt(high)})"
+    return f"{fmt(mean)} ({fmt(low)} to {fmt(high)})"
 
 
 def _money(r: dict) -> bool:
@@ -71,19 +71,24 @@ def national_outcomes(ctx: Context, indicator: str, benchmark: str | None = None
     provisional = read.runs.provisional_periods(ctx.cur, indicator)
     rows = [r for r in read.outcomes.national_outcomes(ctx.cur, indicator, exclude_periods=provisional)
             if benchmark is None or r["benchmark"] == benchmark]
-    columns = [
-        Column("level", "Organisations compared", fmt=lambda r: level_label(r["level"], plural=True)),
-        Column("benchmark", "If every organisation below it matched",
-               fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
-        Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
+    columns = [Column("level", "Organisations compared", fmt=lambda r: level_label(r["level"], plural=True))]
+    if benchmark is None:
+        columns.append(Column("benchmark", "If every organisation below it matched",
+                              fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])))
+    columns += [
         *_gap_columns(ind),
-        Column("outcome_label", "Outcome", fmt=lambda r: f"{r['outcome_label']}: {r['counts']}"),
-        Column("mean", "In England (mean, 95% interval)", fmt=_outcome_cell, numeric=True),
-        Column("per_unit_mean", f"Per 1,000 extra {ind.count_unit.plural}", fmt=_per_unit, numeric=True),
+        Column("outcome_label", "Outcome"),
+        Column("mean", "In England: mean (95% interval)", fmt=_outcome_cell),
+        Column("per_unit_mean", f"Per 1,000 extra {ind.count_unit.plural}", fmt=_per_unit),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
     ]
-    return DataTable("outcomes-totals", f"What closing the gap is worth in England: {ind.title}", columns, rows,
-                     {"indicator": indicator, "benchmark": benchmark})
+    period = rows[0]["period"] if rows else None
+    if benchmark is not None:
+        title = (f"What closing the gap is worth in England, if every organisation below "
+                 f"{BENCHMARK_LABELS.get(benchmark, benchmark)} matched it ({period_label(period, ind)})")
+    else:
+        title = f"What closing the gap is worth in England ({period_label(period, ind)})"
+    return DataTable("outcomes-totals", title, columns, rows, {"indicator": indicator, "benchmark": benchmark})
 
 
 def outcomes(ctx: Context, indicator: str, level: str, period: Any = None, benchmark: str | None = "top-decile",
@@ -107,7 +112,7 @@ def outcomes(ctx: Context, indicator: str, level: str, period: Any = None, bench
         Column("benchmark", "If it matched", fmt=lambda r: BENCHMARK_LABELS.get(r["benchmark"], r["benchmark"])),
         *_gap_columns(ind),
         Column("outcome_label", "Outcome"),
-        Column("mean", "Mean (95% interval)", fmt=_outcome_cell, numeric=True),
+        Column("mean", "Mean (95% interval)", fmt=_outcome_cell),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
     ]
     return DataTable("outcomes", f"Outcomes of closing the gap by organisation: {level_label(level, plural=True)}",
@@ -134,8 +139,8 @@ def org_outcomes(ctx: Context, code: str) -> DataTable:
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ctx.catalogue.indicators.get(r["indicator"]))),
         Column("extra_units", "Its gap (if it matched the top decile)", fmt=lambda r: _gap_text(ctx, r),
                numeric=True),
-        Column("outcome_label", "Outcome", fmt=lambda r: f"{r['outcome_label']}: {r['counts']}"),
-        Column("mean", "Mean (95% interval)", fmt=_outcome_cell, numeric=True),
+        Column("outcome_label", "Outcome"),
+        Column("mean", "Mean (95% interval)", fmt=_outcome_cell),
         Column("share", "Share of England's",
                fmt=lambda r: "-" if missing(r["share"]) else f"{100 * r['share']:.1f}%", numeric=True),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
@@ -158,13 +163,12 @@ def impact(ctx: Context, indicator: str | None = None) -> DataTable:
     columns = [
         Column("condition", "Condition", fmt=lambda r: wealth.CONDITION_LABELS.get(r["condition"], r["condition"])),
         Column("indicator", "Indicator", fmt=title),
-        Column("extra_units", "Gap (if every organisation matched the top decile)",
-               fmt=lambda r: f"{number(r['extra_units'])} {r['unit']}", numeric=True),
+        Column("extra_units", "England's gap to the top decile",
+               fmt=lambda r: f"{number(r['extra_units'])} {r['unit']}"),
         Column("label", "Measure"),
         Column("mean", "Mean (95% interval)",
                fmt=lambda r: (with_interval(r["mean"], r["low"], r["high"], money=_money(r))
-                              if not missing(r["mean"]) else "not modelled"), numeric=True),
-        Column("note", "Per / note"),
+                              if not missing(r["mean"]) else "not modelled")),
         Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
     ]
     return DataTable("impact", "If every organisation matched the best: Uptake's measured gaps", columns, rows,

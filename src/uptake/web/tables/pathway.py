@@ -20,9 +20,9 @@ NATIONAL_NOTE = (
 )
 
 
-def _with_interval(key: str, digits: int, suffix: str = "") -> callable:
+def _with_interval(key: str, digits: int, suffix: str = "", sep: str = " to ") -> callable:
     def fmt(row: dict) -> str:
-        return (f"{number(row[key], digits)}{suffix} ({number(row[key + '_low'], digits)} to "
+        return (f"{number(row[key], digits)}{suffix} ({number(row[key + '_low'], digits)}{sep}"
                 f"{number(row[key + '_high'], digits)})")
 
     return fmt
@@ -80,20 +80,18 @@ def pathway_units(ctx: Context, scenario: str | None = None) -> DataTable:
     columns = [
         Column("stroke_team", "Unit (SAMueL code)"),
         Column("admissions_per_year", "Admissions a year", fmt=lambda r: number(r["admissions_per_year"]), numeric=True),
-        Column("recorded_thrombolysis_pct", "Recorded 2016-2018 (%, 95% interval)",
-               fmt=_with_interval("recorded_thrombolysis_pct", 1), numeric=True),
-        Column("base_thrombolysis_pct", "Base (%, 95% interval)", fmt=_with_interval("base_thrombolysis_pct", 1),
+        Column("recorded_thrombolysis_pct", "Recorded, 2016-2018 (%)",
+               fmt=_with_interval("recorded_thrombolysis_pct", 1, sep="–"), numeric=True),
+        Column("base_thrombolysis_pct", "Base (%)", fmt=_with_interval("base_thrombolysis_pct", 1, sep="–"),
                numeric=True),
-        Column("thrombolysis_pct", f"{title} (%, 95% interval)", fmt=_with_interval("thrombolysis_pct", 1),
+        Column("thrombolysis_pct", f"{title} (%)", fmt=_with_interval("thrombolysis_pct", 1, sep="–"),
                numeric=True),
-        Column("base_good_outcomes_per_1000", "Base good outcomes per 1,000 (95% interval)",
-               fmt=_with_interval("base_good_outcomes_per_1000", 1), numeric=True),
-        Column("good_outcomes_per_1000", f"{title}: good outcomes per 1,000 (95% interval)",
-               fmt=_with_interval("good_outcomes_per_1000", 1), numeric=True),
-        Column("change_good_outcomes_per_1000_vs_base", "Change per 1,000 (95% interval)",
+        Column("good_outcomes_per_1000", f"{title}: good outcomes per 1,000",
+               fmt=_with_interval("good_outcomes_per_1000", 1, sep="–"), numeric=True),
+        Column("change_good_outcomes_per_1000_vs_base", "Change from base, per 1,000",
                fmt=lambda r: (f"{r['change_good_outcomes_per_1000_vs_base']:+.1f} "
                               f"({r['change_good_outcomes_per_1000_vs_base_low']:+.1f} to "
                               f"{r['change_good_outcomes_per_1000_vs_base_high']:+.1f})"), numeric=True),
     ]
-    return DataTable("pathway-units", f"Each unit: base and {title.lower()}", columns, rows, {"scenario": scenario},
-                     note=NATIONAL_NOTE)
+    return DataTable("pathway-units", f"Each unit: base and {title.lower()} (every figure: mean and 95% interval)",
+                     columns, rows, {"scenario": scenario}, note=NATIONAL_NOTE)

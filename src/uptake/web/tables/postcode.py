@@ -38,6 +38,10 @@ def find(ctx: Context, near: str, level: str | None = None, count: int = NEAREST
     return {"location": location, "organisations": rows, "practices": practices}
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def nearest(ctx: Context, near: str, level: str | None = None) -> DataTable:
     found = find(ctx, near, level)
     location = found["location"]
@@ -45,7 +49,7 @@ def nearest(ctx: Context, near: str, level: str | None = None) -> DataTable:
         Column("distance_km", "Distance (km)", fmt=lambda r: number(r["distance_km"], 1), numeric=True),
         Column("name", "Organisation", fmt=lambda r: f"{r['name']} ({r['code']})",
                href=lambda r: org_link(r, "code")),
-        Column("level", "Type", fmt=lambda r: level_label(r["level"]).capitalize()),
+        Column("level", "Type", fmt=lambda r: _sentence(level_label(r["level"]))),
         Column("postcode", "Postcode"),
     ]
     return DataTable("nearest", f"Nearest {level_label(level, plural=True) if level else 'organisations'} to "

@@ -61,7 +61,7 @@ def org_forecast_section(cur, tctx: Context, org: dict, ind: Indicator, inputs: 
     if targets.rows:
         out["org_forecast_targets"] = targets
         out["how_org_targets"] = how(cur, ind, ["forecast", "forecast_target"], inputs, None)
-    fit = read.forecasts.fit(cur, ind.id, org["level"], org["code"])
+    fit = next((r for r in fits.rows if r["indicator"] == ind.id and r["level"] == org["level"]), None)
     if fit is None:
         return out
     out["org_forecast_fit"] = fit

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from uptake.catalogue.schemas import Indicator
+from uptake.models.outcomes.registry import model_for
 from uptake.results import read
 from uptake.web.formatting import count_plural, denominator_plural, unit_cost_text
 from uptake.web.pages.common import how
@@ -20,7 +21,7 @@ def opportunity_totals_section(cur, tctx: Context, ind: Indicator, day: dt.date 
     return {
         "opportunity_totals": opportunity_totals(tctx, ind.id),
         **national_headline(cur, ind, level),
-        "how_opportunity": how(cur, ind, ["opportunity"], {
+        "how_opportunity": how(cur, ind, ["opportunity", *(["outcomes"] if model_for(ind.id) else [])], {
             **inputs,
             "Counted in": f"{count_plural(ind)} (the numerator; the denominator counts {denominator_plural(ind)})",
             "Unit cost": unit_cost_text(ind)}, day),

@@ -32,7 +32,7 @@ def pack_section(tctx: Context, snapshot, cur, org: dict, ind: Indicator, inputs
         pack["how_nearby"] = how(cur, ind, ["nearby", "value"], inputs, latest)
         if snapshot.has("result_opportunity"):
             pack["opportunity"] = org_opportunity(tctx, code)
-            pack["how_opportunity"] = how(cur, ind, ["opportunity"], {
+            pack["how_opportunity"] = how(cur, ind, ["opportunity", *(["outcomes"] if model_for(ind.id) else [])], {
                 **inputs,
                 "Counted in": f"{count_plural(ind)} (the numerator; the denominator counts {denominator_plural(ind)})",
                 "Unit cost": unit_cost_text(ind)}, latest)
