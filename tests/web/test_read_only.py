@@ -131,6 +131,12 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/adopters/download/{name}.{fmt}": ["/adopters/download/log.csv", f"/adopters/download/cases.csv?innovation={inn}",
                                             f"/adopters/download/near.csv?innovation={inn}&org={org}"],
         "/api/v1/adopters/near": [f"/api/v1/adopters/near?innovation={inn}&org={org}"],
+        # the policy simulator (uptake.web.models.simulator): scenario 1 may not exist (a 404 is fine)
+        "/api/v1/scenarios/{scenario_id}": ["/api/v1/scenarios/1"],
+        "/simulator/{scenario_id}": ["/simulator/1"],
+        "/simulator/{scenario_id}/status": ["/simulator/1/status"],
+        "/simulator/{scenario_id}/download/{table}.csv": ["/simulator/1/download/summary.csv"],
+        "/simulator/{scenario_id}/download/{table}.xlsx": ["/simulator/1/download/targets.xlsx"],
     }
     out: list[str] = []
     for route in _walk(app.routes):

@@ -38,6 +38,7 @@ from uptake.cli import (
     nsf,
     orgs,
     pathway,
+    simulate,
     pack,
     plans,
     ratings,
@@ -71,6 +72,7 @@ ingest.register(app)
 compute.register(app)
 pathway.register(app)
 forecast.register(app)
+simulate.register(app)
 nsf.register(app)
 ratings.register(app)
 plans.register(app)

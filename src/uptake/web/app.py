@@ -36,7 +36,7 @@ from uptake.web.ecosystem import leads as ecosystem_leads
 from uptake.web.ecosystem import time_to_innovate as ecosystem_time
 from uptake.web.mission.pages import mount as mount_mission
 from uptake.web.models import api as models_api
-from uptake.web.models import health_wealth, stroke_pathway, stroke_pathway_api
+from uptake.web.models import health_wealth, simulator, simulator_api, stroke_pathway, stroke_pathway_api
 from uptake.web.models import value as value_page
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
 from uptake.web.settings import WebSettings
@@ -127,6 +127,8 @@ def create_app(
     app.include_router(value_page.router)
     app.include_router(stroke_pathway_api.router)
     app.include_router(stroke_pathway.router)
+    app.include_router(simulator_api.router)  # the policy simulator (uptake.web.models.simulator)
+    app.include_router(simulator.router)
     ecosystem_award.mount(app)  # the Innovation Award (uptake.web.ecosystem.award)
     ecosystem_leads.mount(app)  # innovation leads and their portfolios (uptake.web.ecosystem.leads)
     ecosystem_time.mount(app)  # time to innovate (uptake.web.ecosystem.time_to_innovate)

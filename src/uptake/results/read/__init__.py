@@ -16,6 +16,7 @@ runs every reader against tables made from it.
     outcomes       result_outcomes, result_impact (the models')
     pathway        result_pathway_national, result_pathway_units (the stroke pathway model)
     forecasts      result_forecast_fits, result_forecasts, result_forecast_targets (and their inputs)
+    simulation     the policy simulator's inputs (organisations, parents, denominators, peers of a level)
     profile        an organisation across every indicator (area profile, spine chart), an area's members on
                    every indicator (tartan rug), an organisation over the deciles (deciles chart)
 
@@ -38,6 +39,7 @@ from uptake.results.read import (
     peers,
     profile,
     runs,
+    simulation,
     spc,
     spread,
     values,
@@ -45,4 +47,5 @@ from uptake.results.read import (
 from uptake.results.read._sql import tables
 
 __all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "opportunity",
-           "organisations", "outcomes", "pathway", "peers", "profile", "runs", "spc", "spread", "tables", "values"]
+           "organisations", "outcomes", "pathway", "peers", "profile", "runs", "simulation", "spc", "spread",
+           "tables", "values"]
