@@ -51,7 +51,7 @@ from uptake.mission.results import no_results, no_store
 from uptake.results import read
 from uptake.store.db import session_scope
 from uptake.web.api.common import respond
-from uptake.web.api.errors import WRITE_CODES, responses
+from uptake.web.api.errors import ETAG_RESPONSES, WRITE_CODES, responses
 from uptake.web.mission.common import mission_stamp
 from uptake.web.security import CSRF_HEADER, csrf_ok
 
@@ -235,7 +235,7 @@ async def _cached(request: Request, build: Callable[[], Any]) -> Response:
 
 
 @router.get("/nsf/{framework_id}/attainment", summary="Attainment of a framework's commitments (result_attainment)",
-            responses=responses(404), response_model=dict[str, Any])
+            responses={**responses(404), **ETAG_RESPONSES}, response_model=dict[str, Any])
 async def nsf_attainment(
     request: Request, framework_id: str, commitment: str | None = None, level: str | None = None,
     org_code: str | None = None, period: dt.date | None = None, page: Page = 1, per_page: PerPage = 100,
@@ -252,7 +252,7 @@ async def nsf_attainment(
 
 
 @router.get("/nsf/{framework_id}/progress", summary="Organisations by status, per commitment, level and period",
-            responses=responses(404), response_model=list[dict[str, Any]])
+            responses={**responses(404), **ETAG_RESPONSES}, response_model=list[dict[str, Any]])
 async def nsf_progress(request: Request, framework_id: str, level: str | None = None,
                        by_region: bool = False) -> Response:
     def build() -> list[dict[str, Any]]:
@@ -293,7 +293,7 @@ def ratings(
     return _page(_frame_rows(frame), page, per_page)
 
 
-@router.get("/ratings/watch-list", summary="The decertification watch list", responses=responses(404),
+@router.get("/ratings/watch-list", summary="The decertification watch list", responses={**responses(404), **ETAG_RESPONSES},
             response_model=list[dict[str, Any]])
 async def watch_list(request: Request) -> Response:
     def build() -> list[dict[str, Any]]:
@@ -305,7 +305,7 @@ async def watch_list(request: Request) -> Response:
 
 
 @router.get("/ratings/missed-opportunities", summary="Commitments most similar peers met and the organisation did not",
-            responses=responses(404), response_model=dict[str, Any])
+            responses={**responses(404), **ETAG_RESPONSES}, response_model=dict[str, Any])
 async def missed_opportunities(request: Request, level: str | None = None, org_code: str | None = None,
                                page: Page = 1, per_page: PerPage = 100) -> Response:
     def build() -> dict[str, Any]:
