@@ -63,13 +63,19 @@ def init_workspace(path: Path | str | None, console: Console | None = None) -> W
     return ws
 
 
-def build_demo(path: Path | str | None, console: Console | None = None) -> tuple[Workspace, DemoSummary]:
+def build_demo(path: Path | str | None, console: Console | None = None, *,
+               with_practice_series: bool = False) -> tuple[Workspace, DemoSummary]:
+    """The demo workspace. The large practice-level monthly series (``DemoSource.in_demo`` False: about 380,000
+    rows each) are loaded only ``with_practice_series``: they make the build about 3 times as long
+    (docs/spread-innovations.md, "In the demo")."""
     console = console or Console()
     ws = init_workspace(path, console=console)
     catalogue = load_catalogue()
     user = _user()
     with AnalyticsStore.open(ws.analytics_path) as store:
         for indicator_id, source in SOURCES.items():
+            if not (source.in_demo or with_practice_series):
+                continue
             with console.status(f"Building {indicator_id} from {source.name}"):
                 frame = source.build()
             result = ingest_frame(

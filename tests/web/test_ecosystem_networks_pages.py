@@ -228,3 +228,31 @@ def test_api_records_and_reads_barriers_and_adoptions(signed_in, demo, client) -
     kk2 = [r for r in near["found"] if r["org_code"] == "KK2"]
     assert kk2 and kk2[0]["in_log"] and kk2[0]["distance_km"] is not None
     assert client.get("/api/v1/adopters/near?innovation=doacs&org=NOPE").status_code == 404
+
+
+def test_the_spread_readers_give_what_the_full_series_give(demo) -> None:
+    """read.spread's narrow reads (fast path) against result_values in full (the reference): the risers and the
+    uptake percentiles are the same."""
+    import duckdb
+    import pandas as pd
+
+    from uptake.ecosystem.adopters import risers
+    from uptake.ecosystem.barriers import uptake_percentiles
+    from uptake.results import read
+
+    indicators = ["doac-share", "dementia-diagnosis-rate", "narcolepsy-newer-share"]
+    polarity = {i.id: i.polarity.value for i in demo.built.catalogue.indicators.values()}
+    columns = ["indicator", "level", "org_code", "org_name", "period", "value", "ci95_low", "ci95_high", "synthetic"]
+    with duckdb.connect(str(demo.workspace.analytics_path), read_only=True) as con:
+        full = read.values.values_frame(con, columns, indicators)
+        ends = read.spread.quartile_ends_frame(con, indicators, min_orgs=3)
+        latest = read.spread.latest_values_frame(con, indicators)
+    key = ["indicator", "level", "org_code"]
+    a = risers(full, polarity, min_orgs=3).sort_values(key).reset_index(drop=True)
+    b = risers(ends, polarity, min_orgs=3).sort_values(key).reset_index(drop=True)
+    assert len(a) > 0
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    p = uptake_percentiles(full, polarity).sort_values(key).reset_index(drop=True)
+    q = uptake_percentiles(latest, polarity).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(p, q, check_dtype=False)
+    assert len(ends) < len(full)

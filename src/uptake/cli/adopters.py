@@ -29,7 +29,6 @@ from uptake.results import read
 adopters_app = sub_app(help="The adoption log, the case library and who already does an innovation near you.")
 OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="write the table to a file")]
 FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")]
-VALUES = ["indicator", "level", "org_code", "org_name", "period", "value", "ci95_low", "ci95_high", "synthetic"]
 
 
 def _emit(frame: pd.DataFrame, output: Path | None, fmt: str, title: str) -> None:
@@ -89,7 +88,7 @@ def adopters_cases(innovation: Annotated[Optional[str], typer.Option("--innovati
         raise UptakeError(f"no innovation {innovation!r}; see `uptake catalogue list --kind innovations`")
     chosen = [i.id for i in catalogue.indicators.values() if innovation in (None, i.innovation)]
     with workflow_session(workspace) as (ws, session), reading(open_store(ws)) as cur:
-        values = read.values.values_frame(cur, VALUES, chosen)
+        values = read.spread.quartile_ends_frame(cur, chosen)
         log = log_frame(session, innovation=innovation)
     polarity = {i.id: i.polarity.value for i in catalogue.indicators.values()}
     _emit(case_library(risers(values, polarity), log, catalogue), output, format, "Case library")
@@ -122,8 +121,7 @@ def adopters_near(
             raise UptakeError(f"unknown organisation code {code!r}")
         measured = {(r["indicator"], r["level"]) for r in read.values.indicator_levels(cur)}
         indicator, level = choose_indicator(indicators, found["level"], measured)
-        values = read.values.values_frame(cur, VALUES, [indicator.id])
-        values = values.loc[values["level"] == level]
+        values = read.spread.latest_values_frame(cur, [indicator.id], level)
         places = located(read.organisations.current_frame(cur, ("code", "level", "lat", "lon")),
                          read.organisations.current_links_frame(cur))
         peers = read.peers.peer_links_frame(cur)

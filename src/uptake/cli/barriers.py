@@ -102,7 +102,7 @@ def barriers_association(output: OutputOption = None, format: FormatOption = "cs
         else:
             with reading(open_store(ws)) as cur:
                 wanted = [i.id for i in catalogue.indicators.values() if i.innovation in set(frame["innovation"])]
-                values = read.values.values_frame(cur, ["indicator", "level", "org_code", "period", "value"], wanted)
+                values = read.spread.latest_values_frame(cur, wanted)
             polarity = {i.id: i.polarity.value for i in catalogue.indicators.values()}
             table = association(with_uptake(frame, uptake_percentiles(values, polarity), catalogue))
     if output:

@@ -24,12 +24,16 @@ def demo(
     port: PortOption = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build, create the demo sign-ins and print them; "
                                                                "do not serve (serve later with `uptake serve`).")] = False,
+    with_practice_series: Annotated[bool, typer.Option(
+        "--with-practice-series",
+        help="Also load the practice-level monthly series 2018-2023 (DOAC share, CGM sensors; published as values "
+             "only, about 380,000 rows each): the build takes about 3 times as long.")] = False,
 ) -> None:
     """Build a workspace from the bundled real NHS data (and labelled synthetic series), create one demo sign-in
     per role, and serve it (unless --no-serve)."""
     if not no_serve:
         check_port(host, port)  # a busy port is refused at once, not after the minutes of building
-    ws, summary = build_demo(workspace, console=console)
+    ws, summary = build_demo(workspace, console=console, with_practice_series=with_practice_series)
     print_summary(summary, console=console)
     users = create_demo_users(ws)  # new passwords on every run, printed below
     icb = next((u.scope_org_code for u in users if u.role == "icb-analyst" and u.scope_org_code), None)

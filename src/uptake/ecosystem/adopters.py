@@ -274,7 +274,8 @@ def near_me(org_code: str, indicator: str, level: str, values: pd.DataFrame, log
     if max_km is not None:
         found = found.loc[found["distance_km"].notna() & (found["distance_km"] <= max_km)]
     found = found.sort_values(["distance_km", "org_code"], na_position="last").head(limit)
-    now = latest.drop_duplicates("org_code").set_index("org_code")
+    shown = set(found["org_code"])
+    now = latest.loc[latest["org_code"].isin(shown)].drop_duplicates("org_code").set_index("org_code")
     found["in_results"] = found["org_code"].isin(set(doing["org_code"]))
     found["in_log"] = found["org_code"].isin(set(logged["org_code"]))
     ids = logged.groupby("org_code")["id"].agg(lambda x: [int(i) for i in x]) if len(logged) else pd.Series(dtype=object)
@@ -285,7 +286,9 @@ def near_me(org_code: str, indicator: str, level: str, values: pd.DataFrame, log
         found[out] = [by_code.get(c) for c in found["org_code"]]
     synthetic = now["synthetic"].to_dict() if "synthetic" in now else {}
     found["synthetic"] = [bool(synthetic.get(c) or False) for c in found["org_code"]]
-    names = v.drop_duplicates("org_code", keep="last").set_index("org_code")["org_name"].to_dict() if len(v) else {}
+    named = v.loc[v["org_code"].isin(shown)] if len(v) else v
+    names = named.drop_duplicates("org_code", keep="last").set_index("org_code")["org_name"].to_dict() \
+        if len(named) else {}
     found["org_name"] = [names.get(c) for c in found["org_code"]]
     first = adoption.drop_duplicates("org_code").set_index("org_code")["first_adopted"].to_dict() \
         if len(adoption) else {}

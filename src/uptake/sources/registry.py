@@ -33,6 +33,9 @@ class DemoSource:
     level: Level
     #: bundled raw files read (in uptake/sources/data); empty for generated data
     files: tuple[str, ...] = ()
+    #: loaded by ``uptake demo``; False for the large practice-level monthly series (about 380,000 rows each),
+    #: loaded only with ``uptake demo --with-practice-series`` (docs/spread-innovations.md, "In the demo")
+    in_demo: bool = True
 
     def build(self, org_codes: Collection[str] | None = None) -> pd.DataFrame:
         return self.builder(org_codes)
@@ -165,6 +168,7 @@ SOURCES: dict[str, DemoSource] = {
             "January 2023.",
             Level.PRACTICE,
             (doac.PRACTICE_FILE,),
+            in_demo=False,
         ),
         DemoSource(
             "sglt2-items-per-1000",
@@ -200,6 +204,7 @@ SOURCES: dict[str, DemoSource] = {
             "cgm_sensor_quantity_per_1000_patients per practice and month, as published.",
             Level.PRACTICE,
             (diabetes.CGM_PRACTICE_FILE,),
+            in_demo=False,
         ),
         DemoSource(
             "breast-cancer-ta-medicines-add",

@@ -272,12 +272,20 @@ class Web:
         key = f"{self.snapshots.current.version}|{stamp}|{int(partial)}|{request.url.path}?{request.url.query}"
         hit = self.fresh_cache().get(key)
         if hit is None:
-            response = await run_in_threadpool(build)
-            if response.status_code != 200:
-                return response
-            etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
-            hit = CachedBody.of(response.body, response.media_type, etag)
-            self.cache.put(key, hit)
+            def build_and_keep() -> CachedBody | Response:
+                response = build()
+                if response.status_code != 200:
+                    return response
+                etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+                body = CachedBody.of(response.body, response.media_type, etag)
+                self.cache.put(key, body)
+                return body
+
+            # a crowd asking for a page nobody has built yet (the first minutes after a publication: every
+            # visitor's home page at once) waits for one build of it, not one build each
+            hit = await self.shared("page:" + key, build_and_keep)
+            if not isinstance(hit, CachedBody):
+                return hit
         headers = {"etag": hit.etag, "cache-control": "no-cache", "vary": "HX-Request, Cookie, Accept-Encoding"}
         if request.headers.get("if-none-match") == hit.etag:
             return Response(status_code=304, headers=headers)

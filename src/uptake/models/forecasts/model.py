@@ -24,7 +24,8 @@ Method (docs/forecasts.md says the same in words):
 4. **Intervals: Laplace approximation with draws.** The posterior of theta_i is approximated by a normal
    at the mode with covariance (J'J / s_i^2 + diag(1 / tau^2))^-1, where s_i^2 is the residual variance
    inflated for autocorrelation by (1 + r) / (1 - r) (r: lag-1 autocorrelation of the residuals, floored at
-   0, capped at 0.9). ``DRAWS`` draws of theta per series, all series at once, give each parameter's 95%
+   0, capped at 0.9). ``DRAWS`` draws of theta per series (fewer for a level of thousands: ``MAX_DRAWN``),
+   all series at once, give each parameter's 95%
    interval, the curve's and the dates'; the forecast band adds the series' own noise N(0, sigma_i^2) to
    each curve draw (a 95% prediction interval: where next months' values should fall).
 5. **Time to target** (the earliest date the fitted curve reaches a commitment's target: the inverse of
@@ -62,6 +63,10 @@ __all__ = ["MIN_POINTS", "DRAWS", "Commitment", "IndicatorForecast", "forecast_i
 MIN_POINTS = 6
 #: draws of the parameters per series (intervals, band, dates, probabilities)
 DRAWS = 200
+#: the most curve values drawn for one level (series x draws x months): a level beyond it (thousands of
+#: practices) gets fewer draws per series, never fewer than MIN_DRAWS (its band is calibrated all the same)
+MAX_DRAWN = 20_000_000
+MIN_DRAWS = 50
 #: the furthest the origin may lie before the first period, in months
 MAX_ORIGIN_SHIFT = 240
 #: the origin is searched in steps of this many months (or the indicator's period, if longer)
@@ -363,8 +368,9 @@ def forecast_indicator(
             fit_rows.append(_short_rows(level, short, lv, synthetic, periods))
         if f is None:
             continue
+        level_draws = max(MIN_DRAWS, min(draws, MAX_DRAWN // max(len(f.codes) * grid.size, 1)))
         rows_fit, band = _level_outputs(
-            level, f, lv, cap, origin_month, months, grid, grid_t, rng, draws, adoption_threshold, synthetic)
+            level, f, lv, cap, origin_month, months, grid, grid_t, rng, level_draws, adoption_threshold, synthetic)
         fit_rows.append(rows_fit)
         bands.append(band)
     fits = pd.concat(fit_rows, ignore_index=True) if fit_rows else empty[0]

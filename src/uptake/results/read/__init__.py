@@ -11,6 +11,7 @@ runs every reader against tables made from it.
     funnel         result_funnel, _curve, _summary                spc          result_spc, result_spc_series
     changes        result_changes (CUSUM runs)                    peers        result_peers, nearby organisations
     opportunity    result_opportunity, result_opportunity_totals  adoption     result_adoption
+    spread         result_values in the periods networks, barriers and adopters read
     equity         result_equity                                  attainment   the mission's three tables
     outcomes       result_outcomes, result_impact (the models')
     pathway        result_pathway_national, result_pathway_units (the stroke pathway model)
@@ -40,9 +41,11 @@ from uptake.results.read import (
     profile,
     runs,
     spc,
+    spread,
     values,
 )
 from uptake.results.read._sql import tables
 
-__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "groups", "opportunity",
-           "organisations", "outcomes", "pathway", "peers", "profile", "runs", "spc", "tables", "values"]
+__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "groups",
+           "opportunity", "organisations", "outcomes", "pathway", "peers", "profile", "runs", "spc", "spread", "tables",
+           "values"]

@@ -100,12 +100,18 @@ async def respond(request: Request, build, *, private: bool = False, variant=Non
     cacheable = not principal.signed_in and not private
     hit = web.fresh_cache().get("api|" + etag) if cacheable else None
     if hit is None:
-        payload, extra = await run_in_threadpool(build, principal)
-        body = json.dumps(_clean(payload), separators=(",", ":")).encode("utf-8")
-        hit = (CachedBody.of(body, "application/json", etag), extra)
-        if cacheable:
-            web.cache.put("api|" + etag, hit[0])
-            web.cache.put("api-headers|" + etag, extra)
+        def build_and_keep() -> tuple[CachedBody, dict]:
+            payload, extra = build(principal)
+            body = json.dumps(_clean(payload), separators=(",", ":")).encode("utf-8")
+            made = (CachedBody.of(body, "application/json", etag), extra)
+            if cacheable:
+                web.cache.put("api|" + etag, made[0])
+                web.cache.put("api-headers|" + etag, extra)
+            return made
+
+        # concurrent anonymous callers of an answer not yet built share one build (the ETag names the answer
+        # and the principal's view of it); a signed-in caller's answer is built for them alone
+        hit = await (web.shared("api:" + etag, build_and_keep) if cacheable else run_in_threadpool(build_and_keep))
     else:
         hit = (hit, web.cache.get("api-headers|" + etag) or {})
     cached, extra = hit

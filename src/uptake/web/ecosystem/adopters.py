@@ -81,7 +81,7 @@ def cases(session: Session, cur: Any, catalogue: Catalogue, innovation: str | No
     chosen = _indicators_of(catalogue, innovation) if innovation else list(catalogue.indicators.values())
     values = pd.DataFrame(columns=VALUE_COLUMNS)
     if cur is not None and "result_values" in read.tables(cur) and chosen:
-        values = read.values.values_frame(cur, VALUE_COLUMNS, [i.id for i in chosen])
+        values = read.spread.quartile_ends_frame(cur, [i.id for i in chosen])
     polarity = {i.id: i.polarity.value for i in catalogue.indicators.values()}
     return case_library(risers(values, polarity), log, catalogue)
 
@@ -95,21 +95,33 @@ class Search:
     found: pd.DataFrame
 
 
-def places_and_peers(cur: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every current organisation's coordinates (its own or its nearest ancestor's) and the peer links: what
-    each search needs, read once per request."""
+@dataclass(frozen=True)
+class Context:
+    """What every search reads whatever it is for: every current organisation's coordinates (its own or its
+    nearest ancestor's), the peer links, and the (indicator, level) pairs with results. Read once per
+    results snapshot."""
+
+    places: pd.DataFrame
+    peers: pd.DataFrame
+    measured: frozenset[tuple[str, str]]
+
+
+def read_context(cur: Any) -> Context:
+    tables = read.tables(cur)
     places = located(read.organisations.current_frame(cur, ("code", "level", "lat", "lon")),
                      read.organisations.current_links_frame(cur))
-    peers = read.peers.peer_links_frame(cur) if "result_peers" in read.tables(cur) else \
+    peers = read.peers.peer_links_frame(cur) if "result_peers" in tables else \
         pd.DataFrame(columns=["level", "org_code", "peer_code"])
-    return places, peers
+    measured = frozenset((r["indicator"], r["level"]) for r in read.values.indicator_levels(cur)) \
+        if "result_values" in tables else frozenset()
+    return Context(places, peers, measured)
 
 
-_CONTEXTS: dict[tuple[int, str], tuple[pd.DataFrame, pd.DataFrame]] = {}
+_CONTEXTS: dict[tuple[int, str], Context] = {}
 
 
-def context_of(request: Request, cur: Any) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """``places_and_peers`` of the web's current results snapshot, read once per snapshot."""
+def context_of(request: Request, cur: Any) -> Context | None:
+    """The search ``Context`` of the web's current results snapshot, read once per snapshot."""
     if cur is None or "organisations" not in read.tables(cur):
         return None
     web = web_of(request)
@@ -117,13 +129,13 @@ def context_of(request: Request, cur: Any) -> tuple[pd.DataFrame, pd.DataFrame] 
     if key not in _CONTEXTS:
         for old in [k for k in _CONTEXTS if k[0] == id(web)]:
             _CONTEXTS.pop(old, None)
-        _CONTEXTS[key] = places_and_peers(cur)
+        _CONTEXTS[key] = read_context(cur)
     return _CONTEXTS[key]
 
 
 def search(session: Session, cur: Any, catalogue: Catalogue, innovation: str, org_code: str, *,
            max_km: float | None = None, peers_only: bool = False, limit: int = 25,
-           context: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Search:
+           context: Context | None = None) -> Search:
     """Who already does ``innovation`` near ``org_code`` (HTTPException 404 for an unknown one)."""
     if innovation not in catalogue.innovations:
         raise HTTPException(404, f"there is no innovation {innovation!r} in the catalogue")
@@ -135,18 +147,15 @@ def search(session: Session, cur: Any, catalogue: Catalogue, innovation: str, or
     indicators = _indicators_of(catalogue, innovation)
     if not indicators:
         raise HTTPException(404, f"the innovation {innovation!r} has no indicator to search results by")
-    tables = read.tables(cur)
-    measured = {(r["indicator"], r["level"]) for r in read.values.indicator_levels(cur)} \
-        if "result_values" in tables else set()
-    indicator, level = choose_indicator(indicators, org["level"], measured)
+    context = context or read_context(cur)
+    indicator, level = choose_indicator(indicators, org["level"], set(context.measured))
     values = pd.DataFrame(columns=VALUE_COLUMNS)
-    if (indicator.id, level) in measured:
-        values = read.values.values_frame(cur, VALUE_COLUMNS, [indicator.id])
-        values = values.loc[values["level"] == level]
-    places, peers = context if context is not None else places_and_peers(cur)
+    if (indicator.id, level) in context.measured:
+        values = read.spread.latest_values_frame(cur, [indicator.id], level)
+    places, peers = context.places, context.peers
     peers = peers.loc[(peers["level"] == level) & (peers["org_code"] == org_code)]
     adoption = pd.DataFrame(read.adoption.adoption(cur, indicator=indicator.id, level=level)[0]) \
-        if "result_adoption" in tables else pd.DataFrame()
+        if "result_adoption" in read.tables(cur) else pd.DataFrame()
     adoption = adoption if len(adoption) else pd.DataFrame(columns=["org_code", "first_adopted"])
     found = near_me(org_code, indicator.id, level, values, log_frame(session, innovation=innovation), places, peers,
                     adoption, threshold=indicator.adoption_threshold, polarity=indicator.polarity.value,

@@ -71,7 +71,7 @@ def analysis(session: Session, cur: Any, catalogue: Catalogue) -> tuple[pd.DataF
     values = pd.DataFrame(columns=["indicator", "level", "org_code", "period", "value"])
     if cur is not None and "result_values" in read.tables(cur) and len(frame):
         wanted = [i.id for i in catalogue.indicators.values() if i.innovation in set(frame["innovation"])]
-        values = read.values.values_frame(cur, ["indicator", "level", "org_code", "period", "value"], wanted)
+        values = read.spread.latest_values_frame(cur, wanted)
     joined = with_uptake(frame, uptake_percentiles(values, polarity), catalogue)
     return frame, trends(frame), association(joined)
 

@@ -258,15 +258,15 @@ def org_deciles(ctx: Context, code: str, indicator: str, rows: list[dict] | None
         rows = read.profile.org_deciles(ctx.cur, code, org["level"], indicator)
     columns = [
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
-        Column("value", org["name"], fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
+        Column("value", "Its value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
         Column("decile", "Its decile", fmt=lambda r: number(r["decile"]), numeric=True),
-    ] + [Column(f"p{k}", f"{k}th percentile", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
+    ] + [Column(f"p{k}", f"{k}th", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
          for k in svg.DECILE_LINES]
     return DataTable(
         "org-deciles", f"Deciles chart of {ind.title}: {org['name']} and the deciles of "
         f"{level_label(org['level'], True)}", columns, rows, {"code": code, "indicator": indicator},
-        note=(f"The deciles are of every {level_label(org['level'])} in England with a value that period; "
-              "decile 10 holds the highest values."),
+        note=(f"10th ... 90th: the percentiles of every {level_label(org['level'])} in England with a value that "
+              "period; decile 10 holds the highest values."),
         raw_columns=["indicator", "period", "value", "ci95_low", "ci95_high", "decile", "organisations",
                      *(f"p{k}" for k in svg.DECILE_LINES)])
 
