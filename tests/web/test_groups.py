@@ -71,6 +71,7 @@ def test_a_signed_in_user_saves_a_group_and_sees_pooled_figures(saved, demo, app
     assert lines[0].startswith("group,indicator") and any(",GROUP," in line for line in lines)
     assert _count(demo, AuditEvent, AuditEvent.action == "group.create", AuditEvent.entity_id == str(group_id)) == 1
     assert owner.get("/groups").text.count(f"/groups/{group_id}") >= 1
+    assert 'href="/groups"' in owner.get("/").text  # the header's account menu links to them
     assert any(g["id"] == group_id for g in owner.get("/api/v1/groups").json())
 
 
