@@ -32,6 +32,9 @@ SPECIAL = {
     "current_frame": {},
     "rug_levels": {"parent_code": "QMJ"},
     "rug": {"parent_code": "QMJ", "level": "sub-icb"},
+    "practices_in_district": {"district": "LS1"},
+    "values_at_two_periods": {"indicator": "doac-share", "level": "sub-icb", "start": dt.date(2024, 1, 1),
+                              "end": dt.date(2025, 1, 1)},
 }
 
 

@@ -38,6 +38,7 @@ from uptake.web import groups as custom_groups
 from uptake.web.mission.pages import mount as mount_mission
 from uptake.web.models import api as models_api
 from uptake.web.models import health_wealth, stroke_pathway, stroke_pathway_api
+from uptake.web.models import value as value_page
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
 from uptake.web.settings import WebSettings
 from uptake.web.snapshot import SnapshotHolder
@@ -124,6 +125,7 @@ def create_app(
     mount_mission(app)
     app.include_router(models_api.router)
     app.include_router(health_wealth.router)
+    app.include_router(value_page.router)
     app.include_router(stroke_pathway_api.router)
     app.include_router(stroke_pathway.router)
     ecosystem_award.mount(app)  # the Innovation Award (uptake.web.ecosystem.award)

@@ -105,3 +105,37 @@ def impact(cur: Cursor, condition: str | None = None) -> list[Row]:
     conditions, params = equal_to(("condition", condition))
     return rows(cur, f"SELECT {_IMPACT_COLUMNS} FROM result_impact WHERE {' AND '.join(conditions or ['TRUE'])} "
                      "ORDER BY condition, indicator, measure", params)
+
+
+def gaps_by_icb(cur: Cursor, indicator: str, benchmark: str = "top-decile",
+                period: dt.date | None = None) -> list[Row]:
+    """Each ICB's gap for one indicator (the value-across-organisations page): the organisations' extra units
+    in result_outcomes (finest level present; latest period unless given) summed per current parent ICB
+    (an ICB-level row counts for itself): icb_code, icb_name, level, period, extra_units, organisations,
+    synthetic. Largest gap first."""
+    levels = [r[0] for r in cur.execute(
+        "SELECT DISTINCT level FROM result_outcomes WHERE indicator = ? AND org_code <> ?",
+        [indicator, NATIONAL]).fetchall()]
+    level = next((lv for lv in ("practice", "sub-icb", "icb") if lv in levels), None)
+    if level is None:
+        return []
+    if period is None:
+        period = cur.execute("SELECT max(period) FROM result_outcomes WHERE indicator = ? AND level = ? AND "
+                             "benchmark = ?", [indicator, level, benchmark]).fetchone()[0]
+    sql = """
+        WITH g AS (
+            SELECT org_code, max(extra_units) AS extra_units, bool_or(synthetic) AS synthetic
+            FROM result_outcomes WHERE indicator = ? AND level = ? AND benchmark = ? AND period = ?
+              AND org_code <> ? AND extra_units IS NOT NULL
+            GROUP BY org_code),
+        p AS (
+            SELECT g.*, CASE WHEN ? = 'icb' THEN g.org_code ELSE r.parent_code END AS icb_code
+            FROM g LEFT JOIN relationships r
+              ON r.child_code = g.org_code AND r.parent_level = 'icb' AND r.valid_to IS NULL)
+        SELECT p.icb_code, coalesce(any_value(o.name), p.icb_code) AS icb_name, ? AS level, ?::DATE AS period,
+               sum(p.extra_units) AS extra_units, count(*) AS organisations, bool_or(p.synthetic) AS synthetic
+        FROM p LEFT JOIN organisations o ON o.code = p.icb_code AND o.valid_to IS NULL
+        WHERE p.icb_code IS NOT NULL
+        GROUP BY p.icb_code ORDER BY extra_units DESC, p.icb_code
+    """
+    return rows(cur, sql, [indicator, level, benchmark, period, NATIONAL, level, level, period])

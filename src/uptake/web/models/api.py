@@ -1,7 +1,7 @@
 """The models' API: /api/v1/outcomes (each organisation's outcomes of closing its gap: signed in, only the
 organisations the role covers), /api/v1/outcomes/totals (England's, public) and /api/v1/impact (the health
 and wealth model: the report's cells beside the model's, the totals with their intervals, and Uptake's
-measured gaps valued the same way; public)."""
+measured gaps valued the same way; public) and /api/v1/value (value across organisations per ICB; public)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from uptake.models import wealth
+from uptake.models import value, wealth
 from uptake.results import read
 from uptake.results.schema import IMPACT, OUTCOMES
 from uptake.web.api.common import (
@@ -31,6 +31,7 @@ from uptake.web.api.common import (
 from uptake.web.api.errors import ETAG_RESPONSES, responses
 from uptake.web.params import date_param
 from uptake.web.tables.outcomes import WEALTH_DRAWS, wealth_summaries
+from uptake.web.tables.value import value_rows
 
 
 async def _caller(request: Request) -> None:
@@ -179,5 +180,65 @@ async def impact(request: Request) -> Response:
         with web.snapshots.cursor() as (snapshot, cur):
             measured = read.outcomes.impact(cur) if snapshot.has("result_impact") else []
         return {"draws": WEALTH_DRAWS, "cells": cells, "totals": totals, "claims": claims, "measured": measured}, {}
+
+    return await respond(request, build)
+
+
+class ValueIcbOut(BaseModel):
+    """One ICB: its DOAC gap, the cost to primary care and the savings by sector (pounds a year, first-year
+    costs of the strokes avoided), each a mean with its 95% interval, the net and the pooled-budget transfer."""
+
+    icb_code: str
+    icb_name: str
+    level: str
+    period: str
+    benchmark: str
+    extra_units: float
+    organisations: int
+    strokes_avoided: float
+    strokes_avoided_low: float
+    strokes_avoided_high: float
+    cost_primary_care: float
+    cost_primary_care_low: float
+    cost_primary_care_high: float
+    saving_nhs_trusts: float
+    saving_nhs_trusts_low: float
+    saving_nhs_trusts_high: float
+    saving_social_care: float
+    saving_social_care_low: float
+    saving_social_care_high: float
+    net: float
+    net_low: float
+    net_high: float
+    p_both_gain: float
+    transfer: float
+    transfer_low: float
+    transfer_high: float
+    transfer_from_nhs_share: float | None
+    savings_cover: float | None
+    synthetic: bool
+
+
+class ValueAnswer(BaseModel):
+    indicator: str
+    unit: str
+    measures: dict[str, str]
+    draws: int
+    items: list[ValueIcbOut]
+
+
+@router.get("/value", response_model=ValueAnswer,
+            summary="Value across organisations: per ICB, the cost of closing the DOAC gap to primary care, the "
+                    "savings to NHS trusts and social care (95% intervals), the net and the pooled-budget transfer")
+async def value_across_organisations(request: Request, benchmark: Benchmark = Benchmark.top_decile) -> Response:
+    web = web_of(request)
+
+    def build(principal):
+        with web.snapshots.cursor() as (snapshot, cur):
+            need(snapshot, "result_outcomes")
+            rows = value_rows(cur, benchmark.value)
+        items = [{**r, "period": str(r["period"])} for r in rows]
+        return {"indicator": value.INDICATOR, "unit": "extra DOAC prescription items a month (not patients)",
+                "measures": value.MEASURES, "draws": value.DRAWS, "items": items}, {}
 
     return await respond(request, build)

@@ -28,7 +28,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "batches": ("indicator",), "runs": (), "indicators": (),
     "outcomes-totals": ("indicator", "benchmark"), "outcomes": ("indicator", "level", "period", "benchmark"),
     "org-outcomes": ("code",), "impact": ("indicator",), "wealth-table": ("table",), "wealth-totals": (), "wealth-claims": (),
-    "wealth-inputs": (),
+    "wealth-inputs": (), "value-icbs": ("benchmark",), "value-inputs": (),
     "forecasts": ("indicator", "level"), "forecast-trajectory": ("indicator", "level", "code"),
     "forecast-targets": ("framework", "commitment", "level"), "org-forecasts": ("code",),
     "org-forecast-targets": ("code",),

@@ -36,6 +36,7 @@ from uptake.web.tables.postcode import district_practices, nearest
 from uptake.web.tables.profile import org_deciles, profile, rug
 from uptake.web.tables.provenance import batches, indicators, runs
 from uptake.web.tables.spc import spc
+from uptake.web.tables.value import value_icbs, value_inputs
 from uptake.web.tables.values import compare, league, org_position
 
 BUILDERS: dict[str, Callable[..., DataTable]] = {
@@ -79,6 +80,8 @@ BUILDERS: dict[str, Callable[..., DataTable]] = {
     "wealth-totals": wealth_totals,
     "wealth-claims": wealth_claims,
     "wealth-inputs": wealth_inputs,
+    "value-icbs": value_icbs,
+    "value-inputs": value_inputs,
     "profile": profile,
     "rug": rug,
     "org-deciles": org_deciles,
