@@ -137,6 +137,14 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/simulator/{scenario_id}/status": ["/simulator/1/status"],
         "/simulator/{scenario_id}/download/{table}.csv": ["/simulator/1/download/summary.csv"],
         "/simulator/{scenario_id}/download/{table}.xlsx": ["/simulator/1/download/targets.xlsx"],
+        # custom groups (uptake.web.groups): none saved in these workspaces, so these answer 404
+        "/groups/{group_id}": ["/groups/1"],
+        "/groups/{group_id}/edit": ["/groups/1/edit"],
+        "/groups/{group_id}/download.csv": ["/groups/1/download.csv"],
+        "/groups/shared/{token}": ["/groups/shared/nope"],
+        "/groups/shared/{token}/download.csv": ["/groups/shared/nope/download.csv"],
+        "/api/v1/groups/{group_id}": ["/api/v1/groups/1"],
+        "/api/v1/groups/shared/{token}": ["/api/v1/groups/shared/nope"],
     }
     out: list[str] = []
     for route in _walk(app.routes):

@@ -13,7 +13,14 @@ See docs/workflow-database.md.
 
 # The mission's, the web sessions' and the frontline's tables share models.Base: importing the package registers
 # them on it.
-from uptake.store import ecosystem_award_models, ecosystem_network_models, mission_models, scenario_models, session_models  # noqa: F401
+from uptake.store import (  # noqa: F401
+    ecosystem_award_models,
+    ecosystem_network_models,
+    group_models,
+    mission_models,
+    scenario_models,
+    session_models,
+)
 from uptake.store.db import make_engine, normalise_url, session_scope
 from uptake.store.migrate import current_revision, downgrade, head_revision, upgrade
 from uptake.store.models import (

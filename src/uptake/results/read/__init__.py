@@ -17,6 +17,7 @@ runs every reader against tables made from it.
     pathway        result_pathway_national, result_pathway_units (the stroke pathway model)
     forecasts      result_forecast_fits, result_forecasts, result_forecast_targets (and their inputs)
     simulation     the policy simulator's inputs (organisations, parents, denominators, peers of a level)
+    groups         a custom group's members on every indicator (their latest common period)
     profile        an organisation across every indicator (area profile, spine chart), an area's members on
                    every indicator (tartan rug), an organisation over the deciles (deciles chart)
 
@@ -32,6 +33,7 @@ from uptake.results.read import (
     equity,
     forecasts,
     funnel,
+    groups,
     opportunity,
     organisations,
     outcomes,
@@ -46,6 +48,6 @@ from uptake.results.read import (
 )
 from uptake.results.read._sql import tables
 
-__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "opportunity",
+__all__ = ["adoption", "attainment", "changes", "deciles", "equity", "forecasts", "funnel", "groups", "opportunity",
            "organisations", "outcomes", "pathway", "peers", "profile", "runs", "simulation", "spc", "spread",
            "tables", "values"]
