@@ -19,7 +19,7 @@ import secrets
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -37,8 +37,14 @@ from uptake.web.api.errors import responses
 from uptake.web.formatting import indicator_value, level_label, period_label
 from uptake.web.security import CSRF_FIELD, csrf_ok
 
+async def _caller(request: Request) -> None:
+    """Every API route reads the caller first, so an unknown, revoked or malformed API token answers 401 on
+    every route alike (uptake.web.api.errors), a shared group's link included."""
+    await request.app.state.web.principal_async(request)
+
+
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["groups"])
+api_router = APIRouter(prefix="/api/v1", tags=["groups"], dependencies=[Depends(_caller)])
 
 #: Form fields in the order they appear, with the label the error summary uses.
 FIELD_LABELS = {"title": "Name", "members": "Organisation codes", "description": "Description"}
