@@ -61,6 +61,10 @@ PAGES = [
     ("stroke-pathway", "/models/stroke-pathway?scenario=onset", None),
     ("about", "/about", None),
     ("health-and-wealth", "/health-and-wealth", None),
+    ("value-across-organisations", "/value-across-organisations", None),
+    ("simulator", "/simulator", "national-admin"),
+    ("groups", "/groups", "national-admin"),
+    ("groups-new", "/groups/new", "national-admin"),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
@@ -366,7 +370,14 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              # downloads; and a round's page, which needs a round run through the form (test_ecosystem_browser.py
              # checks its layout the same way)
              "/networks/download/{name}.{fmt}", "/barriers/download/{name}.{fmt}", "/adopters/download/{name}.{fmt}",
-             "/challenge/{round_id}/download/{name}.{fmt}", "/challenge/{round_id}"}
+             "/challenge/{round_id}/download/{name}.{fmt}", "/challenge/{round_id}",
+             # a scenario's pages need a simulation run through the form (test_simulator_web.py runs one in
+             # Chromium), a group's need a saved group (test_groups.py); their downloads and the job's status
+             # fragment are not pages
+             "/simulator/{scenario_id}", "/simulator/{scenario_id}/status",
+             "/simulator/{scenario_id}/download/{table}.csv", "/simulator/{scenario_id}/download/{table}.xlsx",
+             "/groups/{group_id}", "/groups/{group_id}/edit", "/groups/{group_id}/download.csv",
+             "/groups/shared/{token}", "/groups/shared/{token}/download.csv"}
 
 
 def _page_paths(routes, prefix=""):
