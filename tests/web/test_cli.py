@@ -116,7 +116,7 @@ def _demo_cli(monkeypatch, workspace_root, served: list):
     monkeypatch.delenv("UPTAKE_DATABASE_URL", raising=False)
     built: list = []
 
-    def build(workspace, console=None):
+    def build(workspace, console=None, with_practice_series=False):
         built.append(workspace)
         return Workspace.resolve(workspace), None
 
