@@ -5,6 +5,7 @@ indicators), largest improvement first; shared by the innovation page, its downl
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,10 @@ def ranking(ctx: Context, ind: Indicator, level: str, start: dt.date, end: dt.da
     if start >= end:
         raise HTTPException(422, f"the ranking's start ({start.isoformat()}) must be before its end "
                                  f"({end.isoformat()})")
-    found = [r for r in read.values.values_at_two_periods(ctx.cur, ind.id, level, start, end) if r["eligible"]]
+    # an organisation whose counts or values are not finite numbers (data that need checking) cannot be ranked
+    keys = ("numerator_start", "denominator_start", "numerator_end", "denominator_end", "value_start", "value_end")
+    found = [r for r in read.values.values_at_two_periods(ctx.cur, ind.id, level, start, end)
+             if r["eligible"] and all(r[k] is not None and math.isfinite(r[k]) for k in keys)]
     if not found:
         return []
     x1, n1, x2, n2 = (np.array([r[k] for r in found], dtype=float) for k in
