@@ -197,3 +197,34 @@ def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
     assert "What closing the gap to the top decile is worth" in html.split('id="opportunity"')[1]
     assert html.count('class="uptake-spine"') >= 8  # a spine per indicator of the ICB's
     assert html.count('role="img" aria-labelledby="deciles-') >= 8  # a deciles chart per indicator
+
+
+def test_demo_saves_a_finished_demo_scenario_against_the_base(demo_workspace):
+    """The demo runs one policy-simulator scenario (its name says DEMO) so /simulator has a comparison to show:
+    finished, its spec as the demo states it, and a result whose scenario beats the base on the levers it pulls."""
+    from sqlalchemy import select
+
+    from uptake.demo import DEMO_SCENARIO
+    from uptake.store.db import make_engine, session_scope
+    from uptake.store.scenario_models import SimulationScenario
+    from uptake.workspace import Workspace
+
+    ws, out = demo_workspace
+    assert "DEMO scenario saved" in out
+    engine = make_engine(Workspace.resolve(ws).database_url)
+    try:
+        with session_scope(engine) as session:
+            rows = list(session.scalars(select(SimulationScenario)))
+    finally:
+        engine.dispose()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.name.startswith("DEMO") and row.status == "done" and row.progress == 1.0
+    assert row.spec["runs"] == DEMO_SCENARIO["runs"] and row.spec["indicator"] == DEMO_SCENARIO["indicator"]
+    assert row.result and row.result["notes"]
+    (summary,) = row.result["summary"]
+    assert summary["organisations"] == 106 and summary["runs"] == 1000
+    assert 0 < summary["extra_unit_years_low"] <= summary["extra_unit_years_mean"] <= summary["extra_unit_years_high"]
+    assert 0 < summary["lives_low"] <= summary["lives_mean"] <= summary["lives_high"]
+    arms = {t["arm"]: t for t in row.result["targets"] if t["months_to_target_median"] is not None}
+    assert arms["scenario"]["months_to_target_median"] <= arms["base"]["months_to_target_median"]

@@ -31,6 +31,9 @@ from uptake.ecosystem.frontline_demo import seed_frontline
 from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
 from uptake.mission.results import open_store, reading
+from uptake.ecosystem.anchors import partnership_pairs
+from uptake.models.simulation import build_inputs, compile_levers, load_levers, parse_scenario
+from uptake.models.simulation.saved import record_finished_run
 
 
 @dataclass
@@ -101,9 +104,47 @@ def build_demo(path: Path | str | None, console: Console | None = None, *,
     with console.status("Networks: a DEMO Health Innovation Challenge round, DEMO adoptions, SYNTHETIC barriers"):
         for line in seed_demo_networks(ws).lines():
             console.print(f"  {line}")
+    with console.status("Policy simulator: a DEMO scenario against the base (1,000 runs)"):
+        console.print(f"  {_seed_scenario(ws)}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
+
+
+# The demo's saved scenario (docs/simulator.md): transformation fund money and ringfenced time for the
+# sub-ICB locations of the North East and North Cumbria ICB, against the base. Its name says DEMO.
+DEMO_SCENARIO = {
+    "name": "DEMO: DOAC fund and ringfenced time in the North East",
+    "indicator": "doac-share", "level": "sub-icb", "months": 120, "runs": 1000, "seed": 20261207,
+    "levers": [
+        {"lever": "fund", "where": ["icb:QHM"], "from": "2023-04", "to": "2025-03", "pounds": 20_000_000},
+        {"lever": "ringfenced-time", "where": ["icb:QHM"], "from": "2023-04", "to": "2024-03", "share": 0.1},
+    ],
+}
+
+
+def _seed_scenario(ws: Workspace) -> str:
+    """Run and save the DEMO scenario once (a second build keeps the first)."""
+    from sqlalchemy import select
+
+    from uptake.store.scenario_models import SimulationScenario
+
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine, write=True) as session:
+            found = session.scalar(select(SimulationScenario.id).where(
+                SimulationScenario.name == DEMO_SCENARIO["name"]))
+            if found is not None:
+                return f"simulator: DEMO scenario already saved (scenario {found})"
+            scenario = parse_scenario(DEMO_SCENARIO, "the demo scenario")
+            params = load_levers()
+            with reading(open_store(ws)) as cur:
+                inputs = build_inputs(cur, scenario.indicator, scenario.level, partnership_pairs(session))
+            compile_levers(scenario, inputs.network, inputs.start, params)
+            scenario_id = record_finished_run(session, scenario, inputs, params, "demo")
+            return f"simulator: DEMO scenario saved (scenario {scenario_id}, {scenario.runs:,} runs)"
+    finally:
+        engine.dispose()
 
 
 def _models_step(catalogue):

@@ -31,6 +31,7 @@ from uptake.models.simulation import (
     parse_scenario,
     run_scenario,
 )
+from uptake.models.simulation.saved import result_json
 from uptake.models.simulation.scenario import Scenario
 from uptake.store.db import session_scope
 from uptake.store.models import utcnow
@@ -42,28 +43,6 @@ __all__ = ["SimulatorJobs", "jobs_of", "result_json", "CHUNK"]
 log = logging.getLogger(__name__)
 CHUNK = 250
 _LOCK = threading.Lock()
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.astype(object).where(frame.notna(), None).to_dict("records"):
-        clean = {}
-        for key, value in row.items():
-            if hasattr(value, "isoformat"):
-                value = value.isoformat()[:10]
-            elif hasattr(value, "item"):
-                value = value.item()
-            if isinstance(value, float) and value in (float("inf"), float("-inf")):
-                value = None
-            clean[key] = value
-        out.append(clean)
-    return out
-
-
-def result_json(result: SimulationResult) -> dict[str, Any]:
-    """What the row keeps of a run: every table as records, the notes, the time origin and start."""
-    return {**{name: _records(frame) for name, frame in result.tables().items()}, "notes": result.notes,
-            "start": result.inputs.start.isoformat(), "synthetic": bool(result.inputs.synthetic)}
 
 
 class SimulatorJobs:
