@@ -221,7 +221,7 @@ def test_demo_saves_a_finished_demo_scenario_against_the_base(demo_workspace):
     row = rows[0]
     assert row.name.startswith("DEMO") and row.status == "done" and row.progress == 1.0
     assert row.spec["runs"] == DEMO_SCENARIO["runs"] and row.spec["indicator"] == DEMO_SCENARIO["indicator"]
-    assert row.result and row.result["notes"]
+    assert row.result and row.result["start"]
     (summary,) = row.result["summary"]
     assert summary["organisations"] == 106 and summary["runs"] == 1000
     assert 0 < summary["extra_unit_years_low"] <= summary["extra_unit_years_mean"] <= summary["extra_unit_years_high"]

@@ -31,6 +31,9 @@ from uptake.ecosystem.frontline_demo import seed_frontline
 from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
 from uptake.mission.results import open_store, reading
+from sqlalchemy import select
+
+from uptake.store.scenario_models import SimulationScenario
 from uptake.ecosystem.anchors import partnership_pairs
 from uptake.models.simulation import build_inputs, compile_levers, load_levers, parse_scenario
 from uptake.models.simulation.saved import record_finished_run
@@ -125,10 +128,6 @@ DEMO_SCENARIO = {
 
 def _seed_scenario(ws: Workspace) -> str:
     """Run and save the DEMO scenario once (a second build keeps the first)."""
-    from sqlalchemy import select
-
-    from uptake.store.scenario_models import SimulationScenario
-
     engine = make_engine(ws.database_url)
     try:
         with session_scope(engine, write=True) as session:
