@@ -203,3 +203,20 @@ def test_the_allocation_over_the_competition_equals_the_brute_force(engine) -> N
     assert deprived >= 0.3 * funded_total - 1e-6
     assert any(r["most_deprived_quintile"] for r in result.rows) and any(
         not r["most_deprived_quintile"] for r in result.rows)
+
+
+def test_the_demo_applications_are_labelled_and_allocated(engine) -> None:
+    from uptake.models.fund_demo import seed_demo_fund
+
+    with session_scope(engine) as session:
+        lines = seed_demo_fund(session)
+    with session_scope(engine) as session:
+        assert seed_demo_fund(session) == ["fund demo applications already there"]  # once per workspace
+        apps = fa.applications(session, ADMIN)
+        assert len(apps) == 16 and all(a.synthetic and a.title.startswith("DEMO") for a in apps)
+        assert {a.status for a in apps} >= {"draft", "submitted", "approved", "justified", "under-review"}
+        result = fa.run_allocation(session, ADMIN, fa.fund_setup())
+        frames = fa.result_frames(result)
+    assert "16 DEMO" in lines[0] and result.synthetic and len(result.rows) == 15
+    assert (frames["decisions"]["synthetic"] == "DEMO/SYNTHETIC").all()
+    assert (frames["summary"]["synthetic"].iloc[:5] == "DEMO/SYNTHETIC").all()

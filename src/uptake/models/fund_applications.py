@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -472,3 +473,38 @@ def run_allocation(session: Session, who: Any, setup: FundSetup, *, with_sensiti
             "budget_per_year": list(setup.fund.budget_per_year), "deprived_share": setup.fund.deprived_share,
             "at": dt.datetime.now(dt.UTC).isoformat()})
     return result
+
+
+def result_frames(result: FundResult) -> dict[str, pd.DataFrame]:
+    """The allocation as tables (pandas): ``decisions`` (one row per application, with its explanation and
+    whether it flips within its benefit's interval), ``years`` (budget and spend per year) and ``summary``.
+    A ``synthetic`` column says DEMO where made-up applications reach a figure."""
+    labels = result.setup.years
+    flag = "DEMO/SYNTHETIC" if result.synthetic else ""
+    rows = []
+    for r in result.rows:
+        row = {k: v for k, v in r.items() if k != "costs_per_year"}
+        for label, cost in zip(labels, r["costs_per_year"]):
+            row[f"cost_{label}"] = cost
+        row["synthetic"] = "DEMO/SYNTHETIC" if r["synthetic"] else ""
+        rows.append(row)
+    columns = ["id", "org_code", "org_level", "region", "most_deprived_quintile", "innovation_id", "title", "status",
+               *[f"cost_{label}" for label in labels], "total_cost", "benefit", "benefit_low", "benefit_high",
+               "benefit_per_million", "benefit_source", "benefit_reference", "funded", "binding", "explanation",
+               "flips_within_interval", "synthetic"]
+    decisions = pd.DataFrame(rows, columns=columns)
+    years = pd.DataFrame({"year": labels, "budget_pounds": list(result.setup.fund.budget_per_year),
+                          "awarded_pounds": list(result.spend_per_year), "synthetic": flag})
+    funded_total = sum(r["total_cost"] for r in result.funded)
+    deprived = sum(r["total_cost"] for r in result.funded if r["most_deprived_quintile"])
+    summary = pd.DataFrame([
+        {"measure": "applications in the competition", "value": len(result.rows), "synthetic": flag},
+        {"measure": "applications funded", "value": len(result.funded), "synthetic": flag},
+        {"measure": f"expected benefit of the funded applications ({result.setup.measure})",
+         "value": result.benefit, "synthetic": flag},
+        {"measure": "pounds awarded over the fund's years", "value": funded_total, "synthetic": flag},
+        {"measure": "share of the pounds awarded going to the most deprived IMD quintile",
+         "value": (deprived / funded_total) if funded_total else None, "synthetic": flag},
+        {"measure": "equity share required", "value": result.setup.fund.deprived_share, "synthetic": ""},
+    ])
+    return {"decisions": decisions, "years": years, "summary": summary}
