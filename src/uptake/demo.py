@@ -30,6 +30,7 @@ from uptake.pipeline import run_pipeline
 from uptake.ecosystem.frontline_demo import seed_frontline
 from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
+from uptake.models.fund_demo import seed_demo_fund
 from uptake.mission.results import open_store, reading
 from sqlalchemy import select
 
@@ -109,6 +110,8 @@ def build_demo(path: Path | str | None, console: Console | None = None, *,
             console.print(f"  {line}")
     with console.status("Policy simulator: a DEMO scenario against the base (1,000 runs)"):
         console.print(f"  {_seed_scenario(ws)}")
+    for line in _seed_fund(ws):  # the transformation fund's DEMO applications
+        console.print(f"  {line}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
@@ -158,6 +161,15 @@ def _seed_frontline(ws: Workspace) -> list[str]:
     try:
         with session_scope(engine) as session, reading(open_store(ws)) as cur:
             return seed_frontline(session, cur)
+    finally:
+        engine.dispose()
+
+
+def _seed_fund(ws: Workspace) -> list[str]:
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as session:
+            return seed_demo_fund(session)
     finally:
         engine.dispose()
 

@@ -65,6 +65,9 @@ PAGES = [
     ("simulator", "/simulator", "national-admin"),
     ("groups", "/groups", "national-admin"),
     ("groups-new", "/groups/new", "national-admin"),
+    ("fund", "/fund", None),
+    ("fund-admin", "/fund", "national-admin"),
+    ("fund-apply", "/fund/apply", "icb-analyst"),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
@@ -377,7 +380,10 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              "/simulator/{scenario_id}", "/simulator/{scenario_id}/status",
              "/simulator/{scenario_id}/download/{table}.csv", "/simulator/{scenario_id}/download/{table}.xlsx",
              "/groups/{group_id}", "/groups/{group_id}/edit", "/groups/{group_id}/download.csv",
-             "/groups/shared/{token}", "/groups/shared/{token}/download.csv"}
+             "/groups/shared/{token}", "/groups/shared/{token}/download.csv",
+             # an application's page needs an application made through the form (test_fund_browser.py makes one
+             # in Chromium and goes through its review there); the fund's downloads are not pages
+             "/fund/applications/{application_id}", "/fund/download/{table}.{fmt}"}
 
 
 def _page_paths(routes, prefix=""):

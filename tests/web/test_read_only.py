@@ -145,6 +145,10 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/groups/shared/{token}/download.csv": ["/groups/shared/nope/download.csv"],
         "/api/v1/groups/{group_id}": ["/api/v1/groups/1"],
         "/api/v1/groups/shared/{token}": ["/api/v1/groups/shared/nope"],
+        # the transformation fund (uptake.web.fund): application 1 may not exist (a 404 is fine)
+        "/fund/applications/{application_id}": ["/fund/applications/1"],
+        "/fund/download/{table}.{fmt}": ["/fund/download/decisions.csv", "/fund/download/years.xlsx"],
+        "/api/v1/fund/applications/{application_id}": ["/api/v1/fund/applications/1"],
     }
     out: list[str] = []
     for route in _walk(app.routes):

@@ -32,6 +32,7 @@ from uptake.cli import (
     export,
     impact,
     forecast,
+    fund,
     ingest,
     leads,
     networks,
@@ -73,6 +74,7 @@ compute.register(app)
 pathway.register(app)
 forecast.register(app)
 simulate.register(app)
+fund.register(app)
 nsf.register(app)
 ratings.register(app)
 plans.register(app)

@@ -16,6 +16,7 @@ See docs/workflow-database.md.
 from uptake.store import (  # noqa: F401
     ecosystem_award_models,
     ecosystem_network_models,
+    fund_models,
     group_models,
     mission_models,
     scenario_models,
