@@ -155,6 +155,11 @@ def _synthetic(catalogue: Catalogue, indicator_id: str, row_flag: Any = False) -
     return bool(row_flag) or bool(ind is not None and ind.synthetic)
 
 
+def _day(value: Any) -> str:
+    """A period as YYYY-MM-DD, whether a date, a datetime or a pandas Timestamp (so item keys compare)."""
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+
+
 def _month(value: Any) -> str:
     return value.strftime("%B %Y") if hasattr(value, "strftime") else str(value)
 
@@ -183,7 +188,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
             last = points[-1]
             rule = f" ({last['rule'].replace('-', ' ')})" if last.get("rule") else ""
             items.append(Item(
-                key=f"spc|{ind}|{level}|{code}|{row['period']}|{last['special_cause']}", kind="special-cause",
+                key=f"spc|{ind}|{level}|{code}|{_day(row['period'])}|{last['special_cause']}", kind="special-cause",
                 subscription=title,
                 text=(f"{name} ({code}): {ind_title} shows special-cause {last['special_cause']}{rule} in "
                       f"{_month(row['period'])} on its SPC chart of the {last['basis']}; the value that month is "
@@ -192,7 +197,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
                 link=link, synthetic=synthetic))
         if row.get("worse_and_getting_worse"):
             items.append(Item(
-                key=f"wgw|{ind}|{level}|{code}|{row['period']}", kind="worse-and-getting-worse", subscription=title,
+                key=f"wgw|{ind}|{level}|{code}|{_day(row['period'])}", kind="worse-and-getting-worse", subscription=title,
                 text=(f"{name} ({code}): {ind_title} is {row['comparison']} than England in {_month(row['period'])} "
                       f"({_value(row['value'])}, 95% interval {_value(row['ci95_low'])} to "
                       f"{_value(row['ci95_high'])}; England {_value(row['benchmark_value'])}) and getting worse "
@@ -206,7 +211,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
                 continue
             trajectory = "" if r.trajectory_value is None else f"; its trajectory that period is {_value(r.trajectory_value)}"
             items.append(Item(
-                key=f"att|{r.framework}|{r.commitment}|{level}|{code}|{r.period}|{r.status}", kind="off-trajectory",
+                key=f"att|{r.framework}|{r.commitment}|{level}|{code}|{_day(r.period)}|{r.status}", kind="off-trajectory",
                 subscription=title,
                 text=(f"{name} ({code}): commitment {r.commitment} ({_indicator_title(catalogue, r.indicator)}) is "
                       f"{r.status.replace('-', ' ')} in {_month(r.period)}: value {_value(r.value)} (95% interval "
@@ -216,7 +221,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
     if not ratings.empty:
         newest = ratings.sort_values("period").iloc[-1]
         items.append(Item(
-            key=f"rating|{level}|{code}|{newest['period']}|{newest['rating']}", kind="rating", subscription=title,
+            key=f"rating|{level}|{code}|{_day(newest['period'])}|{newest['rating']}", kind="rating", subscription=title,
             text=(f"{name} ({code}): published innovation rating for the year from {_month(newest['period'])} is "
                   f"'{newest['rating']}' (from the rating rules applied to its NSF attainment)."),
             link=f"/ratings/{level}/{code}", synthetic=bool(newest.get("synthetic", False))))
@@ -243,16 +248,21 @@ def _innovation_items(cur: Any, catalogue: Catalogue, title: str, innovation_id:
         if not flagged and row["england"] in (None, "common-cause"):
             continue
         ind = row["indicator"]
-        levels = _level_name(row["level"])
-        england = "" if row["england"] in (None, "") else f" England's own chart: {row['england']}."
+        if row["level"] == "england":
+            if row["england"] in (None, "", "common-cause"):
+                continue
+            text = (f"{_indicator_title(catalogue, ind)}, {_month(row['period'])}: England's own SPC chart shows "
+                    f"special-cause {row['england']}.")
+        else:
+            england = "" if row["england"] in (None, "") else f" England's own chart: {row['england']}."
+            text = (f"{_indicator_title(catalogue, ind)}, {_month(row['period'])}: of {row['charted']:,} "
+                    f"{_level_name(row['level'])} charted, {row['improvement']:,} show special-cause improvement, "
+                    f"{row['concern']:,} special-cause concern and {row['neutral']:,} neutral special-cause "
+                    f"variation on their SPC charts.{england}")
         items.append(Item(
-            key=(f"inn|{ind}|{row['level']}|{row['period']}|{row['improvement']}|{row['concern']}|{row['neutral']}"
-                 f"|{row['england']}"),
-            kind="special-cause", subscription=title,
-            text=(f"{_indicator_title(catalogue, ind)}, {_month(row['period'])}: of {row['charted']:,} {levels} "
-                  f"charted, {row['improvement']:,} show special-cause improvement, {row['concern']:,} "
-                  f"special-cause concern and {row['neutral']:,} neutral special-cause variation on their SPC "
-                  f"charts.{england}"),
+            key=(f"inn|{ind}|{row['level']}|{_day(row['period'])}|{row['improvement']}|{row['concern']}|"
+                 f"{row['neutral']}|{row['england']}"),
+            kind="special-cause", subscription=title, text=text,
             link=f"/innovations/{innovation_id}", synthetic=_synthetic(catalogue, ind)))
     return items
 
