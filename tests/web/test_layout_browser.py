@@ -65,6 +65,7 @@ PAGES = [
     ("simulator", "/simulator", "national-admin"),
     ("groups", "/groups", "national-admin"),
     ("groups-new", "/groups/new", "national-admin"),
+    ("alerts", "/alerts", "national-admin"),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
@@ -377,7 +378,9 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              "/simulator/{scenario_id}", "/simulator/{scenario_id}/status",
              "/simulator/{scenario_id}/download/{table}.csv", "/simulator/{scenario_id}/download/{table}.xlsx",
              "/groups/{group_id}", "/groups/{group_id}/edit", "/groups/{group_id}/download.csv",
-             "/groups/shared/{token}", "/groups/shared/{token}/download.csv"}
+             "/groups/shared/{token}", "/groups/shared/{token}/download.csv",
+             # the unsubscribe confirm page needs a digest sent through SMTP (test_alerts.py sends one)
+             "/alerts/unsubscribe/{token}"}
 
 
 def _page_paths(routes, prefix=""):
