@@ -266,3 +266,23 @@ def test_an_unknown_target_is_refused(site) -> None:
             assert answer.status_code == 400 and why in answer.text, (kind, answer.text[:300])
         assert client.post("/alerts/subscribe", data={"kind": "organisation", "target": "03C"}).status_code == 403
         assert _count(engine, AlertSubscription) == before
+
+
+def test_uptake_compute_sends_the_digests_when_the_settings_say_so(site, smtp) -> None:
+    ws, engine, app = site
+    inbox, port = smtp
+    with session_scope(engine) as session:
+        user_id = session.scalar(select(User.id).where(User.email == EMAIL))
+        session.add(AlertSubscription(user_id=user_id, target_kind="innovation", target_id="doacs"))
+    rows = [(code, dt.date(2023, 3, 1), round((0.95 if code == "01A" else share) * 1000 + 3 * 26), 1000)
+            for code, share in ps.SUB_ICB_SHARES.items()]
+    ps.load(AnalyticsStore(ws.analytics_path), "doac-share",
+            pd.DataFrame(rows, columns=["org_code", "period", "numerator", "denominator"]), "march-2023")
+    before = len(inbox.messages)
+    env = {"UPTAKE_SMTP_HOST": "127.0.0.1", "UPTAKE_SMTP_PORT": str(port), "UPTAKE_PUBLIC_URL": "http://testserver",
+           "UPTAKE_ALERTS_AFTER_COMPUTE": "1", "UPTAKE_DATABASE_URL": None}
+    result = CliRunner().invoke(cli_app, ["compute", "--no-forecasts", "--workspace", str(ws.root)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Sending alert digests" in result.output and "1 digest(s) sent" in result.output
+    assert len(inbox.messages) == before + 1 and inbox.recipients[-1] == [EMAIL]
+    assert "March 2023" in inbox.messages[-1].get_body(("plain",)).get_content()
