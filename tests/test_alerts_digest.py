@@ -80,8 +80,9 @@ def _publish(con, publication_id: int) -> None:
 
 
 @pytest.fixture
-def workflow(tmp_path):
-    url = f"sqlite:///{tmp_path / 'workflow.sqlite'}"
+def workflow(database_url):
+    """The workflow database: SQLite, and PostgreSQL when UPTAKE_TEST_DATABASE_URL is set (tests/conftest.py)."""
+    url = database_url
     upgrade(url)
     engine = make_engine(url)
     with session_scope(engine) as session:
