@@ -12,7 +12,6 @@ import email
 import email.policy
 import re
 import socket
-from pathlib import Path
 
 import pandas as pd
 import publication_support as ps
@@ -189,6 +188,10 @@ def test_subscribe_load_a_new_period_and_read_the_alert_email(site, smtp, monkey
         _sign_in(client)
         page = client.get("/alerts")
         assert page.status_code == 200 and "Last email sent" in page.text and "Location 03C" in page.text
+        csv = client.get("/alerts/download.csv")
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        assert csv.text.splitlines()[0] == "section,kind,subscription,text,link,synthetic,publication_id"
+        assert sum(line.startswith("digest,") for line in csv.text.splitlines()) == len(sent[0].content["items"])
         api = client.get("/api/v1/alerts").json()
         assert api["digest"]["publication_id"] == publication and api["last_sent"]["publication_id"] == publication
 

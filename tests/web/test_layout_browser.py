@@ -379,8 +379,9 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              "/simulator/{scenario_id}/download/{table}.csv", "/simulator/{scenario_id}/download/{table}.xlsx",
              "/groups/{group_id}", "/groups/{group_id}/edit", "/groups/{group_id}/download.csv",
              "/groups/shared/{token}", "/groups/shared/{token}/download.csv",
-             # the unsubscribe confirm page needs a digest sent through SMTP (test_alerts.py sends one)
-             "/alerts/unsubscribe/{token}"}
+             # the unsubscribe confirm page needs a digest sent through SMTP (test_alerts.py sends one); the
+             # download is not a page
+             "/alerts/unsubscribe/{token}", "/alerts/download.csv"}
 
 
 def _page_paths(routes, prefix=""):

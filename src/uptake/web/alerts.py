@@ -10,7 +10,10 @@ clients send it as RFC 8058's List-Unsubscribe-Post). API: /api/v1/alerts (my su
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
+
+import pandas as pd
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -19,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from uptake.errors import UptakeError
 from uptake.mission import alerts
+from uptake.safe_cells import safe_frame
 from uptake.store.alert_models import TARGET_KINDS, AlertSubscription
 from uptake.store.db import session_scope
 from uptake.store.models import User
@@ -107,6 +111,27 @@ def alerts_page(request: Request) -> Response:
     digest, subscriptions, last = _digest(request, principal)
     return _render(request, "alerts/list.html", digest=digest, subscriptions=subscriptions, last=last,
                    kinds=alerts.KINDS)
+
+
+@router.get("/alerts/download.csv")
+def alerts_csv(request: Request) -> Response:
+    """What you follow and your digest's items, as CSV (text cells made safe for spreadsheets)."""
+    principal = _web(request).principal(request)
+    if not principal.signed_in:
+        raise HTTPException(403, "sign in to download your alerts")
+    digest, subscriptions, _ = _digest(request, principal)
+    rows = [{"section": "following", "kind": s["kind"], "subscription": s.get("title", s["target_id"]),
+             "text": s["target_id"], "link": s.get("link", ""), "synthetic": False, "publication_id": None}
+            for s in subscriptions]
+    rows += [{"section": "digest", "kind": i.kind, "subscription": i.subscription, "text": i.text, "link": i.link,
+              "synthetic": i.synthetic, "publication_id": digest.publication_id} for i in (digest.items if digest else [])]
+    frame = pd.DataFrame(rows, columns=["section", "kind", "subscription", "text", "link", "synthetic",
+                                        "publication_id"])
+    buffer = io.StringIO()
+    safe_frame(frame).to_csv(buffer, index=False)
+    return Response(buffer.getvalue(), media_type="text/csv",
+                    headers={"content-disposition": 'attachment; filename="my-alerts.csv"',
+                             "cache-control": "private, no-store"})
 
 
 @router.post("/alerts/subscribe")
