@@ -68,6 +68,7 @@ PAGES = [
     ("fund", "/fund", None),
     ("fund-admin", "/fund", "national-admin"),
     ("fund-apply", "/fund/apply", "icb-analyst"),
+    ("alerts", "/alerts", "national-admin"),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
@@ -383,7 +384,10 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              "/groups/shared/{token}", "/groups/shared/{token}/download.csv",
              # an application's page needs an application made through the form (test_fund_browser.py makes one
              # in Chromium and goes through its review there); the fund's downloads are not pages
-             "/fund/applications/{application_id}", "/fund/download/{table}.{fmt}"}
+             "/fund/applications/{application_id}", "/fund/download/{table}.{fmt}",
+             # the unsubscribe confirm page needs a digest sent through SMTP (test_alerts.py sends one); the
+             # download is not a page
+             "/alerts/unsubscribe/{token}", "/alerts/download.csv"}
 
 
 def _page_paths(routes, prefix=""):

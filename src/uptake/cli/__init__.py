@@ -21,6 +21,7 @@ import typer
 from uptake import __version__
 from uptake.cli import (
     adopters,
+    alerts,
     assessments,
     award,
     barriers,
@@ -90,6 +91,7 @@ impact.register(app)
 pack.register(app)
 serve.register(app)
 users.register(app)
+alerts.register(app)
 backup.register(app)
 
 

@@ -15,7 +15,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn
 from rich.table import Table
 from sqlalchemy import inspect
 
-from uptake.cli._common import WorkspaceOption, console, usage_checks
+from uptake.cli._common import WorkspaceOption, console, usage_checks, user_error
+from uptake.cli.alerts import send_for
+from uptake.errors import UptakeError
+from uptake.settings import get_settings
 from uptake.mission.permissions import operator
 from uptake.models.forecasts import publish_forecasts
 from uptake.mission.ratings import RatingRunSummary, rate_in_publication
@@ -80,12 +83,30 @@ def compute(
                       f"{written.get('result_forecast_targets', 0):,} commitment forecasts "
                       "(`uptake forecast`; docs/forecasts.md).", highlight=False)
     summary = rated[0] if rated else None
-    if summary is None:
+    if summary is not None:
+        console.print(
+            f"NSF attainment recomputed ({summary.attainment_rows:,} rows); draft rating run {summary.run_id} "
+            f"({summary.ratings:,} ratings) awaits `uptake ratings review` and `uptake ratings publish`. "
+            "Published ratings are unchanged until then.", highlight=False)
+    _alerts_after(ws)
+
+
+def _alerts_after(ws: Workspace) -> None:
+    """With UPTAKE_ALERTS_AFTER_COMPUTE set, send the new publication's alert digests (docs/alerts.md). A
+    failure to send is reported (exit code 1) but the publication stands; `uptake alerts send` retries."""
+    settings = get_settings()
+    if not settings.alerts_after_compute:
         return
-    console.print(
-        f"NSF attainment recomputed ({summary.attainment_rows:,} rows); draft rating run {summary.run_id} "
-        f"({summary.ratings:,} ratings) awaits `uptake ratings review` and `uptake ratings publish`. "
-        "Published ratings are unchanged until then.", highlight=False)
+    if not ws.database_url_override and not (ws.root / "workflow.sqlite").exists():
+        return
+    console.print("Sending alert digests (UPTAKE_ALERTS_AFTER_COMPUTE is set)", highlight=False)
+    try:
+        summary = send_for(ws, settings=settings)
+    except UptakeError as error:
+        raise user_error(f"the results are published but the alert digests were not sent: {error}") from None
+    if summary.failed:
+        raise user_error(f"the results are published but {len(summary.failed)} alert digest(s) could not be sent; "
+                         "run `uptake alerts send` to retry")
 
 
 @contextmanager
