@@ -205,6 +205,8 @@ def test_subscribe_load_a_new_period_and_read_the_alert_email(site, smtp, monkey
         confirm = anonymous.get(link)
         assert confirm.status_code == 200 and 'id="unsubscribe-button"' in confirm.text and EMAIL in confirm.text
         assert _count(engine, AlertSubscription) == 3  # a GET changes nothing (link scanners follow GETs)
+        assert anonymous.post(link, data={"other": "x"}).status_code == 403  # not the one-click body, no CSRF
+        assert _count(engine, AlertSubscription) == 3
         # what a mail client's one-click POST sends (RFC 8058); the token in the address is the credential
         done = anonymous.post(link, data={"List-Unsubscribe": "One-Click"})
         assert done.status_code == 200 and "will get no more emails about 3 subscription(s)" in done.text
