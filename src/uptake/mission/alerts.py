@@ -30,7 +30,7 @@ import secrets
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -291,6 +291,17 @@ def current_items(session: Session, cur: Any, catalogue: Catalogue, user_id: int
     return unique, described
 
 
+def _changed(item: Item, told: set[str]) -> Item:
+    """A rating the last digest gave otherwise for the same organisation and year says what it was."""
+    if item.kind != "rating":
+        return item
+    stem = item.key.rsplit("|", 1)[0] + "|"
+    before = sorted(k[len(stem):] for k in told if k.startswith(stem))
+    if not before:
+        return item
+    return replace(item, text=item.text + f" It was '{before[-1]}' in your last digest.")
+
+
 def build_digest(session: Session, cur: Any, catalogue: Catalogue, user: User) -> Digest:
     """The user's digest for the publication on ``cur``: what stands now and was not in the digest sent for an
     earlier publication (the latest one before it)."""
@@ -302,7 +313,7 @@ def build_digest(session: Session, cur: Any, catalogue: Catalogue, user: User) -
                                  SentDigest.publication_id < (publication_id if publication_id is not None else 0))
         .order_by(SentDigest.publication_id.desc()).limit(1))
     told = set((previous.content or {}).get("keys", [])) if previous is not None else set()
-    new = [i for i in items if i.key not in told]
+    new = [_changed(i, told) for i in items if i.key not in told]
     return Digest(user.id, user.email, publication_id, pub["published_at"] if pub else None, new,
                   len(items) - len(new), described)
 
