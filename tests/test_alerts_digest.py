@@ -161,7 +161,7 @@ def test_a_changed_rating_says_what_it_was_and_a_group_covers_its_members(store,
     digest = _digest(workflow, store)
     assert {i.subscription for i in digest.items} == {"A and B (custom group)"}
     assert sorted(i.kind for i in digest.items) == ["off-trajectory", "special-cause", "worse-and-getting-worse"]
-    assert all("|AAA|" in i.key for i in digest.items)
+    assert all("|AAA|" in i.key and i.text.startswith("Location A (AAA): ") for i in digest.items)
 
 
 def test_the_email_has_text_html_and_a_one_click_unsubscribe(store, workflow) -> None:

@@ -171,8 +171,8 @@ def test_subscribe_load_a_new_period_and_read_the_alert_email(site, smtp, monkey
     assert "/nsf/cardiovascular-disease/anticoagulation-doacs" in text
     # the innovation's organisations with special causes, and the ratings just published
     assert "of 4 sub-ICB locations charted" in text and "http://testserver/innovations/doacs" in text
-    assert "Stroke unit U06 (U06): published innovation rating" in text
-    assert "Location 03C (03C): published innovation rating" in text
+    assert "[Stroke unit U06] Published innovation rating" in text
+    assert "[Location 03C] Published innovation rating" in text
     assert "Special-cause change" in html and "<a href=\"http://testserver/organisations/03C?indicator=doac-share\"" in html
     # the unsubscribe link: in the body and in the List-Unsubscribe header, one-click POST (RFC 8058)
     link = re.search(r"http://testserver(/alerts/unsubscribe/[A-Za-z0-9_-]+)", text).group(1)
