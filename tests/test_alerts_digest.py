@@ -141,6 +141,29 @@ def test_a_digest_tells_only_what_the_last_one_did_not(store, workflow) -> None:
     assert "is missed in January 2023" in third.items[0].text
 
 
+def test_a_changed_rating_says_what_it_was_and_a_group_covers_its_members(store, workflow) -> None:
+    from uptake.mission.alerts import Item, _changed
+    from uptake.store.group_models import OrgGroup, OrgGroupMember
+
+    told = {"rating|sub-icb|AAA|2022-04-01|good"}
+    item = Item("rating|sub-icb|AAA|2022-04-01|requires-improvement", "rating", "A", "Rating text.", "/ratings")
+    assert _changed(item, told).text == "Rating text. It was 'good' in your last digest."
+    assert _changed(item, {"rating|sub-icb|BBB|2022-04-01|good"}).text == "Rating text."
+    with session_scope(workflow) as session:
+        user = session.scalar(select(User))
+        for sub in session.scalars(select(AlertSubscription)):
+            session.delete(sub)
+        group = OrgGroup(owner_id=user.id, title="A and B", level="sub-icb",
+                         members=[OrgGroupMember(org_code="AAA"), OrgGroupMember(org_code="BBB")])
+        session.add(group)
+        session.flush()
+        session.add(AlertSubscription(user_id=user.id, target_kind="group", target_id=str(group.id)))
+    digest = _digest(workflow, store)
+    assert {i.subscription for i in digest.items} == {"A and B (custom group)"}
+    assert sorted(i.kind for i in digest.items) == ["off-trajectory", "special-cause", "worse-and-getting-worse"]
+    assert all("|AAA|" in i.key and i.text.startswith("Location A (AAA): ") for i in digest.items)
+
+
 def test_the_email_has_text_html_and_a_one_click_unsubscribe(store, workflow) -> None:
     from uptake.settings import Settings
 

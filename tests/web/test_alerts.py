@@ -171,8 +171,8 @@ def test_subscribe_load_a_new_period_and_read_the_alert_email(site, smtp, monkey
     assert "/nsf/cardiovascular-disease/anticoagulation-doacs" in text
     # the innovation's organisations with special causes, and the ratings just published
     assert "of 4 sub-ICB locations charted" in text and "http://testserver/innovations/doacs" in text
-    assert "Stroke unit U06 (U06): published innovation rating" in text
-    assert "Location 03C (03C): published innovation rating" in text
+    assert "[Stroke unit U06] Published innovation rating" in text
+    assert "[Location 03C] Published innovation rating" in text
     assert "Special-cause change" in html and "<a href=\"http://testserver/organisations/03C?indicator=doac-share\"" in html
     # the unsubscribe link: in the body and in the List-Unsubscribe header, one-click POST (RFC 8058)
     link = re.search(r"http://testserver(/alerts/unsubscribe/[A-Za-z0-9_-]+)", text).group(1)
@@ -205,6 +205,8 @@ def test_subscribe_load_a_new_period_and_read_the_alert_email(site, smtp, monkey
         confirm = anonymous.get(link)
         assert confirm.status_code == 200 and 'id="unsubscribe-button"' in confirm.text and EMAIL in confirm.text
         assert _count(engine, AlertSubscription) == 3  # a GET changes nothing (link scanners follow GETs)
+        assert anonymous.post(link, data={"other": "x"}).status_code == 403  # not the one-click body, no CSRF
+        assert _count(engine, AlertSubscription) == 3
         # what a mail client's one-click POST sends (RFC 8058); the token in the address is the credential
         done = anonymous.post(link, data={"List-Unsubscribe": "One-Click"})
         assert done.status_code == 200 and "will get no more emails about 3 subscription(s)" in done.text

@@ -30,7 +30,7 @@ import secrets
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -176,6 +176,12 @@ def _level_name(level: str) -> str:
 def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, code: str, level: str,
                name: str) -> list[Item]:
     items: list[Item] = []
+    # the organisation is named when the subscription is not it (a group's member)
+    lead = "" if name == title else f"{name} ({code}): "
+
+    def say(text: str) -> str:
+        return lead + text if lead else text[:1].upper() + text[1:]
+
     profile = read.profile.profile(cur, code, level)
     for row in profile:
         ind = row["indicator"]
@@ -190,7 +196,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
             items.append(Item(
                 key=f"spc|{ind}|{level}|{code}|{_day(row['period'])}|{last['special_cause']}", kind="special-cause",
                 subscription=title,
-                text=(f"{name} ({code}): {ind_title} shows special-cause {last['special_cause']}{rule} in "
+                text=say(f"{ind_title} shows special-cause {last['special_cause']}{rule} in "
                       f"{_month(row['period'])} on its SPC chart of the {last['basis']}; the value that month is "
                       f"{_value(row['value'])} (95% interval {_value(row['ci95_low'])} to "
                       f"{_value(row['ci95_high'])})."),
@@ -198,7 +204,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
         if row.get("worse_and_getting_worse"):
             items.append(Item(
                 key=f"wgw|{ind}|{level}|{code}|{_day(row['period'])}", kind="worse-and-getting-worse", subscription=title,
-                text=(f"{name} ({code}): {ind_title} is {row['comparison']} than England in {_month(row['period'])} "
+                text=say(f"{ind_title} is {row['comparison']} than England in {_month(row['period'])} "
                       f"({_value(row['value'])}, 95% interval {_value(row['ci95_low'])} to "
                       f"{_value(row['ci95_high'])}; England {_value(row['benchmark_value'])}) and getting worse "
                       "(special-cause concern on its SPC chart)."),
@@ -213,7 +219,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
             items.append(Item(
                 key=f"att|{r.framework}|{r.commitment}|{level}|{code}|{_day(r.period)}|{r.status}", kind="off-trajectory",
                 subscription=title,
-                text=(f"{name} ({code}): commitment {r.commitment} ({_indicator_title(catalogue, r.indicator)}) is "
+                text=say(f"commitment {r.commitment} ({_indicator_title(catalogue, r.indicator)}) is "
                       f"{r.status.replace('-', ' ')} in {_month(r.period)}: value {_value(r.value)} (95% interval "
                       f"{_value(r.ci95_low)} to {_value(r.ci95_high)}){trajectory}, target {_value(r.target)}."),
                 link=f"/nsf/{r.framework}/{r.commitment}", synthetic=bool(r.synthetic)))
@@ -222,7 +228,7 @@ def _org_items(session: Session, cur: Any, catalogue: Catalogue, title: str, cod
         newest = ratings.sort_values("period").iloc[-1]
         items.append(Item(
             key=f"rating|{level}|{code}|{_day(newest['period'])}|{newest['rating']}", kind="rating", subscription=title,
-            text=(f"{name} ({code}): published innovation rating for the year from {_month(newest['period'])} is "
+            text=say(f"published innovation rating for the year from {_month(newest['period'])} is "
                   f"'{newest['rating']}' (from the rating rules applied to its NSF attainment)."),
             link=f"/ratings/{level}/{code}", synthetic=bool(newest.get("synthetic", False))))
     return items
@@ -291,6 +297,17 @@ def current_items(session: Session, cur: Any, catalogue: Catalogue, user_id: int
     return unique, described
 
 
+def _changed(item: Item, told: set[str]) -> Item:
+    """A rating the last digest gave otherwise for the same organisation and year says what it was."""
+    if item.kind != "rating":
+        return item
+    stem = item.key.rsplit("|", 1)[0] + "|"
+    before = sorted(k[len(stem):] for k in told if k.startswith(stem))
+    if not before:
+        return item
+    return replace(item, text=item.text + f" It was '{before[-1]}' in your last digest.")
+
+
 def build_digest(session: Session, cur: Any, catalogue: Catalogue, user: User) -> Digest:
     """The user's digest for the publication on ``cur``: what stands now and was not in the digest sent for an
     earlier publication (the latest one before it)."""
@@ -302,7 +319,7 @@ def build_digest(session: Session, cur: Any, catalogue: Catalogue, user: User) -
                                  SentDigest.publication_id < (publication_id if publication_id is not None else 0))
         .order_by(SentDigest.publication_id.desc()).limit(1))
     told = set((previous.content or {}).get("keys", [])) if previous is not None else set()
-    new = [i for i in items if i.key not in told]
+    new = [_changed(i, told) for i in items if i.key not in told]
     return Digest(user.id, user.email, publication_id, pub["published_at"] if pub else None, new,
                   len(items) - len(new), described)
 

@@ -4,8 +4,8 @@ Pages: /alerts (my subscriptions and the digest of the current publication, as t
 follow / stop-following buttons on organisation, innovation and group pages (the partial alerts/follow.html,
 POST /alerts/subscribe and /alerts/{id}/delete: signed in, CSRF, audited), and the one-click unsubscribe link of
 an email: GET /alerts/unsubscribe/{token} shows a confirm page that needs no sign-in, POST unsubscribes (the
-token, 256 random bits stored only as its SHA-256, is the credential, so the POST needs no CSRF token: mail
-clients send it as RFC 8058's List-Unsubscribe-Post). API: /api/v1/alerts (my subscriptions and my digest).
+token, 256 random bits stored only as its SHA-256, is the credential, so a POST with RFC 8058's one-click
+body, as mail clients send it, needs no CSRF token). API: /api/v1/alerts (my subscriptions and my digest).
 """
 
 from __future__ import annotations
@@ -204,7 +204,16 @@ def unsubscribe_confirm(request: Request, token: str) -> Response:
 
 
 @router.post("/alerts/unsubscribe/{token}")
-def unsubscribe(request: Request, token: str) -> Response:
+async def unsubscribe(request: Request, token: str) -> Response:
+    """RFC 8058's one-click body (List-Unsubscribe=One-Click: a mail client's POST, and the confirm page's
+    button) needs no CSRF token, the token in the address being the credential; any other body does."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    if form.get("List-Unsubscribe") != "One-Click" and not csrf_ok(request, form.get(CSRF_FIELD)):
+        raise HTTPException(403, "the form has expired or did not come from this site; go back and try again")
+    return await run_in_threadpool(_unsubscribe, request, token)
+
+
+def _unsubscribe(request: Request, token: str) -> Response:
     with session_scope(_web(request).engine, write=True) as session:
         outcome = alerts.unsubscribe_by_token(session, token)
         if outcome is None:
