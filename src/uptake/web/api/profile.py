@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -15,12 +15,13 @@ from uptake.results import read
 from uptake.web.api.common import LevelParam, known_indicator, need, respond, web_of
 from uptake.web.api.errors import responses
 from uptake.web.tables.base import Context
-from uptake.web.tables.profile import BENCHMARKS, ENGLAND, profile_rows, rug_of
+from uptake.web.tables.profile import benchmark_of, check_benchmark, profile_rows, rug_of
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
 BenchmarkParam = Annotated[str, Query(min_length=1, max_length=64, description=(
-    "The organisation to compare with (ODS code); only England, ENG, is offered in this version."))]
+    "What to compare with: england (default), region, icb (the organisation's parent of that level), peers "
+    "(its similar-10 peers, pooled) or group:<id> (one of your saved custom groups, pooled)."))]
 
 
 class ProfileRow(BaseModel):
@@ -35,7 +36,13 @@ class ProfileRow(BaseModel):
     decile: int | None = None
     comparison: str | None = None
     comparison_method: str | None = None
+    benchmark_key: str | None = None
+    benchmark_label: str | None = None
     benchmark_value: float | None = None
+    benchmark_ci95_low: float | None = None
+    benchmark_ci95_high: float | None = None
+    benchmark_members: int | None = None
+    benchmark_method: str | None = None
     organisations: int | None = None
     lowest: float | None = None
     q25: float | None = None
@@ -50,11 +57,23 @@ class ProfileRow(BaseModel):
     synthetic: bool | None = None
 
 
+class BenchmarkOut(BaseModel):
+    key: str
+    kind: str
+    label: str
+    compared_with: str
+    org_code: str | None = None
+    members: list[str] = []
+    pooled: bool
+
+
 class ProfileOut(BaseModel):
     org_code: str
     org_name: str | None
     level: str
     benchmark: str
+    benchmark_label: str
+    benchmark_detail: BenchmarkOut
     rows: list[ProfileRow]
 
 
@@ -105,23 +124,28 @@ class OrgDecilesOut(BaseModel):
 
 
 def _check(benchmark: str) -> None:
-    if benchmark not in BENCHMARKS:
-        raise HTTPException(422, f"benchmark {benchmark!r} is not offered yet: use {', '.join(BENCHMARKS)}")
+    check_benchmark(benchmark)  # 422 with what is offered
+
+
+def benchmark_out(bench) -> dict:
+    return {**bench.as_dict(), "compared_with": bench.compared_with}
 
 
 @router.get("/organisations/{code}/profile", response_model=ProfileOut, responses=responses(404, 422),
             summary="An organisation on every indicator against a benchmark: spread, trend, worse and getting worse")
-async def organisation_profile(request: Request, code: str, benchmark: BenchmarkParam = ENGLAND) -> Response:
+async def organisation_profile(request: Request, code: str, benchmark: BenchmarkParam = "england") -> Response:
     web = web_of(request)
     _check(benchmark)
 
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             need(snapshot, "result_values")
-            tctx = Context(cur, web.catalogue, principal)
+            tctx = Context(cur, web.catalogue, principal, web.engine)
             org = tctx.organisation(code)
-            found = profile_rows(tctx, code, benchmark, trends=snapshot.has("result_spc_series"))
-        return {"org_code": code, "org_name": org["name"], "level": org["level"], "benchmark": benchmark,
+            bench = benchmark_of(tctx, code, benchmark)
+            found = profile_rows(tctx, code, bench, trends=snapshot.has("result_spc_series"))
+        return {"org_code": code, "org_name": org["name"], "level": org["level"], "benchmark": bench.key,
+                "benchmark_label": bench.label, "benchmark_detail": benchmark_out(bench),
                 "rows": [ProfileRow.model_validate(r).model_dump() for r in found]}, {}
 
     return await respond(request, build)
@@ -130,7 +154,7 @@ async def organisation_profile(request: Request, code: str, benchmark: Benchmark
 @router.get("/organisations/{code}/rug", response_model=RugOut, responses=responses(404, 422),
             summary="The tartan rug of an area: its organisations of one level on every indicator")
 async def organisation_rug(request: Request, code: str, level: LevelParam | None = None,
-                           benchmark: BenchmarkParam = ENGLAND) -> Response:
+                           benchmark: BenchmarkParam = "england") -> Response:
     web = web_of(request)
     _check(benchmark)
 
