@@ -153,7 +153,9 @@ def resolve(cur: Cursor, org_code: str, level: str, text: str | Choice | None, *
             raise BenchmarkError(f"{org_code} has no {words} above it in the hierarchy, so it cannot be compared "
                                  f"with its {words}: choose england, peers or a group")
         words = "region" if parent_level == "region" else "ICB"
-        return Benchmark(choice.kind, choice.kind, f"{found['name']} ({words})", org_code=found["code"])
+        name = found["name"] or found["code"]
+        label = name if words.lower() in name.lower() else f"{name} {words}"
+        return Benchmark(choice.kind, choice.kind, label, org_code=found["code"])
     if choice.kind == "peers":
         found = rows(cur, "SELECT peer_code FROM result_peers WHERE org_code = ? AND level = ? ORDER BY rank",
                      [org_code, level])

@@ -98,8 +98,7 @@ def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.date
         ctx["run"] = runs[0] if runs else None
         ratings, plans = _workflow(web, principal, org, ctx["parents"], ctx["commitments"])
     template = web.templates.get_template("board_pack.html")
-    title = f"Uptake board pack: {org['name']} ({code})" + (
-        "" if ctx["bench"].is_england else f", {ctx['bench'].compared_with}")
+    title = f"Uptake board pack: {org['name']} ({code})"  # the footer: short, so "Page N of M" stays whole
     return template.render(
         **ctx, ratings=ratings, plans=plans, sections=SECTIONS, principal=principal,
         doc_title=title, print_styles=print_styles(web.assets), css_string=css_string,
