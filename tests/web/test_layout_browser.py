@@ -56,6 +56,9 @@ PAGES = [
     ("profile-icb", "/organisations/QMJ/profile", None),
     ("profile-icb-practices", "/organisations/QMJ/profile?level=practice", None),
     ("profile-practice", "/organisations/PMJ00/profile", None),
+    ("profile-sub-icb-peers", "/organisations/MJ0/profile?benchmark=peers", None),
+    ("profile-icb-region", "/organisations/QMJ/profile?benchmark=region", None),
+    ("organisation-sub-icb-icb", "/organisations/MJ0?indicator=doac-share&benchmark=icb", None),
     ("compare", "/compare?codes=QMJ,QKK,QSL,QUY", None),
     ("data", "/data", None),
     ("stroke-pathway", "/models/stroke-pathway?scenario=onset", None),
@@ -377,7 +380,9 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              "/simulator/{scenario_id}", "/simulator/{scenario_id}/status",
              "/simulator/{scenario_id}/download/{table}.csv", "/simulator/{scenario_id}/download/{table}.xlsx",
              "/groups/{group_id}", "/groups/{group_id}/edit", "/groups/{group_id}/download.csv",
-             "/groups/shared/{token}", "/groups/shared/{token}/download.csv"}
+             "/groups/shared/{token}", "/groups/shared/{token}/download.csv",
+             # a group's board pack, a PDF (test_benchmark_packs.py reads its pages back as images)
+             "/groups/{group_id}/pack.pdf", "/groups/shared/{token}/pack.pdf"}
 
 
 def _page_paths(routes, prefix=""):
