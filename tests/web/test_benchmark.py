@@ -248,3 +248,42 @@ def test_the_demo_saves_one_labelled_group_usable_as_a_benchmark(demo, signed_in
     code = "MJ0" if level == "sub-icb" else "RAL" if level == "trust" else members[0]
     page = client.get(f"/organisations/{code}/profile?benchmark=group:{group_id}")
     assert page.status_code == 200 and DEMO_GROUP_TITLE in page.text
+
+
+@pytest.mark.parametrize("kind", ["icb", "peers", "group"])
+def test_the_benchmark_series_of_the_deciles_chart_matches_a_pandas_reference(con, values, measures, group,
+                                                                               kind) -> None:
+    code, indicator = "MJ0", "doac-share"
+    bench = bm.resolve(con, code, "sub-icb", _bench_url(kind, group), group=group)
+    ref = _reference(con, values, code, kind, group)
+    periods = sorted(values[(values["org_code"] == code) & (values["indicator"] == indicator)]["period"].dt.date)
+    got = bm.series(con, bench, indicator, measures[indicator], periods)
+    assert len(got) == len(periods) > 1
+    for period in periods:
+        stamp = pd.Timestamp(period)
+        if "org" in ref:
+            theirs = values[(values["org_code"] == ref["org"]) & (values["indicator"] == indicator)
+                            & (values["period"] == stamp)].iloc[0]
+            assert got[period].value == pytest.approx(theirs["value"])
+            continue
+        pooled = values[values["org_code"].isin(ref["members"]) & (values["level"] == "sub-icb")
+                        & (values["indicator"] == indicator) & (values["period"] == stamp)
+                        & values["value"].notna() & (values["denominator"] > 0)]
+        x, n = float(pooled["numerator"].sum()), float(pooled["denominator"].sum())
+        assert got[period].value == pytest.approx(x / n)
+        assert (got[period].ci95_low, got[period].ci95_high) == tuple(pytest.approx(v, rel=1e-6)
+                                                                       for v in _wilson(x, n))
+
+
+def test_the_deciles_chart_draws_the_chosen_benchmark_as_a_line_with_its_column(client) -> None:
+    plain = client.get("/organisations/MJ0?indicator=doac-share")
+    page = client.get("/organisations/MJ0?indicator=doac-share&benchmark=peers")
+    assert page.status_code == 200
+    assert "Benchmark: its similar-" not in plain.text
+    chart = page.text.split('id="deciles-chart-title"')[1].split("</svg>")[0]
+    assert "Benchmark: its similar-" in chart and "solid black line is the benchmark chosen" in chart
+    assert '<input type="hidden" name="benchmark" value="peers">' in page.text  # kept when the indicator changes
+    body = client.get("/download/org-deciles.csv?code=MJ0&indicator=doac-share&benchmark=peers")
+    rows = list(csv.DictReader(io.StringIO(body.text.lstrip("\ufeff"))))
+    assert rows and all(r["benchmark_key"] == "peers" for r in rows)
+    assert sum(1 for r in rows if r["benchmark_value"]) == len(rows)

@@ -313,3 +313,34 @@ def profile(cur: Cursor, org_code: str, level: str, bench: Benchmark, *, polarit
         found = apply(base, bench, values(cur, bench, {r["indicator"]: r["period"] for r in base}, measures),
                       polarities)
     return label_rows(found, bench)
+
+
+def series(cur: Cursor, bench: Benchmark, indicator: str, measure: str, periods: Iterable[dt.date]) -> dict[
+        dt.date, BenchmarkValue]:
+    """The benchmark's value with its interval in each of ``periods`` for one indicator (the benchmark line of
+    the deciles chart): an organisation benchmark's own rows, or the members pooled each period."""
+    wanted = sorted(set(periods))
+    if not wanted:
+        return {}
+    columns = ", ".join(f"v.{name.strip()}" for name in VALUE_COLUMNS.split(","))
+    period_cond, period_params = in_list("v.period", wanted)
+    if not bench.pooled:
+        found = rows(cur, f"SELECT {columns} FROM result_values v WHERE v.org_code = ? AND v.indicator = ? "
+                          f"AND {period_cond}", [bench.org_code, indicator, *period_params])
+        return {r["period"]: BenchmarkValue(indicator, r["period"], _num(r["value"]), _num(r["ci95_low"]),
+                                            _num(r["ci95_high"]), f"{bench.label}: its published value")
+                for r in found}
+    member_cond, member_params = in_list("v.org_code", list(bench.members))
+    found = rows(cur, f"SELECT {columns} FROM result_values v WHERE v.level = ? AND v.indicator = ? AND {member_cond} "
+                      f"AND {period_cond} ORDER BY v.period, v.org_code",
+                 [bench.member_level, indicator, *member_params, *period_params])
+    by_period: dict[dt.date, list[dict]] = {}
+    for r in found:
+        if r.get("comparison") != "not eligible":
+            by_period.setdefault(r["period"], []).append(r)
+    out = {}
+    for period, members in by_period.items():
+        pooled = pool(measure, members, len(bench.members))
+        out[period] = BenchmarkValue(indicator, period, pooled.value, pooled.ci95_low, pooled.ci95_high,
+                                     pooled.method, members=pooled.members, missing=pooled.missing)
+    return out

@@ -48,6 +48,7 @@ from uptake.web.pdf import css_string, print_styles
 from uptake.web.tables.base import Context
 from uptake.web.tables.forecasts import org_forecast_targets, org_forecasts
 from uptake.web.tables.opportunity import org_opportunity
+from uptake.web.tables.profile import with_benchmark_series
 from uptake.web.tables.outcomes import org_outcomes
 
 #: (anchor, heading) of every section, in order: the template writes these headings, the tests look for them
@@ -89,7 +90,7 @@ def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.date
         tctx = Context(cur, web.catalogue, principal, web.engine, any_group=any_group)
         ctx = profile_context(snapshot, tctx, code, benchmark=benchmark)
         org = ctx["org"]
-        ctx["deciles"] = _deciles(snapshot, tctx, org, ctx.get("profile_rows") or [])
+        ctx["deciles"] = _deciles(snapshot, tctx, org, ctx.get("profile_rows") or [], ctx["bench"])
         ctx["commitments"] = _commitments(snapshot, cur, code)
         ctx["forecasts"] = _forecasts(snapshot, tctx, code)
         ctx["opportunity"] = _opportunity(snapshot, tctx, principal, org)
@@ -134,8 +135,9 @@ def render_group_pack(web: Any, group: Any, figures: list[dict], principal: Prin
         synthetic_anywhere=any(f.get("synthetic") for f in figures))
 
 
-def _deciles(snapshot, tctx: Context, org: dict, profile_rows: list[dict]) -> list[dict]:
-    """A deciles chart per indicator of the profile (one query for them all)."""
+def _deciles(snapshot, tctx: Context, org: dict, profile_rows: list[dict], bench: Any = None) -> list[dict]:
+    """A deciles chart per indicator of the profile (one query for them all; and one per indicator for the
+    benchmark's line when it is not England)."""
     if not snapshot.has("result_deciles") or org["level"] == "england":
         return []
     found = read.profile.org_deciles(tctx.cur, org["code"], org["level"])
@@ -148,8 +150,12 @@ def _deciles(snapshot, tctx: Context, org: dict, profile_rows: list[dict]) -> li
         series = by_indicator.get(row["indicator"])
         if ind is None or not series:
             continue
+        line = None
+        if bench is not None and not bench.is_england:
+            series, line = with_benchmark_series(tctx, ind, series, bench), bench.label
         out.append({"indicator": ind, "latest": row, "chart": svg.deciles_chart(
-            ind, org["name"], org["level"], series, chart_id=f"deciles-{ind.id}", width=520, height=250)})
+            ind, org["name"], org["level"], series, chart_id=f"deciles-{ind.id}", width=520, height=250,
+            benchmark_line=line)})
     return out
 
 

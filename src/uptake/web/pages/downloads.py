@@ -32,7 +32,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "forecasts": ("indicator", "level"), "forecast-trajectory": ("indicator", "level", "code"),
     "forecast-targets": ("framework", "commitment", "level"), "org-forecasts": ("code",),
     "org-forecast-targets": ("code",),
-    "profile": ("code", "benchmark"), "rug": ("code", "level", "benchmark"), "org-deciles": ("code", "indicator"),
+    "profile": ("code", "benchmark"), "rug": ("code", "level", "benchmark"), "org-deciles": ("code", "indicator", "benchmark"),
 }
 #: tables of the innovation pack: never kept by a shared cache
 RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position", "outcomes", "org-outcomes")

@@ -70,7 +70,7 @@ def _organisation_context(snapshot, cur, tctx: Context, code: str, indicator: st
     with_changes = snapshot.has("result_changes") and org["level"] != "england"
     if snapshot.has("result_deciles") and org["level"] != "england":
         over_time = read.profile.org_deciles(cur, code, org["level"], chosen, with_changes=with_changes)
-        ctx.update(deciles_section(cur, tctx, org, ind, inputs, latest, over_time))
+        ctx.update(deciles_section(cur, tctx, org, ind, inputs, latest, over_time, bench))
     if with_changes:
         ctx.update(org_changes_section(cur, snapshot, tctx, org, ind, inputs, latest,
                                        series=None if over_time is None else changes_of(over_time)))

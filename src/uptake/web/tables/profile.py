@@ -270,23 +270,48 @@ def rug_of(ctx: Context, code: str, level: str | None = None, benchmark: str | N
     return out
 
 
-def org_deciles(ctx: Context, code: str, indicator: str, rows: list[dict] | None = None) -> DataTable:
-    """An organisation's value each period beside the deciles of its level: the deciles chart as a table."""
+def with_benchmark_series(ctx: Context, ind: Indicator, rows: list[dict], bench: bm.Benchmark) -> list[dict]:
+    """The deciles chart's rows with the benchmark's value each period (uptake.results.benchmark.series)."""
+    found = bm.series(ctx.cur, bench, ind.id, ind.measure.value, [r["period"] for r in rows])
+    out = []
+    for r in rows:
+        b = found.get(r["period"])
+        out.append({**r, "benchmark_value": b.value if b else None, "benchmark_ci95_low": b.ci95_low if b else None,
+                    "benchmark_ci95_high": b.ci95_high if b else None})
+    return out
+
+
+def org_deciles(ctx: Context, code: str, indicator: str, rows: list[dict] | None = None,
+                benchmark: str | bm.Benchmark | None = None) -> DataTable:
+    """An organisation's value each period beside the deciles of its level: the deciles chart as a table; a
+    benchmark other than England adds its value each period (``benchmark_value``)."""
     org = ctx.organisation(code)
     ind = ctx.indicator(indicator)
+    bench = benchmark_of(ctx, code, benchmark)
     if rows is None:
         rows = read.profile.org_deciles(ctx.cur, code, org["level"], indicator)
+    label = None if bench.is_england else bench.label
+    if label and rows and "benchmark_value" not in rows[0]:
+        rows = with_benchmark_series(ctx, ind, rows, bench)
     columns = [
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
         Column("value", "Its value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
         Column("decile", "Its decile", fmt=lambda r: number(r["decile"]), numeric=True),
-    ] + [Column(f"p{k}", f"{k}th", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
-         for k in svg.DECILE_LINES]
+    ] + ([Column("benchmark_value", f"Benchmark: {label}", numeric=True,
+                 fmt=lambda r: indicator_value(ind, r.get("benchmark_value")))] if label else []) + [
+        Column(f"p{k}", f"{k}th", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
+        for k in svg.DECILE_LINES]
+    if label:
+        for r in rows:
+            r["benchmark_key"], r["benchmark_label"] = bench.key, label
     return DataTable(
         "org-deciles", f"Deciles chart of {ind.title}: {org['name']} and the deciles of "
-        f"{level_label(org['level'], True)}", columns, rows, {"code": code, "indicator": indicator},
+        f"{level_label(org['level'], True)}", columns, rows,
+        {"code": code, "indicator": indicator, "benchmark": None if bench.is_england else bench.key},
         note=(f"10th ... 90th: the percentiles of every {level_label(org['level'])} in England with a value that "
-              "period; decile 10 holds the highest values."),
+              "period; decile 10 holds the highest values."
+              + (f" Benchmark: {bench.compared_with}, each period." if label else "")),
         raw_columns=["indicator", "period", "value", "ci95_low", "ci95_high", "decile", "organisations",
+                     *(["benchmark_key", "benchmark_label", "benchmark_value", "benchmark_ci95_low",
+                        "benchmark_ci95_high"] if label else []),
                      *(f"p{k}" for k in svg.DECILE_LINES)])
-
