@@ -287,3 +287,13 @@ def test_the_deciles_chart_draws_the_chosen_benchmark_as_a_line_with_its_column(
     rows = list(csv.DictReader(io.StringIO(body.text.lstrip("\ufeff"))))
     assert rows and all(r["benchmark_key"] == "peers" for r in rows)
     assert sum(1 for r in rows if r["benchmark_value"]) == len(rows)
+
+
+def test_the_api_deciles_carry_the_benchmark_with_its_label(client, con, values) -> None:
+    body = client.get("/api/v1/organisations/MJ0/deciles?indicator=doac-share&benchmark=region").json()
+    assert body["benchmark"] == "region" and body["benchmark_label"] == "London region"
+    for point in body["points"]:
+        theirs = values[(values["org_code"] == "Y56") & (values["indicator"] == "doac-share")
+                        & (values["period"] == pd.Timestamp(point["period"]))]["value"]
+        assert point["benchmark_value"] == pytest.approx(float(theirs.iloc[0]))
+    assert client.get("/api/v1/organisations/MJ0/deciles?indicator=doac-share&benchmark=x").status_code == 422

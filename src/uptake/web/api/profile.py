@@ -15,7 +15,7 @@ from uptake.results import read
 from uptake.web.api.common import LevelParam, known_indicator, need, respond, web_of
 from uptake.web.api.errors import responses
 from uptake.web.tables.base import Context
-from uptake.web.tables.profile import benchmark_of, check_benchmark, profile_rows, rug_of
+from uptake.web.tables.profile import benchmark_of, check_benchmark, profile_rows, rug_of, with_benchmark_series
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -114,12 +114,17 @@ class DecilePoint(BaseModel):
     ci95_low: float | None = None
     ci95_high: float | None = None
     decile: int | None = None
+    benchmark_value: float | None = None
+    benchmark_ci95_low: float | None = None
+    benchmark_ci95_high: float | None = None
 
 
 class OrgDecilesOut(BaseModel):
     org_code: str
     level: str
     indicator: str
+    benchmark: str
+    benchmark_label: str
     points: list[DecilePoint]
 
 
@@ -171,19 +176,25 @@ async def organisation_rug(request: Request, code: str, level: LevelParam | None
     return await respond(request, build)
 
 
-@router.get("/organisations/{code}/deciles", response_model=OrgDecilesOut, responses=responses(404),
+@router.get("/organisations/{code}/deciles", response_model=OrgDecilesOut, responses=responses(404, 422),
             summary="An organisation's value each period beside the deciles of its level (the deciles chart)")
-async def organisation_deciles(request: Request, code: str, indicator: str) -> Response:
+async def organisation_deciles(request: Request, code: str, indicator: str,
+                               benchmark: BenchmarkParam = "england") -> Response:
     web = web_of(request)
     known_indicator(web, indicator)
+    _check(benchmark)
 
     def build(principal):
         with web.snapshots.cursor() as (snapshot, cur):
             need(snapshot, "result_deciles")
-            tctx = Context(cur, web.catalogue, principal)
+            tctx = Context(cur, web.catalogue, principal, web.engine)
             org = tctx.organisation(code)
+            bench = benchmark_of(tctx, code, benchmark)
             points = read.profile.org_deciles(cur, code, org["level"], indicator)
-        return {"org_code": code, "level": org["level"], "indicator": indicator,
+            if not bench.is_england:  # the benchmark's own value each period beside the deciles
+                points = with_benchmark_series(tctx, tctx.indicator(indicator), points, bench)
+        return {"org_code": code, "level": org["level"], "indicator": indicator, "benchmark": bench.key,
+                "benchmark_label": bench.label,
                 "points": [DecilePoint.model_validate(r).model_dump() for r in points]}, {}
 
     return await respond(request, build)
