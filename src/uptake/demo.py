@@ -35,6 +35,7 @@ from uptake.ecosystem.frontline_demo import seed_frontline
 from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
 from uptake.mission.results import open_store, reading
+from uptake.results.read import tables
 
 
 @dataclass
@@ -241,6 +242,8 @@ def seed_demo_group(ws: Workspace, owner_email: str, icb_code: str | None = None
 def _demo_group_members(ws: Workspace, icb_code: str | None) -> tuple[list[str], str]:
     """The members of the demo group and their level (see ``seed_demo_group``)."""
     with reading(open_store(ws)) as con:
+        if not {"result_values", "relationships"} <= tables(con):  # nothing computed: nothing to group
+            return [], ""
         for level in ("trust", "sub-icb", "practice"):
             found = con.execute(
                 """
