@@ -297,3 +297,30 @@ def test_the_api_deciles_carry_the_benchmark_with_its_label(client, con, values)
                         & (values["period"] == pd.Timestamp(point["period"]))]["value"]
         assert point["benchmark_value"] == pytest.approx(float(theirs.iloc[0]))
     assert client.get("/api/v1/organisations/MJ0/deciles?indicator=doac-share&benchmark=x").status_code == 422
+
+
+def test_an_edited_group_is_pooled_again_not_answered_from_its_old_etag(demo, signed_in) -> None:
+    from uptake.store.models import utcnow
+
+    engine = make_engine(demo.workspace.database_url)
+    try:
+        with session_scope(engine) as session:
+            user = session.scalar(select(User).where(User.email == demo.users["icb-analyst"].email))
+            row = OrgGroup(owner_id=user.id, title="Changing cluster", description="", level="sub-icb",
+                           members=[OrgGroupMember(org_code=c) for c in ("KK0", "KK1")])
+            session.add(row)
+            session.flush()
+            group_id = row.id
+        owner = signed_in("icb-analyst")
+        url = f"/api/v1/organisations/MJ0/profile?benchmark=group:{group_id}"
+        first = owner.get(url)
+        assert first.status_code == 200 and first.json()["benchmark_detail"]["members"] == ["KK0", "KK1"]
+        assert owner.get(url, headers={"if-none-match": first.headers["etag"]}).status_code == 304
+        with session_scope(engine) as session:
+            row = session.get(OrgGroup, group_id)
+            row.members = [OrgGroupMember(org_code=c) for c in ("KK0", "KK1", "KK2")]
+            row.updated_at = utcnow()
+        again = owner.get(url, headers={"if-none-match": first.headers["etag"]})
+        assert again.status_code == 200 and again.json()["benchmark_detail"]["members"] == ["KK0", "KK1", "KK2"]
+    finally:
+        engine.dispose()

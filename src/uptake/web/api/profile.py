@@ -10,10 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from uptake.results import read
 from uptake.web.api.common import LevelParam, known_indicator, need, respond, web_of
 from uptake.web.api.errors import responses
+from uptake.web.benchmarks import groups_stamp
 from uptake.web.tables.base import Context
 from uptake.web.tables.profile import benchmark_of, check_benchmark, profile_rows, rug_of, with_benchmark_series
 
@@ -132,6 +134,16 @@ def _check(benchmark: str) -> None:
     check_benchmark(benchmark)  # 422 with what is offered
 
 
+async def _groups_stamp(request: Request, benchmark: str) -> str:
+    """For a group benchmark, a stamp of the caller's groups (so an edited group is pooled again, not
+    answered 304 from the ETag of its old members)."""
+    if not check_benchmark(benchmark).startswith("group:"):
+        return ""
+    web = web_of(request)
+    principal = await web.principal_async(request)
+    return "|groups:" + await run_in_threadpool(groups_stamp, web.engine, principal)
+
+
 def benchmark_out(bench) -> dict:
     return {**bench.as_dict(), "compared_with": bench.compared_with}
 
@@ -153,7 +165,7 @@ async def organisation_profile(request: Request, code: str, benchmark: Benchmark
                 "benchmark_label": bench.label, "benchmark_detail": benchmark_out(bench),
                 "rows": [ProfileRow.model_validate(r).model_dump() for r in found]}, {}
 
-    return await respond(request, build)
+    return await respond(request, build, extra_stamp=await _groups_stamp(request, benchmark))
 
 
 @router.get("/organisations/{code}/rug", response_model=RugOut, responses=responses(404, 422),
@@ -197,5 +209,5 @@ async def organisation_deciles(request: Request, code: str, indicator: str,
                 "benchmark_label": bench.label,
                 "points": [DecilePoint.model_validate(r).model_dump() for r in points]}, {}
 
-    return await respond(request, build)
+    return await respond(request, build, extra_stamp=await _groups_stamp(request, benchmark))
 
