@@ -196,6 +196,9 @@ def test_every_page_download_and_api_answer_says_what_it_is_compared_with(signed
     assert f'<option value="{choice}" selected' in profile.text
     page = owner.get(f"/organisations/MJ0?benchmark={choice}")
     assert page.status_code == 200 and f'<option value="{choice}" selected' in page.text
+    if kind != "england":  # the links to the profile and the pack carry the choice
+        assert f"/organisations/MJ0/pack.pdf?benchmark={choice}".replace(":", "%3A") in page.text
+        assert f"/organisations/MJ0/profile?benchmark={choice}".replace(":", "%3A") in page.text
     if kind != "england":
         assert f"Compared with {words}".replace("&", "&amp;") in page.text or f"Compared with {words}" in page.text
     for name in ("profile", "organisation"):
@@ -223,6 +226,8 @@ def test_the_group_benchmark_is_the_owners_alone(client, signed_in, group) -> No
     ("/download/profile.csv?code=MJ0&benchmark=group:x", "by its number"),
     ("/organisations/Y56/profile?benchmark=region", "no region above it"),
     ("/organisations/MJ0/pack.pdf?benchmark=cousins", "not offered"),
+    ("/api/v1/organisations/QMJ/rug?benchmark=region", "shown against England only"),
+    ("/api/v1/organisations/MJ0/profile?benchmark=group:7", "no such group of yours"),
 ])
 def test_bad_benchmarks_answer_422_saying_what_is_offered(client, url, words) -> None:
     answer = client.get(url)
