@@ -39,8 +39,6 @@ KINDS: tuple[str, ...] = ("england", "region", "icb", "peers", "group")
 DEFAULT = "england"
 #: the levels of the hierarchy parents a benchmark can be
 PARENT_LEVELS = {"region": "region", "icb": "icb"}
-KIND_WORDS = {"england": "England", "region": "its region", "icb": "its ICB", "peers": "its similar-10 peers (pooled)",
-              "group": "a custom group (pooled)"}
 
 
 class BenchmarkError(UptakeError):
