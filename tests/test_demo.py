@@ -228,3 +228,28 @@ def test_demo_saves_a_finished_demo_scenario_against_the_base(demo_workspace):
     assert 0 < summary["lives_low"] <= summary["lives_mean"] <= summary["lives_high"]
     arms = {t["arm"]: t for t in row.result["targets"] if t["months_to_target_median"] is not None}
     assert arms["scenario"]["months_to_target_median"] <= arms["base"]["months_to_target_median"]
+
+
+def test_demo_saves_one_labelled_custom_group(demo_workspace):
+    """Issue 16: /groups shows something and it can be chosen as a benchmark."""
+    import sqlite3
+
+    ws, out = demo_workspace
+    assert "demo group" in out and "benchmark=group:" in out
+    con = sqlite3.connect(str(ws / "workflow.sqlite"))
+    try:
+        groups = con.execute("SELECT g.id, g.title, g.description, u.email, g.level FROM org_groups g "
+                             "JOIN users u ON u.id = g.owner_id").fetchall()
+        assert len(groups) == 1
+        group_id, title, description, owner, level = groups[0]
+        assert "DEMO" in title and "DEMO" in description and owner == "icb@demo.uptake.example"
+        members = [c for (c,) in con.execute("SELECT org_code FROM org_group_members WHERE group_id = ?",
+                                             [group_id]).fetchall()]
+    finally:
+        con.close()
+    assert 2 <= len(members) <= 5
+    results = duckdb.connect(str(ws / "analytics" / "uptake.duckdb"), read_only=True)
+    with_values = {c for (c,) in results.execute(
+        "SELECT DISTINCT org_code FROM result_values WHERE level = ?", [level]).fetchall()}
+    results.close()
+    assert set(members) <= with_values  # each member has results to pool

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy import select
 from rich.table import Table
 
 from uptake.workspace import Workspace
@@ -19,6 +20,9 @@ from uptake.analytics.store import AnalyticsStore
 from uptake.catalogue import load_catalogue
 from uptake.reference import load_reference
 from uptake.store.db import make_engine, session_scope
+from uptake.store.group_models import OrgGroup, OrgGroupMember
+from uptake.store.models import User
+from uptake.store.repository import record_audit
 from uptake.store.migrate import upgrade
 from uptake.store.repository import sync_catalogue, sync_reference
 from uptake.ingest import ingest_frame
@@ -38,6 +42,7 @@ from uptake.store.scenario_models import SimulationScenario
 from uptake.ecosystem.anchors import partnership_pairs
 from uptake.models.simulation import build_inputs, compile_levers, load_levers, parse_scenario
 from uptake.models.simulation.saved import record_finished_run
+from uptake.results.read import tables
 
 
 @dataclass
@@ -241,3 +246,73 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
+
+
+#: the title of the custom group the demo saves (issue 16: a group to see on /groups and to use as a benchmark)
+DEMO_GROUP_TITLE = "DEMO provider collaborative"
+DEMO_GROUP_SIZE = 5
+
+
+def seed_demo_group(ws: Workspace, owner_email: str, icb_code: str | None = None) -> str:
+    """Save one custom group, labelled DEMO, for the demo user ``owner_email``: up to five organisations of
+    one level with results, near the demo ICB (its trusts, else its sub-ICB locations, else its practices;
+    filled from its region when the ICB has fewer), so /groups shows something and it can be chosen as a
+    benchmark (``?benchmark=group:ID``). Saving again replaces its members. Returns what was done."""
+    members, level = _demo_group_members(ws, icb_code)
+    if not members:
+        return "demo group: no organisations with results to group"
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as session:
+            owner = session.scalar(select(User).where(User.email == owner_email))
+            if owner is None:
+                return f"demo group: no user {owner_email}"
+            group = session.scalar(select(OrgGroup).where(OrgGroup.owner_id == owner.id,
+                                                          OrgGroup.title == DEMO_GROUP_TITLE))
+            description = (f"DEMO: made by the demo build from {len(members)} {level} organisations near "
+                           f"{icb_code or 'the demo ICB'}, not by a user; a provider collaborative or cluster "
+                           "as an analyst would save it.")
+            if group is None:
+                group = OrgGroup(owner_id=owner.id, title=DEMO_GROUP_TITLE, description=description, level=level,
+                                 members=[OrgGroupMember(org_code=c) for c in members])
+                session.add(group)
+                session.flush()
+                record_audit(session, "uptake demo", "group.create", "org_group", str(group.id),
+                             {"title": group.title, "level": level, "members": members})
+            else:
+                before = [m.org_code for m in group.members]
+                group.level, group.description = level, description
+                group.members = [OrgGroupMember(org_code=c) for c in members]
+                record_audit(session, "uptake demo", "group.update", "org_group", str(group.id),
+                             {"before": before, "after": members})
+            return f"demo group {group.id}: {DEMO_GROUP_TITLE} ({len(members)} {level} organisations), " \
+                   f"owned by {owner_email}; compare with it as ?benchmark=group:{group.id}"
+    finally:
+        engine.dispose()
+
+
+def _demo_group_members(ws: Workspace, icb_code: str | None) -> tuple[list[str], str]:
+    """The members of the demo group and their level (see ``seed_demo_group``)."""
+    with reading(open_store(ws)) as con:
+        if not {"result_values", "relationships"} <= tables(con):  # nothing computed: nothing to group
+            return [], ""
+        for level in ("trust", "sub-icb", "practice"):
+            found = con.execute(
+                """
+                WITH mine AS (SELECT DISTINCT org_code FROM result_values WHERE level = ?),
+                     near AS (
+                    SELECT r.child_code AS code, 0 AS k FROM relationships r
+                    WHERE r.parent_code = ? AND r.child_level = ? AND r.valid_to IS NULL
+                    UNION ALL
+                    SELECT r.child_code, 1 FROM relationships r
+                    WHERE r.child_level = ? AND r.valid_to IS NULL AND r.parent_level = 'region'
+                      AND r.parent_code IN (SELECT parent_code FROM relationships WHERE child_code = ?
+                                            AND parent_level = 'region' AND valid_to IS NULL)
+                )
+                SELECT n.code FROM near n JOIN mine m ON m.org_code = n.code
+                GROUP BY n.code ORDER BY min(n.k), n.code LIMIT ?
+                """,
+                [level, icb_code or "", level, level, icb_code or "", DEMO_GROUP_SIZE]).fetchall()
+            if len(found) >= 2:
+                return [c for (c,) in found], level
+    return [], ""
