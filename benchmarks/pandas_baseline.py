@@ -17,8 +17,92 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+
+from uptake.levels import ROLLUP_PATHS, Level
+from uptake.results.schema import DECILES, VALUES, to_arrow
+from uptake.stats import wilson
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
+#: the result_values columns this baseline computes as the pipeline does (tests/test_pandas_baseline.py
+#: checks them equal); the comparison with England (comparison, comparison_plain, comparison_method) is not
+#: yet reproduced, so it is written empty
+VALUES_COMPARED = ("numerator", "denominator", "members", "value", "ci95_low", "ci95_high", "ci998_low",
+                   "ci998_high", "percent_rank", "decile")
+DECILE_KS = tuple(range(10, 100, 10))
+
+
+def rollup(obs: pd.DataFrame, links: pd.DataFrame, data_level: str) -> pd.DataFrame:
+    """Pooled numerator, denominator and members (data-level organisations) per (level, org_code, period),
+    through the current hierarchy along the data level's roll-up path, England included."""
+    path = [lv.value for lv in ROLLUP_PATHS[Level(data_level)][1:] if lv != Level.ENGLAND]
+    up = links[links["level"].isin(path)]
+    pooled = obs.merge(up, left_on="org_code", right_on="child_code", suffixes=("_obs", ""))
+    parts = [
+        obs.assign(level=data_level)[["level", "org_code", "period", "numerator", "denominator"]],
+        pooled[["level", "org_code", "period", "numerator", "denominator"]],
+        obs.assign(level="england", org_code="ENG")[["level", "org_code", "period", "numerator", "denominator"]],
+    ]
+    allrows = pd.concat(parts, ignore_index=True)
+    return allrows.groupby(["level", "org_code", "period"], as_index=False, sort=True).agg(
+        numerator=("numerator", "sum"), denominator=("denominator", "sum"), members=("numerator", "size"))
+
+
+def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synthetic: bool):
+    """result_values and result_deciles as the pipeline writes them (proportions), vectorised."""
+    v = agg.copy()
+    x, n = v["numerator"].to_numpy(float), v["denominator"].to_numpy(float)
+    usable = (n > 0) & (x >= 0) & (x <= n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v["value"] = np.where(n > 0, x / n, np.nan)
+    for label, conf in (("95", 0.95), ("998", 0.998)):
+        lo = np.full(len(v), np.nan)
+        hi = np.full(len(v), np.nan)
+        lo[usable], hi[usable] = wilson(x[usable], n[usable], conf)
+        v[f"ci{label}_low"], v[f"ci{label}_high"] = lo, hi
+    ranked = v["value"].where(usable & (v["level"] != "england"))
+    cell = v.groupby(["level", "period"], sort=True)
+    rank = ranked.groupby([v["level"], v["period"]]).rank(method="min")
+    m = ranked.groupby([v["level"], v["period"]]).transform("count")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v["percent_rank"] = np.where(m > 1, (rank - 1) / (m - 1), np.where(ranked.notna(), 0.0, np.nan))
+    # deciles: continuous centiles (SQL PERCENTILE_CONT) of each cell's usable values
+    ok = v[ranked.notna()].assign(_v=ranked[ranked.notna()]).sort_values(["level", "period", "_v"])
+    counts = ok.groupby(["level", "period"], sort=True).size()
+    starts = np.concatenate([[0], np.cumsum(counts.to_numpy())[:-1]])
+    sorted_values = ok["_v"].to_numpy()
+    mm = counts.to_numpy()
+    dec = {}
+    for k in DECILE_KS:
+        h = (mm - 1) * (k / 100.0)
+        lo_i = np.floor(h).astype(np.int64)
+        hi_i = np.ceil(h).astype(np.int64)
+        low_v, high_v = sorted_values[starts + lo_i], sorted_values[starts + hi_i]
+        dec[f"p{k}"] = np.where(lo_i == hi_i, low_v, low_v + (h - lo_i) * (high_v - low_v))
+    deciles = counts.rename("organisations").reset_index().assign(**dec)
+    deciles = deciles[deciles["level"] != "england"]
+    merged = v[["level", "period"]].merge(deciles, on=["level", "period"], how="left")
+    cuts = merged[[f"p{k}" for k in DECILE_KS]].to_numpy()
+    top = ranked.groupby([v["level"], v["period"]]).transform("max")
+    band = 1 + (cuts < ranked.to_numpy()[:, None]).sum(axis=1)
+    band = np.where(ranked.to_numpy() == top.to_numpy(), 10, band)
+    v["decile"] = pd.Series(band, index=v.index, dtype="Int64").where(ranked.notna())
+    del cell
+    v = v.merge(deciles.drop(columns="organisations"), on=["level", "period"], how="left")
+    rows = len(v)
+    values_table = to_arrow(VALUES, {
+        "indicator": np.full(rows, indicator, dtype=object), "level": v["level"].to_numpy(object),
+        "org_code": v["org_code"].to_numpy(object), "org_name": v["org_code"].map(names).to_numpy(object),
+        "period": v["period"].to_numpy(), **{c: v[c] for c in VALUES_COMPARED},
+        "comparison": np.full(rows, None, dtype=object), "comparison_plain": np.full(rows, None, dtype=object),
+        "comparison_method": np.full(rows, None, dtype=object), "synthetic": np.full(rows, synthetic),
+    })
+    deciles_table = to_arrow(DECILES, {
+        "indicator": np.full(len(deciles), indicator, dtype=object), "level": deciles["level"].to_numpy(object),
+        "period": deciles["period"].to_numpy(), "organisations": deciles["organisations"].to_numpy(np.int64),
+        **{f"p{k}": deciles[f"p{k}"].to_numpy(float) for k in DECILE_KS},
+    })
+    return v, values_table, deciles_table
 
 
 def _wilson(x, n, z):
@@ -46,45 +130,28 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
     self_links = pd.DataFrame({"child_code": orgs["code"], "level": orgs["level"], "org_code": orgs["code"]})
     links = pd.concat([links, self_links], ignore_index=True)
     names = orgs.set_index("code")["name"]
+    levels = orgs.set_index("code")["level"]
+    synthetic_of = {}
+    try:
+        synthetic_of = dict(con.execute("SELECT indicator, synthetic FROM result_indicators").fetchall())
+    except duckdb.Error:
+        pass
     indicators = [row[0] for row in con.execute(
         "SELECT DISTINCT indicator FROM observations_current ORDER BY 1").fetchall()]
     written = 0
     for indicator in indicators:
+        synthetic = bool(synthetic_of.get(indicator, True))
         obs = con.execute(
             "SELECT org_code, period, numerator, denominator FROM observations_current WHERE indicator = ?",
             [indicator],
         ).df()
-        # roll-up: every observation counts at its own level and at every ancestor level
-        pooled = obs.merge(links, left_on="org_code", right_on="child_code", suffixes=("_obs", ""))
-        values = pooled.groupby(["level", "org_code", "period"], as_index=False)[
-            ["numerator", "denominator"]].sum()
-        england = obs.groupby("period", as_index=False)[["numerator", "denominator"]].sum()
-        england["level"], england["org_code"] = "england", "ENG"
-        values = pd.concat([values[values["level"] != "england"], england], ignore_index=True)
-        values["org_name"] = values["org_code"].map(names)
-        x, n = values["numerator"].to_numpy(), values["denominator"].to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values["value"] = np.where(n > 0, x / n, np.nan)
-        values["ci95_low"], values["ci95_high"] = _wilson(x, n, Z95)
-        values["ci998_low"], values["ci998_high"] = _wilson(x, n, Z998)
-        grp = values.groupby(["level", "period"])["value"]
-        rank = grp.rank(method="min")
-        size = grp.transform("count")
-        values["percent_rank"] = np.where(size > 1, (rank - 1) / (size - 1), 0.0)
-        deciles = grp.quantile([k / 10 for k in range(1, 10)]).unstack()
-        deciles.columns = [f"p{int(round(c * 100))}" for c in deciles.columns]
-        deciles = deciles.reset_index()
-        values = values.merge(deciles, on=["level", "period"], how="left")
-        cuts = values[[f"p{k}0" for k in range(1, 10)]].to_numpy()
-        values["decile"] = 1 + (values["value"].to_numpy()[:, None] > cuts).sum(axis=1)
-        eng_value = england.set_index("period").eval("numerator / denominator")
-        bench = values["period"].map(eng_value)
-        better = values["ci95_low"] > bench
-        worse = values["ci95_high"] < bench
-        best = values["ci998_low"] > bench
-        worst = values["ci998_high"] < bench
-        values["comparison"] = np.select(
-            [best, better, worst, worse], ["best", "better", "worst", "worse"], default="similar")
+        data_level = str(levels.get(obs["org_code"].iloc[0], "practice")) if len(obs) else "practice"
+        obs = obs[obs["org_code"].map(levels) == data_level]
+        agg = rollup(obs, links, data_level)
+        values, values_table, deciles_table = values_and_deciles(indicator, agg, names, synthetic)
+        pq.write_table(values_table, out_dir / f"result_values-{indicator}.parquet")
+        pq.write_table(deciles_table, out_dir / f"result_deciles-{indicator}.parquet")
+        written += values_table.num_rows + deciles_table.num_rows
         # funnel with Spiegelhalter (2005) overdispersion, arcsine transform, winsorised at 10%/90%
         g = values.groupby(["level", "period"])
         theta = g["numerator"].transform("sum") / g["denominator"].transform("sum")
@@ -129,9 +196,9 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         # opportunity against the median and the top decile (high is good)
         for name, col in (("median", "p50"), ("top_decile", "p90")):
             values[f"gap_{name}"] = (values[col] * values["denominator"] - values["numerator"]).clip(lower=0)
-        values["indicator"] = indicator
-        values.to_parquet(out_dir / f"values-{indicator}.parquet", index=False)
-        deciles.assign(indicator=indicator).to_parquet(out_dir / f"deciles-{indicator}.parquet", index=False)
-        written += len(values) + len(deciles)
+        # the families not yet in the pipeline's tables, in this baseline's own columns
+        other = values.drop(columns=[c for c in values.columns if c.startswith("p") and c[1:].isdigit()])
+        other.assign(indicator=indicator).to_parquet(out_dir / f"other-{indicator}.parquet", index=False)
+        written += len(other)
     con.close()
     return written
