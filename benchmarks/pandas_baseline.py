@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from uptake.levels import ROLLUP_PATHS, Level
-from uptake.results.schema import DECILES, VALUES, to_arrow
-from uptake.stats import wilson
+from uptake.results.schema import CHANGES, DECILES, SPC, SPC_SERIES, VALUES, to_arrow
+from uptake.stats import cusum_alerts, wilson, xmr
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
 #: the result_values columns this baseline computes as the pipeline does (tests/test_pandas_baseline.py
@@ -46,6 +46,91 @@ def rollup(obs: pd.DataFrame, links: pd.DataFrame, data_level: str) -> pd.DataFr
     allrows = pd.concat(parts, ignore_index=True)
     return allrows.groupby(["level", "org_code", "period"], as_index=False, sort=True).agg(
         numerator=("numerator", "sum"), denominator=("denominator", "sum"), members=("numerator", "size"))
+
+
+IMPROVEMENT = {"high-is-good": "increase", "low-is-good": "decrease"}
+
+
+def changes(indicator: str, v: pd.DataFrame, window: int = 12, sensitivity: float = 5.0):
+    """result_changes: each organisation's percentile series over every period of the indicator (NaN
+    where it has no usable value), through ``uptake.stats.cusum_alerts`` one series at a time."""
+    below = v[v["level"] != "england"]
+    periods = np.sort(v["period"].unique())
+    matrix = below.pivot_table(index=["level", "org_code"], columns="period", values="percent_rank",
+                               aggfunc="first", dropna=False).reindex(columns=periods)
+    present = below.set_index(["level", "org_code", "period"]).index
+    out = {k: [] for k in ("level", "org_code", "period", "percentile", "up", "down", "tu", "td", "alert")}
+    for (level, org), row in zip(matrix.index, matrix.to_numpy() * 100.0, strict=True):
+        res = cusum_alerts(row, window, sensitivity)
+        out["level"].append(np.full(len(periods), level, dtype=object))
+        out["org_code"].append(np.full(len(periods), org, dtype=object))
+        out["period"].append(periods)
+        out["percentile"].append(row)
+        out["up"].append(res.cusum_increase)
+        out["down"].append(res.cusum_decrease)
+        out["tu"].append(res.threshold_increase)
+        out["td"].append(res.threshold_decrease)
+        out["alert"].append(res.alert.astype(object))
+    if not out["level"]:
+        cols = {k: np.zeros(0) for k in out}
+    else:
+        cols = {k: np.concatenate(a) for k, a in out.items()}
+    frame = pd.DataFrame(cols)
+    keep = pd.MultiIndex.from_frame(frame[["level", "org_code", "period"]]).isin(present)
+    frame = frame[keep]
+    return to_arrow(CHANGES, {
+        "indicator": np.full(len(frame), indicator, dtype=object), "level": frame["level"].to_numpy(object),
+        "org_code": frame["org_code"].to_numpy(object), "period": frame["period"].to_numpy(),
+        "percentile": frame["percentile"].to_numpy(float), "cusum_increase": frame["up"].to_numpy(float),
+        "cusum_decrease": frame["down"].to_numpy(float), "threshold_increase": frame["tu"].to_numpy(float),
+        "threshold_decrease": frame["td"].to_numpy(float), "alert": frame["alert"].to_numpy(object),
+    })
+
+
+def spc(indicator: str, v: pd.DataFrame, usable: np.ndarray, polarity: str, rule_length: int = 7):
+    """result_spc and result_spc_series on the value basis (no rebase, baseline or target: the benchmark's
+    settings), through ``uptake.stats.xmr`` one (level, organisation) series at a time."""
+    improvement = IMPROVEMENT.get(polarity, "neutral")
+    rows = v[usable & v["value"].notna()].sort_values(["level", "org_code", "period"])
+    points: dict[str, list] = {k: [] for k in SPC.column_names}
+    series: dict[str, list] = {k: [] for k in SPC_SERIES.column_names}
+    for (level, org), g in rows.groupby(["level", "org_code"], sort=False):
+        if len(g) < 2:
+            continue
+        r = xmr(g["value"].to_numpy(float), improvement, rule_length=rule_length)
+        n = len(g)
+        for name, data in (
+            ("level", [level] * n), ("org_code", [org] * n), ("period", g["period"].to_numpy()),
+            ("value", r.values), ("basis", ["value"] * n), ("england_value", np.full(n, np.nan)),
+            ("segment", r.segment), ("centre", r.mean), ("moving_range", r.moving_range),
+            ("mean_moving_range", r.mean_moving_range), ("upper_limit", r.upper_limit),
+            ("lower_limit", r.lower_limit), ("upper_two_sigma", r.upper_two_sigma),
+            ("lower_two_sigma", r.lower_two_sigma), ("upper_one_sigma", r.upper_one_sigma),
+            ("lower_one_sigma", r.lower_one_sigma), ("outside_limits", r.outside_limits), ("trend", r.trend),
+            ("two_of_three", r.two_of_three), ("shift", r.shift), ("direction", r.direction),
+            ("rule", r.rule), ("special_cause", r.special_cause),
+        ):
+            points[name].append(np.asarray(data))
+        for name, value in (
+            ("level", level), ("org_code", org), ("points", n), ("first_period", g["period"].iloc[0]),
+            ("last_period", g["period"].iloc[-1]), ("basis", "value"), ("improvement", improvement),
+            ("rule_length", rule_length), ("variation_icon", r.variation_icon),
+            ("assurance_icon", r.assurance_icon), ("target", np.nan),
+            ("warnings", "; ".join(r.warnings) if r.warnings else None),
+        ):
+            series[name].append(value)
+    total = sum(len(a) for a in points["level"])
+    point_cols = {k: (np.concatenate(a) if a else np.zeros(0)) for k, a in points.items() if k != "indicator"}
+    point_cols = {k: (a.astype(object) if a.dtype.kind in "UO" else a) for k, a in point_cols.items()}
+    points_table = to_arrow(SPC, {"indicator": np.full(total, indicator, dtype=object), **point_cols})
+    series_cols = {k: a for k, a in series.items() if k != "indicator"}
+    series_table = to_arrow(SPC_SERIES, {
+        "indicator": [indicator] * len(series["level"]),
+        **{k: (np.asarray(a, dtype=object) if k in ("level", "org_code", "basis", "improvement", "variation_icon",
+                                                        "assurance_icon", "warnings") else np.asarray(a))
+           for k, a in series_cols.items()},
+    })
+    return points_table, series_table
 
 
 def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synthetic: bool):
@@ -102,6 +187,7 @@ def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synt
         "period": deciles["period"].to_numpy(), "organisations": deciles["organisations"].to_numpy(np.int64),
         **{f"p{k}": deciles[f"p{k}"].to_numpy(float) for k in DECILE_KS},
     })
+    v["usable"] = usable
     return v, values_table, deciles_table
 
 
@@ -131,9 +217,11 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
     links = pd.concat([links, self_links], ignore_index=True)
     names = orgs.set_index("code")["name"]
     levels = orgs.set_index("code")["level"]
-    synthetic_of = {}
-    try:
-        synthetic_of = dict(con.execute("SELECT indicator, synthetic FROM result_indicators").fetchall())
+    synthetic_of, polarity_of = {}, {}
+    try:  # the catalogue's flags as the pipeline stored them (the bench's indicators: synthetic, high is good)
+        for ind, synthetic, polarity in con.execute(
+                "SELECT indicator, synthetic, polarity FROM result_indicators").fetchall():
+            synthetic_of[ind], polarity_of[ind] = synthetic, polarity
     except duckdb.Error:
         pass
     indicators = [row[0] for row in con.execute(
@@ -152,6 +240,12 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         pq.write_table(values_table, out_dir / f"result_values-{indicator}.parquet")
         pq.write_table(deciles_table, out_dir / f"result_deciles-{indicator}.parquet")
         written += values_table.num_rows + deciles_table.num_rows
+        polarity = polarity_of.get(indicator, "high-is-good")
+        for name, table in (("result_changes", changes(indicator, values)),
+                            *zip(("result_spc", "result_spc_series"),
+                                 spc(indicator, values, values["usable"].to_numpy(), polarity), strict=True)):
+            pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")
+            written += table.num_rows
         # funnel with Spiegelhalter (2005) overdispersion, arcsine transform, winsorised at 10%/90%
         g = values.groupby(["level", "period"])
         theta = g["numerator"].transform("sum") / g["denominator"].transform("sum")

@@ -18,7 +18,7 @@ import reference_pipeline as ref
 from test_pipeline_reference import assert_same
 from uptake.levels import Level
 from uptake.pipeline import run_pipeline
-from uptake.results.schema import DECILES, VALUES
+from uptake.results.schema import CHANGES, DECILES, SPC, SPC_SERIES, VALUES
 
 BASELINE = Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_baseline.py"
 
@@ -49,6 +49,9 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
             for table, keys, compared in (
                 (VALUES, ["level", "org_code", "period"], ["level", "org_code", "period", *baseline.VALUES_COMPARED]),
                 (DECILES, ["level", "period"], DECILES.column_names),
+                (CHANGES, ["level", "org_code", "period"], CHANGES.column_names),
+                (SPC, ["level", "org_code", "period"], SPC.column_names),
+                (SPC_SERIES, ["level", "org_code"], SPC_SERIES.column_names),
             ):
                 written = pq.read_table(out / f"{table.name}-{ind}.parquet")
                 assert written.schema.equals(table.schema), f"{table.name}: not the pipeline's columns and types"
