@@ -20,8 +20,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from uptake.levels import ROLLUP_PATHS, Level
-from uptake.results.schema import CHANGES, DECILES, SPC, SPC_SERIES, VALUES, to_arrow
-from uptake.stats import cusum_alerts, wilson, xmr
+from uptake.results.schema import ADOPTION, CHANGES, DECILES, SPC, SPC_SERIES, VALUES, to_arrow
+from uptake.stats import adopter_categories, cusum_alerts, wilson, xmr
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
 #: the result_values columns this baseline computes as the pipeline does (tests/test_pandas_baseline.py
@@ -133,6 +133,38 @@ def spc(indicator: str, v: pd.DataFrame, usable: np.ndarray, polarity: str, rule
     return points_table, series_table
 
 
+def adoption(indicator: str, v: pd.DataFrame, threshold: float | None, polarity: str, first_period):
+    """result_adoption: the first period each organisation's usable value reaches the threshold, months
+    from the indicator's first period, and Rogers' categories per level (``uptake.stats.adopter_categories``).
+    Every organisation is eligible here (the benchmark's indicators have no eligibility rule)."""
+    if threshold is None or pd.isna(threshold):
+        return ADOPTION.schema.empty_table()
+    below = v[v["level"] != "england"]
+    value = below["value"].where(below["usable"])
+    crossed = value <= threshold if polarity == "low-is-good" else value >= threshold
+    first = below["period"].where(crossed).groupby([below["level"], below["org_code"]], sort=True).min()
+    out = first.rename("first_adopted").reset_index()
+    first_month = pd.Timestamp(first_period)
+    adopted_at = pd.to_datetime(out["first_adopted"])
+    out["months_from_launch"] = ((adopted_at.dt.year - first_month.year) * 12
+                                 + (adopted_at.dt.month - first_month.month)).astype(float)
+    out["category_normal"] = "not yet"
+    out["category_quantile"] = "not yet"
+    for _, part in out.groupby("level", sort=False):
+        months = part["months_from_launch"].to_numpy(float)
+        out.loc[part.index, "category_normal"] = adopter_categories(months, mode="normal").category
+        out.loc[part.index, "category_quantile"] = adopter_categories(months, mode="quantile").category
+    adopted = out["first_adopted"].notna().to_numpy()
+    return to_arrow(ADOPTION, {
+        "indicator": np.full(len(out), indicator, dtype=object), "level": out["level"].to_numpy(object),
+        "org_code": out["org_code"].to_numpy(object), "threshold": np.full(len(out), float(threshold)),
+        "adopted": adopted, "first_adopted": pd.to_datetime(out["first_adopted"]).dt.date.to_numpy(object),
+        "months_from_launch": out["months_from_launch"].to_numpy(float),
+        "category_normal": out["category_normal"].to_numpy(object),
+        "category_quantile": out["category_quantile"].to_numpy(object),
+    })
+
+
 def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synthetic: bool):
     """result_values and result_deciles as the pipeline writes them (proportions), vectorised."""
     v = agg.copy()
@@ -217,11 +249,12 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
     links = pd.concat([links, self_links], ignore_index=True)
     names = orgs.set_index("code")["name"]
     levels = orgs.set_index("code")["level"]
-    synthetic_of, polarity_of = {}, {}
-    try:  # the catalogue's flags as the pipeline stored them (the bench's indicators: synthetic, high is good)
-        for ind, synthetic, polarity in con.execute(
-                "SELECT indicator, synthetic, polarity FROM result_indicators").fetchall():
-            synthetic_of[ind], polarity_of[ind] = synthetic, polarity
+    synthetic_of, polarity_of, threshold_of = {}, {}, {}
+    try:  # the catalogue's flags as the pipeline stored them (the bench's indicators: synthetic, high is good,
+        # adoption at 0.5; their first period is their first observed month, which adoption counts from)
+        for ind, synthetic, polarity, threshold in con.execute(
+                "SELECT indicator, synthetic, polarity, adoption_threshold FROM result_indicators").fetchall():
+            synthetic_of[ind], polarity_of[ind], threshold_of[ind] = synthetic, polarity, threshold
     except duckdb.Error:
         pass
     indicators = [row[0] for row in con.execute(
@@ -241,7 +274,8 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         pq.write_table(deciles_table, out_dir / f"result_deciles-{indicator}.parquet")
         written += values_table.num_rows + deciles_table.num_rows
         polarity = polarity_of.get(indicator, "high-is-good")
-        for name, table in (("result_changes", changes(indicator, values)),
+        adopted = adoption(indicator, values, threshold_of.get(indicator), polarity, obs["period"].min())
+        for name, table in (("result_changes", changes(indicator, values)), ("result_adoption", adopted),
                             *zip(("result_spc", "result_spc_series"),
                                  spc(indicator, values, values["usable"].to_numpy(), polarity), strict=True)):
             pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")

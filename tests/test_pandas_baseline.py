@@ -18,7 +18,7 @@ import reference_pipeline as ref
 from test_pipeline_reference import assert_same
 from uptake.levels import Level
 from uptake.pipeline import run_pipeline
-from uptake.results.schema import CHANGES, DECILES, SPC, SPC_SERIES, VALUES
+from uptake.results.schema import ADOPTION, CHANGES, DECILES, SPC, SPC_SERIES, VALUES
 
 BASELINE = Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_baseline.py"
 
@@ -52,6 +52,7 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
                 (CHANGES, ["level", "org_code", "period"], CHANGES.column_names),
                 (SPC, ["level", "org_code", "period"], SPC.column_names),
                 (SPC_SERIES, ["level", "org_code"], SPC_SERIES.column_names),
+                (ADOPTION, ["level", "org_code"], ADOPTION.column_names),
             ):
                 written = pq.read_table(out / f"{table.name}-{ind}.parquet")
                 assert written.schema.equals(table.schema), f"{table.name}: not the pipeline's columns and types"
