@@ -20,15 +20,19 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from uptake.levels import ROLLUP_PATHS, Level
-from uptake.results.schema import ADOPTION, CHANGES, DECILES, SPC, SPC_SERIES, VALUES, to_arrow
-from uptake.stats import adopter_categories, cusum_alerts, wilson, xmr
+from uptake.results.schema import (
+    ADOPTION, CHANGES, DECILES, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES, to_arrow,
+)
+from uptake.stats import (
+    adopter_categories, compare_random_effects, compare_to_benchmark, cusum_alerts, funnel_limits, wilson, xmr,
+)
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
 #: the result_values columns this baseline computes as the pipeline does (tests/test_pandas_baseline.py
-#: checks them equal); the comparison with England (comparison, comparison_plain, comparison_method) is not
-#: yet reproduced, so it is written empty
+#: checks them equal): every column
 VALUES_COMPARED = ("numerator", "denominator", "members", "value", "ci95_low", "ci95_high", "ci998_low",
-                   "ci998_high", "percent_rank", "decile")
+                   "ci998_high", "percent_rank", "decile", "comparison", "comparison_plain", "comparison_method",
+                   "synthetic", "org_name")
 DECILE_KS = tuple(range(10, 100, 10))
 
 
@@ -133,6 +137,72 @@ def spc(indicator: str, v: pd.DataFrame, usable: np.ndarray, polarity: str, rule
     return points_table, series_table
 
 
+def funnels(indicator: str, v: pd.DataFrame, points: int = 100):
+    """result_funnel, result_funnel_curve and result_funnel_summary: ``uptake.stats.funnel_limits`` on each
+    (level, period) below England (a few hundred cells per indicator), over the units whose counts are valid;
+    and the random-effects variance of each over-dispersed cell, for the comparison with England."""
+    units, curves, summary, dispersed = [], [], [], {}
+    below = v[v["level"] != "england"].sort_values(["level", "period", "org_code"])
+    for (level, period), g in below.groupby(["level", "period"], sort=True):
+        x, n = g["numerator"].to_numpy(float), g["denominator"].to_numpy(float)
+        good = (g["usable"].to_numpy() | ~(n > 0)) & (x >= 0) & (x <= n)
+        unit = pd.DataFrame({"level": level, "org_code": g["org_code"].to_numpy(object), "period": period,
+                             "numerator": x, "denominator": n, "value": np.nan, "benchmark": np.nan,
+                             "lower95": np.nan, "upper95": np.nan, "lower998": np.nan, "upper998": np.nan,
+                             "band": "not compared", "side": "", "z": np.nan})
+        if good.any():
+            res = funnel_limits(x[good], n[good], measure="proportion", points=points)
+            unit["benchmark"] = res.benchmark
+            for col in ("value", "lower95", "upper95", "lower998", "upper998", "band", "side", "z"):
+                unit.loc[good, col] = getattr(res, col)
+            if res.overdispersion_adjusted:
+                dispersed[(level, period)] = res.tau2
+            summary.append({"level": level, "period": period, "benchmark": res.benchmark,
+                            "units": int((n[good] > 0).sum()), "method": res.method, "phi": res.phi,
+                            "tau2": res.tau2, "overdispersion_adjusted": res.overdispersion_adjusted,
+                            "warnings": "; ".join(res.warnings) or None})
+            curves.append(pd.DataFrame({"level": level, "period": period, "denominator": res.grid,
+                                        "lower95": res.grid_lower95, "upper95": res.grid_upper95,
+                                        "lower998": res.grid_lower998, "upper998": res.grid_upper998}))
+        units.append(unit)
+
+    def table(spec, frames: list[pd.DataFrame]):
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=spec.column_names[1:])
+        cols = {c: frame[c].to_numpy(object if frame[c].dtype == object else None) for c in spec.column_names[1:]}
+        return to_arrow(spec, {"indicator": np.full(len(frame), indicator, dtype=object), **cols})
+
+    return (table(FUNNEL, units), table(FUNNEL_CURVE, curves), table(FUNNEL_SUMMARY, [pd.DataFrame(summary)]),
+            dispersed)
+
+
+def comparisons(v: pd.DataFrame, polarity: str, dispersed: dict) -> pd.DataFrame:
+    """comparison_plain (the 95% and 99.8% intervals against England's value), and comparison and its
+    method (the random-effects funnel's judgement where the cell is over-dispersed, else the plain one)."""
+    england = v[v["level"] == "england"].set_index("period")["value"]
+    eng = v["period"].map(england).to_numpy(float)
+    compared = (v["level"] != "england").to_numpy() & v["usable"].to_numpy() & (polarity != "no-judgement")
+    plain = np.full(len(v), "not compared", dtype=object)
+    if compared.any():
+        plain[compared] = compare_to_benchmark(
+            v["value"].to_numpy(float)[compared], v["ci95_low"].to_numpy(float)[compared],
+            v["ci95_high"].to_numpy(float)[compared], v["ci998_low"].to_numpy(float)[compared],
+            v["ci998_high"].to_numpy(float)[compared], eng[compared], polarity)
+    judged = plain.copy()
+    method = np.where(np.isin(plain, ["not compared", "not eligible"]), None, "interval").astype(object)
+    tau2 = pd.Series(dispersed, dtype=float)
+    cell_tau2 = (pd.MultiIndex.from_frame(v[["level", "period"]]).map(lambda key: tau2.get(key, np.nan))
+                 if len(tau2) else pd.Index(np.full(len(v), np.nan)))
+    cell_tau2 = np.asarray(cell_tau2, dtype=float)
+    random = (method == "interval") & ~np.isnan(cell_tau2)
+    if random.any():
+        judged[random] = compare_random_effects(
+            v["value"].to_numpy(float)[random], v["denominator"].to_numpy(float)[random], eng[random],
+            cell_tau2[random], polarity, "proportion")
+        method[random] = "random-effects"
+    return pd.DataFrame({"comparison": judged, "comparison_plain": plain, "comparison_method": method},
+                        index=v.index)
+
+
 def adoption(indicator: str, v: pd.DataFrame, threshold: float | None, polarity: str, first_period):
     """result_adoption: the first period each organisation's usable value reaches the threshold, months
     from the indicator's first period, and Rogers' categories per level (``uptake.stats.adopter_categories``).
@@ -165,7 +235,8 @@ def adoption(indicator: str, v: pd.DataFrame, threshold: float | None, polarity:
     })
 
 
-def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synthetic: bool):
+def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synthetic: bool,
+                       polarity: str = "high-is-good"):
     """result_values and result_deciles as the pipeline writes them (proportions), vectorised."""
     v = agg.copy()
     x, n = v["numerator"].to_numpy(float), v["denominator"].to_numpy(float)
@@ -206,21 +277,24 @@ def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synt
     v["decile"] = pd.Series(band, index=v.index, dtype="Int64").where(ranked.notna())
     del cell
     v = v.merge(deciles.drop(columns="organisations"), on=["level", "period"], how="left")
+    v["usable"] = usable
+    funnel_tables = funnels(indicator, v)
+    judged = comparisons(v, polarity, funnel_tables[3])
     rows = len(v)
     values_table = to_arrow(VALUES, {
         "indicator": np.full(rows, indicator, dtype=object), "level": v["level"].to_numpy(object),
         "org_code": v["org_code"].to_numpy(object), "org_name": v["org_code"].map(names).to_numpy(object),
-        "period": v["period"].to_numpy(), **{c: v[c] for c in VALUES_COMPARED},
-        "comparison": np.full(rows, None, dtype=object), "comparison_plain": np.full(rows, None, dtype=object),
-        "comparison_method": np.full(rows, None, dtype=object), "synthetic": np.full(rows, synthetic),
+        "period": v["period"].to_numpy(), **{c: v[c] for c in VALUES_COMPARED[:10]},
+        "comparison": judged["comparison"].to_numpy(object),
+        "comparison_plain": judged["comparison_plain"].to_numpy(object),
+        "comparison_method": judged["comparison_method"].to_numpy(object), "synthetic": np.full(rows, synthetic),
     })
     deciles_table = to_arrow(DECILES, {
         "indicator": np.full(len(deciles), indicator, dtype=object), "level": deciles["level"].to_numpy(object),
         "period": deciles["period"].to_numpy(), "organisations": deciles["organisations"].to_numpy(np.int64),
         **{f"p{k}": deciles[f"p{k}"].to_numpy(float) for k in DECILE_KS},
     })
-    v["usable"] = usable
-    return v, values_table, deciles_table
+    return v, values_table, deciles_table, funnel_tables[:3]
 
 
 def _wilson(x, n, z):
@@ -269,11 +343,13 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         data_level = str(levels.get(obs["org_code"].iloc[0], "practice")) if len(obs) else "practice"
         obs = obs[obs["org_code"].map(levels) == data_level]
         agg = rollup(obs, links, data_level)
-        values, values_table, deciles_table = values_and_deciles(indicator, agg, names, synthetic)
-        pq.write_table(values_table, out_dir / f"result_values-{indicator}.parquet")
-        pq.write_table(deciles_table, out_dir / f"result_deciles-{indicator}.parquet")
-        written += values_table.num_rows + deciles_table.num_rows
         polarity = polarity_of.get(indicator, "high-is-good")
+        values, values_table, deciles_table, funnel_tables = values_and_deciles(
+            indicator, agg, names, synthetic, polarity)
+        for name, table in zip(("result_values", "result_deciles", "result_funnel", "result_funnel_curve",
+                                "result_funnel_summary"), (values_table, deciles_table, *funnel_tables), strict=True):
+            pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")
+            written += table.num_rows
         adopted = adoption(indicator, values, threshold_of.get(indicator), polarity, obs["period"].min())
         for name, table in (("result_changes", changes(indicator, values)), ("result_adoption", adopted),
                             *zip(("result_spc", "result_spc_series"),

@@ -18,7 +18,7 @@ import reference_pipeline as ref
 from test_pipeline_reference import assert_same
 from uptake.levels import Level
 from uptake.pipeline import run_pipeline
-from uptake.results.schema import ADOPTION, CHANGES, DECILES, SPC, SPC_SERIES, VALUES
+from uptake.results.schema import ADOPTION, CHANGES, DECILES, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES
 
 BASELINE = Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_baseline.py"
 
@@ -34,7 +34,7 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
     baseline = _baseline()
     orgs, rels = ref.make_reference(ref.Shape(), seed=3)
     practices = list(orgs[orgs.level == "practice"].code)
-    periods = ref.months(dt.date(2021, 1, 1), 14)
+    periods = ref.months(dt.date(2021, 1, 1), 30)  # CUSUM monitors 18 months after its 12
     obs = {"prop": ref.make_observations(practices, periods, seed=1),
            "prop2": ref.make_observations(practices, periods, seed=4, max_denominator=8)}  # many ties
     store = ref.build_workspace(tmp_path / "store.duckdb", orgs, rels, obs)
@@ -46,6 +46,7 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
     con = duckdb.connect(str(tmp_path / "store.duckdb"), read_only=True)
     try:
         for ind in ("prop", "prop2"):
+            seen: dict[str, pd.DataFrame] = {}
             for table, keys, compared in (
                 (VALUES, ["level", "org_code", "period"], ["level", "org_code", "period", *baseline.VALUES_COMPARED]),
                 (DECILES, ["level", "period"], DECILES.column_names),
@@ -53,6 +54,9 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
                 (SPC, ["level", "org_code", "period"], SPC.column_names),
                 (SPC_SERIES, ["level", "org_code"], SPC_SERIES.column_names),
                 (ADOPTION, ["level", "org_code"], ADOPTION.column_names),
+                (FUNNEL, ["level", "org_code", "period"], FUNNEL.column_names),
+                (FUNNEL_CURVE, ["level", "period", "denominator"], FUNNEL_CURVE.column_names),
+                (FUNNEL_SUMMARY, ["level", "period"], FUNNEL_SUMMARY.column_names),
             ):
                 written = pq.read_table(out / f"{table.name}-{ind}.parquet")
                 assert written.schema.equals(table.schema), f"{table.name}: not the pipeline's columns and types"
@@ -60,8 +64,13 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
                 theirs = con.execute(f"SELECT * FROM {table.name} WHERE indicator = ?", [ind]).df()
                 assert len(mine) == len(theirs) > 0
                 assert_same(mine[compared], theirs[compared].copy(), table.name)
+                seen[table.name] = mine
                 assert set(mine["synthetic"] if "synthetic" in mine else [True]) == (
                     {ind == "prop"} if "synthetic" in mine else {True})
+            # the case exercises every branch: both comparison methods, CUSUM alerts, every SPC rule
+            assert {"interval", "random-effects"} <= set(seen["result_values"]["comparison_method"].dropna())
+            assert (seen["result_changes"]["alert"] != "").any()
+            assert {"outside-limits", "two-of-three", "shift"} <= set(seen["result_spc"]["rule"])
     finally:
         con.close()
     # the check can fail: a changed value is noticed
