@@ -21,10 +21,11 @@ import pyarrow.parquet as pq
 
 from uptake.levels import ROLLUP_PATHS, Level
 from uptake.results.schema import (
-    ADOPTION, CHANGES, DECILES, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES, to_arrow,
+    ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES, to_arrow,
 )
 from uptake.stats import (
-    adopter_categories, compare_random_effects, compare_to_benchmark, cusum_alerts, funnel_limits, wilson, xmr,
+    adopter_categories, compare_random_effects, compare_to_benchmark, cusum_alerts, funnel_limits,
+    slope_index_of_inequality, wilson, xmr,
 )
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
@@ -203,6 +204,39 @@ def comparisons(v: pd.DataFrame, polarity: str, dispersed: dict) -> pd.DataFrame
                         index=v.index)
 
 
+#: draws per SII interval, as the pipeline makes them (uptake.pipeline.equity.SIMULATIONS)
+EQUITY_SIMULATIONS = 1_000
+
+
+def equity(indicator: str, v: pd.DataFrame, quintile: pd.Series, with_imd: set[str]):
+    """result_equity: ``uptake.stats.slope_index_of_inequality`` on each (level, period) whose level's
+    organisations carry an IMD quintile (usable values, positive denominators, a known quintile)."""
+    rows = []
+    below = v[(v["level"] != "england") & v["level"].isin(with_imd)].sort_values(["level", "period", "org_code"])
+    below = below.assign(_q=below["org_code"].map(quintile).astype(float))
+    ok_all = (below["value"].where(below["usable"]).notna() & (below["denominator"] > 0) & below["_q"].notna())
+    for (level, period), g in below[ok_all].groupby(["level", "period"], sort=True):
+        res = slope_index_of_inequality(g["value"].to_numpy(float), g["denominator"].to_numpy(float),
+                                        g["_q"].to_numpy(float), measure="proportion",
+                                        simulations=EQUITY_SIMULATIONS)
+        row = {"level": level, "period": period, "organisations": len(g), "quintiles": int(res.groups.size),
+               "sii": res.sii, "rii": res.rii, "intercept": res.intercept, "sii_ci95_low": res.sii_ci95_low,
+               "sii_ci95_high": res.sii_ci95_high, "rii_ci95_low": res.rii_ci95_low,
+               "rii_ci95_high": res.rii_ci95_high}
+        for qn in range(1, 6):
+            hit = np.flatnonzero(res.groups == qn)
+            row[f"value_q{qn}"] = res.group_value[hit[0]] if hit.size else np.nan
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=EQUITY.column_names[1:])
+    cols = {c: frame[c].to_numpy() for c in EQUITY.column_names[1:]}
+    cols["level"] = frame["level"].to_numpy(object)
+    cols["organisations"] = frame["organisations"].to_numpy(np.int64)
+    cols["quintiles"] = frame["quintiles"].to_numpy(np.int32)
+    cols = {k: (a.astype(float) if k not in ("level", "period", "organisations", "quintiles") else a)
+            for k, a in cols.items()}
+    return to_arrow(EQUITY, {"indicator": np.full(len(frame), indicator, dtype=object), **cols})
+
+
 def adoption(indicator: str, v: pd.DataFrame, threshold: float | None, polarity: str, first_period):
     """result_adoption: the first period each organisation's usable value reaches the threshold, months
     from the indicator's first period, and Rogers' categories per level (``uptake.stats.adopter_categories``).
@@ -319,6 +353,12 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         "WHERE valid_to IS NULL AND parent_level <> 'isdn'"
     ).df()
     orgs = con.execute("SELECT code, level, name FROM organisations WHERE valid_to IS NULL").df()
+    # IMD quintiles: each organisation's latest record; the levels whose open organisations carry one
+    every = con.execute(
+        "SELECT code, level, imd_quintile, valid_to IS NULL AS open FROM organisations "
+        "ORDER BY code, valid_to IS NULL, CAST(valid_from AS VARCHAR)").df()
+    quintile = every.drop_duplicates("code", keep="last").set_index("code")["imd_quintile"]
+    with_imd = set(every.loc[every["open"] & every["imd_quintile"].notna(), "level"])
     self_links = pd.DataFrame({"child_code": orgs["code"], "level": orgs["level"], "org_code": orgs["code"]})
     links = pd.concat([links, self_links], ignore_index=True)
     names = orgs.set_index("code")["name"]
@@ -352,6 +392,7 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
             written += table.num_rows
         adopted = adoption(indicator, values, threshold_of.get(indicator), polarity, obs["period"].min())
         for name, table in (("result_changes", changes(indicator, values)), ("result_adoption", adopted),
+                            ("result_equity", equity(indicator, values, quintile, with_imd)),
                             *zip(("result_spc", "result_spc_series"),
                                  spc(indicator, values, values["usable"].to_numpy(), polarity), strict=True)):
             pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")

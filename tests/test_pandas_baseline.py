@@ -18,7 +18,7 @@ import reference_pipeline as ref
 from test_pipeline_reference import assert_same
 from uptake.levels import Level
 from uptake.pipeline import run_pipeline
-from uptake.results.schema import ADOPTION, CHANGES, DECILES, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES
+from uptake.results.schema import ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES
 
 BASELINE = Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_baseline.py"
 
@@ -57,6 +57,7 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
                 (FUNNEL, ["level", "org_code", "period"], FUNNEL.column_names),
                 (FUNNEL_CURVE, ["level", "period", "denominator"], FUNNEL_CURVE.column_names),
                 (FUNNEL_SUMMARY, ["level", "period"], FUNNEL_SUMMARY.column_names),
+                (EQUITY, ["level", "period"], EQUITY.column_names),
             ):
                 written = pq.read_table(out / f"{table.name}-{ind}.parquet")
                 assert written.schema.equals(table.schema), f"{table.name}: not the pipeline's columns and types"
