@@ -20,12 +20,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from uptake.levels import ROLLUP_PATHS, Level
+from uptake.reference.covariates import PRACTICE_COVARIATES, load_practice_covariates
 from uptake.results.schema import (
-    ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES, to_arrow,
+    ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, OPPORTUNITY, OPPORTUNITY_TOTALS, PEERS, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES, to_arrow,
 )
 from uptake.stats import (
     adopter_categories, compare_random_effects, compare_to_benchmark, cusum_alerts, funnel_limits,
-    slope_index_of_inequality, wilson, xmr,
+    opportunity, similar_peers, slope_index_of_inequality, wilson, xmr,
 )
 
 Z95, Z998 = 1.959963984540054, 3.090232306167813
@@ -204,6 +205,136 @@ def comparisons(v: pd.DataFrame, polarity: str, dispersed: dict) -> pd.DataFrame
                         index=v.index)
 
 
+def peers(every: pd.DataFrame, relationships: pd.DataFrame, level: str, k: int = 10) -> pd.DataFrame:
+    """result_peers of one level: ``uptake.stats.similar_peers`` on the population characteristics (IMD
+    score, population, the practice covariates: the organisation's own, or its member practices' weighted by
+    list size). The activity features of provider levels without a registered population are not in this
+    baseline (the benchmark's levels all have a population)."""
+    orgs = every.drop_duplicates("code", keep="last").set_index("code")
+    mine = orgs[(orgs["level"] == level) & orgs["open"]].sort_index()
+    codes = mine.index.to_numpy(object)
+    practices = orgs[orgs["level"] == "practice"].copy()
+    table = load_practice_covariates()
+    for name in PRACTICE_COVARIATES:
+        found = table[name].astype(float) if name in table.columns else pd.Series(dtype=float)
+        practices[name] = practices.index.map(found).astype(float)
+    members = relationships[(relationships["child_level"] == "practice") & (relationships["parent_level"] == level)]
+    members = members[["parent_code", "child_code"]].merge(practices, left_on="child_code", right_index=True)
+    features, names = [], []
+    for name in ("imd_score", "population", *PRACTICE_COVARIATES):
+        own = mine[name].astype(float) if name in mine.columns else None
+        if name in PRACTICE_COVARIATES:
+            own = (pd.Series(mine.index.map(practices[name]), index=mine.index).astype(float)
+                   if level == "practice" else pd.Series(np.nan, index=mine.index))
+        if own is not None and own.notna().any():
+            col = own.to_numpy(float)
+        else:
+            if name == "population":
+                col = members.groupby("parent_code")["population"].sum(min_count=1).reindex(codes).to_numpy(float)
+            else:
+                both = members[members["population"].notna() & members[name].notna()]
+                w = both["population"].astype(float)
+                num = (w * both[name].astype(float)).groupby(both["parent_code"]).sum()
+                den = w.groupby(both["parent_code"]).sum()
+                col = (num / den.where(den > 0)).reindex(codes).to_numpy(float)
+            if np.all(np.isnan(col)):
+                continue
+        features.append(col)
+        names.append(name)
+    empty = pd.DataFrame(columns=["level", "org_code", "rank", "peer_code", "distance", "features"])
+    if len(codes) < 2 or not names:
+        return empty
+    x = np.column_stack(features)
+    x = np.where(np.isnan(x), np.nanmedian(x, axis=0), x)
+    types = (mine["trust_type"].fillna("") if level == "trust" else pd.Series("", index=mine.index)).to_numpy(object)
+    parts = []
+    for t in sorted(set(types)):
+        sel = np.flatnonzero(types == t)
+        if sel.size < 2:
+            continue
+        res = similar_peers(x[sel], codes[sel], k=k, weights=[1.0] * len(names))
+        count = res.peer_codes.shape[1]
+        parts.append(pd.DataFrame({
+            "level": level, "org_code": np.repeat(np.asarray(res.codes, dtype=object), count),
+            "rank": np.tile(np.arange(1, count + 1), len(res.codes)),
+            "peer_code": np.asarray(res.peer_codes, dtype=object).ravel(),
+            "distance": np.asarray(res.distance, dtype=float).ravel(), "features": ",".join(names)}))
+    return pd.concat(parts, ignore_index=True) if parts else empty
+
+
+def opportunities(indicator: str, v: pd.DataFrame, peer_table: pd.DataFrame, polarity: str,
+                  unit_cost: float | None, icb_of: pd.Series, best: int = 5):
+    """result_opportunity (gaps against the median, the top decile, the best ``best`` of the similar peers
+    and a target: none here) and result_opportunity_totals (positive gaps added up nationally and by ICB)."""
+    rows = v[(v["level"] != "england") & v["usable"]].copy()
+    median = rows["p50"]
+    top = rows["p90"] if polarity == "high-is-good" else rows["p10"]
+    # the peer benchmark: the mean of the best `best` of each organisation's peers' values in the period
+    usable_values = rows[["level", "org_code", "period", "value"]]
+    pairs = peer_table[["level", "org_code", "peer_code"]].merge(
+        usable_values.rename(columns={"org_code": "peer_code"}), on=["level", "peer_code"])
+    pairs = pairs.sort_values(["level", "org_code", "period", "value"], ascending=[True, True, True,
+                                                                                   polarity != "high-is-good"])
+    bench = pairs.groupby(["level", "org_code", "period"], sort=False).head(best).groupby(
+        ["level", "org_code", "period"])["value"].mean().rename("peer_value")
+    rows = rows.merge(bench.reset_index(), on=["level", "org_code", "period"], how="left")
+    x, n = rows["numerator"].to_numpy(float), rows["denominator"].to_numpy(float)
+    fav, unfav = ((rows["ci95_high"], rows["ci95_low"]) if polarity == "high-is-good"
+                  else (rows["ci95_low"], rows["ci95_high"]))
+    cost = np.nan if unit_cost is None or pd.isna(unit_cost) else float(unit_cost)
+    gaps = {"median": opportunity(x, n, rows["p50"].to_numpy(float), polarity),
+            "top_decile": opportunity(x, n, (rows["p90"] if polarity == "high-is-good" else rows["p10"]).to_numpy(float),
+                                      polarity),
+            "peers": opportunity(x, n, rows["peer_value"].to_numpy(float), polarity),
+            "target": opportunity(x, n, np.full(len(rows), np.nan), polarity)}
+    del median, top
+    opp = {
+        "level": rows["level"].to_numpy(object), "org_code": rows["org_code"].to_numpy(object),
+        "period": rows["period"].to_numpy(), "numerator": x, "denominator": n, "value": rows["value"].to_numpy(float),
+        "median_value": rows["p50"].to_numpy(float), "gap_median": gaps["median"],
+        "top_decile_value": (rows["p90"] if polarity == "high-is-good" else rows["p10"]).to_numpy(float),
+        "gap_top_decile": gaps["top_decile"], "peer_value": rows["peer_value"].to_numpy(float),
+        "gap_peers": gaps["peers"],
+        "gap_peers_low": opportunity(fav.to_numpy(float) * n, n, rows["peer_value"].to_numpy(float), polarity),
+        "gap_peers_high": opportunity(unfav.to_numpy(float) * n, n, rows["peer_value"].to_numpy(float), polarity),
+        "target_value": np.full(len(rows), np.nan), "gap_target": gaps["target"],
+        "unit_cost": np.full(len(rows), cost),
+        **{f"gap_{k}_pounds": gaps[k] * cost for k in ("median", "top_decile", "peers", "target")},
+        "synthetic": np.full(len(rows), bool(v["_synthetic"].iloc[0]) if len(v) else True),
+    }
+    opp_table = to_arrow(OPPORTUNITY, {"indicator": np.full(len(rows), indicator, dtype=object), **opp})
+    # totals
+    frame = pd.DataFrame({"level": opp["level"], "org_code": opp["org_code"], "period": opp["period"],
+                          "median": gaps["median"], "top-decile": gaps["top_decile"], "peers": gaps["peers"],
+                          "target": gaps["target"]})
+    frame["icb"] = [icb_of.get((lv, c)) for lv, c in zip(frame["level"], frame["org_code"], strict=True)]
+    totals = []
+    for benchmark in ("median", "top-decile", "peers", "target"):
+        part = frame[frame[benchmark].notna()]
+        if part.empty:
+            continue
+        national = part.groupby(["level", "period"], sort=True)[benchmark].agg(
+            gap_patients="sum", organisations=lambda g: int((g > 0).sum())).reset_index()
+        national["area_level"], national["area_code"] = "england", "ENG"
+        by_icb = part[(part["level"] != "icb") & part["icb"].notna()].groupby(
+            ["level", "period", "icb"], sort=True)[benchmark].agg(
+            gap_patients="sum", organisations=lambda g: int((g > 0).sum())).reset_index()
+        by_icb = by_icb.rename(columns={"icb": "area_code"}).assign(area_level="icb")
+        both = pd.concat([national, by_icb], ignore_index=True).assign(benchmark=benchmark)
+        totals.append(both)
+    tot = pd.concat(totals, ignore_index=True) if totals else pd.DataFrame(
+        columns=["level", "period", "benchmark", "area_level", "area_code", "organisations", "gap_patients"])
+    totals_table = to_arrow(OPPORTUNITY_TOTALS, {
+        "indicator": np.full(len(tot), indicator, dtype=object), "level": tot["level"].to_numpy(object),
+        "period": tot["period"].to_numpy(), "benchmark": tot["benchmark"].to_numpy(object),
+        "area_level": tot["area_level"].to_numpy(object), "area_code": tot["area_code"].to_numpy(object),
+        "organisations": tot["organisations"].to_numpy(np.int64),
+        "gap_patients": tot["gap_patients"].to_numpy(float), "gap_pounds": tot["gap_patients"].to_numpy(float) * cost,
+        "synthetic": np.full(len(tot), bool(v["_synthetic"].iloc[0]) if len(v) else True),
+    })
+    return opp_table, totals_table
+
+
 #: draws per SII interval, as the pipeline makes them (uptake.pipeline.equity.SIMULATIONS)
 EQUITY_SIMULATIONS = 1_000
 
@@ -359,16 +490,26 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         "ORDER BY code, valid_to IS NULL, CAST(valid_from AS VARCHAR)").df()
     quintile = every.drop_duplicates("code", keep="last").set_index("code")["imd_quintile"]
     with_imd = set(every.loc[every["open"] & every["imd_quintile"].notna(), "level"])
+    org_records = con.execute(
+        "SELECT *, valid_to IS NULL AS open FROM organisations ORDER BY code, valid_to IS NULL, "
+        "CAST(valid_from AS VARCHAR)").df()
+    relationships = con.execute("SELECT * FROM relationships WHERE valid_to IS NULL").df()
+    icb_links = relationships[relationships["parent_level"] == "icb"]
+    icb_of = pd.Series(icb_links["parent_code"].to_numpy(object),
+                       index=pd.MultiIndex.from_arrays([icb_links["child_level"], icb_links["child_code"]]))
+    icb_of = icb_of[~icb_of.index.duplicated()].to_dict()
+    peer_tables: dict[str, pd.DataFrame] = {}
     self_links = pd.DataFrame({"child_code": orgs["code"], "level": orgs["level"], "org_code": orgs["code"]})
     links = pd.concat([links, self_links], ignore_index=True)
     names = orgs.set_index("code")["name"]
     levels = orgs.set_index("code")["level"]
-    synthetic_of, polarity_of, threshold_of = {}, {}, {}
+    synthetic_of, polarity_of, threshold_of, cost_of = {}, {}, {}, {}
     try:  # the catalogue's flags as the pipeline stored them (the bench's indicators: synthetic, high is good,
         # adoption at 0.5; their first period is their first observed month, which adoption counts from)
-        for ind, synthetic, polarity, threshold in con.execute(
-                "SELECT indicator, synthetic, polarity, adoption_threshold FROM result_indicators").fetchall():
-            synthetic_of[ind], polarity_of[ind], threshold_of[ind] = synthetic, polarity, threshold
+        for ind, synthetic, polarity, threshold, cost in con.execute(
+                "SELECT indicator, synthetic, polarity, adoption_threshold, unit_cost FROM result_indicators"
+        ).fetchall():
+            synthetic_of[ind], polarity_of[ind], threshold_of[ind], cost_of[ind] = synthetic, polarity, threshold, cost
     except duckdb.Error:
         pass
     indicators = [row[0] for row in con.execute(
@@ -382,6 +523,13 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         ).df()
         data_level = str(levels.get(obs["org_code"].iloc[0], "practice")) if len(obs) else "practice"
         obs = obs[obs["org_code"].map(levels) == data_level]
+        for level in (lv.value for lv in ROLLUP_PATHS[Level(data_level)] if lv != Level.ENGLAND):
+            if level not in peer_tables:  # once per level and run, as the pipeline finds them
+                peer_tables[level] = peers(org_records, relationships, level)
+                pq.write_table(to_arrow(PEERS, {c: peer_tables[level][c].to_numpy(
+                    object if c in ("level", "org_code", "peer_code", "features") else None)
+                    for c in PEERS.column_names}), out_dir / f"result_peers-{level}.parquet")
+                written += len(peer_tables[level])
         agg = rollup(obs, links, data_level)
         polarity = polarity_of.get(indicator, "high-is-good")
         values, values_table, deciles_table, funnel_tables = values_and_deciles(
@@ -393,6 +541,10 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         adopted = adoption(indicator, values, threshold_of.get(indicator), polarity, obs["period"].min())
         for name, table in (("result_changes", changes(indicator, values)), ("result_adoption", adopted),
                             ("result_equity", equity(indicator, values, quintile, with_imd)),
+                            *zip(("result_opportunity", "result_opportunity_totals"), opportunities(
+                                indicator, values.assign(_synthetic=synthetic),
+                                pd.concat(list(peer_tables.values()), ignore_index=True), polarity,
+                                cost_of.get(indicator), icb_of), strict=True),
                             *zip(("result_spc", "result_spc_series"),
                                  spc(indicator, values, values["usable"].to_numpy(), polarity), strict=True)):
             pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")

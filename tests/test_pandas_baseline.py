@@ -18,7 +18,7 @@ import reference_pipeline as ref
 from test_pipeline_reference import assert_same
 from uptake.levels import Level
 from uptake.pipeline import run_pipeline
-from uptake.results.schema import ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES
+from uptake.results.schema import ADOPTION, CHANGES, DECILES, EQUITY, OPPORTUNITY, OPPORTUNITY_TOTALS, PEERS, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES
 
 BASELINE = Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_baseline.py"
 
@@ -58,6 +58,9 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
                 (FUNNEL_CURVE, ["level", "period", "denominator"], FUNNEL_CURVE.column_names),
                 (FUNNEL_SUMMARY, ["level", "period"], FUNNEL_SUMMARY.column_names),
                 (EQUITY, ["level", "period"], EQUITY.column_names),
+                (OPPORTUNITY, ["level", "org_code", "period"], OPPORTUNITY.column_names),
+                (OPPORTUNITY_TOTALS, ["level", "period", "benchmark", "area_level", "area_code"],
+                 OPPORTUNITY_TOTALS.column_names),
             ):
                 written = pq.read_table(out / f"{table.name}-{ind}.parquet")
                 assert written.schema.equals(table.schema), f"{table.name}: not the pipeline's columns and types"
@@ -72,6 +75,15 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
             assert {"interval", "random-effects"} <= set(seen["result_values"]["comparison_method"].dropna())
             assert (seen["result_changes"]["alert"] != "").any()
             assert {"outside-limits", "two-of-three", "shift"} <= set(seen["result_spc"]["rule"])
+        # the similar peers, once per level
+        theirs_all = con.execute("SELECT * FROM result_peers").df()
+        for level in ("practice", "pcn", "sub-icb", "icb", "region"):
+            written = pq.read_table(out / f"result_peers-{level}.parquet")
+            assert written.schema.equals(PEERS.schema)
+            mine = written.to_pandas()
+            theirs = theirs_all[theirs_all["level"] == level].reset_index(drop=True)
+            assert len(mine) == len(theirs) > 0, level
+            assert_same(mine.drop(columns=["level"]), theirs.drop(columns=["level"]), "result_peers")
     finally:
         con.close()
     # the check can fail: a changed value is noticed
