@@ -1,13 +1,19 @@
-"""Baseline (b) of `uptake bench pipeline`: the pipeline's core outputs in pandas, written the way an
-experienced analyst would (vectorised groupby and transforms, one indicator at a time, no per-organisation
-Python loops). It is a speed baseline, not the product: the product's slow *correctness* reference is
-tests/reference_pipeline.py.
+"""Baseline (b) of `uptake bench pipeline`: every result table the pipeline writes, computed in pandas one
+indicator at a time and written to Parquet with the pipeline's own tables, columns and Arrow types
+(``uptake.results.schema``): result_values (with the comparison with England), result_deciles, result_funnel,
+result_funnel_curve, result_funnel_summary, result_spc, result_spc_series, result_changes, result_adoption,
+result_equity, result_opportunity, result_opportunity_totals, and result_peers once per level.
 
-Outputs, per indicator, written to Parquet: values (roll-ups through the current hierarchy, Wilson 95% and
-99.8% intervals, percent rank, decile, comparison with England), deciles, funnel limits with Spiegelhalter
-overdispersion and each organisation's band, XmR limits with the outside-limits, trend and shift rules,
-and opportunity against the median and the top decile. Peers, CUSUM, adoption and equity are left out, so
-this baseline does less work than the pipeline.
+The roll-up, intervals, ranks, deciles, comparisons, peer benchmarks, gaps and totals are vectorised pandas;
+the funnels and the slope index call ``uptake.stats`` once per (level, period) cell, the similar peers once
+per level, and SPC, CUSUM and adoption categories call ``uptake.stats`` once per series: what an experienced
+analyst with this statistics library would write. It is a speed baseline, not the product; the product's slow
+*correctness* reference is tests/reference_pipeline.py. ``tests/test_pandas_baseline.py`` checks every table
+equal to the pipeline's on a small store.
+
+Scope: proportions (the benchmark's indicators are practice-level proportions, high is good); no rates, no
+SPC on the difference from England, rebases, baselines or targets, no eligibility rules, and no activity
+features for provider levels without a registered population.
 """
 
 from __future__ import annotations
@@ -29,7 +35,6 @@ from uptake.stats import (
     opportunity, similar_peers, slope_index_of_inequality, wilson, xmr,
 )
 
-Z95, Z998 = 1.959963984540054, 3.090232306167813
 #: the result_values columns this baseline computes as the pipeline does (tests/test_pandas_baseline.py
 #: checks them equal): every column
 VALUES_COMPARED = ("numerator", "denominator", "members", "value", "ci95_low", "ci95_high", "ci998_low",
@@ -462,20 +467,6 @@ def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synt
     return v, values_table, deciles_table, funnel_tables[:3]
 
 
-def _wilson(x, n, z):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = x / n
-        centre = 2 * x + z * z
-        half = z * np.sqrt(z * z + 4 * x * (1 - p))
-        return (centre - half) / (2 * (n + z * z)), (centre + half) / (2 * (n + z * z))
-
-
-def _run_lengths(same_as_previous: pd.Series, keys: pd.Series) -> pd.Series:
-    """Length of the run each row belongs to, where a run continues while `same_as_previous` is True."""
-    block = (~same_as_previous).cumsum()
-    return block.groupby([keys, block]).transform("size")
-
-
 def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(duckdb_path), read_only=True)
@@ -549,53 +540,5 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
                                  spc(indicator, values, values["usable"].to_numpy(), polarity), strict=True)):
             pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")
             written += table.num_rows
-        # funnel with Spiegelhalter (2005) overdispersion, arcsine transform, winsorised at 10%/90%
-        g = values.groupby(["level", "period"])
-        theta = g["numerator"].transform("sum") / g["denominator"].transform("sum")
-        y = np.arcsin(np.sqrt(values["value"].clip(0, 1)))
-        s = 1 / (2 * np.sqrt(values["denominator"].where(values["denominator"] > 0)))
-        z = (y - np.arcsin(np.sqrt(theta))) / s
-        lo = z.groupby([values["level"], values["period"]]).transform(lambda v: v.quantile(0.1))
-        hi = z.groupby([values["level"], values["period"]]).transform(lambda v: v.quantile(0.9))
-        zw2 = z.clip(lo, hi) ** 2
-        k = g["value"].transform("count")
-        phi = zw2.groupby([values["level"], values["period"]]).transform("mean")
-        w = 1 / s**2
-        sw = w.groupby([values["level"], values["period"]]).transform("sum")
-        sw2 = (w**2).groupby([values["level"], values["period"]]).transform("sum")
-        tau2 = ((k * phi - (k - 1)) / (sw - sw2 / sw)).clip(lower=0).where(phi > 1, 0.0)
-        spread = np.sqrt(s**2 + tau2)
-        t0 = np.arcsin(np.sqrt(theta))
-        for label, zz in (("95", Z95), ("998", Z998)):
-            values[f"funnel{label}_low"] = np.sin((t0 - zz * spread).clip(0, np.pi / 2)) ** 2
-            values[f"funnel{label}_high"] = np.sin((t0 + zz * spread).clip(0, np.pi / 2)) ** 2
-        values["funnel_band"] = np.select(
-            [values["value"] > values["funnel998_high"], values["value"] < values["funnel998_low"],
-             values["value"] > values["funnel95_high"], values["value"] < values["funnel95_low"]],
-            ["above 99.8%", "below 99.8%", "above 95%", "below 95%"], default="within 95%")
-        # XmR per organisation series
-        values = values.sort_values(["level", "org_code", "period"], ignore_index=True)
-        series = values["level"] + "|" + values["org_code"]
-        sg = values.groupby(series)["value"]
-        mr = sg.diff().abs()
-        mean = sg.transform("mean")
-        mrbar = mr.groupby(series).transform("mean")
-        values["spc_centre"] = mean
-        values["spc_upper"] = mean + 2.66 * mrbar
-        values["spc_lower"] = mean - 2.66 * mrbar
-        values["spc_outside"] = (values["value"] > values["spc_upper"]) | (values["value"] < values["spc_lower"])
-        side = np.sign(values["value"] - mean)
-        same_side = (side == side.groupby(series).shift()) & (side != 0)
-        values["spc_shift"] = (_run_lengths(same_side, series) >= 7) & (side != 0)
-        step = np.sign(sg.diff())
-        same_step = (step == step.groupby(series).shift()) & (step != 0)
-        values["spc_trend"] = (_run_lengths(same_step, series) >= 6) & (step != 0)
-        # opportunity against the median and the top decile (high is good)
-        for name, col in (("median", "p50"), ("top_decile", "p90")):
-            values[f"gap_{name}"] = (values[col] * values["denominator"] - values["numerator"]).clip(lower=0)
-        # the families not yet in the pipeline's tables, in this baseline's own columns
-        other = values.drop(columns=[c for c in values.columns if c.startswith("p") and c[1:].isdigit()])
-        other.assign(indicator=indicator).to_parquet(out_dir / f"other-{indicator}.parquet", index=False)
-        written += len(other)
     con.close()
     return written
