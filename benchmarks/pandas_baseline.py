@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 from uptake.levels import ROLLUP_PATHS, Level
 from uptake.reference.covariates import PRACTICE_COVARIATES, load_practice_covariates
 from uptake.results.schema import (
-    ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, OPPORTUNITY, OPPORTUNITY_TOTALS, PEERS, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES, to_arrow,
+    ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, OPPORTUNITY, OPPORTUNITY_TOTALS,
+    PEERS, SPC, SPC_SERIES, VALUES, to_arrow,
 )
 from uptake.stats import (
     adopter_categories, compare_random_effects, compare_to_benchmark, cusum_alerts, funnel_limits,
@@ -223,7 +224,8 @@ def peers(every: pd.DataFrame, relationships: pd.DataFrame, level: str, k: int =
     for name in PRACTICE_COVARIATES:
         found = table[name].astype(float) if name in table.columns else pd.Series(dtype=float)
         practices[name] = practices.index.map(found).astype(float)
-    members = relationships[(relationships["child_level"] == "practice") & (relationships["parent_level"] == level)]
+    members = relationships[(relationships["child_level"] == "practice")
+                            & (relationships["parent_level"] == level)]
     members = members[["parent_code", "child_code"]].merge(practices, left_on="child_code", right_index=True)
     features, names = [], []
     for name in ("imd_score", "population", *PRACTICE_COVARIATES):
@@ -235,7 +237,8 @@ def peers(every: pd.DataFrame, relationships: pd.DataFrame, level: str, k: int =
             col = own.to_numpy(float)
         else:
             if name == "population":
-                col = members.groupby("parent_code")["population"].sum(min_count=1).reindex(codes).to_numpy(float)
+                col = (members.groupby("parent_code")["population"].sum(min_count=1)
+                       .reindex(codes).to_numpy(float))
             else:
                 both = members[members["population"].notna() & members[name].notna()]
                 w = both["population"].astype(float)
@@ -251,7 +254,8 @@ def peers(every: pd.DataFrame, relationships: pd.DataFrame, level: str, k: int =
         return empty
     x = np.column_stack(features)
     x = np.where(np.isnan(x), np.nanmedian(x, axis=0), x)
-    types = (mine["trust_type"].fillna("") if level == "trust" else pd.Series("", index=mine.index)).to_numpy(object)
+    types = (mine["trust_type"].fillna("") if level == "trust"
+             else pd.Series("", index=mine.index)).to_numpy(object)
     parts = []
     for t in sorted(set(types)):
         sel = np.flatnonzero(types == t)
@@ -272,8 +276,6 @@ def opportunities(indicator: str, v: pd.DataFrame, peer_table: pd.DataFrame, pol
     """result_opportunity (gaps against the median, the top decile, the best ``best`` of the similar peers
     and a target: none here) and result_opportunity_totals (positive gaps added up nationally and by ICB)."""
     rows = v[(v["level"] != "england") & v["usable"]].copy()
-    median = rows["p50"]
-    top = rows["p90"] if polarity == "high-is-good" else rows["p10"]
     # the peer benchmark: the mean of the best `best` of each organisation's peers' values in the period
     usable_values = rows[["level", "org_code", "period", "value"]]
     pairs = peer_table[["level", "org_code", "peer_code"]].merge(
@@ -283,21 +285,21 @@ def opportunities(indicator: str, v: pd.DataFrame, peer_table: pd.DataFrame, pol
     bench = pairs.groupby(["level", "org_code", "period"], sort=False).head(best).groupby(
         ["level", "org_code", "period"])["value"].mean().rename("peer_value")
     rows = rows.merge(bench.reset_index(), on=["level", "org_code", "period"], how="left")
+    median = rows["p50"]
+    top = rows["p90"] if polarity == "high-is-good" else rows["p10"]
     x, n = rows["numerator"].to_numpy(float), rows["denominator"].to_numpy(float)
     fav, unfav = ((rows["ci95_high"], rows["ci95_low"]) if polarity == "high-is-good"
                   else (rows["ci95_low"], rows["ci95_high"]))
     cost = np.nan if unit_cost is None or pd.isna(unit_cost) else float(unit_cost)
-    gaps = {"median": opportunity(x, n, rows["p50"].to_numpy(float), polarity),
-            "top_decile": opportunity(x, n, (rows["p90"] if polarity == "high-is-good" else rows["p10"]).to_numpy(float),
-                                      polarity),
+    gaps = {"median": opportunity(x, n, median.to_numpy(float), polarity),
+            "top_decile": opportunity(x, n, top.to_numpy(float), polarity),
             "peers": opportunity(x, n, rows["peer_value"].to_numpy(float), polarity),
             "target": opportunity(x, n, np.full(len(rows), np.nan), polarity)}
-    del median, top
     opp = {
         "level": rows["level"].to_numpy(object), "org_code": rows["org_code"].to_numpy(object),
         "period": rows["period"].to_numpy(), "numerator": x, "denominator": n, "value": rows["value"].to_numpy(float),
         "median_value": rows["p50"].to_numpy(float), "gap_median": gaps["median"],
-        "top_decile_value": (rows["p90"] if polarity == "high-is-good" else rows["p10"]).to_numpy(float),
+        "top_decile_value": top.to_numpy(float),
         "gap_top_decile": gaps["top_decile"], "peer_value": rows["peer_value"].to_numpy(float),
         "gap_peers": gaps["peers"],
         "gap_peers_low": opportunity(fav.to_numpy(float) * n, n, rows["peer_value"].to_numpy(float), polarity),
@@ -500,7 +502,8 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         for ind, synthetic, polarity, threshold, cost in con.execute(
                 "SELECT indicator, synthetic, polarity, adoption_threshold, unit_cost FROM result_indicators"
         ).fetchall():
-            synthetic_of[ind], polarity_of[ind], threshold_of[ind], cost_of[ind] = synthetic, polarity, threshold, cost
+            synthetic_of[ind], polarity_of[ind] = synthetic, polarity
+            threshold_of[ind], cost_of[ind] = threshold, cost
     except duckdb.Error:
         pass
     indicators = [row[0] for row in con.execute(

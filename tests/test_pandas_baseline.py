@@ -18,7 +18,10 @@ import reference_pipeline as ref
 from test_pipeline_reference import assert_same
 from uptake.levels import Level
 from uptake.pipeline import run_pipeline
-from uptake.results.schema import ADOPTION, CHANGES, DECILES, EQUITY, OPPORTUNITY, OPPORTUNITY_TOTALS, PEERS, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, SPC, SPC_SERIES, VALUES
+from uptake.results.schema import (
+    ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, OPPORTUNITY, OPPORTUNITY_TOTALS, PEERS,
+    SPC, SPC_SERIES, VALUES,
+)
 
 BASELINE = Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_baseline.py"
 
