@@ -44,6 +44,7 @@ def _compiled() -> SimpleNamespace | None:
     """The jitted kernels, or None when numba cannot be imported. Each is this module's plain function,
     compiled with the others bound as globals (so a kernel calls the compiled helpers)."""
     try:
+        # deferred: numba (about 0.5 s to import, and LLVM) is loaded only when a kernel first runs
         import numba
     except ImportError:  # pragma: no cover - numba is a declared dependency
         return None
