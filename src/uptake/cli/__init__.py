@@ -69,9 +69,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "intervals, and what matching the best organisation would be worth from Uptake's measured "
      'gaps.'),
     ('pack', 'pack',
-     "Write ORG's board pack: its area profile, deciles charts, tartan rug, commitments, "
-     "forecasts, rating, plan and opportunity, as a PDF (needs Chromium: Debian's chromium "
-     'package, or $UPTAKE_CHROMIUM).'),
+     "Write ORG's board pack: its area profile against the benchmark, deciles charts, tartan rug, "
+     "commitments, forecasts, rating, plan and opportunity, as a PDF (needs Chromium: Debian's chromium "
+     "package, or $UPTAKE_CHROMIUM). With --group ID, a custom group's pack instead."),
     ("serve", "serve", "Serve the web app and the JSON API (/api/v1, documented at /docs)."),
     ('backup', 'backup',
      'Back up the workspace: workflow database, analytics store, secret key and a manifest of '
