@@ -46,7 +46,8 @@ def duckdb_tables(connection: Any) -> tuple[Any, SourceTables]:
     )
 
 
-def spark_session(master: str = "local[2]", work_dir: Path | str | None = None):
+def spark_session(master: str = "local[2]", work_dir: Path | str | None = None,
+                  config: dict[str, str] | None = None):
     """A SparkSession for the pipeline: local mode by default, UI off, few shuffle partitions, UTC, and
     its warehouse and Derby directories under ``work_dir`` (a temporary directory) rather than the cwd."""
     try:
@@ -59,7 +60,7 @@ def spark_session(master: str = "local[2]", work_dir: Path | str | None = None):
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="uptake-spark-"))
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
-    return (
+    builder = (
         SparkSession.builder.master(master)
         .appName("uptake-pipeline")
         .config("spark.ui.enabled", "false")
@@ -73,8 +74,10 @@ def spark_session(master: str = "local[2]", work_dir: Path | str | None = None):
         # and they import uptake from where this process does (one machine, or a path every node mounts).
         .config("spark.executorEnv.PYTHONPATH", _uptake_path())
         .config("spark.executorEnv.PYSPARK_PYTHON", os.environ["PYSPARK_PYTHON"])
-        .getOrCreate()
     )
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def _uptake_path() -> str:
