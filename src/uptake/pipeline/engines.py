@@ -64,6 +64,7 @@ def spark_session(master: str = "local[2]", work_dir: Path | str | None = None,
         SparkSession.builder.master(master)
         .appName("uptake-pipeline")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
