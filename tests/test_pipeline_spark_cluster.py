@@ -19,9 +19,11 @@ pytest.importorskip("pyspark")
 @pytest.mark.skipif(not java_available(), reason="PySpark needs Java (17) on the PATH")
 def test_pipeline_on_a_standalone_cluster_of_two_workers(tmp_path: Path) -> None:
     first, second, catalogue = two_stores(tmp_path)
-    by_duckdb = run_pipeline(first, engine="duckdb", catalogue=catalogue)
     shared = tmp_path / "shared"
-    with LocalStandaloneCluster(tmp_path / "cluster", workers=2, cores=1, memory="1g") as cluster:
+    cluster = LocalStandaloneCluster(tmp_path / "cluster", workers=2, cores=1, memory="1g")
+    with cluster.start(wait=False):  # the JVMs start while DuckDB computes
+        by_duckdb = run_pipeline(first, engine="duckdb", catalogue=catalogue)
+        cluster.wait_for_workers(2)
         session = cluster.session(tmp_path / "driver")
         try:
             # The application holds one executor on each worker before the run starts.

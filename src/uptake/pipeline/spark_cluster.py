@@ -79,13 +79,16 @@ class LocalStandaloneCluster:
         )
         self._procs.append(proc)
 
-    def start(self) -> "LocalStandaloneCluster":
+    def start(self, wait: bool = True) -> "LocalStandaloneCluster":
+        """Start the master and the workers; with ``wait``, wait until every worker is alive (else call
+        ``wait_for_workers`` before using the cluster: the JVMs start meanwhile)."""
         (self.work_dir / "local").mkdir(parents=True, exist_ok=True)
         self._start("master", "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                     "--port", str(self.port), "--webui-port", str(self.ui_port))
         for _ in range(self._workers_wanted):
             self.add_worker(wait=False)
-        self.wait_for_workers(self._workers_wanted)
+        if wait:
+            self.wait_for_workers(self._workers_wanted)
         return self
 
     def add_worker(self, wait: bool = True) -> None:
@@ -158,7 +161,7 @@ class LocalStandaloneCluster:
         return spark_session(self.url, work_dir, config)
 
     def __enter__(self) -> "LocalStandaloneCluster":
-        return self.start()
+        return self if self._procs else self.start()  # `with cluster.start(wait=False):` starts it once
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
