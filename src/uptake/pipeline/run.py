@@ -210,7 +210,7 @@ class _SparkJob:
         if not inv.todo:
             return
         plans = inv.plans
-        report("aggregate", None, -1, len(inv.todo))
+        report("spark executors: roll-ups and statistics", None, -1, len(inv.todo))
         work = spark_compute.ExecutorWork(
             indicators={ind.id: (ind, plans[ind.id], i + 1) for i, ind in enumerate(inv.todo)},
             settings=settings, orgs=inv.orgs, level_peers=level_peers, icb_of=icb_of,
@@ -233,7 +233,7 @@ class _SparkJob:
             for step, s in summary["seconds"].items():  # summed over the executors' Python workers
                 key = f"executors: {step}"
                 seconds[key] = seconds.get(key, 0.0) + s
-        report("write", None, -1, len(inv.todo))
+        report("loading the executors' results", None, -1, len(inv.todo))
         tick = time.perf_counter()
         with writer.batch():
             loaded = spark_compute.load_results(writer.con, staging_name, self.outcome.summaries)
