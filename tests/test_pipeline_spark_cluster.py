@@ -16,6 +16,7 @@ from uptake.pipeline.spark_cluster import LocalStandaloneCluster
 pytest.importorskip("pyspark")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not java_available(), reason="PySpark needs Java (17) on the PATH")
 def test_pipeline_on_a_standalone_cluster_of_two_workers(tmp_path: Path) -> None:
     first, second, catalogue = two_stores(tmp_path)
