@@ -37,11 +37,15 @@ def two_stores(tmp_path: Path) -> tuple[Path, Path, Catalogue]:
                                             measure="rate"),
         "sub-icb-share": ref.make_observations(list(orgs[orgs.level == "sub-icb"].code), periods, seed=3,
                                                max_denominator=500),
+        # every row names an organisation the reference does not know: no rolled-up rows, so no Spark group
+        "ghost-share": pd.DataFrame({"org_code": ["NOPE1", "NOPE2"], "period": [periods[0]] * 2,
+                                     "numerator": [1.0, 2.0], "denominator": [3.0, 4.0]}),
     }
     catalogue = ref.catalogue_of(
         ref.indicator("practice-share", Level.PRACTICE),
         ref.indicator("trust-rate", Level.TRUST, measure="rate", polarity="low-is-good", adoption_threshold=1.0),
         ref.indicator("sub-icb-share", Level.SUB_ICB, polarity="no-judgement", adoption_threshold=None),
+        ref.indicator("ghost-share", Level.PRACTICE),
     )
     first = tmp_path / "duckdb" / "store.duckdb"
     second = tmp_path / "spark" / "store.duckdb"
@@ -69,6 +73,8 @@ def assert_identical(by_duckdb: PipelineRun, first: Path, by_spark: PipelineRun,
     assert by_spark.row_counts == by_duckdb.row_counts
     assert by_spark.input_batch_ids == by_duckdb.input_batch_ids
     assert by_spark.warnings == by_duckdb.warnings
+    assert any(w.startswith("ghost-share: 2 observation rows name") for w in by_spark.warnings)
+    assert "ghost-share" in by_spark.indicators
     assert all(by_duckdb.row_counts[t.name] > 0 for t in RESULT_TABLES), by_duckdb.row_counts
     a, b = result_tables(first), result_tables(second)
     for table in RESULT_TABLES:
@@ -98,7 +104,7 @@ def assert_computed_on_executors(run: PipelineRun, store: Path, shared: Path) ->
     # the results (each of which reached the store from the executors' Parquet files).
     collected = info["collected"]
     assert set(collected) <= ALLOWED_COLLECTS, collected
-    assert collected["summaries"] == indicators
+    assert collected["summaries"] == indicators - 1  # the ghost indicator has no rows, so no group
     con = duckdb.connect(str(store), read_only=True)
     try:
         orgs = con.execute("SELECT count(DISTINCT code) FROM organisations").fetchall()[0][0]

@@ -245,7 +245,8 @@ class _SparkJob:
         return {
             "collected": dict(self.collected),
             "plan": self.outcome.plan if self.outcome else "",
-            "workers": sorted({s["worker"] for s in self.outcome.summaries}) if self.outcome else [],
+            # the executors' Python workers (None: an indicator without rows, made on the driver)
+            "workers": sorted({s["worker"] for s in self.outcome.summaries if s["worker"]}) if self.outcome else [],
             "shared": str(self.results_dir.parent.parent),
         }
 

@@ -107,11 +107,12 @@ class ExecutorWork:
     results_dir: str
 
 
-def indicator_group(work: ExecutorWork, rows: pa.Table) -> dict[str, Any]:
+def indicator_group(work: ExecutorWork, rows: pa.Table, ident: str | None = None) -> dict[str, Any]:
     """Every result of one indicator from its rolled-up rows (``rows``: indicator, level, org_code, period,
     numerator, denominator, members): the same frame and the same ``compute_indicator`` as the DuckDB
-    engine. Writes each table's Parquet file and returns the summary (JSON-ready)."""
-    ident = rows.column("indicator")[0].as_py()
+    engine. Writes each table's Parquet file and returns the summary (JSON-ready). ``ident`` names the
+    indicator when ``rows`` is empty."""
+    ident = ident if ident is not None else rows.column("indicator")[0].as_py()
     indicator, plan, number = work.indicators[ident]
     seconds: dict[str, float] = {}
 
@@ -151,6 +152,14 @@ def indicator_group(work: ExecutorWork, rows: pa.Table) -> dict[str, Any]:
         "seconds": seconds,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
     }
+
+
+#: the rolled-up rows of an indicator with none (the columns a group has)
+EMPTY_ROLLUP = pa.table({
+    "level": pa.array([], pa.string()), "org_code": pa.array([], pa.string()), "period": pa.array([], pa.date32()),
+    "numerator": pa.array([], pa.float64()), "denominator": pa.array([], pa.float64()),
+    "members": pa.array([], pa.int64()), "indicator": pa.array([], pa.string()),
+})
 
 
 def _group_function(broadcast: Any) -> Callable[[pa.Table], pa.Table]:
@@ -204,7 +213,15 @@ def compute_on_executors(backend: Any, tables: SourceTables, work: ExecutorWork,
         rows = job.collect()
     finally:
         broadcast.unpersist()
-    summaries = sorted((json.loads(r["detail"]) for r in rows), key=lambda s: s["number"])
+    summaries = [json.loads(r["detail"]) for r in rows]
+    # An indicator whose roll-up has no rows (every observation names an unknown organisation) forms no
+    # group, so no task ran for it; the DuckDB engine still lists it (its indicator row, its warning), so
+    # its (empty) results are made here, from an empty table.
+    done = {s["indicator"] for s in summaries}
+    for indicator in todo:
+        if indicator.id not in done:
+            summaries.append({**indicator_group(work, EMPTY_ROLLUP, indicator.id), "worker": None})
+    summaries.sort(key=lambda s: s["number"])
     return SparkOutcome(summaries=summaries, plan=plan, collected={"summaries": len(rows)})
 
 
