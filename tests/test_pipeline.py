@@ -19,6 +19,7 @@ import reference_pipeline as ref
 from uptake.errors import UptakeError
 from uptake.levels import Level
 from uptake.pipeline import PIPELINE_RUNS, RESULT_TABLES, PipelineSettings, run_pipeline
+from uptake.pipeline import indicator as indicator_module
 from uptake.pipeline import run as run_module
 from uptake.cli import app as uptake_app
 from uptake.results.schema import FORECAST_TABLES, MISSION_TABLES, MODEL_TABLES, PATHWAY_TABLES, PUBLICATIONS, VIEW_LOOKUPS
@@ -131,7 +132,7 @@ def test_a_failed_run_leaves_the_previous_results(small, monkeypatch: pytest.Mon
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(run_module.equity, "compute", broken)
+    monkeypatch.setattr(indicator_module.equity, "compute", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run_pipeline(path, engine="duckdb", catalogue=catalogue)
     after = query(path, "SELECT * FROM result_values ORDER BY ALL")

@@ -1,81 +1,44 @@
 """One pipeline, two engines: the whole pipeline on DuckDB and on PySpark (local mode) over the same small
-workspace gives identical result tables."""
+workspace gives identical result tables, and on PySpark the statistics run on the executors."""
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
 from pathlib import Path
 
-import duckdb
-import pandas as pd
 import pytest
 
-import reference_pipeline as ref
-from uptake.levels import Level
-from uptake.pipeline import RESULT_TABLES, run_pipeline
+from spark_support import assert_computed_on_executors, assert_identical, java_available, two_stores
+from uptake.errors import UptakeError
+from uptake.pipeline import PipelineSettings, run_pipeline
 from uptake.pipeline.engines import spark_session
+from uptake.pipeline.spark_compute import shared_directory
 
 pytest.importorskip("pyspark")
 
 
-def _java_available() -> bool:
-    return shutil.which("java") is not None
-
-
-def _tables(path: Path) -> dict[str, pd.DataFrame]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        out = {}
-        for table in RESULT_TABLES:
-            frame = con.execute(f'SELECT * FROM "{table.name}"').df()
-            out[table.name] = frame.sort_values(list(table.key), ignore_index=True)
-        return out
-    finally:
-        con.close()
-
-
-@pytest.mark.skipif(not _java_available(), reason="PySpark needs Java (17) on the PATH")
+@pytest.mark.skipif(not java_available(), reason="PySpark needs Java (17) on the PATH")
 def test_duckdb_and_pyspark_give_identical_results(tmp_path: Path) -> None:
-    orgs, rels = ref.make_reference(ref.Shape(regions=2, icbs_per_region=2, sub_icbs_per_icb=2), seed=11)
-    periods = ref.months(dt.date(2021, 1, 1), 15)
-    observations = {
-        "practice-share": ref.make_observations(list(orgs[orgs.level == "practice"].code), periods, seed=1),
-        "trust-rate": ref.make_observations(list(orgs[orgs.level == "trust"].code), periods, seed=2,
-                                            measure="rate"),
-        "sub-icb-share": ref.make_observations(list(orgs[orgs.level == "sub-icb"].code), periods, seed=3,
-                                               max_denominator=500),
-    }
-    catalogue = ref.catalogue_of(
-        ref.indicator("practice-share", Level.PRACTICE),
-        ref.indicator("trust-rate", Level.TRUST, measure="rate", polarity="low-is-good", adoption_threshold=1.0),
-        ref.indicator("sub-icb-share", Level.SUB_ICB, polarity="no-judgement", adoption_threshold=None),
-    )
-    first = tmp_path / "duckdb" / "store.duckdb"
-    second = tmp_path / "spark" / "store.duckdb"
-    first.parent.mkdir()
-    second.parent.mkdir()
-    ref.build_workspace(first, orgs, rels, observations)
-    shutil.copyfile(first, second)
-
+    first, second, catalogue = two_stores(tmp_path)
     by_duckdb = run_pipeline(first, engine="duckdb", catalogue=catalogue)
+    assert by_duckdb.spark == {}
+    shared = tmp_path / "shared"
     session = spark_session("local[2]", tmp_path / "spark-work")
     try:
-        by_spark = run_pipeline(second, engine="pyspark", catalogue=catalogue, spark_session=session)
+        by_spark = run_pipeline(second, engine="pyspark", catalogue=catalogue, spark_session=session,
+                                settings=PipelineSettings(spark_shared_dir=shared.as_uri()))
     finally:
         session.stop()
+    assert_identical(by_duckdb, first, by_spark, second)
+    assert_computed_on_executors(by_spark, second, shared)
 
-    assert by_spark.engine == "pyspark" and by_duckdb.engine == "duckdb"
-    assert by_spark.row_counts == by_duckdb.row_counts
-    assert by_spark.input_batch_ids == by_duckdb.input_batch_ids
-    assert all(by_duckdb.row_counts[t.name] > 0 for t in RESULT_TABLES), by_duckdb.row_counts
-    a, b = _tables(first), _tables(second)
-    for table in RESULT_TABLES:
-        # Counts are whole numbers, so pooled sums are exact in any order: identical, not just close.
-        pd.testing.assert_frame_equal(a[table.name], b[table.name], check_exact=True, obj=table.name)
-    con = duckdb.connect(str(second), read_only=True)
-    try:
-        engines = con.execute("SELECT engine FROM pipeline_runs ORDER BY run_id").fetchall()
-    finally:
-        con.close()
-    assert engines == [("pyspark",)]
+
+def test_shared_location_is_a_path_or_file_uri(tmp_path: Path) -> None:
+    default = tmp_path / "default"
+    assert shared_directory(None, default) == default
+    assert shared_directory("  ", default) == default
+    assert shared_directory(str(tmp_path / "a"), default) == tmp_path / "a"
+    assert shared_directory((tmp_path / "b c").as_uri(), default) == tmp_path / "b c"
+    with pytest.raises(UptakeError, match="not supported"):
+        shared_directory("s3://bucket/uptake", default)
+    with pytest.raises(UptakeError, match="not a host"):
+        shared_directory("file://otherhost/shared", default)

@@ -46,7 +46,8 @@ def duckdb_tables(connection: Any) -> tuple[Any, SourceTables]:
     )
 
 
-def spark_session(master: str = "local[2]", work_dir: Path | str | None = None):
+def spark_session(master: str = "local[2]", work_dir: Path | str | None = None,
+                  config: dict[str, str] | None = None):
     """A SparkSession for the pipeline: local mode by default, UI off, few shuffle partitions, UTC, and
     its warehouse and Derby directories under ``work_dir`` (a temporary directory) rather than the cwd."""
     try:
@@ -59,18 +60,32 @@ def spark_session(master: str = "local[2]", work_dir: Path | str | None = None):
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="uptake-spark-"))
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
-    return (
+    builder = (
         SparkSession.builder.master(master)
         .appName("uptake-pipeline")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", str(work / "warehouse"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={work / 'derby'}")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
+        # Executors run uptake's own statistics (uptake.pipeline.spark_compute): their Python is this one
+        # and they import uptake from where this process does (one machine, or a path every node mounts).
+        .config("spark.executorEnv.PYTHONPATH", _uptake_path())
+        .config("spark.executorEnv.PYSPARK_PYTHON", os.environ["PYSPARK_PYTHON"])
     )
+    for key, value in (config or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _uptake_path() -> str:
+    """The directory uptake is imported from, ahead of this process's PYTHONPATH."""
+    here = str(Path(__file__).resolve().parents[2])
+    rest = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (here, rest) if p)
 
 
 @contextmanager
@@ -97,10 +112,16 @@ def pyspark_tables(parquet_dir: Path, session: Any | None, master: str) -> Itera
             work.cleanup()  # type: ignore[union-attr]
 
 
-def fetch(expr: Any) -> pa.Table:
+def fetch(expr: Any, what: str = "") -> pa.Table:
     """Run an Ibis expression and return Arrow with engine-independent types: dates as date32 (Spark
-    may hand back timestamps), integers as int64, floats as float64, strings as string."""
-    table = expr.to_pyarrow()
+    may hand back timestamps), integers as int64, floats as float64, strings as string. ``what`` names
+    the rows fetched (the Spark path counts what its driver collects under that name)."""
+    return normalise(expr.to_pyarrow())
+
+
+def normalise(table: pa.Table) -> pa.Table:
+    """Arrow with engine-independent types (see ``fetch``): also used on the groups a Spark executor is
+    handed (uptake.pipeline.spark_compute), so both engines build their frames from the same types."""
     columns = []
     for field in table.schema:
         col = table.column(field.name)

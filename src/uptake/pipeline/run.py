@@ -18,8 +18,6 @@ Order of work (one indicator at a time, to bound memory):
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,35 +34,15 @@ from uptake.catalogue.loader import Catalogue, load_catalogue
 from uptake.catalogue.schemas import Indicator
 from uptake.errors import UptakeError
 from uptake.levels import Level
-from uptake.pipeline import adoption, changes, equity, funnel, opportunity, peers, publication, spc, values
+from uptake.pipeline import peers, publication, spark_compute
 from uptake.pipeline.engines import check_engine, duckdb_tables, fetch, pyspark_tables
 from uptake.pipeline.frame import IndicatorFrame, Organisations
+from uptake.pipeline.indicator import compute_indicator
 from uptake.pipeline.publication import Publication
 from uptake.pipeline.rollup import SourceTables, activity, inventory, plan_levels, rollup
 from uptake.pipeline.settings import PipelineSettings
-from uptake.pipeline.writer import BackgroundWriter, ResultWriter
-from uptake.results.schema import (
-    ADOPTION,
-    CHANGES,
-    DECILES,
-    EQUITY,
-    FUNNEL,
-    FUNNEL_CURVE,
-    FUNNEL_SUMMARY,
-    INDICATORS,
-    OPPORTUNITY,
-    OPPORTUNITY_TOTALS,
-    ORGANISATIONS,
-    PEERS,
-    PIPELINE_RUNS,
-    POINTS,
-    RESULT_TABLES,
-    SPC,
-    SPC_SERIES,
-    VALUES,
-    VIEWS,
-    to_arrow,
-)
+from uptake.pipeline.writer import BackgroundWriter, ResultWriter, staging_name
+from uptake.results.schema import ORGANISATIONS, PEERS, PIPELINE_RUNS, POINTS, RESULT_TABLES, VIEWS, to_arrow
 from uptake.workspace import Workspace
 from uptake.settings import get_settings
 
@@ -112,6 +90,10 @@ class PipelineRun:
     seconds: dict[str, float] = field(default_factory=dict)
     #: the publication that made these results visible (uptake.pipeline.publication)
     publication: int | None = None
+    #: the pyspark engine only: ``collected`` (rows the driver collected from Spark, by what: never an
+    #: observation, roll-up or result row), ``plan`` (the statistics job's physical plan), ``workers``
+    #: (host:pid of the Python workers that computed each indicator) and ``shared`` (where it ran)
+    spark: dict[str, Any] = field(default_factory=dict)
 
     @property
     def elapsed(self) -> float:
@@ -183,16 +165,19 @@ def run_pipeline(
 
     with store.writing("computing results (uptake compute)"):
         if engine_name == "pyspark":
-            report("export")
-            tick = time.perf_counter()
-            with tempfile.TemporaryDirectory(prefix="uptake-parquet-") as parquet_dir:
-                store.export_parquet(parquet_dir)
+            shared = spark_compute.shared_directory(settings.spark_shared_dir, store.path.parent / "spark-shared")
+            with spark_compute.run_directory(shared) as here:
+                report("export")
+                tick = time.perf_counter()
+                store.export_parquet(here / "input")
                 seconds["export"] = time.perf_counter() - tick
                 with store.connect() as con, pyspark_tables(
-                    Path(parquet_dir), spark_session, settings.spark_master
-                ) as (_, tables):
+                    here / "input", spark_session, settings.spark_master
+                ) as (backend, tables):
+                    job = _SparkJob(backend, tables, here / "results")
                     outcome = _run(con, tables, engine_name, settings, catalogue, report, seconds, started,
-                                   publish_with)
+                                   publish_with, spark=job)
+                    outcome["spark"] = job.record()
         else:
             with store.connect() as con:
                 _, tables = duckdb_tables(con)
@@ -200,6 +185,70 @@ def run_pipeline(
                                publish_with)
     seconds["total"] = time.perf_counter() - clock
     return PipelineRun(**{**outcome, "seconds": seconds})
+
+
+@dataclass
+class _SparkJob:
+    """The pyspark engine's side of a run: the Spark backend over the shared input, where the executors
+    write, and what the driver collected (counted by ``fetch``)."""
+
+    backend: Any
+    tables: SourceTables
+    results_dir: Path
+    collected: dict[str, int] = field(default_factory=dict)
+    outcome: spark_compute.SparkOutcome | None = None
+
+    def fetch(self, expr: Any, what: str = "") -> pa.Table:
+        table = fetch(expr, what)
+        self.collected[what] = self.collected.get(what, 0) + table.num_rows
+        return table
+
+    def compute(self, inv: "_Inventory", settings: PipelineSettings, level_peers: dict[str, peers.LevelPeers],
+                icb_of: dict[str, np.ndarray], warnings: list[str], view_rows: dict[str, int],
+                seconds: dict[str, float], writer: ResultWriter, report: Callable[..., None]) -> None:
+        """Every indicator's roll-up and statistics on the executors, then their files into staging."""
+        if not inv.todo:
+            return
+        plans = inv.plans
+        report("spark executors: roll-ups and statistics", None, -1, len(inv.todo))
+        work = spark_compute.ExecutorWork(
+            indicators={ind.id: (ind, plans[ind.id], i + 1) for i, ind in enumerate(inv.todo)},
+            settings=settings, orgs=inv.orgs, level_peers=level_peers, icb_of=icb_of,
+            results_dir=str(self.results_dir),
+        )
+        self.outcome = spark_compute.compute_on_executors(self.backend, self.tables, work, inv.todo, plans)
+        for key, n in self.outcome.collected.items():
+            self.collected[key] = self.collected.get(key, 0) + n
+        for summary in self.outcome.summaries:  # in indicator order, as the DuckDB engine reports them
+            indicator = inv.todo[summary["number"] - 1]
+            unknown = inv.rows_of[indicator.id] - summary["data_level_rows"]
+            if unknown > 0:
+                warnings.append(
+                    f"{indicator.id}: {unknown:,} observation rows name organisations that are not "
+                    f"{' or '.join(plans[indicator.id].ingest_levels)} codes in the reference; they are left out"
+                )
+            warnings += summary["warnings"]
+            for name, n in summary["view_rows"].items():
+                view_rows[name] += n
+            for step, s in summary["seconds"].items():  # summed over the executors' Python workers
+                key = f"executors: {step}"
+                seconds[key] = seconds.get(key, 0.0) + s
+        report("loading the executors' results", None, -1, len(inv.todo))
+        tick = time.perf_counter()
+        with writer.batch():
+            loaded = spark_compute.load_results(writer.con, staging_name, self.outcome.summaries)
+        for name, n in loaded.items():
+            writer.rows[name] += n
+        seconds["write"] = seconds.get("write", 0.0) + time.perf_counter() - tick
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "collected": dict(self.collected),
+            "plan": self.outcome.plan if self.outcome else "",
+            # the executors' Python workers (None: an indicator without rows, made on the driver)
+            "workers": sorted({s["worker"] for s in self.outcome.summaries if s["worker"]}) if self.outcome else [],
+            "shared": str(self.results_dir.parent.parent),
+        }
 
 
 @dataclass
@@ -219,8 +268,8 @@ class _Inventory:
         return {ind.id: plan_levels(ind) for ind in self.todo}
 
 
-def _read_inventory(tables: SourceTables, catalogue: Catalogue) -> _Inventory:
-    summary = fetch(inventory(tables))
+def _read_inventory(tables: SourceTables, catalogue: Catalogue, fetch: Callable[..., pa.Table] = fetch) -> _Inventory:
+    summary = fetch(inventory(tables), "inventory")
     rows_of: dict[str, int] = {}
     periods_of: dict[str, set] = {}
     batches_of: dict[str, set] = {}
@@ -245,94 +294,9 @@ def _read_inventory(tables: SourceTables, catalogue: Catalogue) -> _Inventory:
         rows_of=rows_of,
         periods_of=periods_of,
         batches_of=batches_of,
-        orgs=Organisations.from_arrow(fetch(tables.organisations)),
-        links=fetch(rels.filter(rels.valid_to.isnull())),
+        orgs=Organisations.from_arrow(fetch(tables.organisations, "organisations")),
+        links=fetch(rels.filter(rels.valid_to.isnull()), "links"),
     )
-
-
-@dataclass
-class _IndicatorResults:
-    tables: list[tuple[Any, pa.Table]]
-    view_rows: dict[str, int]
-    warnings: list[str]
-
-
-def _compute_indicator(
-    frame: IndicatorFrame,
-    indicator_id: int,
-    settings: PipelineSettings,
-    orgs: Organisations,
-    level_peers: dict[str, peers.LevelPeers],
-    icb_of: dict[str, np.ndarray],
-    step: Callable[[str, Callable[[], Any]], Any],
-) -> _IndicatorResults:
-    """Every statistic of one indicator from its aggregated frame. ``step(name, func)`` runs and times
-    each step. Point columns go into one result_points batch; the small tables are returned as they are."""
-    indicator = frame.indicator
-    warnings = [
-        f"{indicator.id}: {missing:,} observation rows have no current {parent} link and are not rolled up to "
-        f"{parent} (they count at their own level and in England)"
-        for parent, missing in frame.unlinked.items()
-    ]
-    target = settings.targets.get(indicator.id)
-    tables: list[tuple[Any, pa.Table]] = []
-    parts: list[tuple[np.ndarray | None, dict[str, Any]]] = []
-
-    cols = step("values", lambda: values.compute(frame))
-    warnings += [f"{indicator.id}: {w}" for w in cols.warnings]
-    usable = ~np.isnan(cols.ci95_low) & frame.eligible  # eligible: the indicator's eligibility rule
-    # A share-only indicator has values but no counts: SPC and adoption chart its values; the funnel, the
-    # opportunity and equity (which weigh by counts) are not computed for it.
-    charted = (~np.isnan(frame.value) & frame.eligible) if indicator.share_only else usable
-    parts.append((None, step("values", lambda: values.point_columns(frame, cols))))
-    tables.append((DECILES, step("values", lambda: values.deciles_table(frame, cols))))
-
-    f_rows, f_cols, f_curve, f_summary = step("funnel", lambda: funnel.compute(frame, usable, settings.funnel_points))
-    parts.append((f_rows, f_cols))
-    tables += [(FUNNEL_CURVE, f_curve), (FUNNEL_SUMMARY, f_summary)]
-
-    s_rows, s_cols, s_series = step(
-        "spc",
-        lambda: spc.compute(
-            frame,
-            charted,
-            orgs,
-            rule_length=settings.spc_rule_length,
-            baseline=settings.spc_baseline,
-            rebase_dates=settings.spc_rebase_dates,
-            screen_moving_ranges=settings.spc_screen_moving_ranges,
-            target=target,
-            basis=settings.spc_basis,  # stats11: the SPC basis (difference from England for spread curves)
-        ),
-    )
-    parts.append((s_rows, s_cols))
-    tables.append((SPC_SERIES, s_series))
-
-    c_rows, c_cols = step(
-        "changes", lambda: changes.compute(frame, cols.percent_rank, settings.cusum_window, settings.cusum_sensitivity)
-    )
-    parts.append((c_rows, c_cols))
-
-    o_rows, o_cols, o_totals = step(
-        "opportunity",
-        lambda: opportunity.compute(frame, cols, usable, orgs, level_peers, icb_of, target=target,
-                                    best=settings.peer_best),
-    )
-    parts.append((o_rows, o_cols))
-    tables.append((OPPORTUNITY_TOTALS, o_totals))
-    tables.append((ADOPTION, step("adoption", lambda: adoption.compute(frame, charted, orgs))))
-    tables.append((EQUITY, step("equity", lambda: equity.compute(frame, usable, orgs))))
-    # Built by the writer's thread (it is the largest table and NumPy work off the critical path).
-    tables.append((POINTS, functools.partial(points_table, frame, indicator_id, parts)))
-    tables.append((INDICATORS, indicator_row(indicator, indicator_id, target)))
-    view_rows = {
-        VALUES.name: frame.size,
-        FUNNEL.name: int(f_rows.size),
-        SPC.name: int(s_rows.size),
-        CHANGES.name: int(c_rows.size),
-        OPPORTUNITY.name: int(o_rows.size),
-    }
-    return _IndicatorResults(tables, view_rows, warnings)
 
 
 def _run(
@@ -345,15 +309,20 @@ def _run(
     seconds: dict[str, float],
     started: dt.datetime,
     publish_with: Callable[[Publication], None] | None = None,
+    spark: _SparkJob | None = None,
 ) -> dict[str, Any]:
+    """The run on an open store connection. With ``spark`` the roll-ups and statistics run on Spark's
+    executors (uptake.pipeline.spark_compute) and the driver loads their Parquet files; without it each
+    indicator is rolled up on the engine and computed here."""
     def timed(step: str, func: Callable[[], Any]) -> Any:
         tick = time.perf_counter()
         result = func()
         seconds[step] = seconds.get(step, 0.0) + time.perf_counter() - tick
         return result
 
+    fetch_ = spark.fetch if spark is not None else fetch
     report("inventory")
-    inv = timed("inventory", lambda: _read_inventory(tables, catalogue))
+    inv = timed("inventory", lambda: _read_inventory(tables, catalogue, fetch_))
     orgs, plans = inv.orgs, inv.plans
     warnings = [f"{i}: {inv.rows_of[i]:,} observation rows skipped: {why}" for i, why in inv.skipped.items()]
 
@@ -364,20 +333,20 @@ def _run(
 
     report("peers")  # once per level, for every indicator
     real = {ind.id: plans[ind.id] for ind in inv.todo if not ind.synthetic}  # peers never use synthetic data
-    activity_table = timed("peers", lambda: _activity(tables, inv.periods_of, real))
+    activity_table = timed("peers", lambda: _activity(tables, inv.periods_of, real, fetch_))
     writer = ResultWriter(con)
     run_id = writer.next_run_id()
     publication_id = publication.begin(con, "compute")
     writer.start()
     view_rows = {t.name: 0 for t in VIEWS}
-    background = BackgroundWriter(writer)
+    background = BackgroundWriter(writer) if spark is None else None
     try:
         # Three stages overlap: the engine rolls up the next indicator (a thread: DuckDB and Spark work
         # without the GIL) while NumPy computes this one and the writer's thread (its own connection)
         # stores the previous one. Only the roll-up thread uses `con` until the `with` ends, and leaving
         # the `with` waits for the roll-up under way, so the connection is free afterwards.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="uptake-rollup") as rollups:
-            pending = rollups.submit(load, inv.todo[0]) if inv.todo else None  # while the peers are found
+            pending = rollups.submit(load, inv.todo[0]) if inv.todo and spark is None else None  # while the peers are found
             level_peers: dict[str, peers.LevelPeers] = {}
             peer_levels = {lv for plan in plans.values() for lv in plan.levels if lv != Level.ENGLAND.value}
             for level in sorted(peer_levels):
@@ -386,11 +355,17 @@ def _run(
                 if found is not None:
                     level_peers[level] = found
             icb_of = _icb_maps(orgs, inv.links)
-            background.put([
+            directory = [
                 (PEERS, peers.peers_table(list(level_peers.values()), orgs)),
                 (ORGANISATIONS, organisations_table(orgs)),
-            ])
-            for index, indicator in enumerate(inv.todo):
+            ]
+            if spark is not None:
+                writer.append_all(directory)
+                timed("executors", lambda: spark.compute(inv, settings, level_peers, icb_of, warnings, view_rows,
+                                                         seconds, writer, report))
+            else:
+                background.put(directory)
+            for index, indicator in enumerate(inv.todo if spark is None else ()):
                 def step(name: str, func: Callable[[], Any], ind: str = indicator.id, i: int = index) -> Any:
                     report(name, ind, i, len(inv.todo))
                     return timed(name, func)
@@ -405,7 +380,7 @@ def _run(
                         f"{indicator.id}: {unknown:,} observation rows name organisations that are not "
                         f"{' or '.join(plan.ingest_levels)} codes in the reference; they are left out"
                     )
-                result = _compute_indicator(frame, index + 1, settings, orgs, level_peers, icb_of, step)
+                result = compute_indicator(frame, index + 1, settings, orgs, level_peers, icb_of, step)
                 del frame
                 warnings += result.warnings
                 for name, n in result.view_rows.items():
@@ -413,7 +388,8 @@ def _run(
                 step("write", lambda tables_=result.tables: background.put(tables_))
                 del result
         report("commit")
-        timed("write", background.close)
+        if background is not None:
+            timed("write", background.close)
         record = {
             "run_id": run_id,
             "engine": engine,
@@ -442,52 +418,13 @@ def _run(
         record["publication"] = publication_id
     except BaseException:
         try:
-            background.close()
+            if background is not None:
+                background.close()
         except BaseException:
             pass
         writer.drop_staging()
         raise
     return record
-
-
-def points_table(
-    frame: IndicatorFrame, indicator_id: int, parts: list[tuple[np.ndarray | None, dict[str, Any]]]
-) -> pa.Table:
-    """result_points rows of one indicator: every frame row, with each step's columns filled in where the
-    step applies (rows=None: every row) and NULL elsewhere."""
-    n = frame.size
-    data: dict[str, Any] = {}
-    present: dict[str, np.ndarray] = {}
-    for col in POINTS.columns:
-        if col.sql == "DOUBLE":
-            data[col.name] = np.full(n, np.nan)
-        elif col.sql not in ("DATE",):
-            data[col.name] = np.zeros(n, dtype=col.arrow.to_pandas_dtype())
-            present[col.name] = np.zeros(n, dtype=bool)
-    for rows, columns in parts:
-        where = slice(None) if rows is None else rows
-        for name, values_ in columns.items():
-            if isinstance(values_, np.ma.MaskedArray):
-                data[name][where] = values_.filled(0)
-                if name in present:
-                    present[name][where] = ~np.ma.getmaskarray(values_)
-                continue
-            data[name][where] = values_
-            if name in present:
-                present[name][where] = True
-    data["indicator_id"] = np.full(n, indicator_id, dtype=np.int16)
-    present["indicator_id"] = np.ones(n, dtype=bool)
-    data["org_id"] = frame.org.astype(np.int32)
-    present["org_id"] = np.ones(n, dtype=bool)
-    data["period"] = frame.dates(frame.pidx)
-    arrays = {}
-    for col in POINTS.columns:
-        value = data[col.name]
-        if col.name in present:
-            arrays[col.name] = pa.array(value, type=col.arrow, mask=~present[col.name])
-        else:
-            arrays[col.name] = value
-    return to_arrow(POINTS, arrays)
 
 
 def organisations_table(orgs: Organisations) -> pa.Table:
@@ -502,27 +439,8 @@ def organisations_table(orgs: Organisations) -> pa.Table:
     )
 
 
-def indicator_row(indicator: Indicator, indicator_id: int, target: float | None) -> pa.Table:
-    return to_arrow(
-        INDICATORS,
-        {
-            "indicator_id": [indicator_id],
-            "indicator": [indicator.id],
-            "title": [indicator.title],
-            "measure": [indicator.measure.value],
-            "polarity": [indicator.polarity.value],
-            "multiplier": [indicator.multiplier],
-            "unit": [indicator.unit],
-            "unit_cost": [indicator.unit_cost],
-            "target": [target],
-            "adoption_threshold": [indicator.adoption_threshold],
-            "synthetic": [indicator.synthetic],
-            "levels": [[lv.value for lv in indicator.levels]],
-        },
-    )
-
-
-def _activity(tables: SourceTables, periods_of: dict[str, set], plans: dict[str, Any]) -> pa.Table:
+def _activity(tables: SourceTables, periods_of: dict[str, set], plans: dict[str, Any],
+              fetch: Callable[..., pa.Table] = fetch) -> pa.Table:
     """Mean denominator per organisation over each indicator's latest 12 periods (a peer feature)."""
     cutoffs = {
         ind: sorted(periods_of[ind])[-peers.ACTIVITY_PERIODS:][0] for ind in plans if periods_of.get(ind)
@@ -531,7 +449,7 @@ def _activity(tables: SourceTables, periods_of: dict[str, set], plans: dict[str,
         return pa.table({"indicator": pa.array([], pa.string()), "level": pa.array([], pa.string()),
                          "org_code": pa.array([], pa.string()), "mean_denominator": pa.array([], pa.float64())})
     levels_of = {ind: plans[ind].ingest_levels for ind in cutoffs}
-    return fetch(activity(tables, cutoffs, levels_of))
+    return fetch(activity(tables, cutoffs, levels_of), "activity")
 
 
 def _icb_maps(orgs: Organisations, links: pa.Table) -> dict[str, np.ndarray]:

@@ -18,6 +18,9 @@ UPTAKE_FUNNEL_POINTS               denominators in each smooth funnel curve     
 UPTAKE_TARGETS                     JSON object: indicator id -> target value (a fraction)     {}
 UPTAKE_SPARK_MASTER                Spark master when the pipeline starts its own session      local[2]
 UPTAKE_NUMBA                       0: SPC rules and CUSUM in NumPy, not numba                 1
+UPTAKE_SPARK_SHARED_DIR            where Spark reads its input and writes its results         a folder
+                                   (Parquet): a path or file:// URI every executor and the    beside the
+                                   driver can read and write (a shared mount on a cluster)    store
 =================================  =========================================================  =========
 """
 
@@ -53,6 +56,8 @@ class PipelineSettings(BaseSettings):
     funnel_points: int = Field(default=100, ge=2)
     targets: dict[str, float] = Field(default_factory=dict)
     spark_master: str = "local[2]"
+    #: the shared location for the pyspark engine's input and results (None: beside the store)
+    spark_shared_dir: str | None = None
 
     @field_validator("spc_rebase_dates", mode="before")
     @classmethod
@@ -63,4 +68,4 @@ class PipelineSettings(BaseSettings):
 
     def as_record(self) -> dict[str, Any]:
         """The settings as JSON-ready data, for the pipeline_runs row."""
-        return json.loads(self.model_dump_json(exclude={"spark_master"}))
+        return json.loads(self.model_dump_json(exclude={"spark_master", "spark_shared_dir"}))
