@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import click
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.text import Text
 from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
+from uptake.cli.export_files import check_format, write_frame
 from uptake.dates import DateError, parse_date
 from uptake.errors import UptakeError
 from uptake.mission.permissions import Who, operator, who_for_email
@@ -133,3 +135,31 @@ def workflow_session(workspace: Path | None) -> Iterator[tuple[Workspace, Sessio
 def who(session: Session, as_user: str | None) -> Who:
     """Who is acting: the user named by ``--as``, else the operator as national admin."""
     return who_for_email(session, as_user) if as_user else operator()
+
+
+# --- tables: written to a file (--output, --format) or printed ---------------------------------------------
+
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="write the table to a file")]
+FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")]
+
+
+def check_output_format(output: Path | None, fmt: str) -> None:
+    """With --output, a --format outside csv, parquet, json or xlsx is a usage error (exit 2), before any work."""
+    if output:
+        with usage_checks():
+            check_format(fmt)
+
+
+def write_table(frame: pd.DataFrame, output: Path | None, fmt: str, title: str | None = None) -> bool:
+    """With --output, write the table there, say how many rows, and answer True; without, answer False."""
+    if not output:
+        return False
+    write_frame(frame, output, fmt, title=title)
+    typer.echo(f"Wrote {len(frame):,} rows to {output}")
+    return True
+
+
+def emit_table(frame: pd.DataFrame, output: Path | None, fmt: str, title: str) -> None:
+    """The table to --output, or printed tab-separated with its header."""
+    if not write_table(frame, output, fmt, title):
+        typer.echo(frame.to_csv(index=False, sep="\t").rstrip("\n"))
