@@ -18,38 +18,19 @@ Every page must log no console error and make no request off this machine.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from browser_support import BackgroundServer, Watched
-from web_support import PASSWORD, make_app
+from browser_support import ARTIFACTS, Watched, demo_server, needs_chromium, sign_in
+from web_support import PASSWORD
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium; `make test` installs it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def site(demo):
-    from uptake.web.security import RateLimiter
-
-    app = make_app(demo)
-    app.state.web.signin_by_address = RateLimiter(10_000, 300)
-    with BackgroundServer(app) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
+    yield from demo_server(demo)
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +44,7 @@ def people(site, browser, demo):
             if role is not None:
                 watched = Watched(context, site.url)
                 page = watched.page
-                page.goto(site.url + "/sign-in", wait_until="load")
-                page.fill("#email", demo.users[role].email)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(site.url + "/")
+                sign_in(page, site.url, demo.users[role].email, PASSWORD)
                 watched.check()
                 page.close()
             contexts[role] = context

@@ -19,19 +19,17 @@ off this machine; every write is in the audit log.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
 import pytest
-from browser_support import BackgroundServer, Watched
+from browser_support import BackgroundServer, Watched, needs_chromium, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecosystem_support import small_world  # noqa: E402
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM}")
+pytestmark = needs_chromium
 
 PASSWORD = "correct horse battery staple"
 ADMIN, LEAD, OTHER_LEAD = "admin@england.nhs.uk", "lead@u01.nhs.uk", "lead@u05.nhs.uk"
@@ -66,13 +64,6 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
-
-
-@pytest.fixture(scope="module")
 def people(site, browser):
     contexts: dict = {}
 
@@ -81,11 +72,7 @@ def people(site, browser):
             context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             if email is not None:
                 page = context.new_page()
-                page.goto(site.url + "/sign-in")
-                page.fill("#email", email)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(site.url + "/")
+                sign_in(page, site.url, email, PASSWORD)
                 page.close()
             contexts[email] = context
         return contexts[email]

@@ -26,21 +26,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
-from browser_support import BackgroundServer, Watched
+from browser_support import ARTIFACTS, BackgroundServer, Watched, needs_chromium, sign_in
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 TESTS = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium; `make test` installs it)",
-)
+pytestmark = needs_chromium
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "admin@england.nhs.uk"
@@ -125,13 +119,6 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
-
-
-@pytest.fixture(scope="module")
 def people(site, browser):
     """people(email) -> a browser context signed in as that person through the sign-in form (once each);
     people(None) -> a context of a member of the public (never signed in)."""
@@ -143,11 +130,7 @@ def people(site, browser):
             if email is not None:
                 watched = Watched(context, site.url)
                 page = watched.page
-                page.goto(site.url + "/sign-in", wait_until="load")
-                page.fill("#email", email)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(site.url + "/")
+                sign_in(page, site.url, email, PASSWORD)
                 role, _ = PEOPLE[email]
                 assert f"({role})" in page.locator("header.nhsuk-header").inner_text()
                 watched.check()
