@@ -132,3 +132,62 @@ def sign_in(page, base: str, email: str, password: str, *, wait_until: str = "lo
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
+
+
+class Visit:
+    """A watched page of ``site`` in a browser context (someone's, signed in or not)."""
+
+    def __init__(self, site, context):
+        self.site = site
+        self.watched = Watched(context, site.url)
+        self.page = self.watched.page
+
+    def goto(self, path: str, status: int = 200):
+        """Open ``path`` and assert the answer's status."""
+        response = self.page.goto(self.site.url + path, wait_until="load")
+        assert response is not None and response.status == status, (path, response and response.status)
+        self.forget(status)
+        return response
+
+    def forget(self, status: int) -> None:
+        if status >= 400:  # Chromium logs the expected error status as a console error: forget that one
+            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
+
+    def check(self) -> None:
+        self.watched.check()
+
+
+def visits(site, people, visit=Visit, *, check: bool = True):
+    """A generator for a ``visit`` fixture: visit(who) -> a ``visit`` (class) in people(who)'s context; at the
+    end of the test each is checked (no console error, no request off this machine; with ``check``) and closed."""
+    opened: list = []
+
+    def make(who):
+        v = visit(site, people(who))
+        opened.append(v)
+        return v
+
+    yield make
+    for v in opened:
+        if check:
+            v.check()
+        v.page.close()
+
+
+def people_contexts(browser, sign_in_as, **new_context):
+    """A generator for a module-scoped ``people`` fixture: people(who) -> a browser context (1,280 x 900, and
+    ``new_context``'s options) made once each and signed in by ``sign_in_as(context, who)``; people(None): a
+    member of the public (never signed in). The contexts close at the end of the module."""
+    contexts: dict = {}
+
+    def get(who):
+        if who not in contexts:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, **new_context)
+            if who is not None:
+                sign_in_as(context, who)
+            contexts[who] = context
+        return contexts[who]
+
+    yield get
+    for context in contexts.values():
+        context.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+import browser_support
 import pytest
 from browser_support import ARTIFACTS, Watched, demo_server, needs_chromium, sign_in
 from web_support import PASSWORD
@@ -36,41 +37,17 @@ def site(demo):
 @pytest.fixture(scope="module")
 def people(site, browser, demo):
     """people(role) -> a browser context signed in as that role's demo user; people(None): the public."""
-    contexts: dict = {}
 
-    def get(role: str | None):
-        if role not in contexts:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            if role is not None:
-                watched = Watched(context, site.url)
-                page = watched.page
-                sign_in(page, site.url, demo.users[role].email, PASSWORD)
-                watched.check()
-                page.close()
-            contexts[role] = context
-        return contexts[role]
+    def sign_in_as(context, role: str) -> None:
+        watched = Watched(context, site.url)
+        sign_in(watched.page, site.url, demo.users[role].email, PASSWORD)
+        watched.check()
+        watched.page.close()
 
-    yield get
-    for context in contexts.values():
-        context.close()
+    yield from browser_support.people_contexts(browser, sign_in_as)
 
 
-class Visit:
-    def __init__(self, site, context):
-        self.site = site
-        self.watched = Watched(context, site.url)
-        self.page = self.watched.page
-
-    def goto(self, path: str, status: int = 200):
-        response = self.page.goto(self.site.url + path, wait_until="load")
-        assert response is not None and response.status == status, (path, response and response.status)
-        self.forget(status)
-        return response
-
-    def forget(self, status: int) -> None:
-        if status >= 400:  # Chromium logs the expected error status as a console error
-            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
-
+class Visit(browser_support.Visit):
     def submit(self, button: str) -> int:
         with self.page.expect_navigation(wait_until="load") as nav:
             self.page.get_by_role("button", name=button).click()
@@ -78,23 +55,10 @@ class Visit:
         self.forget(status)
         return status
 
-    def check(self) -> None:
-        self.watched.check()
-
 
 @pytest.fixture
 def visit(site, people):
-    opened: list[Visit] = []
-
-    def make(role: str | None) -> Visit:
-        v = Visit(site, people(role))
-        opened.append(v)
-        return v
-
-    yield make
-    for v in opened:
-        v.check()
-        v.page.close()
+    yield from browser_support.visits(site, people, Visit)
 
 
 def shot(page, name: str) -> None:

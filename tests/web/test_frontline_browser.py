@@ -23,8 +23,9 @@ import re
 import sys
 from pathlib import Path
 
+import browser_support
 import pytest
-from browser_support import BackgroundServer, Watched, needs_chromium, sign_in
+from browser_support import BackgroundServer, needs_chromium, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecosystem_support import small_world  # noqa: E402
@@ -65,41 +66,20 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def people(site, browser):
-    contexts: dict = {}
+    def sign_in_as(context, email: str) -> None:
+        page = context.new_page()
+        sign_in(page, site.url, email, PASSWORD)
+        page.close()
 
-    def get(email):
-        if email not in contexts:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            if email is not None:
-                page = context.new_page()
-                sign_in(page, site.url, email, PASSWORD)
-                page.close()
-            contexts[email] = context
-        return contexts[email]
-
-    yield get
-    for context in contexts.values():
-        context.close()
+    yield from browser_support.people_contexts(browser, sign_in_as, accept_downloads=True)
 
 
-class Visit:
-    def __init__(self, site, context):
-        self.site, self.watched = site, Watched(context, site.url)
-        self.page = self.watched.page
-
-    def goto(self, path: str, status: int = 200):
-        response = self.page.goto(self.site.url + path, wait_until="load")
-        assert response is not None and response.status == status, (path, response and response.status)
-        if status >= 400:
-            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
-        return response
-
+class Visit(browser_support.Visit):
     def submit(self, button: str = "main form button[type=submit]") -> int:
         with self.page.expect_navigation() as navigation:
             self.page.click(button)
         status = navigation.value.status
-        if status >= 400:
-            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
+        self.forget(status)
         return status
 
     def errors(self) -> list[str]:
@@ -108,17 +88,7 @@ class Visit:
 
 @pytest.fixture
 def visit(site, people):
-    opened = []
-
-    def make(email):
-        v = Visit(site, people(email))
-        opened.append(v)
-        return v
-
-    yield make
-    for v in opened:
-        v.watched.check()
-        v.page.close()
+    yield from browser_support.visits(site, people, Visit)
 
 
 def audit_actions(site, prefix: str) -> list[str]:
