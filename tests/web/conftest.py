@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).parent))
 import workspace_builder  # noqa: E402
 from web_support import PASSWORD, make_app, sign_in  # noqa: E402
+from browser_support import browser  # noqa: E402, F401 (the browser tests' fixture)
 
 
 @dataclass(frozen=True)

@@ -10,38 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
-from browser_support import Watched
+from browser_support import ARTIFACTS, Watched, demo_server, needs_chromium, sign_in
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium; `make test` installs it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def server(demo):
-    from browser_support import BackgroundServer
-    from web_support import make_app
-    from uptake.web.security import RateLimiter
-
-    app = make_app(demo)
-    app.state.web.signin_by_address = RateLimiter(10_000, 300)
-    with BackgroundServer(app) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
+    yield from demo_server(demo)
 
 
 @pytest.fixture
@@ -250,11 +230,7 @@ def test_sign_in_as_each_role(server, browser, demo, role):
     try:
         watched = Watched(context, server.url)
         page = watched.page
-        page.goto(server.url + "/sign-in", wait_until="networkidle")
-        page.fill("#email", demo.users[role].email)
-        page.fill("#password", demo.users[role].password)
-        page.click("button[type=submit]")
-        page.wait_for_url(server.url + "/")
+        sign_in(page, server.url, demo.users[role].email, demo.users[role].password, wait_until="networkidle")
         assert role in page.locator("header.nhsuk-header").inner_text()
         for (code, indicator), expected in zip(
             (("MJ0", "doac-share"), ("KK0", "doac-share"), ("RAL", "narcolepsy-newer-share")), EXPECTED[role],

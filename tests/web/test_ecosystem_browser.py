@@ -18,82 +18,36 @@ Every page must log no console error and make no request off this machine.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
+import browser_support
 import pytest
-from browser_support import BackgroundServer, Watched
-from web_support import PASSWORD, make_app
+from browser_support import ARTIFACTS, Watched, demo_server, needs_chromium, sign_in
+from web_support import PASSWORD
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium; `make test` installs it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def site(demo):
-    from uptake.web.security import RateLimiter
-
-    app = make_app(demo)
-    app.state.web.signin_by_address = RateLimiter(10_000, 300)
-    with BackgroundServer(app) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
+    yield from demo_server(demo)
 
 
 @pytest.fixture(scope="module")
 def people(site, browser, demo):
     """people(role) -> a browser context signed in as that role's demo user; people(None): the public."""
-    contexts: dict = {}
 
-    def get(role: str | None):
-        if role not in contexts:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            if role is not None:
-                watched = Watched(context, site.url)
-                page = watched.page
-                page.goto(site.url + "/sign-in", wait_until="load")
-                page.fill("#email", demo.users[role].email)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(site.url + "/")
-                watched.check()
-                page.close()
-            contexts[role] = context
-        return contexts[role]
+    def sign_in_as(context, role: str) -> None:
+        watched = Watched(context, site.url)
+        sign_in(watched.page, site.url, demo.users[role].email, PASSWORD)
+        watched.check()
+        watched.page.close()
 
-    yield get
-    for context in contexts.values():
-        context.close()
+    yield from browser_support.people_contexts(browser, sign_in_as)
 
 
-class Visit:
-    def __init__(self, site, context):
-        self.site = site
-        self.watched = Watched(context, site.url)
-        self.page = self.watched.page
-
-    def goto(self, path: str, status: int = 200):
-        response = self.page.goto(self.site.url + path, wait_until="load")
-        assert response is not None and response.status == status, (path, response and response.status)
-        self.forget(status)
-        return response
-
-    def forget(self, status: int) -> None:
-        if status >= 400:  # Chromium logs the expected error status as a console error
-            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
-
+class Visit(browser_support.Visit):
     def submit(self, button: str) -> int:
         with self.page.expect_navigation(wait_until="load") as nav:
             self.page.get_by_role("button", name=button).click()
@@ -101,23 +55,10 @@ class Visit:
         self.forget(status)
         return status
 
-    def check(self) -> None:
-        self.watched.check()
-
 
 @pytest.fixture
 def visit(site, people):
-    opened: list[Visit] = []
-
-    def make(role: str | None) -> Visit:
-        v = Visit(site, people(role))
-        opened.append(v)
-        return v
-
-    yield make
-    for v in opened:
-        v.check()
-        v.page.close()
+    yield from browser_support.visits(site, people, Visit)
 
 
 def shot(page, name: str) -> None:

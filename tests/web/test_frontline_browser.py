@@ -19,19 +19,18 @@ off this machine; every write is in the audit log.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
+import browser_support
 import pytest
-from browser_support import BackgroundServer, Watched
+from browser_support import BackgroundServer, needs_chromium, sign_in
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecosystem_support import small_world  # noqa: E402
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"browser tests need Debian's Chromium at {CHROMIUM}")
+pytestmark = needs_chromium
 
 PASSWORD = "correct horse battery staple"
 ADMIN, LEAD, OTHER_LEAD = "admin@england.nhs.uk", "lead@u01.nhs.uk", "lead@u05.nhs.uk"
@@ -66,53 +65,21 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
-
-
-@pytest.fixture(scope="module")
 def people(site, browser):
-    contexts: dict = {}
+    def sign_in_as(context, email: str) -> None:
+        page = context.new_page()
+        sign_in(page, site.url, email, PASSWORD)
+        page.close()
 
-    def get(email):
-        if email not in contexts:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-            if email is not None:
-                page = context.new_page()
-                page.goto(site.url + "/sign-in")
-                page.fill("#email", email)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(site.url + "/")
-                page.close()
-            contexts[email] = context
-        return contexts[email]
-
-    yield get
-    for context in contexts.values():
-        context.close()
+    yield from browser_support.people_contexts(browser, sign_in_as, accept_downloads=True)
 
 
-class Visit:
-    def __init__(self, site, context):
-        self.site, self.watched = site, Watched(context, site.url)
-        self.page = self.watched.page
-
-    def goto(self, path: str, status: int = 200):
-        response = self.page.goto(self.site.url + path, wait_until="load")
-        assert response is not None and response.status == status, (path, response and response.status)
-        if status >= 400:
-            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
-        return response
-
+class Visit(browser_support.Visit):
     def submit(self, button: str = "main form button[type=submit]") -> int:
         with self.page.expect_navigation() as navigation:
             self.page.click(button)
         status = navigation.value.status
-        if status >= 400:
-            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
+        self.forget(status)
         return status
 
     def errors(self) -> list[str]:
@@ -121,17 +88,7 @@ class Visit:
 
 @pytest.fixture
 def visit(site, people):
-    opened = []
-
-    def make(email):
-        v = Visit(site, people(email))
-        opened.append(v)
-        return v
-
-    yield make
-    for v in opened:
-        v.watched.check()
-        v.page.close()
+    yield from browser_support.visits(site, people, Visit)
 
 
 def audit_actions(site, prefix: str) -> list[str]:

@@ -20,21 +20,16 @@ tests/test_mission_pages.py builds it).
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from pathlib import Path
 
 import pytest
-from browser_support import BackgroundServer, Watched
+from browser_support import BackgroundServer, Watched, demo_server, needs_chromium, sign_in
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web" / "layout"
 TESTS = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium; `make test` installs it)",
-)
+pytestmark = needs_chromium
 
 VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, "height": 844}}
 
@@ -195,14 +190,7 @@ def test_layout_problems_are_found():
 
 @pytest.fixture(scope="module")
 def server(demo):
-    from web_support import make_app
-
-    from uptake.web.security import RateLimiter
-
-    app = make_app(demo)
-    app.state.web.signin_by_address = RateLimiter(10_000, 300)
-    with BackgroundServer(app) as running:
-        yield running
+    yield from demo_server(demo)
 
 
 def _mission_support():
@@ -286,13 +274,6 @@ def frontline_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
-
-
-@pytest.fixture(scope="module")
 def contexts(browser, server, demo):
     """contexts(viewport, role) -> a browser context of that size, signed in as the role's demo user (None: the
     public), made once each."""
@@ -304,11 +285,7 @@ def contexts(browser, server, demo):
             ctx = browser.new_context(viewport=VIEWPORTS[viewport])
             if role is not None:
                 page = ctx.new_page()
-                page.goto(server.url + "/sign-in", wait_until="networkidle")
-                page.fill("#email", demo.users[role].email)
-                page.fill("#password", demo.users[role].password)
-                page.click("button[type=submit]")
-                page.wait_for_url(server.url + "/")
+                sign_in(page, server.url, demo.users[role].email, demo.users[role].password, wait_until="networkidle")
                 page.close()
             made[key] = ctx
         return made[key]

@@ -26,21 +26,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 from pathlib import Path
 
+import browser_support
 import pytest
-from browser_support import BackgroundServer, Watched
+from browser_support import ARTIFACTS, BackgroundServer, Visit, Watched, needs_chromium, sign_in
 
-CHROMIUM = Path(os.environ.get("UPTAKE_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 TESTS = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium; `make test` installs it)",
-)
+pytestmark = needs_chromium
 
 PASSWORD = "correct horse battery staple"
 ADMIN = "admin@england.nhs.uk"
@@ -125,72 +120,26 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from browser_support import launch_chromium
-
-    yield from launch_chromium(CHROMIUM)
-
-
-@pytest.fixture(scope="module")
 def people(site, browser):
     """people(email) -> a browser context signed in as that person through the sign-in form (once each);
     people(None) -> a context of a member of the public (never signed in)."""
-    contexts: dict[str | None, object] = {}
 
-    def get(email: str | None):
-        if email not in contexts:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            if email is not None:
-                watched = Watched(context, site.url)
-                page = watched.page
-                page.goto(site.url + "/sign-in", wait_until="load")
-                page.fill("#email", email)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(site.url + "/")
-                role, _ = PEOPLE[email]
-                assert f"({role})" in page.locator("header.nhsuk-header").inner_text()
-                watched.check()
-                page.close()
-            contexts[email] = context
-        return contexts[email]
+    def sign_in_as(context, email: str) -> None:
+        watched = Watched(context, site.url)
+        sign_in(watched.page, site.url, email, PASSWORD)
+        role, _ = PEOPLE[email]
+        assert f"({role})" in watched.page.locator("header.nhsuk-header").inner_text()
+        watched.check()
+        watched.page.close()
 
-    yield get
-    for context in contexts.values():
-        context.close()
-
-
-class Visit:
-    """A watched page in someone's context, closed (after checking it) at the end of the test."""
-
-    def __init__(self, site: Site, context):
-        self.site = site
-        self.watched = Watched(context, site.url)
-        self.page = self.watched.page
-
-    def goto(self, path: str, status: int = 200):
-        response = self.page.goto(self.site.url + path, wait_until="load")
-        assert response is not None and response.status == status, (path, response and response.status)
-        if status >= 400:  # Chromium logs the expected error status as a console error: forget that one
-            self.watched.errors = [e for e in self.watched.errors if f"status of {status}" not in e]
-        return response
-
-    def check(self) -> None:
-        self.watched.check()
+    yield from browser_support.people_contexts(browser, sign_in_as)
 
 
 @pytest.fixture
 def visit(site, people):
-    opened: list[Visit] = []
-
-    def make(email: str | None) -> Visit:
-        v = Visit(site, people(email))
-        opened.append(v)
-        return v
-
-    yield make
-    for v in opened:
-        v.page.close()
+    """visit(email) -> a watched page in that person's context (browser_support.Visit), closed at the end of
+    the test."""
+    yield from browser_support.visits(site, people, check=False)
 
 
 # --- helpers ----------------------------------------------------------------------------------------------

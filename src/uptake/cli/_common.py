@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import click
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from uptake.cli.export_files import check_format, write_frame
 from uptake.dates import DateError, parse_date
 from uptake.errors import UptakeError
 from uptake.workspace import Workspace
@@ -141,3 +143,31 @@ def who(session: Session, as_user: str | None) -> Who:
     from uptake.mission.permissions import operator, who_for_email
 
     return who_for_email(session, as_user) if as_user else operator()
+
+
+# --- tables: written to a file (--output, --format) or printed ---------------------------------------------
+
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="write the table to a file")]
+FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")]
+
+
+def check_output_format(output: Path | None, fmt: str) -> None:
+    """With --output, a --format outside csv, parquet, json or xlsx is a usage error (exit 2), before any work."""
+    if output:
+        with usage_checks():
+            check_format(fmt)
+
+
+def write_table(frame: pd.DataFrame, output: Path | None, fmt: str, title: str | None = None) -> bool:
+    """With --output, write the table there, say how many rows, and answer True; without, answer False."""
+    if not output:
+        return False
+    write_frame(frame, output, fmt, title=title)
+    typer.echo(f"Wrote {len(frame):,} rows to {output}")
+    return True
+
+
+def emit_table(frame: pd.DataFrame, output: Path | None, fmt: str, title: str) -> None:
+    """The table to --output, or printed tab-separated with its header."""
+    if not write_table(frame, output, fmt, title):
+        typer.echo(frame.to_csv(index=False, sep="\t").rstrip("\n"))

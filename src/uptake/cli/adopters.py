@@ -4,15 +4,25 @@ YYYY-MM-DD or a --format outside its vocabulary is a usage error (exit 2); a fie
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import pandas as pd
 import typer
 
 from uptake.catalogue import load_catalogue
-from uptake.cli._common import AsOption, WorkspaceOption, option_date, sub_app, usage_checks, usage_error, who, workflow_session
-from uptake.cli.export_files import check_format, write_frame
+from uptake.cli._common import (
+    AsOption,
+    FormatOption,
+    OutputOption,
+    WorkspaceOption,
+    check_output_format,
+    emit_table,
+    option_date,
+    sub_app,
+    usage_error,
+    who,
+    workflow_session,
+)
 from uptake.ecosystem.adopters import (
     case_library,
     choose_indicator,
@@ -27,16 +37,6 @@ from uptake.mission.results import open_store, reading
 from uptake.results import read
 
 adopters_app = sub_app(help="The adoption log, the case library and who already does an innovation near you.")
-OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="write the table to a file")]
-FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")]
-
-
-def _emit(frame: pd.DataFrame, output: Path | None, fmt: str, title: str) -> None:
-    if output:
-        write_frame(frame, output, fmt, title=title)
-        typer.echo(f"Wrote {len(frame):,} rows to {output}")
-        return
-    typer.echo(frame.to_csv(index=False, sep="\t").rstrip("\n"))
 
 
 @adopters_app.command("add")
@@ -68,21 +68,17 @@ def adopters_add(
 def adopters_log(innovation: Annotated[Optional[str], typer.Option("--innovation")] = None,
                  output: OutputOption = None, format: FormatOption = "csv", workspace: WorkspaceOption = None) -> None:
     """The adoption and adaptation log, newest first."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (_, session):
         frame = log_frame(session, innovation=innovation)
-    _emit(frame, output, format, "Adoption and adaptation log")
+    emit_table(frame, output, format, "Adoption and adaptation log")
 
 
 @adopters_app.command("cases")
 def adopters_cases(innovation: Annotated[Optional[str], typer.Option("--innovation")] = None,
                    output: OutputOption = None, format: FormatOption = "csv", workspace: WorkspaceOption = None) -> None:
     """The case library: organisations that moved from the bottom to the top quartile, with what they changed."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     catalogue = load_catalogue()
     if innovation and innovation not in catalogue.innovations:
         raise UptakeError(f"no innovation {innovation!r}; see `uptake catalogue list --kind innovations`")
@@ -91,7 +87,7 @@ def adopters_cases(innovation: Annotated[Optional[str], typer.Option("--innovati
         values = read.spread.quartile_ends_frame(cur, chosen)
         log = log_frame(session, innovation=innovation)
     polarity = {i.id: i.polarity.value for i in catalogue.indicators.values()}
-    _emit(case_library(risers(values, polarity), log, catalogue), output, format, "Case library")
+    emit_table(case_library(risers(values, polarity), log, catalogue), output, format, "Case library")
 
 
 @adopters_app.command("near")
@@ -105,9 +101,7 @@ def adopters_near(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Who already does an innovation near an organisation (results at the threshold, and the log)."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     if max_km is not None and max_km <= 0:
         raise usage_error(f"--max-km must be more than 0 (got {max_km})")
     catalogue = load_catalogue()
@@ -131,7 +125,7 @@ def adopters_near(
     frame = near_me(code, indicator.id, level, values, log, places, peers.loc[peers["level"] == level], adoption,
                     threshold=indicator.adoption_threshold, polarity=indicator.polarity.value, innovation=innovation,
                     max_km=max_km, peers_only=peers_only)
-    _emit(frame, output, format, f"Who already does {innovation} near {code}")
+    emit_table(frame, output, format, f"Who already does {innovation} near {code}")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,14 +13,14 @@ import typer
 from uptake.cli._common import (
     AsOption,
     WorkspaceOption,
+    check_output_format,
     option_date,
     sub_app,
-    usage_checks,
     usage_error,
     who,
     workflow_session,
+    write_table,
 )
-from uptake.cli.export_files import check_format, write_frame
 from uptake.mission.assessments import (
     add_assessment,
     assessments_frame,
@@ -123,14 +123,10 @@ def assessments_gaps(
     workspace: WorkspaceOption = None,
 ) -> None:
     """The availability-gap report: organisations with no or low uptake after an innovation became due."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (ws, session):
         frame = availability_gap_report(session, open_store(ws), include_caught_up=include_caught_up)
-    if output:
-        write_frame(frame, output, format)
-        typer.echo(f"Wrote {len(frame):,} rows to {output}")
+    if write_table(frame, output, format):
         return
     for r in frame.itertuples(index=False):
         value = f"{r.latest_value:.1%} ({r.latest_period})" if _given(r.latest_value) else "no result after the due date"

@@ -12,8 +12,17 @@ import pandas as pd
 import typer
 
 from uptake.catalogue import load_catalogue
-from uptake.cli._common import AsOption, WorkspaceOption, sub_app, usage_checks, who, workflow_session
-from uptake.cli.export_files import check_format, write_frame
+from uptake.cli._common import (
+    AsOption,
+    FormatOption,
+    OutputOption,
+    WorkspaceOption,
+    check_output_format,
+    sub_app,
+    who,
+    workflow_session,
+    write_table,
+)
 from uptake.ecosystem.award import (
     CRITERIA,
     allocate,
@@ -33,8 +42,6 @@ from uptake.errors import UptakeError
 from uptake.mission.results import open_store, reading
 
 award_app = sub_app(help="The Innovation Award: scheme, nominations, scores, awards, fairness audit.")
-OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="write the table to a file")]
-FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")]
 
 
 def _units() -> dict[str, str]:
@@ -96,9 +103,7 @@ def award_nominate(
 @award_app.command("scores")
 def award_scores(output: OutputOption = None, format: FormatOption = "csv", workspace: WorkspaceOption = None) -> None:
     """Every nomination's score, criterion by criterion with its source, and the proposed award."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (ws, session):
         scheme = _scheme(session)
         nominations, scored = _scores(ws, session, scheme)
@@ -114,9 +119,7 @@ def award_scores(output: OutputOption = None, format: FormatOption = "csv", work
                      "proposed_level": a.level, "proposed_pounds": a.amount_pounds, "reason": a.reason,
                      "synthetic": bool(n.synthetic)})
     frame = pd.DataFrame(rows).sort_values("rank") if rows else pd.DataFrame()
-    if output:
-        write_frame(frame, output, format, title=f"{scheme.title}: scores")
-        typer.echo(f"Wrote {len(frame):,} rows to {output}")
+    if write_table(frame, output, format, f"{scheme.title}: scores"):
         return
     for r in frame.itertuples(index=False):
         typer.echo(f"{r.rank}\t{r.score:.1f}\t{r.nominee_name}\t{r.org_code}\t{r.commitment}\t"
@@ -141,9 +144,7 @@ def award_decide(workspace: WorkspaceOption = None, as_user: AsOption = None) ->
 @award_app.command("fairness")
 def award_fairness(output: OutputOption = None, format: FormatOption = "csv", workspace: WorkspaceOption = None) -> None:
     """The fairness audit: award rates by group, Wilson 95% intervals, the four-fifths rule."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (ws, session):
         scheme = _scheme(session)
         proposed = None
@@ -152,9 +153,7 @@ def award_fairness(output: OutputOption = None, format: FormatOption = "csv", wo
             proposed = allocate(scheme, [(s.nomination_id, s.score) for s in scored])
         marked, basis = awarded_frame(session, scheme, proposed)
     table = fairness_audit(marked).assign(basis=basis)
-    if output:
-        write_frame(table, output, format, title=f"{scheme.title}: fairness audit")
-        typer.echo(f"Wrote {len(table):,} rows to {output}")
+    if write_table(table, output, format, f"{scheme.title}: fairness audit"):
         return
     typer.echo(f"awards {basis}; {len(marked)} nominations" + (" (some SYNTHETIC)" if marked["synthetic"].any() else ""))
     for r in table[table["nominated"] > 0].itertuples(index=False):

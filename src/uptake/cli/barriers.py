@@ -6,7 +6,6 @@ association with uptake. A level outside its vocabulary or a date not written YY
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -14,22 +13,22 @@ import typer
 from uptake.catalogue import load_catalogue
 from uptake.cli._common import (
     AsOption,
+    FormatOption,
+    OutputOption,
     WorkspaceOption,
+    check_output_format,
+    emit_table,
     option_date,
     sub_app,
-    usage_checks,
     usage_error,
     who,
     workflow_session,
 )
-from uptake.cli.export_files import check_format, write_frame
 from uptake.ecosystem.barriers import SCALES, assessments_frame, association, record_assessment, trends, uptake_percentiles, with_uptake
 from uptake.mission.results import open_store, reading
 from uptake.results import read
 
 barriers_app = sub_app(help="Barriers to spread: the IPPR's three barriers and the NASSS domains.")
-OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="write the table to a file")]
-FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")]
 Barrier = Annotated[str, typer.Option(help="absent, present or major")]
 Nasss = Annotated[str, typer.Option(help="simple, complicated or complex")]
 
@@ -74,16 +73,10 @@ def barriers_add(
 @barriers_app.command("list")
 def barriers_list(output: OutputOption = None, format: FormatOption = "csv", workspace: WorkspaceOption = None) -> None:
     """Every barrier assessment."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (_, session):
         frame = assessments_frame(session)
-    if output:
-        write_frame(frame, output, format, title="Barrier assessments")
-        typer.echo(f"Wrote {len(frame):,} rows to {output}")
-        return
-    typer.echo(frame.to_csv(index=False, sep="\t").rstrip("\n"))
+    emit_table(frame, output, format, "Barrier assessments")
 
 
 @barriers_app.command("association")
@@ -91,9 +84,7 @@ def barriers_association(output: OutputOption = None, format: FormatOption = "cs
                          trend: Annotated[bool, typer.Option("--trends", help="the trends instead")] = False,
                          workspace: WorkspaceOption = None) -> None:
     """The association of each barrier with uptake (an association, not an effect), or --trends."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     catalogue = load_catalogue()
     with workflow_session(workspace) as (ws, session):
         frame = assessments_frame(session)
@@ -105,11 +96,7 @@ def barriers_association(output: OutputOption = None, format: FormatOption = "cs
                 values = read.spread.latest_values_frame(cur, wanted)
             polarity = {i.id: i.polarity.value for i in catalogue.indicators.values()}
             table = association(with_uptake(frame, uptake_percentiles(values, polarity), catalogue))
-    if output:
-        write_frame(table, output, format, title="Barriers: association with uptake (not an effect)")
-        typer.echo(f"Wrote {len(table):,} rows to {output}")
-        return
-    typer.echo(table.to_csv(index=False, sep="\t").rstrip("\n"))
+    emit_table(table, output, format, "Barriers: association with uptake (not an effect)")
     if not trend:
         typer.echo("An association, not an effect: organisations that find a barrier major may differ in other ways.")
 

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from uptake.cli._common import AsOption, WorkspaceOption, sub_app, usage_checks, who, workflow_session
-from uptake.cli.export_files import check_format, write_frame
+from uptake.cli._common import AsOption, WorkspaceOption, sub_app, usage_checks, who, workflow_session, write_table
+from uptake.cli.export_files import check_format
 from uptake.ecosystem.leads import add_contribution, add_lead, leads_frame, portfolio
 from uptake.mission.results import open_store, reading
 
@@ -86,8 +86,7 @@ def leads_portfolio(
             folio = portfolio(session, None, lead_id)
         frame = folio.frame()
         title = f"Innovation portfolio of {folio.lead.name}"
-    write_frame(frame, output, format, title=title)
-    typer.echo(f"Wrote {len(frame):,} rows to {output}")
+    write_table(frame, output, format, title)
 
 
 def register(app: typer.Typer) -> None:

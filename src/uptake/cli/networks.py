@@ -6,14 +6,22 @@ below 1 or a --format outside its vocabulary is a usage error (exit 2); an unkno
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 
-from uptake.cli._common import AsOption, WorkspaceOption, sub_app, usage_checks, usage_error, who, workflow_session
-from uptake.cli.export_files import check_format, write_frame
+from uptake.cli._common import (
+    AsOption,
+    FormatOption,
+    OutputOption,
+    WorkspaceOption,
+    check_output_format,
+    emit_table,
+    sub_app,
+    usage_error,
+    who,
+    workflow_session,
+)
 from uptake.catalogue import load_catalogue
 from uptake.ecosystem.anchors import designations_frame, partnerships_frame, rounds
 from uptake.ecosystem.networks import network, priorities, run_round
@@ -22,16 +30,6 @@ from uptake.mission.results import open_store, reading
 
 networks_app = sub_app(help="Clinical networks per NSF priority and the Health Innovation Challenge.")
 
-OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="write the table to a file")]
-FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json or xlsx (with --output)")]
-
-
-def _emit(frame: pd.DataFrame, output: Path | None, fmt: str, title: str) -> None:
-    if output:
-        write_frame(frame, output, fmt, title=title)
-        typer.echo(f"Wrote {len(frame):,} rows to {output}")
-        return
-    typer.echo(frame.to_csv(index=False, sep="\t").rstrip("\n"))
 
 
 @networks_app.command("list")
@@ -42,9 +40,7 @@ def networks_list(
     workspace: WorkspaceOption = None,
 ) -> None:
     """The NSF priorities; with --priority, its networks and their members' results."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     catalogue = load_catalogue()
     with workflow_session(workspace) as (ws, session):
         if priority is None:
@@ -54,7 +50,7 @@ def networks_list(
             return
         with reading(open_store(ws)) as cur:
             net = network(session, cur, catalogue, priority)
-    _emit(net.summary.assign(priority=net.priority.key, synthetic=bool(net.indicator.synthetic)), output, format,
+    emit_table(net.summary.assign(priority=net.priority.key, synthetic=bool(net.indicator.synthetic)), output, format,
           f"Networks of {net.priority.title}")
 
 
@@ -67,16 +63,14 @@ def networks_members(
     workspace: WorkspaceOption = None,
 ) -> None:
     """One network's members with their latest results."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     catalogue = load_catalogue()
     with workflow_session(workspace) as (ws, session), reading(open_store(ws)) as cur:
         net = network(session, cur, catalogue, priority)
     rows = net.results.loc[net.results["footprint_code"] == footprint]
     if rows.empty:
         raise UptakeError(f"there is no network {footprint!r} for {net.priority.title}")
-    _emit(rows, output, format, f"Members of {footprint}")
+    emit_table(rows, output, format, f"Members of {footprint}")
 
 
 @networks_app.command("challenge")
@@ -122,12 +116,10 @@ def networks_partnerships(
     workspace: WorkspaceOption = None,
 ) -> None:
     """A round's partnerships, each explained, with its pilot funding."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (_, session):
         frame = partnerships_frame(session, round_id)
-    _emit(frame, output, format, f"Round {round_id} partnerships")
+    emit_table(frame, output, format, f"Round {round_id} partnerships")
 
 
 @networks_app.command("designations")
@@ -138,12 +130,10 @@ def networks_designations(
     workspace: WorkspaceOption = None,
 ) -> None:
     """A round's designations, with each organisation's facts and the rule that decided."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (_, session):
         frame = designations_frame(session, round_id)
-    _emit(frame, output, format, f"Round {round_id} designations")
+    emit_table(frame, output, format, f"Round {round_id} designations")
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from uptake.cli._common import AsOption, WorkspaceOption, sub_app, usage_checks, who, workflow_session
-from uptake.cli.export_files import check_format, write_frame
+from uptake.cli._common import (
+    AsOption,
+    WorkspaceOption,
+    check_output_format,
+    sub_app,
+    who,
+    workflow_session,
+    write_table,
+)
 from uptake.ecosystem import time as tti
 from uptake.workspace import Workspace
 
@@ -51,14 +58,10 @@ def time_list(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Every record with its planned and used cost (pounds a year)."""
-    if output:
-        with usage_checks():
-            check_format(format)
+    check_output_format(output, format)
     with workflow_session(workspace) as (_, session):
         frame = tti.time_frame(session)
-    if output:
-        write_frame(frame, output, format, title="Time to innovate")
-        typer.echo(f"Wrote {len(frame):,} rows to {output}")
+    if write_table(frame, output, format, "Time to innovate"):
         return
     for r in frame.itertuples(index=False):
         used = "not reported" if r.used_cost_pounds is None or r.used_cost_pounds != r.used_cost_pounds \

@@ -29,6 +29,7 @@ from uptake.store.models import User
 from uptake.store.repository import record_audit
 from uptake.web.access import Principal
 from uptake.web.api.errors import responses
+from uptake.web.forms import posted_form
 from uptake.web.security import CSRF_FIELD, csrf_ok
 
 
@@ -51,13 +52,6 @@ def _render(request: Request, template: str, status_code: int = 200, **context: 
     response.headers["cache-control"] = "private, no-store"
     response.headers["referrer-policy"] = "no-referrer"  # the unsubscribe token is in the address
     return response
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        raise HTTPException(403, "the form has expired or did not come from this site; go back and try again")
-    return form
 
 
 def _signed_in(request: Request) -> Principal:
@@ -136,7 +130,7 @@ def alerts_csv(request: Request) -> Response:
 
 @router.post("/alerts/subscribe")
 async def subscribe(request: Request) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     principal = _signed_in(request)
     kind, target = form.get("kind", ""), form.get("target", "")
     web = _web(request)
@@ -165,7 +159,7 @@ async def subscribe(request: Request) -> Response:
 
 @router.post("/alerts/{subscription_id}/delete")
 async def stop_following(request: Request, subscription_id: SubscriptionId) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     principal = _signed_in(request)
 
     def save() -> None:

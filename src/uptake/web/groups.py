@@ -39,7 +39,8 @@ from uptake.web.board_pack import group_pack_filename, render_group_pack
 from uptake.web.pdf import PdfUnavailable, html_to_pdf
 from uptake.web.state import CachedBody
 from uptake.web.formatting import indicator_value, level_label, period_label
-from uptake.web.security import CSRF_FIELD, csrf_ok
+from uptake.web.forms import by_field, posted_form
+
 
 async def _caller(request: Request) -> None:
     """Every API route reads the caller first, so an unknown, revoked or malformed API token answers 401 on
@@ -94,13 +95,6 @@ def _summary(group: OrgGroup) -> dict[str, Any]:
     return {"id": group.id, "title": group.title, "description": group.description, "level": group.level,
             "members": [m.org_code for m in group.members], "shared": group.share_token is not None,
             "updated_at": group.updated_at}
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        raise HTTPException(403, "the form has expired or did not come from this site; go back and try again")
-    return form
 
 
 def _need_signed_in(request: Request) -> Principal:
@@ -270,11 +264,8 @@ def groups_page(request: Request) -> Response:
 
 def _render_form(request: Request, form: dict[str, str], errors: list[tuple[str, str]], *, action: str,
                  editing: bool, status_code: int = 200) -> Response:
-    by_field: dict[str, list[str]] = {}
-    for field, text in errors:
-        by_field.setdefault(field, []).append(text)
     return _render(request, "groups/form.html", status_code=status_code, form=form, errors=errors,
-                   field_errors=by_field, labels=FIELD_LABELS, action=action, editing=editing)
+                   field_errors=by_field(errors), labels=FIELD_LABELS, action=action, editing=editing)
 
 
 @router.get("/groups/new")
@@ -286,7 +277,7 @@ def new_group_form(request: Request) -> Response:
 
 @router.post("/groups/new")
 async def new_group_save(request: Request) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     principal = _need_signed_in(request)
 
     def save() -> tuple[int | None, list[tuple[str, str]]]:
@@ -355,7 +346,7 @@ def edit_group_form(request: Request, group_id: GroupId) -> Response:
 
 @router.post("/groups/{group_id}/edit")
 async def edit_group_save(request: Request, group_id: GroupId) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     principal = _need_signed_in(request)
 
     def save() -> list[tuple[str, str]]:
@@ -381,7 +372,7 @@ async def edit_group_save(request: Request, group_id: GroupId) -> Response:
 
 @router.post("/groups/{group_id}/share")
 async def share_group(request: Request, group_id: GroupId) -> Response:
-    form = await _form(request)
+    form = await posted_form(request)
     principal = _need_signed_in(request)
     share = form.get("share", "on") != "off"
 
@@ -399,7 +390,7 @@ async def share_group(request: Request, group_id: GroupId) -> Response:
 
 @router.post("/groups/{group_id}/delete")
 async def delete_group(request: Request, group_id: GroupId) -> Response:
-    await _form(request)
+    await posted_form(request)
     principal = _need_signed_in(request)
 
     def save() -> None:

@@ -137,6 +137,30 @@ def paged(request: Request, items: list[dict], total: int, page: int, per_page: 
             {"link": header} if header else {})
 
 
+def org_page(request: Request, principal: Principal, web, ind, *, org_code: str | None, table: str, reader,
+             page: int, per_page: int, not_signed_in: str, **filters) -> tuple[dict, dict]:
+    """A page of an indicator's rows by organisation, for innovation-pack data: signed in (else 403 with
+    ``not_signed_in``), the indicator's innovation in the role, and only the organisations the role covers
+    (``org_code`` outside them is 403). ``reader(cur, indicator=, org_codes=, limit=, offset=, **filters)``
+    returns (rows, total) from the snapshot's ``table``."""
+    if not principal.signed_in:
+        raise HTTPException(403, not_signed_in)
+    if not principal.may_see_innovation(ind.innovation):
+        raise HTTPException(403, "this indicator belongs to another innovation")
+    visible = principal.visible_orgs()
+    if org_code is not None:
+        if visible is not None and org_code not in visible:
+            raise HTTPException(403, f"organisation {org_code} is outside your role's scope")
+        codes: list[str] | None = [org_code]
+    else:
+        codes = None if visible is None else sorted(visible)
+    with web.snapshots.cursor() as (snapshot, cur):
+        need(snapshot, table)
+        rows, total = reader(cur, indicator=ind.id, org_codes=codes, limit=per_page,
+                             offset=(page - 1) * per_page, **filters)
+    return paged(request, rows, total, page, per_page)
+
+
 def known_indicator(web, indicator: str):
     if indicator not in web.catalogue.indicators:
         raise HTTPException(404, f"unknown indicator {indicator!r}; list them at /api/v1/indicators")

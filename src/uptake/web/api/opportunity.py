@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from uptake.results import read
@@ -19,7 +19,7 @@ from uptake.web.api.common import (
     PeriodParam,
     known_indicator,
     need,
-    paged,
+    org_page,
     respond,
     shape_model,
     web_of,
@@ -57,24 +57,11 @@ async def opportunity(
     ind = known_indicator(web, indicator)
 
     def build(principal):
-        if not principal.signed_in:
-            raise HTTPException(403, "opportunity by organisation needs an API token or a signed-in session")
-        if not principal.may_see_innovation(ind.innovation):
-            raise HTTPException(403, "this indicator belongs to another innovation")
-        visible = principal.visible_orgs()
-        if org_code is not None:
-            if visible is not None and org_code not in visible:
-                raise HTTPException(403, f"organisation {org_code} is outside your role's scope")
-            codes: list[str] | None = [org_code]
-        else:
-            codes = None if visible is None else sorted(visible)
-        with web.snapshots.cursor() as (snapshot, cur):
-            need(snapshot, "result_opportunity")
-            rows, total = read.opportunity.opportunity(
-                cur, indicator=indicator, level=level.value if level else None, period=date_param(period),
-                benchmark=benchmark.value if benchmark else None, org_codes=codes, limit=per_page,
-                offset=(page - 1) * per_page)
-        return paged(request, rows, total, page, per_page)
+        return org_page(request, principal, web, ind, org_code=org_code, table="result_opportunity",
+                        reader=read.opportunity.opportunity, page=page, per_page=per_page,
+                        not_signed_in="opportunity by organisation needs an API token or a signed-in session",
+                        level=level.value if level else None, period=date_param(period),
+                        benchmark=benchmark.value if benchmark else None)
 
     return await respond(request, build, private=True)
 

@@ -53,8 +53,6 @@ from uptake.web.ecosystem.frontline import (
     add_templates,
     api_errors,
     download,
-    field_map,
-    form_of,
     optional_results,
     records,
     render,
@@ -63,6 +61,7 @@ from uptake.web.ecosystem.frontline import (
     who_of,
     writer,
 )
+from uptake.web.forms import by_field, posted_form, save_or_again
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
 
@@ -222,7 +221,7 @@ def _nominate_form(request: Request, who, scheme: Scheme, form: dict[str, str], 
     options = {name: [(v, GROUP_OPTION_TEXT.get(v, v.replace("-", " ").capitalize())) for v in values]
                for name, values in GROUPS.items()}
     response = render(request, "ecosystem/award_nominate.html", scheme=scheme, form=form, errors=errors or [],
-                      field_errors=field_map(errors or []), labels=NOMINATION_FIELDS, group_options=options,
+                      field_errors=by_field(errors or []), labels=NOMINATION_FIELDS, group_options=options,
                       group_titles=GROUP_TITLES, who=who,
                       commitment_options=[(c, c) for c in scheme.commitments])
     response.status_code = status_code
@@ -246,7 +245,7 @@ def nominate_page(request: Request) -> Response:
 
 @router.post("/award/nominate")
 async def nominate_save(request: Request) -> Response:
-    form = await form_of(request)
+    form = await posted_form(request)
     who = await run_in_threadpool(who_of, request)
     _may_open_form(who)
 
@@ -254,15 +253,13 @@ async def nominate_save(request: Request) -> Response:
         with session_scope(web_of(request).engine, write=True) as session:
             return nominate(session, who, _scheme(session), form).id
 
-    try:
-        nomination_id = await run_in_threadpool(save)
-    except FieldProblems as exc:
-        def again() -> Response:
-            with session_scope(web_of(request).engine) as session:
-                return _nominate_form(request, who, _scheme(session), form, exc.problems, 400)
-        return await run_in_threadpool(again)
-    except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from None
+    def form_again(problems, status: int) -> Response:
+        with session_scope(web_of(request).engine) as session:
+            return _nominate_form(request, who, _scheme(session), form, problems, status)
+
+    nomination_id, again = await save_or_again(save, form_again, problems=FieldProblems, forbidden=NotAllowed)
+    if again:
+        return again
     return RedirectResponse(f"/award/nominations/{nomination_id}", status_code=303)
 
 
@@ -287,7 +284,7 @@ def nomination_page(request: Request, nomination_id: int) -> Response:
 
 @router.post("/award/decide")
 async def decide_awards(request: Request) -> Response:
-    await form_of(request)
+    await posted_form(request)
     who = await run_in_threadpool(who_of, request)
     if not may_decide(who):
         raise HTTPException(403, "the awards are decided by a national admin")

@@ -42,7 +42,6 @@ from uptake.web.ecosystem.journeys import (
     api_caller,
     api_db,
     api_writer,
-    by_field,
     download,
     jsonable,
     read_form,
@@ -52,6 +51,7 @@ from uptake.web.ecosystem.journeys import (
     web_of,
     who_of,
 )
+from uptake.web.forms import by_field, save_or_again
 
 router = APIRouter(tags=["barriers pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["barriers"], dependencies=[Depends(api_caller)])
@@ -131,12 +131,11 @@ async def barrier_save(request: Request) -> Response:
         with session_scope(web.engine, write=True) as session, snapshot_cursor(request) as cur:
             return record_assessment(session, who, cur, web.catalogue, form).id
 
-    try:
-        await run_in_threadpool(save)
-    except FieldProblems as exc:
-        return await run_in_threadpool(lambda: _form_page(request, form, exc.problems, status_code=400))
-    except Refused as exc:
-        return await run_in_threadpool(lambda: _form_page(request, form, [("org_code", str(exc))], status_code=403))
+    _, again = await save_or_again(
+        save, lambda problems, status: _form_page(request, form, problems, status_code=status),
+        problems=FieldProblems, refused=Refused)
+    if again:
+        return again
     return RedirectResponse("/barriers#assessments", status_code=303)
 
 

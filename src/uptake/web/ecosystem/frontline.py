@@ -23,9 +23,9 @@ from uptake.web.mission.common import records, web_of, who_of
 from uptake.ecosystem.frontline_rules import FieldProblems, NotAllowed
 from uptake.errors import NotFound
 from uptake.web.api.errors import responses
-from uptake.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok
+from uptake.web.security import CSRF_HEADER, csrf_ok
 
-__all__ = ["WRITE_RESPONSES", "add_templates", "api_errors", "download", "field_map", "form_of", "optional_results",
+__all__ = ["WRITE_RESPONSES", "add_templates", "api_errors", "download", "optional_results",
            "records", "render", "units_of", "web_of", "who_of", "writer"]
 
 #: What an API write may answer besides its success (the OpenAPI document lists them).
@@ -82,14 +82,6 @@ def add_templates(app: FastAPI) -> None:
     setattr(web, _MARK.replace("-", "_"), True)
 
 
-async def form_of(request: Request) -> dict[str, str]:
-    """The posted form, refused (403) unless it carries this session's CSRF token."""
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    if not csrf_ok(request, form.get(CSRF_FIELD)):
-        raise HTTPException(403, "the form has expired or did not come from this site; go back and try again")
-    return form
-
-
 @contextmanager
 def optional_results(request: Request) -> Iterator[duckdb.DuckDBPyConnection | None]:
     """A cursor on the web's snapshot of the results, or None when the workspace has none yet."""
@@ -108,13 +100,6 @@ def units_of(catalogue: Catalogue) -> dict[str, str]:
         counts = indicator.counts
         out[indicator_id] = getattr(counts, "plural", None) or "counts of the numerator"
     return out
-
-
-def field_map(problems: list[tuple[str, str]]) -> dict[str, list[str]]:
-    by_field: dict[str, list[str]] = {}
-    for field, text in problems:
-        by_field.setdefault(field, []).append(text)
-    return by_field
 
 
 def _cell(value: Any) -> Any:

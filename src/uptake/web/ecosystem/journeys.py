@@ -27,7 +27,8 @@ from uptake.errors import UptakeError
 from uptake.mission.permissions import Who, who_for
 from uptake.safe_cells import safe_cell, safe_frame
 from uptake.store.db import session_scope
-from uptake.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok
+from uptake.web.forms import posted_form
+from uptake.web.security import CSRF_HEADER, csrf_ok
 
 DEMO_NOTE = "DEMO: a demonstration record, not a real organisation's"
 
@@ -58,17 +59,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    if "authorization" not in request.headers and not csrf_ok(request, form.get(CSRF_FIELD)):
-        raise HTTPException(403, "the form has expired or did not come from this site; go back and try again")
-    return form
-
-
-def by_field(errors: list[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for field, text in errors:
-        out.setdefault(field, []).append(text)
-    return out
+    """The posted form, behind its CSRF check (or an API token)."""
+    return await posted_form(request, bearer_ok=True)
 
 
 @contextmanager

@@ -40,8 +40,6 @@ from uptake.web.ecosystem.frontline import (
     add_templates,
     api_errors,
     download,
-    field_map,
-    form_of,
     optional_results,
     records,
     render,
@@ -49,6 +47,7 @@ from uptake.web.ecosystem.frontline import (
     who_of,
     writer,
 )
+from uptake.web.forms import by_field, posted_form, save_or_again
 from uptake.web.pdf import PdfUnavailable, css_string, html_to_pdf, print_styles
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
@@ -86,7 +85,7 @@ def leads_page(request: Request) -> Response:
 
 def _lead_form(request: Request, form: dict[str, str], errors=None, status_code: int = 200) -> Response:
     response = render(request, "ecosystem/lead_form.html", form=form, errors=errors or [],
-                      field_errors=field_map(errors or []), labels=LEAD_FIELDS)
+                      field_errors=by_field(errors or []), labels=LEAD_FIELDS)
     response.status_code = status_code
     return response
 
@@ -100,7 +99,7 @@ def lead_form(request: Request) -> Response:
 
 @router.post("/leads/new")
 async def lead_save(request: Request) -> Response:
-    form = await form_of(request)
+    form = await posted_form(request)
     who = await run_in_threadpool(who_of, request)
     _may_name(who)
 
@@ -108,12 +107,10 @@ async def lead_save(request: Request) -> Response:
         with session_scope(web_of(request).engine, write=True) as session:
             return add_lead(session, who, form).id
 
-    try:
-        lead_id = await run_in_threadpool(save)
-    except FieldProblems as exc:
-        return _lead_form(request, form, exc.problems, 400)
-    except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from None
+    lead_id, again = await save_or_again(save, lambda problems, status: _lead_form(request, form, problems, status),
+                                         problems=FieldProblems, forbidden=NotAllowed)
+    if again:
+        return again
     return RedirectResponse(f"/leads/{lead_id}", status_code=303)
 
 
@@ -141,7 +138,7 @@ def _contribution_form(request: Request, lead, form: dict[str, str], errors=None
         choices = commitment_choices(session)
     innovations = sorted((i.id, i.name) for i in web_of(request).catalogue.innovations.values())
     response = render(request, "ecosystem/contribution_form.html", lead=lead, form=form, errors=errors or [],
-                      field_errors=field_map(errors or []), labels=CONTRIBUTION_FIELDS, commitments=choices,
+                      field_errors=by_field(errors or []), labels=CONTRIBUTION_FIELDS, commitments=choices,
                       innovations=innovations, kinds=list(KIND_TITLES.items()))
     response.status_code = status_code
     return response
@@ -169,19 +166,18 @@ def contribution_form(request: Request, lead_id: int) -> Response:
 
 @router.post("/leads/{lead_id}/contributions/new")
 async def contribution_save(request: Request, lead_id: int) -> Response:
-    form = await form_of(request)
+    form = await posted_form(request)
     who, lead = await run_in_threadpool(_lead_for_recording, request, lead_id)
 
     def save() -> None:
         with session_scope(web_of(request).engine, write=True) as session:
             add_contribution(session, who, lead_id, form)
 
-    try:
-        await run_in_threadpool(save)
-    except FieldProblems as exc:
-        return await run_in_threadpool(_contribution_form, request, lead, form, exc.problems, 400)
-    except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from None
+    _, again = await save_or_again(
+        save, lambda problems, status: _contribution_form(request, lead, form, problems, status),
+        problems=FieldProblems, forbidden=NotAllowed)
+    if again:
+        return again
     return RedirectResponse(f"/leads/{lead_id}", status_code=303)
 
 

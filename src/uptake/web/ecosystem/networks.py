@@ -42,7 +42,6 @@ from uptake.web.ecosystem.journeys import (
     api_caller,
     api_db,
     api_writer,
-    by_field,
     download,
     jsonable,
     read_form,
@@ -52,6 +51,7 @@ from uptake.web.ecosystem.journeys import (
     web_of,
     who_of,
 )
+from uptake.web.forms import by_field, save_or_again
 
 router = APIRouter(tags=["networks pages"], include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["networks"], dependencies=[Depends(api_caller)])
@@ -201,10 +201,11 @@ async def challenge_run(request: Request) -> Response:
                              funding=form.get("funding", ""), weight_distance=form.get("weight_distance", "1"),
                              weight_dissimilarity=form.get("weight_dissimilarity", "1")).id
 
-    try:
-        round_id = await run_in_threadpool(save)
-    except FieldProblems as exc:
-        return await run_in_threadpool(lambda: _round_form(request, form=form, errors=exc.problems, status_code=400))
+    round_id, again = await save_or_again(
+        save, lambda problems, status: _round_form(request, form=form, errors=problems, status_code=status),
+        problems=FieldProblems)
+    if again:
+        return again
     return RedirectResponse(f"/challenge/{round_id}", status_code=303)
 
 

@@ -29,8 +29,6 @@ from uptake.web.ecosystem.frontline import (
     add_templates,
     api_errors,
     download,
-    field_map,
-    form_of,
     optional_results,
     records,
     render,
@@ -38,6 +36,7 @@ from uptake.web.ecosystem.frontline import (
     who_of,
     writer,
 )
+from uptake.web.forms import by_field, posted_form, save_or_again
 
 router = APIRouter(tags=["ecosystem pages"], include_in_schema=False)
 
@@ -148,7 +147,7 @@ def time_page(request: Request, indicator: IndicatorParam = None) -> Response:
 
 def _time_form(request: Request, form: dict[str, str], errors=None, status_code: int = 200) -> Response:
     response = render(request, "ecosystem/time_form.html", form=form, errors=errors or [],
-                      field_errors=field_map(errors or []), labels=tti.TIME_FIELDS, default_pay=tti.default_pay(),
+                      field_errors=by_field(errors or []), labels=tti.TIME_FIELDS, default_pay=tti.default_pay(),
                       pay_source=tti.PAY_SOURCE_DEFAULT, scales=records(tti.pay_scales()))
     response.status_code = status_code
     return response
@@ -169,7 +168,7 @@ def time_form(request: Request) -> Response:
 
 @router.post("/time-to-innovate/record")
 async def time_save(request: Request) -> Response:
-    form = await form_of(request)
+    form = await posted_form(request)
     who = await run_in_threadpool(who_of, request)
     _may_record(who)
 
@@ -177,12 +176,10 @@ async def time_save(request: Request) -> Response:
         with session_scope(web_of(request).engine, write=True) as session:
             tti.record_time(session, who, form)
 
-    try:
-        await run_in_threadpool(save)
-    except FieldProblems as exc:
-        return _time_form(request, form, exc.problems, 400)
-    except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from None
+    _, again = await save_or_again(save, lambda problems, status: _time_form(request, form, problems, status),
+                                   problems=FieldProblems, forbidden=NotAllowed)
+    if again:
+        return again
     return RedirectResponse("/time-to-innovate", status_code=303)
 
 

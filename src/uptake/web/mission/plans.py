@@ -29,6 +29,7 @@ from uptake.mission.plans import (
 )
 from uptake.mission.schemas import Framework
 from uptake.store.db import session_scope
+from uptake.web.forms import by_field
 from uptake.web.mission.common import records, render, results_cursor, web_of, who_of
 from uptake.web.mission.forms import FIELD_LABELS, content_from_form, field_errors, form_from_content
 from uptake.web.security import CSRF_FIELD, csrf_ok
@@ -79,12 +80,10 @@ def _filing_choices(session) -> list[tuple[str, str, str]]:
 def _render_plan_form(request: Request, who: Who, choices, *, framework: str | None, commitment: str | None,
                       kind: str, form: dict[str, str], errors: list[tuple[str, str]] | None = None,
                       editing: bool = False, status_code: int = 200, version: int | None = None) -> Response:
-    by_field: dict[str, list[str]] = {}
-    for field, text in errors or []:
-        by_field.setdefault(field, []).append(text)
     response = render(request, "mission/plan_form.html", choices=choices, framework=framework,
                       commitment=commitment, kind=kind, icb=who.scope_org_code,
-                      reasons=[r.value for r in ReasonCategory], errors=errors or [], field_errors=by_field,
+                      reasons=[r.value for r in ReasonCategory], errors=errors or [],
+                      field_errors=by_field(errors or []),
                       labels=FIELD_LABELS, form=form, editing=editing, version=version,
                       version_for=f"{framework}/{commitment}")
     response.status_code = status_code

@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -23,7 +23,7 @@ from uptake.web.api.common import (
     PeriodParam,
     known_indicator,
     need,
-    paged,
+    org_page,
     respond,
     shape_model,
     web_of,
@@ -117,25 +117,12 @@ async def outcomes(
     ind = known_indicator(web, indicator)
 
     def build(principal):
-        if not principal.signed_in:
-            raise HTTPException(403, "outcomes by organisation need an API token or a signed-in session; "
-                                     "England's are at /api/v1/outcomes/totals")
-        if not principal.may_see_innovation(ind.innovation):
-            raise HTTPException(403, "this indicator belongs to another innovation")
-        visible = principal.visible_orgs()
-        if org_code is not None:
-            if visible is not None and org_code not in visible:
-                raise HTTPException(403, f"organisation {org_code} is outside your role's scope")
-            codes: list[str] | None = [org_code]
-        else:
-            codes = None if visible is None else sorted(visible)
-        with web.snapshots.cursor() as (snapshot, cur):
-            need(snapshot, "result_outcomes")
-            rows, total = read.outcomes.outcomes(
-                cur, indicator=indicator, level=level.value if level else None, period=date_param(period),
-                benchmark=benchmark.value if benchmark else None, org_codes=codes, limit=per_page,
-                offset=(page - 1) * per_page)
-        return paged(request, rows, total, page, per_page)
+        return org_page(request, principal, web, ind, org_code=org_code, table="result_outcomes",
+                        reader=read.outcomes.outcomes, page=page, per_page=per_page,
+                        not_signed_in="outcomes by organisation need an API token or a signed-in session; "
+                                      "England's are at /api/v1/outcomes/totals",
+                        level=level.value if level else None, period=date_param(period),
+                        benchmark=benchmark.value if benchmark else None)
 
     return await respond(request, build, private=True)
 
