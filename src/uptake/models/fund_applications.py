@@ -296,7 +296,7 @@ def check_application(session: Session, setup: FundSetup, data: Mapping[str, Any
         raise FieldProblems(problems)
     assert org is not None and benefit is not None
     return {"org_code": org.code, "org_level": org.level, "innovation_id": innovation, "title": title,
-            "summary": str(data.get("summary", "")).strip(),
+            "summary": str(data.get("summary", "")).strip(), "first_year": span[0], "last_year": span[1],
             "implementation_costs": costs["implementation"], "double_running_costs": costs["double_running"],
             "decommissioning_costs": costs["decommissioning"], "benefit": benefit, "benefit_low": low,
             "benefit_high": high, "benefit_source": source, "benefit_reference": reference}
