@@ -132,3 +132,25 @@ def test_a_form_without_its_csrf_token_is_refused(signed_in, demo) -> None:
 def test_anonymous_visitors_are_sent_to_sign_in(client) -> None:
     assert client.get("/fund/apply", follow_redirects=False).status_code == 303
     assert client.post("/fund/apply", data=FORM).status_code == 403
+
+
+def test_demo_applications_are_labelled_on_the_page_the_api_and_the_downloads(client, demo) -> None:
+    """Last in this module: DEMO applications seeded as `uptake demo` does (they stay for the later modules,
+    whose fund pages then carry them too)."""
+    from uptake.models.fund_demo import seed_demo_fund
+
+    engine = make_engine(demo.workspace.database_url)
+    try:
+        with session_scope(engine) as session:
+            seed_demo_fund(session)
+    finally:
+        engine.dispose()
+    page = client.get("/fund")
+    assert page.status_code == 200 and "DEMO/SYNTHETIC" in page.text
+    assert page.text.count(">DEMO</strong>") >= 2
+    body = client.get("/api/v1/fund/allocation").json()
+    assert body["synthetic"] and any(d["synthetic"] for d in body["decisions"])
+    summary = pd.read_csv(io.StringIO(client.get("/fund/download/summary.csv").text))
+    assert (summary.loc[summary["measure"].str.contains("funded"), "synthetic"] == "DEMO/SYNTHETIC").all()
+    demo_app = next(d["id"] for d in body["decisions"] if d["synthetic"])
+    assert "DEMO/SYNTHETIC" in client.get(f"/fund/applications/{demo_app}").text
