@@ -120,9 +120,8 @@ def test_a_stale_change_is_refused_and_changes_nothing(engine) -> None:
     with session_scope(engine) as session:
         fa.edit(session, lead(), setup, app_id, form(innovation_id=innovation, title="renamed"),
                 expected_version=version)
-    with pytest.raises(Conflict):
-        with session_scope(engine) as session:
-            fa.step(session, lead(), app_id, "submit", expected_version=version)
+    with pytest.raises(Conflict), session_scope(engine) as session:
+        fa.step(session, lead(), app_id, "submit", expected_version=version)
     with session_scope(engine) as session:
         app = fa.get_application(session, ADMIN, app_id)
         assert (app.status, app.title, app.revision) == ("draft", "renamed", 2)

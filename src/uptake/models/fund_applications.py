@@ -37,9 +37,29 @@ from uptake.store.models import Innovation, Organisation, OrgRelationship, utcno
 from uptake.store.repository import record_audit
 from uptake.store.scenario_models import SimulationScenario
 
-__all__ = ["ENTITY", "FUND_STATUSES", "IN_COMPETITION", "TRANSITIONS", "FieldProblems", "NotAllowed", "FundSetup",
-           "FundResult", "fund_setup", "year_labels", "check_application", "apply", "edit", "step", "applications",
-           "get_application", "may_see", "step_problem", "run_allocation", "as_allocation_input"]
+__all__ = [
+    "ENTITY",
+    "FUND_STATUSES",
+    "IN_COMPETITION",
+    "TRANSITIONS",
+    "FieldProblems",
+    "FundResult",
+    "FundSetup",
+    "NotAllowed",
+    "applications",
+    "apply",
+    "as_allocation_input",
+    "check_application",
+    "edit",
+    "fund_setup",
+    "get_application",
+    "may_see",
+    "result_frames",
+    "run_allocation",
+    "step",
+    "step_problem",
+    "year_labels",
+]
 
 ENTITY = "fund-application"
 APPLICANT_ROLES = {"icb": "icb-analyst", "trust": "provider-lead"}
