@@ -8,7 +8,11 @@
    that period, England's value and the SPC icon, and compute the quartiles with NumPy (4 statements an
    indicator). Every ICB and sub-ICB location; both must give the same spread (checked), the ratio is
    baseline time / reader time.
-2. The board pack: building its HTML, and printing it with Chromium, against printing a one-line document
+2. The benchmark choice (`uptake.results.benchmark.profile`): the profile of every ICB and sub-ICB location
+   against its region, its ICB (sub-ICB locations), its similar-10 peers (pooled) and a custom group of five
+   organisations of its level (pooled), each against the profile against England measured in the same run
+   (the baseline: the reader's single statement); the ratio is time / England's time.
+3. The board pack: building its HTML, and printing it with Chromium, against printing a one-line document
    with the same Chromium (the browser's own start-up and print: the floor), so the ratio says what the pack
    costs beyond starting a browser.
 """
@@ -70,6 +74,35 @@ def bench_profiles(snapshot) -> dict:
             "ratio_baseline_over_reader": sum(slow) / sum(fast)}
 
 
+def bench_benchmarks(snapshot) -> dict:
+    """Each benchmark kind's profile time over England's, on the same organisations in the same run."""
+    from uptake.catalogue import load_catalogue
+    from uptake.results import benchmark as bm
+
+    catalogue = load_catalogue()
+    polarities = {i.id: i.polarity.value for i in catalogue.indicators.values()}
+    measures = {i.id: i.measure.value for i in catalogue.indicators.values()}
+    cur = snapshot.cursor()
+    out: dict = {}
+    for level in ("icb", "sub-icb"):
+        codes = read.values.org_codes(cur, level)
+        group = bm.GroupSpec(1, "bench group", level, tuple(codes[:5]))
+        times: dict[str, list[float]] = {}
+        for code in codes:
+            for kind in ("england", "region", "icb", "peers", "group:1"):
+                try:
+                    bench = bm.resolve(cur, code, level, kind, group=group)
+                except bm.BenchmarkError:
+                    continue
+                start = time.perf_counter()
+                bm.profile(cur, code, level, bench, polarities=polarities, measures=measures)
+                times.setdefault(kind, []).append(time.perf_counter() - start)
+        england = statistics.median(times["england"])
+        out[level] = {kind: {"organisations": len(t), "ms_median": 1000 * statistics.median(t),
+                             "ratio_over_england": statistics.median(t) / england} for kind, t in times.items()}
+    return out
+
+
 def bench_pack(workspace: Path, code: str, repeats: int) -> dict:
     from uptake.web.app import create_app
     from uptake.web.board_pack import OPERATOR, render_board_pack
@@ -103,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     snapshot = load_snapshot(args.workspace / "analytics" / "uptake.duckdb")
-    result = {"profiles": bench_profiles(snapshot)}
+    result = {"profiles": bench_profiles(snapshot), "benchmarks": bench_benchmarks(snapshot)}
     if not args.no_pdf:
         code = args.pack or read.values.org_codes(snapshot.cursor(), "icb")[0]
         result["board_pack"] = bench_pack(args.workspace, code, args.repeats)

@@ -221,3 +221,59 @@ def test_demo_seeds_labelled_fund_applications_and_allocates_them(demo_workspace
             assert result.synthetic and result.rows and all(r["explanation"] for r in result.rows)
     finally:
         engine.dispose()
+
+
+def test_demo_saves_a_finished_demo_scenario_against_the_base(demo_workspace):
+    """The demo runs one policy-simulator scenario (its name says DEMO) so /simulator has a comparison to show:
+    finished, its spec as the demo states it, and a result whose scenario beats the base on the levers it pulls."""
+    from sqlalchemy import select
+
+    from uptake.demo import DEMO_SCENARIO
+    from uptake.store.db import make_engine, session_scope
+    from uptake.store.scenario_models import SimulationScenario
+    from uptake.workspace import Workspace
+
+    ws, out = demo_workspace
+    assert "DEMO scenario saved" in out
+    engine = make_engine(Workspace.resolve(ws).database_url)
+    try:
+        with session_scope(engine) as session:
+            rows = list(session.scalars(select(SimulationScenario)))
+    finally:
+        engine.dispose()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.name.startswith("DEMO") and row.status == "done" and row.progress == 1.0
+    assert row.spec["runs"] == DEMO_SCENARIO["runs"] and row.spec["indicator"] == DEMO_SCENARIO["indicator"]
+    assert row.result and row.result["start"]
+    (summary,) = row.result["summary"]
+    assert summary["organisations"] == 106 and summary["runs"] == 1000
+    assert 0 < summary["extra_unit_years_low"] <= summary["extra_unit_years_mean"] <= summary["extra_unit_years_high"]
+    assert 0 < summary["lives_low"] <= summary["lives_mean"] <= summary["lives_high"]
+    arms = {t["arm"]: t for t in row.result["targets"] if t["months_to_target_median"] is not None}
+    assert arms["scenario"]["months_to_target_median"] <= arms["base"]["months_to_target_median"]
+
+
+def test_demo_saves_one_labelled_custom_group(demo_workspace):
+    """Issue 16: /groups shows something and it can be chosen as a benchmark."""
+    import sqlite3
+
+    ws, out = demo_workspace
+    assert "demo group" in out and "benchmark=group:" in out
+    con = sqlite3.connect(str(ws / "workflow.sqlite"))
+    try:
+        groups = con.execute("SELECT g.id, g.title, g.description, u.email, g.level FROM org_groups g "
+                             "JOIN users u ON u.id = g.owner_id").fetchall()
+        assert len(groups) == 1
+        group_id, title, description, owner, level = groups[0]
+        assert "DEMO" in title and "DEMO" in description and owner == "icb@demo.uptake.example"
+        members = [c for (c,) in con.execute("SELECT org_code FROM org_group_members WHERE group_id = ?",
+                                             [group_id]).fetchall()]
+    finally:
+        con.close()
+    assert 2 <= len(members) <= 5
+    results = duckdb.connect(str(ws / "analytics" / "uptake.duckdb"), read_only=True)
+    with_values = {c for (c,) in results.execute(
+        "SELECT DISTINCT org_code FROM result_values WHERE level = ?", [level]).fetchall()}
+    results.close()
+    assert set(members) <= with_values  # each member has results to pool

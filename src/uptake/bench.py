@@ -7,11 +7,10 @@ Phases, each in its own subprocess so that each reports its own peak resident me
   practice list (about 6,300 practices), loaded into a fresh analytics store with the real hierarchy.
   The defaults (80 indicators x 60 months) give about 30 million rows.
 * **pipeline** (a): ``uptake.pipeline.run_pipeline`` on DuckDB: every result table written.
-* **pandas** (b): the same core outputs written as an experienced analyst would in pandas: vectorised
-  groupby, no per-organisation Python loops (values with roll-ups, Wilson intervals, percent ranks,
-  deciles and the comparison with England; funnel limits with Spiegelhalter overdispersion; XmR limits
-  with the outside-limits, shift and trend rules; opportunity against the median and top decile),
-  written to Parquet. It omits peers, CUSUM, adoption and equity, so it does less than (a).
+* **pandas** (b): every result table the pipeline writes (the same tables, columns and types), computed in
+  pandas one indicator at a time (benchmarks/pandas_baseline.py: vectorised pandas, and ``uptake.stats``
+  once per cell or series for the funnels, SII, peers, SPC, CUSUM and adoption), written to Parquet;
+  tests/test_pandas_baseline.py checks its tables equal to the pipeline's.
 * **floor** (c): one DuckDB GROUP BY pass over the same observations computing the pooled numerator and
   denominator per organisation level, organisation and period: the least any pipeline must do.
 

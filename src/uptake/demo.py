@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from sqlalchemy import select
 from rich.table import Table
 
 from uptake.workspace import Workspace
@@ -19,6 +20,9 @@ from uptake.analytics.store import AnalyticsStore
 from uptake.catalogue import load_catalogue
 from uptake.reference import load_reference
 from uptake.store.db import make_engine, session_scope
+from uptake.store.group_models import OrgGroup, OrgGroupMember
+from uptake.store.models import User
+from uptake.store.repository import record_audit
 from uptake.store.migrate import upgrade
 from uptake.store.repository import sync_catalogue, sync_reference
 from uptake.ingest import ingest_frame
@@ -32,6 +36,13 @@ from uptake.ecosystem.network_demo import seed_demo_networks
 from uptake.mission.demo import seed_demo_mission
 from uptake.models.fund_demo import seed_demo_fund
 from uptake.mission.results import open_store, reading
+from sqlalchemy import select
+
+from uptake.store.scenario_models import SimulationScenario
+from uptake.ecosystem.anchors import partnership_pairs
+from uptake.models.simulation import build_inputs, compile_levers, load_levers, parse_scenario
+from uptake.models.simulation.saved import record_finished_run
+from uptake.results.read import tables
 
 
 @dataclass
@@ -102,11 +113,45 @@ def build_demo(path: Path | str | None, console: Console | None = None, *,
     with console.status("Networks: a DEMO Health Innovation Challenge round, DEMO adoptions, SYNTHETIC barriers"):
         for line in seed_demo_networks(ws).lines():
             console.print(f"  {line}")
+    with console.status("Policy simulator: a DEMO scenario against the base (1,000 runs)"):
+        console.print(f"  {_seed_scenario(ws)}")
     for line in _seed_fund(ws):  # the transformation fund's DEMO applications
         console.print(f"  {line}")
     with AnalyticsStore.open(ws.analytics_path) as store:
         summary = summarise(store, ws, catalogue)
     return ws, summary
+
+
+# The demo's saved scenario (docs/simulator.md): transformation fund money and ringfenced time for the
+# sub-ICB locations of the North East and North Cumbria ICB, against the base. Its name says DEMO.
+DEMO_SCENARIO = {
+    "name": "DEMO: DOAC fund and ringfenced time in the North East",
+    "indicator": "doac-share", "level": "sub-icb", "months": 120, "runs": 1000, "seed": 20261207,
+    "levers": [
+        {"lever": "fund", "where": ["icb:QHM"], "from": "2023-04", "to": "2025-03", "pounds": 20_000_000},
+        {"lever": "ringfenced-time", "where": ["icb:QHM"], "from": "2023-04", "to": "2024-03", "share": 0.1},
+    ],
+}
+
+
+def _seed_scenario(ws: Workspace) -> str:
+    """Run and save the DEMO scenario once (a second build keeps the first)."""
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine, write=True) as session:
+            found = session.scalar(select(SimulationScenario.id).where(
+                SimulationScenario.name == DEMO_SCENARIO["name"]))
+            if found is not None:
+                return f"simulator: DEMO scenario already saved (scenario {found})"
+            scenario = parse_scenario(DEMO_SCENARIO, "the demo scenario")
+            params = load_levers()
+            with reading(open_store(ws)) as cur:
+                inputs = build_inputs(cur, scenario.indicator, scenario.level, partnership_pairs(session))
+            compile_levers(scenario, inputs.network, inputs.start, params)
+            scenario_id = record_finished_run(session, scenario, inputs, params, "demo")
+            return f"simulator: DEMO scenario saved (scenario {scenario_id}, {scenario.runs:,} runs)"
+    finally:
+        engine.dispose()
 
 
 def _models_step(catalogue):
@@ -201,3 +246,73 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
+
+
+#: the title of the custom group the demo saves (issue 16: a group to see on /groups and to use as a benchmark)
+DEMO_GROUP_TITLE = "DEMO provider collaborative"
+DEMO_GROUP_SIZE = 5
+
+
+def seed_demo_group(ws: Workspace, owner_email: str, icb_code: str | None = None) -> str:
+    """Save one custom group, labelled DEMO, for the demo user ``owner_email``: up to five organisations of
+    one level with results, near the demo ICB (its trusts, else its sub-ICB locations, else its practices;
+    filled from its region when the ICB has fewer), so /groups shows something and it can be chosen as a
+    benchmark (``?benchmark=group:ID``). Saving again replaces its members. Returns what was done."""
+    members, level = _demo_group_members(ws, icb_code)
+    if not members:
+        return "demo group: no organisations with results to group"
+    engine = make_engine(ws.database_url)
+    try:
+        with session_scope(engine) as session:
+            owner = session.scalar(select(User).where(User.email == owner_email))
+            if owner is None:
+                return f"demo group: no user {owner_email}"
+            group = session.scalar(select(OrgGroup).where(OrgGroup.owner_id == owner.id,
+                                                          OrgGroup.title == DEMO_GROUP_TITLE))
+            description = (f"DEMO: made by the demo build from {len(members)} {level} organisations near "
+                           f"{icb_code or 'the demo ICB'}, not by a user; a provider collaborative or cluster "
+                           "as an analyst would save it.")
+            if group is None:
+                group = OrgGroup(owner_id=owner.id, title=DEMO_GROUP_TITLE, description=description, level=level,
+                                 members=[OrgGroupMember(org_code=c) for c in members])
+                session.add(group)
+                session.flush()
+                record_audit(session, "uptake demo", "group.create", "org_group", str(group.id),
+                             {"title": group.title, "level": level, "members": members})
+            else:
+                before = [m.org_code for m in group.members]
+                group.level, group.description = level, description
+                group.members = [OrgGroupMember(org_code=c) for c in members]
+                record_audit(session, "uptake demo", "group.update", "org_group", str(group.id),
+                             {"before": before, "after": members})
+            return f"demo group {group.id}: {DEMO_GROUP_TITLE} ({len(members)} {level} organisations), " \
+                   f"owned by {owner_email}; compare with it as ?benchmark=group:{group.id}"
+    finally:
+        engine.dispose()
+
+
+def _demo_group_members(ws: Workspace, icb_code: str | None) -> tuple[list[str], str]:
+    """The members of the demo group and their level (see ``seed_demo_group``)."""
+    with reading(open_store(ws)) as con:
+        if not {"result_values", "relationships"} <= tables(con):  # nothing computed: nothing to group
+            return [], ""
+        for level in ("trust", "sub-icb", "practice"):
+            found = con.execute(
+                """
+                WITH mine AS (SELECT DISTINCT org_code FROM result_values WHERE level = ?),
+                     near AS (
+                    SELECT r.child_code AS code, 0 AS k FROM relationships r
+                    WHERE r.parent_code = ? AND r.child_level = ? AND r.valid_to IS NULL
+                    UNION ALL
+                    SELECT r.child_code, 1 FROM relationships r
+                    WHERE r.child_level = ? AND r.valid_to IS NULL AND r.parent_level = 'region'
+                      AND r.parent_code IN (SELECT parent_code FROM relationships WHERE child_code = ?
+                                            AND parent_level = 'region' AND valid_to IS NULL)
+                )
+                SELECT n.code FROM near n JOIN mine m ON m.org_code = n.code
+                GROUP BY n.code ORDER BY min(n.k), n.code LIMIT ?
+                """,
+                [level, icb_code or "", level, level, icb_code or "", DEMO_GROUP_SIZE]).fetchall()
+            if len(found) >= 2:
+                return [c for (c,) in found], level
+    return [], ""

@@ -195,7 +195,7 @@ def test_the_profile_rug_and_the_board_pack_download(server, context):
     page.goto(server.url + "/organisations/QMJ/profile", wait_until="networkidle")
     assert page.locator("svg.uptake-spine").count() == 3
     page.select_option("#level", "practice")
-    page.locator("#tartan-rug ~ form button, form[action*='profile'] button").first.click()
+    page.locator("#tartan-rug ~ form button").first.click()
     page.wait_for_url("**level=practice**")
     assert page.locator("#rug-table tbody tr").count() == 2 + 9  # England, the ICB, its nine practices
     shot(page, "profile-rug-practices")
@@ -205,6 +205,33 @@ def test_the_profile_rug_and_the_board_pack_download(server, context):
         download = info.value
         assert download.suggested_filename == "uptake-board-pack-QMJ.pdf"
         assert Path(download.path()).read_bytes()[:4] == b"%PDF"
+    watched.check()
+
+
+def test_choosing_a_benchmark_on_the_profile_and_the_organisation_page(server, context):
+    """Compare with the region on the profile, then with the peers on the organisation page: each page says
+    what its numbers are compared with, the board pack link carries the choice, and the deciles chart draws the
+    benchmark's line."""
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(server.url + "/organisations/MJ0/profile", wait_until="networkidle")
+    assert "Compared with: England" in page.locator("#compared-with").inner_text()
+    page.select_option("#benchmark", "region")
+    page.locator("#benchmark-form button").click()
+    page.wait_for_url("**benchmark=region**")
+    assert "Compared with: London region" in page.locator("#compared-with").inner_text()
+    assert page.locator("#profile-table th", has_text="Benchmark: London region").count() == 1
+    assert "benchmark=region" in page.locator("#board-pack-link").get_attribute("href")
+    shot(page, "profile-benchmark-region")
+    page.goto(server.url + "/organisations/MJ0?indicator=doac-share", wait_until="networkidle")
+    page.select_option("#benchmark", "peers")
+    page.locator("#benchmark-form button").click()
+    page.wait_for_url("**benchmark=peers**")
+    assert "its similar-" in page.locator("#compared-with").inner_text()
+    assert "Benchmark: its similar-" in page.locator("svg[aria-labelledby^='deciles-chart']").inner_html()
+    page.select_option("#indicator", "doac-share")  # the indicator's form keeps the benchmark
+    assert page.locator("#organisation-indicator ~ * input[name=benchmark], form input[name=benchmark]").count() >= 1
+    shot(page, "organisation-benchmark-peers")
     watched.check()
 
 

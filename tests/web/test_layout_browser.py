@@ -56,6 +56,9 @@ PAGES = [
     ("profile-icb", "/organisations/QMJ/profile", None),
     ("profile-icb-practices", "/organisations/QMJ/profile?level=practice", None),
     ("profile-practice", "/organisations/PMJ00/profile", None),
+    ("profile-sub-icb-peers", "/organisations/MJ0/profile?benchmark=peers", None),
+    ("profile-icb-region", "/organisations/QMJ/profile?benchmark=region", None),
+    ("organisation-sub-icb-icb", "/organisations/MJ0?indicator=doac-share&benchmark=icb", None),
     ("compare", "/compare?codes=QMJ,QKK,QSL,QUY", None),
     ("data", "/data", None),
     ("stroke-pathway", "/models/stroke-pathway?scenario=onset", None),
@@ -68,6 +71,7 @@ PAGES = [
     ("fund", "/fund", None),
     ("fund-admin", "/fund", "national-admin"),
     ("fund-apply", "/fund/apply", "icb-analyst"),
+    ("alerts", "/alerts", "national-admin"),
     ("sign-in", "/sign-in", None),
     ("account-admin", "/account", "national-admin"),
     ("admin-users", "/admin/users", "national-admin"),
@@ -384,7 +388,12 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              # an application's pages need an application made through the form (test_fund_browser.py makes one
              # in Chromium and goes through its review there); the fund's downloads are not pages
              "/fund/applications/{application_id}", "/fund/applications/{application_id}/edit",
-             "/fund/download/{table}.{fmt}"}
+             "/fund/download/{table}.{fmt}",
+             # the unsubscribe confirm page needs a digest sent through SMTP (test_alerts.py sends one); the
+             # download is not a page
+             "/alerts/unsubscribe/{token}", "/alerts/download.csv",
+             # a group's board pack, a PDF (test_benchmark_packs.py reads its pages back as images)
+             "/groups/{group_id}/pack.pdf", "/groups/shared/{token}/pack.pdf"}
 
 
 def _page_paths(routes, prefix=""):

@@ -172,3 +172,18 @@ def test_api_docs_are_local(client):
     assert "/static/vendor/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Uptake API"
+
+
+def test_pages_lead_to_the_frontline_and_the_models(client):
+    """An organisation's page leads to its people (leads, time, award, networks, barriers); the DOAC
+    page to the model that values it; each link answers."""
+    import re
+
+    org = client.get("/organisations/QMJ").text
+    links = re.search(r'id="frontline-links">(.*?)</p>', org, re.S)
+    assert links, "no frontline links on the organisation page"
+    hrefs = re.findall(r'href="([^"]+)"', links.group(1))
+    assert hrefs == ["/leads", "/time-to-innovate", "/award", "/networks", "/barriers"]
+    assert 'href="/value-across-organisations"' in client.get("/innovations/doacs").text
+    for href in hrefs + ["/value-across-organisations"]:
+        assert client.get(href).status_code == 200, href

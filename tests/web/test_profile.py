@@ -222,9 +222,9 @@ def test_a_practices_profile_has_no_rug(client: TestClient) -> None:
 
 @pytest.mark.parametrize("url, status, words", [
     ("/organisations/QMJ/profile?level=pcn", 422, "has no"),
-    ("/organisations/QMJ/profile?benchmark=Y56", 422, "not offered yet"),
+    ("/organisations/QMJ/profile?benchmark=Y56", 422, "not offered"),
     ("/organisations/NOPE/profile", 404, "Organisation not found"),
-    ("/api/v1/organisations/QMJ/profile?benchmark=Y56", 422, "not offered yet"),
+    ("/api/v1/organisations/QMJ/profile?benchmark=Y56", 422, "not offered"),
     ("/api/v1/organisations/NOPE/profile", 404, "unknown organisation"),
     ("/api/v1/organisations/QMJ/deciles?indicator=nope", 404, "unknown indicator"),
 ])
@@ -261,7 +261,7 @@ def test_the_organisation_page_draws_the_deciles_chart_with_its_table(client: Te
 
 def test_the_api_answers_the_profile_rug_and_deciles(client: TestClient, con) -> None:
     body = client.get("/api/v1/organisations/MJ0/profile").json()
-    assert body["benchmark"] == "ENG" and body["level"] == "sub-icb"
+    assert body["benchmark"] == "england" and body["benchmark_label"] == "England" and body["level"] == "sub-icb"
     expected = read.profile.profile(con, "MJ0", "sub-icb")
     assert [r["indicator"] for r in body["rows"]] == [r["indicator"] for r in expected]
     assert body["rows"][0]["median"] == pytest.approx(expected[0]["median"])

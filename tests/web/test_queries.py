@@ -28,6 +28,7 @@ SPECIAL = {
     "adoption": {"indicator": "doac-share", "level": "sub-icb", "limit": 5},
     "values_frame": {"columns": ["indicator", "org_code", "value"], "indicators": ["doac-share"]},
     "spc_frame": {"columns": ["indicator", "org_code", "upper_limit"], "indicators": None},
+    "latest_special_causes": {"indicators": ["doac-share"]},
     "table": {"name": "result_watch_list", "where": "WHERE level = ? ORDER BY org_code", "params": ["icb"]},
     "current_frame": {},
     "rug_levels": {"parent_code": "QMJ"},

@@ -143,6 +143,8 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/groups/{group_id}/download.csv": ["/groups/1/download.csv"],
         "/groups/shared/{token}": ["/groups/shared/nope"],
         "/groups/shared/{token}/download.csv": ["/groups/shared/nope/download.csv"],
+        "/groups/{group_id}/pack.pdf": ["/groups/1/pack.pdf"],
+        "/groups/shared/{token}/pack.pdf": ["/groups/shared/nope/pack.pdf"],
         "/api/v1/groups/{group_id}": ["/api/v1/groups/1"],
         "/api/v1/groups/shared/{token}": ["/api/v1/groups/shared/nope"],
         # the transformation fund (uptake.web.fund): application 1 may not exist (a 404 is fine)
@@ -150,6 +152,8 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/fund/applications/{application_id}/edit": ["/fund/applications/1/edit"],
         "/fund/download/{table}.{fmt}": ["/fund/download/decisions.csv", "/fund/download/years.xlsx"],
         "/api/v1/fund/applications/{application_id}": ["/api/v1/fund/applications/1"],
+        # alerts (uptake.web.alerts): no digest sent in these workspaces, so this answers 404
+        "/alerts/unsubscribe/{token}": ["/alerts/unsubscribe/nope"],
     }
     out: list[str] = []
     for route in _walk(app.routes):

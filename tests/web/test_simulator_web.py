@@ -101,6 +101,37 @@ def test_api_queues_a_scenario_and_serves_its_tables(site) -> None:
         assert "/api/v1/scenarios" in schema["paths"] and "/api/v1/scenarios/{scenario_id}" in schema["paths"]
 
 
+def test_a_scenario_left_running_by_a_stopped_server_is_run_again(site) -> None:
+    """A server that stops mid-run leaves its row "running"; the next server's jobs queue it again and run it
+    (seeded: the result is the one it would have given); a row already claimed is not run twice."""
+    from uptake.models.simulation import parse_scenario
+    from uptake.store.models import utcnow
+    from uptake.web.models.simulator_jobs import SimulatorJobs
+
+    app, engine = site
+    spec = parse_scenario({"name": "Left running", "indicator": "doac-share", "level": "sub-icb", "runs": 10,
+                           "months": 12, "levers": [{"lever": "mission-mode", "from": "2022-10", "to": "2023-03"}]},
+                          "test").as_dict()
+    with session_scope(engine) as session:
+        row = SimulationScenario(name="Left running", indicator_id="doac-share", level="sub-icb", spec=spec,
+                                 status="running", progress=0.4, created_by=ADMIN, created_at=utcnow())
+        session.add(row)
+        session.flush()
+        left = row.id
+    jobs = SimulatorJobs(app.state.web)
+    try:
+        deadline = time.monotonic() + 120
+        while (found := jobs.get(left)).status not in ("done", "failed"):
+            assert time.monotonic() < deadline, "the interrupted scenario was not run again"
+            time.sleep(0.3)
+        assert found.status == "done", found.message
+        assert found.result["summary"][0]["scenario"] == "Left running"
+        jobs._run(left)  # a second claim of a finished row runs nothing
+        assert jobs.get(left).status == "done"
+    finally:
+        jobs.pool.shutdown(wait=True)
+
+
 def test_bad_form_input_gets_the_error_summary_and_nothing_is_saved(site) -> None:
     app, engine = site
     with TestClient(app) as client:

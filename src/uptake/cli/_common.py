@@ -12,20 +12,22 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import click
 import typer
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from uptake.dates import DateError, parse_date
 from uptake.errors import UptakeError
-from uptake.mission.permissions import Who, operator, who_for_email
-from uptake.store.db import make_engine, session_scope
 from uptake.workspace import Workspace
+
+if TYPE_CHECKING:  # the workflow database (SQLAlchemy, pandas) is imported only by the commands that use it
+    from sqlalchemy.orm import Session
+
+    from uptake.mission.permissions import Who
 
 # Wide enough for the summary tables when output goes to a file or a CI log.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -122,6 +124,9 @@ def existing_workspace(path: Path | None, then: str = "run `uptake init` or `upt
 def workflow_session(workspace: Path | None) -> Iterator[tuple[Workspace, Session]]:
     """The workspace and a session of its workflow database (committed when the block ends normally)."""
     ws = existing_workspace(workspace)
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.store.db import make_engine, session_scope
+
     engine = make_engine(ws.database_url)
     try:
         with session_scope(engine) as session:
@@ -132,4 +137,7 @@ def workflow_session(workspace: Path | None) -> Iterator[tuple[Workspace, Sessio
 
 def who(session: Session, as_user: str | None) -> Who:
     """Who is acting: the user named by ``--as``, else the operator as national admin."""
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.mission.permissions import operator, who_for_email
+
     return who_for_email(session, as_user) if as_user else operator()

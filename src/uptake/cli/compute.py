@@ -8,32 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import inspect
 
-from uptake.cli._common import WorkspaceOption, console, usage_checks
-from uptake.mission.permissions import operator
-from uptake.models.forecasts import publish_forecasts
-from uptake.mission.ratings import RatingRunSummary, rate_in_publication
-from uptake.models.pathway.results import publish_pathway
-from uptake.models.publish import write_model_tables
-from uptake.pipeline.engines import check_engine
-from uptake.pipeline.publication import Publication
-from uptake.pipeline.run import STEPS, PipelineRun, ProgressEvent, resolve_store, run_pipeline
-from uptake.pipeline.settings import ENGINES, PipelineSettings
-from uptake.store.db import make_engine, session_scope
+from uptake.cli._common import WorkspaceOption, console, usage_checks, user_error
 from uptake.workspace import Workspace
+
+# The pipeline, the models and the databases are imported when the command runs, not for `uptake compute
+# --help` (tests/test_cli_lazy.py).
+if TYPE_CHECKING:
+    from uptake.mission.ratings import RatingRunSummary
+    from uptake.pipeline.publication import Publication
+    from uptake.pipeline.run import PipelineRun
+    from uptake.pipeline.settings import PipelineSettings
+
+#: uptake.pipeline.settings.ENGINES, written out so the help needs no import (tests/test_cli_lazy.py checks)
+ENGINE_NAMES = ("duckdb", "pyspark")
 
 
 def compute(
     workspace: WorkspaceOption = None,
     engine: Annotated[
         Optional[str],
-        typer.Option("--engine", help=f"Aggregation engine: {' or '.join(ENGINES)} (default $UPTAKE_ENGINE or duckdb)."),
+        typer.Option("--engine", help=f"Aggregation engine: {' or '.join(ENGINE_NAMES)} (default $UPTAKE_ENGINE or duckdb)."),
     ] = None,
     trend_length: Annotated[
         Optional[int],
@@ -54,6 +54,13 @@ def compute(
     adoption, equity) from the current observations, and the mission's attainment and draft ratings from them,
     replacing the previous results in one step: all of it becomes visible at once, or (if the run fails or is
     killed) none of it. Published ratings stay until the drafts are published."""
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.pipeline.engines import check_engine
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.pipeline.run import resolve_store
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.pipeline.settings import PipelineSettings
+
     if engine is not None:
         with usage_checks():
             check_engine(engine)
@@ -80,12 +87,37 @@ def compute(
                       f"{written.get('result_forecast_targets', 0):,} commitment forecasts "
                       "(`uptake forecast`; docs/forecasts.md).", highlight=False)
     summary = rated[0] if rated else None
-    if summary is None:
+    if summary is not None:
+        console.print(
+            f"NSF attainment recomputed ({summary.attainment_rows:,} rows); draft rating run {summary.run_id} "
+            f"({summary.ratings:,} ratings) awaits `uptake ratings review` and `uptake ratings publish`. "
+            "Published ratings are unchanged until then.", highlight=False)
+    _alerts_after(ws)
+
+
+def _alerts_after(ws: Workspace) -> None:
+    """With UPTAKE_ALERTS_AFTER_COMPUTE set, send the new publication's alert digests (docs/alerts.md). A
+    failure to send is reported (exit code 1) but the publication stands; `uptake alerts send` retries."""
+    from uptake.settings import get_settings  # deferred: read only when the command runs
+
+    settings = get_settings()
+    if not settings.alerts_after_compute:
         return
-    console.print(
-        f"NSF attainment recomputed ({summary.attainment_rows:,} rows); draft rating run {summary.run_id} "
-        f"({summary.ratings:,} ratings) awaits `uptake ratings review` and `uptake ratings publish`. "
-        "Published ratings are unchanged until then.", highlight=False)
+    if not ws.database_url_override and not (ws.root / "workflow.sqlite").exists():
+        return
+    # deferred: the alerts' mail and database code, only when digests are sent
+    from uptake.cli.alerts import send_for
+    # deferred: with the alerts
+    from uptake.errors import UptakeError
+
+    console.print("Sending alert digests (UPTAKE_ALERTS_AFTER_COMPUTE is set)", highlight=False)
+    try:
+        sent = send_for(ws, settings=settings)
+    except UptakeError as error:
+        raise user_error(f"the results are published but the alert digests were not sent: {error}") from None
+    if sent.failed:
+        raise user_error(f"the results are published but {len(sent.failed)} alert digest(s) could not be sent; "
+                         "run `uptake alerts send` to retry")
 
 
 @contextmanager
@@ -95,6 +127,15 @@ def _mission_refresh(ws: Workspace, wanted: bool) -> Iterator[tuple[Callable[[Pu
     results, when the workspace has a workflow database with published frameworks (None otherwise). The
     summary it made (None: no published framework) is put in the list yielded with it."""
     rated: list[RatingRunSummary | None] = []
+    # deferred: not imported by `uptake --help` or this command's --help
+    from sqlalchemy import inspect
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.mission.permissions import operator
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.mission.ratings import rate_in_publication
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.store.db import make_engine, session_scope
+
     if not wanted or (not ws.database_url_override and not (ws.root / "workflow.sqlite").exists()):
         yield None, rated  # no workflow database in this workspace: nothing to rate
         return
@@ -116,6 +157,11 @@ def _mission_refresh(ws: Workspace, wanted: bool) -> Iterator[tuple[Callable[[Pu
 def _models_step(modelled: dict[str, int]) -> Callable[[Publication], None]:
     """The models' tables inside the publication: the stroke pathway model's scenarios, the outcomes of each gap
     and the health and wealth impact (from the new results); rows written per table go into ``modelled``."""
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.models.pathway.results import publish_pathway
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.models.publish import write_model_tables
+
     def step(pub: Publication) -> None:
         publish_pathway(pub)
         written = write_model_tables(pub.con)
@@ -127,6 +173,9 @@ def _models_step(modelled: dict[str, int]) -> Callable[[Publication], None]:
 def _forecasts_step(written: list[dict[str, int]]) -> Callable[[Publication], None]:
     """The step that fits the Bass forecasts (uptake.models.forecasts) inside the publication; the rows it
     wrote per table go into ``written``."""
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.models.forecasts import publish_forecasts
+
     def step(pub: Publication) -> None:
         written.append(publish_forecasts(pub))
     return step
@@ -136,6 +185,9 @@ def _run_with_progress(store, engine: str | None, settings: PipelineSettings,
                        publish_steps: list[tuple[str, Callable[[Publication], None]]] | None = None) -> PipelineRun:
     """Run the pipeline with a progress display; ``publish_steps`` (description, step) run in order inside
     its publication, once the new tables are in place."""
+    # deferred: not imported by `uptake --help` or this command's --help
+    from uptake.pipeline.run import STEPS, run_pipeline
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -8,7 +8,7 @@ import typer
 
 from uptake.cli._common import WorkspaceOption, console
 from uptake.cli.serve import HostOption, PortOption, check_port, create_demo_users, print_sign_ins, run_server
-from uptake.demo import build_demo, init_workspace, print_summary
+from uptake.demo import build_demo, init_workspace, print_summary, seed_demo_group
 from uptake.workspace import Workspace
 
 
@@ -37,6 +37,9 @@ def demo(
     print_summary(summary, console=console)
     users = create_demo_users(ws)  # new passwords on every run, printed below
     icb = next((u.scope_org_code for u in users if u.role == "icb-analyst" and u.scope_org_code), None)
+    analyst = next((u.email for u in users if u.role == "icb-analyst"), None)
+    if analyst:  # one saved custom group, labelled DEMO, to see on /groups and to compare with
+        console.print("  " + seed_demo_group(ws, analyst, icb))
     if icb:
         console.print(f"The demo ICB's area profile is at /organisations/{icb}/profile; its board pack (PDF): "
                       f"[bold]uptake pack {icb}{_workspace_option(ws)}[/bold]")

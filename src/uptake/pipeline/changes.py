@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from uptake.pipeline import kernels
 from uptake.pipeline.frame import IndicatorFrame
 from uptake.results.schema import CUSUM_ALERT
 from uptake.stats.cusum import ALLOWANCE_SD
@@ -47,6 +48,13 @@ def _reference(x: np.ndarray, rows: np.ndarray, a: int, b: int) -> tuple[np.ndar
 
 
 def _one_side(x: np.ndarray, sign: int, window: int, sensitivity: float):
+    """One side of the CUSUM of every row: the compiled kernel (``pipeline.kernels``) when numba is
+    available, else the NumPy reference ``_one_side_numpy``; the same floats either way."""
+    out = kernels.cusum_one_side(x, sign, window, sensitivity, ALLOWANCE_SD)
+    return _one_side_numpy(x, sign, window, sensitivity) if out is None else out
+
+
+def _one_side_numpy(x: np.ndarray, sign: int, window: int, sensitivity: float):
     s, n = x.shape
     cusum = np.full((s, n), np.nan)
     ref_mean = np.full((s, n), np.nan)
@@ -98,8 +106,17 @@ def _one_side(x: np.ndarray, sign: int, window: int, sensitivity: float):
 
 def cusum_matrix(x: np.ndarray, window: int = 12, sensitivity: float = 5.0) -> dict[str, np.ndarray]:
     """CUSUMs of many series (rows of x, aligned in time) as ``stats.cusum_alerts`` computes each row."""
-    up, up_mean, up_thr, up_alert = _one_side(x, +1, window, float(sensitivity))
-    down, down_mean, down_thr, down_alert = _one_side(x, -1, window, float(sensitivity))
+    return _matrix(x, window, sensitivity, _one_side)
+
+
+def cusum_matrix_numpy(x: np.ndarray, window: int = 12, sensitivity: float = 5.0) -> dict[str, np.ndarray]:
+    """``cusum_matrix`` by the NumPy reference alone (what the compiled kernel is checked against)."""
+    return _matrix(x, window, sensitivity, _one_side_numpy)
+
+
+def _matrix(x: np.ndarray, window: int, sensitivity: float, one_side) -> dict[str, np.ndarray]:
+    up, up_mean, up_thr, up_alert = one_side(x, +1, window, float(sensitivity))
+    down, down_mean, down_thr, down_alert = one_side(x, -1, window, float(sensitivity))
     # Codes into CUSUM_ALERT: "", increase, decrease, both.
     code = up_alert.astype(np.int8) + 2 * down_alert.astype(np.int8)
     alert = np.asarray(CUSUM_ALERT, dtype=object)[code]

@@ -17,6 +17,7 @@ UPTAKE_PEER_BEST                   best peers averaged for the peer benchmark   
 UPTAKE_FUNNEL_POINTS               denominators in each smooth funnel curve                   100
 UPTAKE_TARGETS                     JSON object: indicator id -> target value (a fraction)     {}
 UPTAKE_SPARK_MASTER                Spark master when the pipeline starts its own session      local[2]
+UPTAKE_NUMBA                       0: SPC rules and CUSUM in NumPy, not numba                 1
 =================================  =========================================================  =========
 """
 

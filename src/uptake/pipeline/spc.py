@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from uptake.catalogue.schemas import Polarity
-from uptake.pipeline import grouped
+from uptake.pipeline import grouped, kernels
 from uptake.pipeline.frame import IndicatorFrame, Organisations
 from uptake.results.schema import SPC_RULE, SPC_SERIES, SPC_SPECIAL_CAUSE, to_arrow
 from uptake.stats.spc import (
@@ -268,10 +268,25 @@ def _centre_and_spread(
 def special_causes(
     y: np.ndarray, mean: np.ndarray, mrbar: np.ndarray, new_segment: np.ndarray, rules: SpecialCauseRules
 ) -> dict[str, np.ndarray]:
-    """The rules of ``SpecialCauseRules`` over many series at once, vectorised: int8 flags per point by
-    rule name (+1 high side or rising, -1 low side or falling), as ``stats.xmr`` gives them series by
-    series. Series and their segments lie one after another; ``new_segment`` marks the first point of
-    each (every window stays within one)."""
+    """The rules of ``SpecialCauseRules`` over many series at once: int8 flags per point by rule name (+1
+    high side or rising, -1 low side or falling), as ``stats.xmr`` gives them series by series. Series
+    and their segments lie one after another; ``new_segment`` marks the first point of each (every window
+    stays within one). The compiled kernel (``pipeline.kernels``) when numba is available, else the NumPy
+    reference ``special_causes_numpy``; the same flags either way (tests/test_kernels.py)."""
+    flags = kernels.special_causes(y, mean, mrbar, new_segment, rules)
+    return special_causes_numpy(y, mean, mrbar, new_segment, rules) if flags is None else flags
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    """+1, -1 or 0 per value as int64; 0 for NaN (a NaN neither flags nor continues a run)."""
+    return np.where(x > 0, 1, np.where(x < 0, -1, 0)).astype(np.int64)
+
+
+def special_causes_numpy(
+    y: np.ndarray, mean: np.ndarray, mrbar: np.ndarray, new_segment: np.ndarray, rules: SpecialCauseRules
+) -> dict[str, np.ndarray]:
+    """The rules of ``SpecialCauseRules`` over many series at once, vectorised in NumPy (the reference the
+    compiled kernel is checked against): int8 flags per point by rule name, as ``special_causes``."""
     n = y.size
     upper = mean + rules.limit_factor * mrbar
     lower = mean - rules.limit_factor * mrbar
@@ -282,7 +297,8 @@ def special_causes(
     # Trend: trend_points points = trend_points - 1 strict steps the same way, within a segment.
     step = np.zeros(n, dtype=np.int64)  # the step into each point; 0 at a segment's first point
     if n > 1:
-        step[1:] = np.sign(np.diff(y)).astype(np.int64)
+        with np.errstate(invalid="ignore"):
+            step[1:] = _sign(np.diff(y))
     step[new_segment] = 0
     step_run = grouped.run_lengths(step, new_segment)
     step_flag = np.where((step != 0) & (step_run >= rules.trend_points - 1), step, 0)
@@ -291,7 +307,8 @@ def special_causes(
     trend = np.where(step_flag != 0, step_flag, starts_flag).astype(np.int8)
 
     # Shift: shift_points points strictly on one side of the mean.
-    side = np.sign(y - mean).astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        side = _sign(y - mean)
     side_run = grouped.run_lengths(side, new_segment)
     shift = np.where((side != 0) & (side_run >= rules.shift_points), side, 0).astype(np.int8)
 

@@ -14,6 +14,7 @@ See docs/workflow-database.md.
 # The mission's, the web sessions' and the frontline's tables share models.Base: importing the package registers
 # them on it.
 from uptake.store import (  # noqa: F401
+    alert_models,
     ecosystem_award_models,
     ecosystem_network_models,
     fund_models,

@@ -34,6 +34,7 @@ from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
 from uptake.web.ecosystem import award as ecosystem_award
 from uptake.web.ecosystem import leads as ecosystem_leads
 from uptake.web.ecosystem import time_to_innovate as ecosystem_time
+from uptake.web import alerts as web_alerts
 from uptake.web import groups as custom_groups
 from uptake.web import fund as transformation_fund
 from uptake.web.mission.pages import mount as mount_mission
@@ -139,6 +140,7 @@ def create_app(
     ecosystem_adopters.mount(app)  # the adoption log, case library and who already does this
     custom_groups.mount(app)  # custom groups of organisations (uptake.web.groups)
     transformation_fund.mount(app)  # the transformation fund (uptake.web.fund)
+    web_alerts.mount(app)  # alerts: subscriptions, the digest, one-click unsubscribe (uptake.web.alerts)
     _install_error_pages(app)
     api_errors.install(app)  # the OpenAPI document says every status and error body the API answers
 

@@ -48,12 +48,13 @@ from uptake.web.pdf import css_string, print_styles
 from uptake.web.tables.base import Context
 from uptake.web.tables.forecasts import org_forecast_targets, org_forecasts
 from uptake.web.tables.opportunity import org_opportunity
+from uptake.web.tables.profile import with_benchmark_series
 from uptake.web.tables.outcomes import org_outcomes
 
 #: (anchor, heading) of every section, in order: the template writes these headings, the tests look for them
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("summary", "Summary"),
-    ("profile", "Area profile against England"),
+    ("profile", "Area profile"),
     ("deciles", "Deciles charts"),
     ("rug", "Tartan rug"),
     ("commitments", "Commitments"),
@@ -62,24 +63,34 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("plan", "Plan"),
     ("opportunity", "Opportunity"),
 )
+#: the sections of a custom group's pack (``render_group_pack``), in order
+GROUP_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("members", "Members"),
+    ("pooled", "Pooled figures against England"),
+    ("per-member", "Each member on every indicator"),
+)
 #: the forecasts' result tables (issue 13); until they are computed the section says "not yet available"
 FORECAST_TABLES = ("result_forecast_fits", "result_forecasts", "result_forecast_targets")
 #: an operator at the command line sees every section
 OPERATOR = Principal(role="national-admin", user_id=0, name="uptake pack (command line)", org_scope=None)
 
 
-def pack_filename(code: str) -> str:
+def pack_filename(code: str, benchmark: str | None = None) -> str:
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in code)
+    if benchmark and benchmark != "england":
+        safe += "-vs-" + "".join(ch if ch.isalnum() else "-" for ch in benchmark)
     return f"uptake-board-pack-{safe}.pdf"
 
 
-def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.datetime | None = None) -> str:
-    """The board pack's HTML (a whole, self-contained document for uptake.web.pdf.html_to_pdf)."""
+def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.datetime | None = None,
+                      benchmark: str | None = None, any_group: bool = False) -> str:
+    """The board pack's HTML (a whole, self-contained document for uptake.web.pdf.html_to_pdf), against the
+    benchmark chosen (uptake.results.benchmark; England by default)."""
     with web.snapshots.cursor() as (snapshot, cur):
-        tctx = Context(cur, web.catalogue, principal)
-        ctx = profile_context(snapshot, tctx, code)
+        tctx = Context(cur, web.catalogue, principal, web.engine, any_group=any_group)
+        ctx = profile_context(snapshot, tctx, code, benchmark=benchmark)
         org = ctx["org"]
-        ctx["deciles"] = _deciles(snapshot, tctx, org, ctx.get("profile_rows") or [])
+        ctx["deciles"] = _deciles(snapshot, tctx, org, ctx.get("profile_rows") or [], ctx["bench"])
         ctx["commitments"] = _commitments(snapshot, cur, code)
         ctx["forecasts"] = _forecasts(snapshot, tctx, code)
         ctx["opportunity"] = _opportunity(snapshot, tctx, principal, org)
@@ -88,7 +99,7 @@ def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.date
         ctx["run"] = runs[0] if runs else None
         ratings, plans = _workflow(web, principal, org, ctx["parents"], ctx["commitments"])
     template = web.templates.get_template("board_pack.html")
-    title = f"Uptake board pack: {org['name']} ({code})"
+    title = f"Uptake board pack: {org['name']} ({code})"  # the footer: short, so "Page N of M" stays whole
     return template.render(
         **ctx, ratings=ratings, plans=plans, sections=SECTIONS, principal=principal,
         doc_title=title, print_styles=print_styles(web.assets), css_string=css_string,
@@ -98,8 +109,35 @@ def render_board_pack(web: Any, code: str, principal: Principal, *, now: dt.date
         synthetic_anywhere=_synthetic_anywhere(ctx, ratings))
 
 
-def _deciles(snapshot, tctx: Context, org: dict, profile_rows: list[dict]) -> list[dict]:
-    """A deciles chart per indicator of the profile (one query for them all)."""
+def group_pack_filename(group_id: int, title: str) -> str:
+    safe = "".join(ch if ch.isalnum() else "-" for ch in title.lower()).strip("-")[:40] or "group"
+    return f"uptake-group-pack-{group_id}-{safe}.pdf"
+
+
+def render_group_pack(web: Any, group: Any, figures: list[dict], principal: Principal, *,
+                      now: dt.datetime | None = None) -> str:
+    """A custom group's pack (issue 16 item 7, "and per group"): its members, its pooled figures against
+    England (uptake.results.pooling, compared by the interval rule) and each member on every indicator, from
+    the group page's own figures (uptake.web.groups.figures_of). Sections: ``GROUP_SECTIONS``."""
+    codes = [m.org_code for m in group.members]
+    with web.snapshots.cursor() as (snapshot, cur):
+        names = read.organisations.organisation_names(cur, codes) if snapshot.has("organisations") else {}
+        publication = snapshot.publication
+        runs = read.runs.pipeline_runs(cur, limit=1) if snapshot.has("pipeline_runs") else []
+    members = [{"code": c, "name": names.get(c, c)} for c in codes]
+    title = f"Uptake board pack: {group.title} (custom group of {len(codes)})"
+    template = web.templates.get_template("groups/pack.html")
+    return template.render(
+        group=group, members=members, figures=figures, sections=GROUP_SECTIONS, principal=principal,
+        doc_title=title, print_styles=print_styles(web.assets), css_string=css_string,
+        generated=(now or dt.datetime.now(dt.timezone.utc)), attribution=ATTRIBUTION,
+        publication=publication, run=runs[0] if runs else None,
+        synthetic_anywhere=any(f.get("synthetic") for f in figures))
+
+
+def _deciles(snapshot, tctx: Context, org: dict, profile_rows: list[dict], bench: Any = None) -> list[dict]:
+    """A deciles chart per indicator of the profile (one query for them all; and one per indicator for the
+    benchmark's line when it is not England)."""
     if not snapshot.has("result_deciles") or org["level"] == "england":
         return []
     found = read.profile.org_deciles(tctx.cur, org["code"], org["level"])
@@ -112,8 +150,12 @@ def _deciles(snapshot, tctx: Context, org: dict, profile_rows: list[dict]) -> li
         series = by_indicator.get(row["indicator"])
         if ind is None or not series:
             continue
+        line = None
+        if bench is not None and not bench.is_england:
+            series, line = with_benchmark_series(tctx, ind, series, bench), bench.label
         out.append({"indicator": ind, "latest": row, "chart": svg.deciles_chart(
-            ind, org["name"], org["level"], series, chart_id=f"deciles-{ind.id}", width=520, height=250)})
+            ind, org["name"], org["level"], series, chart_id=f"deciles-{ind.id}", width=520, height=250,
+            benchmark_line=line)})
     return out
 
 

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from uptake.errors import UptakeError
 from uptake.results import read
+from uptake.results import benchmark as bm
 from uptake.results.pooling import pool
 from uptake.safe_cells import safe_frame
 from uptake.store.db import session_scope
@@ -34,6 +35,9 @@ from uptake.store.models import Organisation, utcnow
 from uptake.store.repository import record_audit
 from uptake.web.access import Principal
 from uptake.web.api.errors import responses
+from uptake.web.board_pack import group_pack_filename, render_group_pack
+from uptake.web.pdf import PdfUnavailable, html_to_pdf
+from uptake.web.state import CachedBody
 from uptake.web.formatting import indicator_value, level_label, period_label
 from uptake.web.security import CSRF_FIELD, csrf_ok
 
@@ -155,15 +159,23 @@ def check_group(session, form: dict[str, str]) -> tuple[dict[str, Any], list[tup
 
 
 def group_figures(request: Request, group: OrgGroup) -> list[dict[str, Any]]:
+    """``figures_of`` the request's web."""
+    return figures_of(_web(request), group)
+
+
+def figures_of(web: Any, group: OrgGroup) -> list[dict[str, Any]]:
     """Per indicator with a value for any member: the pooled figure and each member's, in the latest period
-    of the indicator at the group's level."""
+    of the indicator at the group's level, with England's value then (``england``, a
+    uptake.results.benchmark.BenchmarkValue) and the pooled figure's comparison with it (``comparison``, by the
+    interval rule; "not compared" for share-only indicators, which have no interval)."""
     codes = [m.org_code for m in group.members]
-    web = _web(request)
     if not web.workspace.analytics_path.exists():
         return []
     with web.snapshots.cursor() as (_, cur):
         found = read.groups.member_values(cur, group.level, codes)
         names = read.organisations.organisation_names(cur, codes)
+        periods = {r["indicator"]: r["period"] for r in found}
+        england = bm.values(cur, bm.ENGLAND_BENCHMARK, periods, {})
     out = []
     for indicator_id in dict.fromkeys(r["indicator"] for r in found):
         try:
@@ -176,7 +188,12 @@ def group_figures(request: Request, group: OrgGroup) -> list[dict[str, Any]]:
         members = [{"org_code": c, "org_name": names.get(c, c), **({k: by_code[c].get(k) for k in (
             "numerator", "denominator", "value", "ci95_low", "ci95_high", "comparison")} if c in by_code else {})}
             for c in codes]
+        eng = england.get(indicator_id)
+        comparison = bm.judge(indicator.polarity.value, {"value": pooled.value, "ci95_low": pooled.ci95_low,
+                                                         "ci95_high": pooled.ci95_high},
+                              eng.value if eng else None)
         out.append({"indicator": indicator, "period": rows[0]["period"], "pooled": pooled, "members": members,
+                    "england": eng, "comparison": comparison,
                     "synthetic": indicator.synthetic or any(r.get("synthetic") for r in rows)})
     return out
 
@@ -192,6 +209,8 @@ def figures_frame(group: OrgGroup, figures: list[dict[str, Any]]) -> pd.DataFram
         out.append({**common, "org_code": "GROUP", "org_name": f"{group.title} (pooled)",
                     "numerator": p.numerator, "denominator": p.denominator, "value": p.value,
                     "ci95_low": p.ci95_low, "ci95_high": p.ci95_high,
+                    "england_value": f["england"].value if f.get("england") else None,
+                    "compared_with_england": f.get("comparison"),
                     "method": p.method + (f" ({p.missing} member(s) without a value left out)" if p.missing else "")})
         for m in f["members"]:
             out.append({**common, "org_code": m["org_code"], "org_name": m["org_name"],
@@ -199,7 +218,8 @@ def figures_frame(group: OrgGroup, figures: list[dict[str, Any]]) -> pd.DataFram
                         "value": m.get("value"), "ci95_low": m.get("ci95_low"), "ci95_high": m.get("ci95_high"),
                         "method": "member's published value" if "value" in m else "no value in the period"})
     columns = ["group", "indicator", "indicator_title", "period", "measure", "multiplier", "org_code", "org_name",
-               "numerator", "denominator", "value", "ci95_low", "ci95_high", "method", "synthetic"]
+               "numerator", "denominator", "value", "ci95_low", "ci95_high", "england_value", "compared_with_england",
+               "method", "synthetic"]
     return pd.DataFrame(out, columns=columns)
 
 
@@ -211,6 +231,15 @@ def _csv(frame: pd.DataFrame, name: str) -> Response:
                              "cache-control": "private, no-store"})
 
 
+def comparison_words(comparison: str | None) -> str:
+    """'is better than England (95% interval)', ... for the group's pooled figure."""
+    words = {"better": "is better than England", "best": "is better than England (99.8%)",
+             "worse": "is worse than England", "worst": "is worse than England (99.8%)",
+             "similar": "is similar to England", "higher": "is higher than England", "lower": "is lower than England",
+             "not eligible": "is not eligible"}
+    return words.get(comparison or "", "is not compared with England (no interval)") + " (compared with: England)"
+
+
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "group"
 
@@ -219,8 +248,9 @@ def _group_page(request: Request, group: OrgGroup, *, owner: bool) -> Response:
     figures = group_figures(request, group)
     share_url = str(request.base_url).rstrip("/") + f"/groups/shared/{group.share_token}" if group.share_token else None
     download = (f"/groups/{group.id}/download.csv" if owner else f"/groups/shared/{group.share_token}/download.csv")
+    pack = f"/groups/{group.id}/pack.pdf" if owner else f"/groups/shared/{group.share_token}/pack.pdf"
     return _render(request, "groups/group.html", group=group, figures=figures, owner=owner, share_url=share_url,
-                   download=download, level_name=level_label(group.level, plural=True),
+                   download=download, pack=pack, comparison_words=comparison_words, level_name=level_label(group.level, plural=True),
                    indicator_value=indicator_value, period_label=period_label)
 
 
@@ -383,6 +413,53 @@ async def delete_group(request: Request, group_id: GroupId) -> Response:
     return RedirectResponse("/groups", status_code=303)
 
 
+async def _pack(request: Request, group: OrgGroup) -> Response:
+    """The group's pack as a PDF, kept per snapshot, group version and reader kind."""
+    web = _web(request)
+    principal = await web.principal_async(request)
+    key = (f"group-pack|{web.snapshots.current.version}|{principal.cache_key}|{group.id}|"
+           f"{group.updated_at.isoformat() if group.updated_at else ''}")
+    hit = web.fresh_cache().get(key)
+    if hit is None:
+        figures = await run_in_threadpool(figures_of, web, group)
+        html = await run_in_threadpool(lambda: render_group_pack(web, group, figures, principal))
+        try:
+            body = await run_in_threadpool(html_to_pdf, html)
+        except PdfUnavailable as exc:
+            raise HTTPException(503, f"The group's pack cannot be made here: {exc}") from None
+        hit = CachedBody.of(body, "application/pdf", '"' + key.replace('"', "") + '"')
+        web.cache.put(key, hit)
+    return Response(hit.body, media_type="application/pdf", headers={
+        "content-disposition": f'attachment; filename="{group_pack_filename(group.id, group.title)}"',
+        "cache-control": "private, no-store"})
+
+
+@router.get("/groups/{group_id}/pack.pdf")
+async def group_pack(request: Request, group_id: GroupId) -> Response:
+    """The board pack of one of your groups (PDF)."""
+    def load() -> OrgGroup:
+        with session_scope(_web(request).engine) as session:
+            group = _owned(session, _principal(request), group_id)
+            _ = group.members
+            session.expunge(group)
+            return group
+
+    return await _pack(request, await run_in_threadpool(load))
+
+
+@router.get("/groups/shared/{token}/pack.pdf")
+async def shared_group_pack(request: Request, token: str) -> Response:
+    """The board pack of a group shared with you by link (PDF)."""
+    def load() -> OrgGroup:
+        with session_scope(_web(request).engine) as session:
+            group = _shared(session, token)
+            _ = group.members
+            session.expunge(group)
+            return group
+
+    return await _pack(request, await run_in_threadpool(load))
+
+
 # --- API --------------------------------------------------------------------------------------------------
 
 
@@ -397,6 +474,9 @@ def _api_figures(group: OrgGroup, figures: list[dict[str, Any]]) -> dict[str, An
             "pooled": {"numerator": p.numerator, "denominator": p.denominator, "value": p.value,
                        "ci95_low": p.ci95_low, "ci95_high": p.ci95_high, "members": p.members,
                        "missing": p.missing, "method": p.method, "why": p.why},
+            "benchmark": "england", "benchmark_label": "England",
+            "benchmark_value": f["england"].value if f.get("england") else None,
+            "comparison": f.get("comparison"),
             "members": f["members"]})
     return out
 

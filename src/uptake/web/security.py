@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -94,7 +94,7 @@ class Session:
 
     csrf: str
     user_id: int | None = None
-    issued: float = field(default_factory=time.time)
+    issued: float = field(default_factory=lambda: now())
     #: the session id of a signed-in session (its hash is the row in web_sessions); None when anonymous
     sid: str | None = None
     modified: bool = False
@@ -103,6 +103,18 @@ class Session:
     @classmethod
     def new(cls, user_id: int | None = None, sid: str | None = None) -> "Session":
         return cls(csrf=secrets.token_urlsafe(32), user_id=user_id, sid=sid, modified=True)
+
+
+def now() -> float:
+    """The session clock (wall time); tests replace it to step time without sleeping."""
+    return time.time()
+
+
+class _Signer(TimestampSigner):
+    """itsdangerous' timestamp signer on the session clock (whole seconds, as itsdangerous signs)."""
+
+    def get_timestamp(self) -> int:
+        return int(now())
 
 
 class SessionMiddleware:
@@ -118,7 +130,7 @@ class SessionMiddleware:
         self.max_age = max_age
         self.idle_timeout = min(idle_timeout, max_age)
         self.refresh_after = refresh_after
-        self.serializer = URLSafeTimedSerializer(secret_key, salt="uptake-session")
+        self.serializer = URLSafeTimedSerializer(secret_key, salt="uptake-session", signer=_Signer)
 
     def _read(self, raw: str) -> tuple[Session | None, bool]:
         """The session in a cookie, and whether a stale cookie should be deleted."""
@@ -128,11 +140,11 @@ class SessionMiddleware:
                               sid=data.get("s"))
         except (BadSignature, KeyError, TypeError, ValueError):
             return None, True
-        now = time.time()
-        if now - session.issued > self.max_age:
+        current = now()
+        if current - session.issued > self.max_age:
             return None, True  # past its lifetime, however active
         if session.user_id is not None:
-            idle = now - signed.timestamp()
+            idle = current - signed.timestamp()
             if idle > self.idle_timeout:
                 return None, True
             if idle >= self.refresh_after:
@@ -161,7 +173,7 @@ class SessionMiddleware:
                 elif current is not None and current.modified:
                     value = self.serializer.dumps(
                         {"c": current.csrf, "u": current.user_id, "t": current.issued, "s": current.sid})
-                    remaining = max(1, math.ceil(current.issued + self.max_age - time.time()))
+                    remaining = max(1, math.ceil(current.issued + self.max_age - now()))
                     headers.append("set-cookie", self._cookie(value, remaining, secure))
             await send(message)
 

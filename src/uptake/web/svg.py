@@ -77,10 +77,12 @@ def _time_ticks(days: list[dt.date], indicator: Indicator, most: int = 6) -> lis
 
 
 def deciles_chart(indicator: Indicator, org_name: str, level: str, rows: Sequence[dict], *,
-                  chart_id: str = "deciles", width: int = 640, height: int = 300, benchmark: str = "England") -> Markup:
+                  chart_id: str = "deciles", width: int = 640, height: int = 300, benchmark: str = "England",
+                  benchmark_line: str | None = None) -> Markup:
     """An organisation's value each period over the deciles of its level. ``rows``: one per period, with
     ``period``, ``p10`` ... ``p90`` (the deciles; None where not computed) and ``value`` (the organisation's;
-    None where it has none). Empty markup when there are no rows."""
+    None where it has none). ``benchmark_line``: the label of a chosen benchmark whose value each period
+    (``benchmark_value``) is drawn as a solid black line. Empty markup when there are no rows."""
     rows = sorted((r for r in rows if r.get("period") is not None), key=lambda r: r["period"])
     if not rows:
         return Markup("")
@@ -89,6 +91,7 @@ def deciles_chart(indicator: Indicator, org_name: str, level: str, rows: Sequenc
     days = [r["period"] for r in rows]
     values = [scaled(indicator, r.get(f"p{k}")) for r in rows for k in DECILE_LINES]
     values += [scaled(indicator, r.get("value")) for r in rows]
+    values += [scaled(indicator, r.get("benchmark_value")) for r in rows] if benchmark_line else []
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return Markup("")
@@ -124,12 +127,14 @@ def deciles_chart(indicator: Indicator, org_name: str, level: str, rows: Sequenc
         above = sum(1 for k in DECILE_LINES if not missing(latest.get(f"p{k}")) and latest["value"] >= latest[f"p{k}"])
         where = (f" In {period_label(latest['period'], indicator)} its value, "
                  f"{indicator_value(indicator, latest['value'])}, was above {above} of the 9 decile lines.")
+    has_bench = bool(benchmark_line) and any(not missing(r.get("benchmark_value")) for r in rows)
     levels = level_label(level, plural=True)
     title = f"Deciles chart: {indicator.title}, {org_name}"
     desc = (f"{org_name}'s value each period (solid red line) over the deciles of all {levels} in {benchmark} "
             f"(dashed blue: 10th and 90th percentiles; thick dashed: the median; dotted: the other deciles), "
             f"{period_label(days[0], indicator)} to {period_label(days[-1], indicator)}.{where} "
-            "The same figures are in the table of this chart.")
+            + (f"The solid black line is the benchmark chosen, {benchmark_line}, each period. " if has_bench else "")
+            + "The same figures are in the table of this chart.")
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="uptake-svg" viewBox="0 0 {width} {height}" '
            f'width="100%" style="max-width:{width}px" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc">',
            f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(desc)}</desc>',
@@ -162,6 +167,9 @@ def deciles_chart(indicator: Indicator, org_name: str, level: str, rows: Sequenc
         else:
             style = f'stroke="{LIGHT_BLUE}" stroke-width="1" stroke-dasharray="2 3"'
         out.append(f'<path d="{d}" fill="none" {style}/>')
+    theirs = path("benchmark_value") if has_bench else ""
+    if theirs:
+        out.append(f'<path d="{theirs}" fill="none" stroke="{TEXT}" stroke-width="2" stroke-linejoin="round"/>')
     mine = path("value")
     if mine:
         out.append(f'<path d="{mine}" fill="none" stroke="{RED}" stroke-width="2.5" stroke-linejoin="round"/>')
@@ -175,6 +183,9 @@ def deciles_chart(indicator: Indicator, org_name: str, level: str, rows: Sequenc
     name = org_name if len(org_name) <= 34 else org_name[:33].rstrip() + "\u2026"
     items = [(RED, "", 2.5, name), (DARK_BLUE, "7 4", 2, "Median"),
              (BLUE, "5 4", 1.2, "10th and 90th percentiles"), (LIGHT_BLUE, "2 3", 1, "Other deciles")]
+    if theirs:
+        short = benchmark_line if len(benchmark_line) <= 40 else benchmark_line[:39].rstrip() + "\u2026"
+        items.insert(1, (TEXT, "", 2, f"Benchmark: {short}"))
     lx = left
     for colour, dash, w, label in items:
         if lx + 32 + 5.6 * len(label) > width and lx > left:  # wrap to a second line

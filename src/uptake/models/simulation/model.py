@@ -270,6 +270,10 @@ def run_scenario(inputs: SimulationInputs, scenario: Scenario, params: LeverPara
             lives = unit_years * draws["deaths_avoided"]
         if "pounds" in draws:
             pounds_value = unit_years * draws["pounds"]
+        else:
+            notes.append(f"{inputs.indicator}'s outcome model counts events avoided but does not value them in "
+                         "pounds: pounds are not estimated here (for DOACs, costs and savings by sector are on "
+                         "the value across organisations page)")
     else:
         notes.append(f"{inputs.indicator} has no outcome model: lives and pounds are not estimated")
 

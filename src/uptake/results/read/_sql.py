@@ -23,7 +23,7 @@ def rows(cur, sql: str, params: Sequence[Any] = (), *, lasting: bool = False) ->
     ``lasting`` statements (facts of the whole snapshot: latest periods, batches, pipeline settings) are
     remembered for the snapshot's life, the others for the request's."""
     memo = getattr(cur, "lasting" if lasting else "memo", None)
-    key = (sql, tuple(params)) if memo is not None else None
+    key = (sql, tuple(tuple(p) if isinstance(p, list) else p for p in params)) if memo is not None else None
     if key is not None and key in memo:
         return [dict(row) for row in memo[key]]
     result = cur.execute(sql, list(params))

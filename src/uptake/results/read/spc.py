@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from uptake.results.read._sql import Cursor, Row, one, rows, select_list
+from uptake.results.read._sql import Cursor, Row, in_list, one, rows, select_list
 from uptake.results.schema import SPC
 from uptake.stats import xmr
 
@@ -101,3 +101,24 @@ def value_chart(cur: Cursor, indicator: str, level: str, org_code: str) -> list[
          "warnings": "; ".join(chart.warnings) or None}
         for j, r in enumerate(found)
     ]
+
+
+def latest_special_causes(cur: Cursor, indicators: Sequence[str]) -> list[Row]:
+    """For each of ``indicators`` and each level charted, at the latest period charted at that level: how many
+    organisations' SPC charts have a point there (``charted``), and of them how many show special-cause
+    improvement, concern or neutral variation at that point (``improvement``, ``concern``, ``neutral``), and
+    England's own point's special cause (``england``, None when England is not charted at that level)."""
+    cond, params = in_list("indicator", list(indicators))
+    return rows(
+        cur,
+        f"WITH pts AS (SELECT indicator, level, org_code, period, special_cause FROM result_spc WHERE {cond}), "
+        "latest AS (SELECT indicator, level, max(period) AS period FROM pts GROUP BY indicator, level) "
+        "SELECT p.indicator, p.level, p.period, count(*) AS charted, "
+        "count(*) FILTER (WHERE p.special_cause = 'improvement') AS improvement, "
+        "count(*) FILTER (WHERE p.special_cause = 'concern') AS concern, "
+        "count(*) FILTER (WHERE p.special_cause = 'neutral') AS neutral, "
+        "any_value(p.special_cause) FILTER (WHERE p.org_code = 'ENG') AS england "
+        "FROM pts p JOIN latest l USING (indicator, level, period) "
+        "GROUP BY p.indicator, p.level, p.period ORDER BY p.indicator, p.level",
+        params,
+    )

@@ -84,13 +84,15 @@ def _etag(request: Request, principal: Principal, stamp: str = "") -> str:
     return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-async def respond(request: Request, build, *, private: bool = False, variant=None) -> Response:
+async def respond(request: Request, build, *, private: bool = False, variant=None, extra_stamp: str = "") -> Response:
     """ETag first: an unchanged answer costs no query at all. ``build`` runs in the thread pool. ``variant``,
     for answers that also show what lives outside the snapshot (the mission's, in the workflow database),
-    gives a stamp of that state (read in the thread pool), added to the ETag and so to the cache key."""
+    gives a stamp of that state (read in the thread pool), added to the ETag and so to the cache key;
+    ``extra_stamp`` is such a stamp the caller read for this principal (their groups, for a group benchmark)."""
     web = web_of(request)
     principal = await web.principal_async(request)
     stamp = await web.shared(f"variant:{id(variant.__code__)}", variant) if variant is not None else ""
+    stamp += extra_stamp
     etag = _etag(request, principal, stamp)
     headers = {"etag": etag, "cache-control": "private, no-cache" if (private or principal.signed_in) else "no-cache",
                "vary": "Authorization, Cookie"}

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from uptake.ecosystem.anchors import partnership_pairs
@@ -31,6 +31,7 @@ from uptake.models.simulation import (
     parse_scenario,
     run_scenario,
 )
+from uptake.models.simulation.saved import result_json
 from uptake.models.simulation.scenario import Scenario
 from uptake.store.db import session_scope
 from uptake.store.models import utcnow
@@ -44,34 +45,30 @@ CHUNK = 250
 _LOCK = threading.Lock()
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.astype(object).where(frame.notna(), None).to_dict("records"):
-        clean = {}
-        for key, value in row.items():
-            if hasattr(value, "isoformat"):
-                value = value.isoformat()[:10]
-            elif hasattr(value, "item"):
-                value = value.item()
-            if isinstance(value, float) and value in (float("inf"), float("-inf")):
-                value = None
-            clean[key] = value
-        out.append(clean)
-    return out
-
-
-def result_json(result: SimulationResult) -> dict[str, Any]:
-    """What the row keeps of a run: every table as records, the notes, the time origin and start."""
-    return {**{name: _records(frame) for name, frame in result.tables().items()}, "notes": result.notes,
-            "start": result.inputs.start.isoformat(), "synthetic": bool(result.inputs.synthetic)}
-
-
 class SimulatorJobs:
     def __init__(self, web: Any):
         self.web = web
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uptake-simulator")
         self._inputs: dict[tuple, SimulationInputs] = {}
         self.params = load_levers()
+        self.recover()
+
+    def recover(self) -> int:
+        """Scenarios left queued or running by a server that stopped are queued again (their runs are seeded, so
+        the result is the one they would have given); how many."""
+        try:
+            with session_scope(self.web.engine, write=True) as session:
+                stale = session.scalars(select(SimulationScenario).where(
+                    SimulationScenario.status.in_(("queued", "running")))).all()
+                ids = [row.id for row in stale]
+                for row in stale:
+                    row.status, row.progress = "queued", 0.0
+                    row.message = "queued again: the server stopped while it was waiting or running"
+        except SQLAlchemyError:
+            return 0
+        for scenario_id in ids:
+            self.pool.submit(self._run, scenario_id)
+        return len(ids)
 
     # --- inputs and checks -------------------------------------------------------------------------------
     def partnerships(self) -> list[tuple[str, str]]:
@@ -125,9 +122,14 @@ class SimulatorJobs:
 
     def _run(self, scenario_id: int) -> None:
         try:
-            with session_scope(self.web.engine) as session:
+            with session_scope(self.web.engine, write=True) as session:
+                claimed = session.execute(
+                    update(SimulationScenario)
+                    .where(SimulationScenario.id == scenario_id, SimulationScenario.status == "queued")
+                    .values(status="running", progress=0.0)).rowcount
+                if not claimed:
+                    return  # another server process has taken it
                 spec = dict(session.get(SimulationScenario, scenario_id).spec)
-            self._update(scenario_id, status="running", progress=0.0)
             scenario, inputs = self.check(spec, f"scenario {scenario_id}")
             last = [time.monotonic(), 0.0]
 

@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "league": ("indicator", "level", "period"), "organisations": ("q", "level"),
     "pathway-national": (), "pathway-units": ("scenario",),
-    "organisation": ("code",), "peers": ("code",), "peer-position": ("code",), "nearby": ("code", "indicator"),
+    "organisation": ("code", "benchmark"), "peers": ("code",), "peer-position": ("code",), "nearby": ("code", "indicator"),
     "opportunity": ("indicator", "level", "period", "benchmark"), "org-opportunity": ("code",),
     "opportunity-totals": ("indicator",), "adoption": ("indicator", "level"), "deciles": ("indicator", "level"),
     "funnel": ("indicator", "level", "period"), "spc": ("code", "indicator"), "compare": ("codes", "indicator"),
@@ -32,7 +32,7 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
     "forecasts": ("indicator", "level"), "forecast-trajectory": ("indicator", "level", "code"),
     "forecast-targets": ("framework", "commitment", "level"), "org-forecasts": ("code",),
     "org-forecast-targets": ("code",),
-    "profile": ("code", "benchmark"), "rug": ("code", "level", "benchmark"), "org-deciles": ("code", "indicator"),
+    "profile": ("code", "benchmark"), "rug": ("code", "level", "benchmark"), "org-deciles": ("code", "indicator", "benchmark"),
 }
 #: tables of the innovation pack: never kept by a shared cache
 RESTRICTED = ("peers", "nearby", "opportunity", "org-opportunity", "peer-position", "outcomes", "org-outcomes")
@@ -50,7 +50,7 @@ def download(request: Request, name: str, fmt: str) -> Response:
     if name == "compare":
         kwargs["codes"] = [c.strip() for c in kwargs.get("codes", "").split(",") if c.strip()][:8]
     with web.snapshots.cursor() as (snapshot, cur):
-        tctx = Context(cur, web.catalogue, web.principal(request))
+        tctx = Context(cur, web.catalogue, web.principal(request), web.engine)
         try:
             table = BUILDERS[name](tctx, **kwargs)
         except TypeError:

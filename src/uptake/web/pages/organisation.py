@@ -16,14 +16,17 @@ from uptake.web.pages.sections.deciles import deciles_section
 from uptake.web.pages.sections.forecast import org_forecast_section
 from uptake.web.pages.sections.pack import pack_section
 from uptake.web.pages.sections.spc import spc_section
+from uptake.web.benchmarks import selector
 from uptake.web.tables.base import Context
+from uptake.web.tables.profile import benchmark_of
 from uptake.web.tables.values import org_position
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/organisations/{code}")
-async def organisation(request: Request, code: str, indicator: str | None = None) -> Response:
+async def organisation(request: Request, code: str, indicator: str | None = None,
+                       benchmark: str | None = None) -> Response:
     web = web_of(request)
     principal = await web.principal_async(request)
     if indicator is not None and indicator not in web.catalogue.indicators:
@@ -31,19 +34,24 @@ async def organisation(request: Request, code: str, indicator: str | None = None
 
     def build() -> Response:
         with web.snapshots.cursor() as (snapshot, cur):
-            ctx = _organisation_context(snapshot, cur, Context(cur, web.catalogue, principal), code, indicator)
+            ctx = _organisation_context(snapshot, cur, Context(cur, web.catalogue, principal, web.engine), code,
+                                        indicator, benchmark)
         template = "partials/organisation_indicator.html" if partial(request) else "organisation.html"
         return web.render(request, template, **ctx)
 
     return await web.cached_page(request, build)
 
 
-def _organisation_context(snapshot, cur, tctx: Context, code: str, indicator: str | None) -> dict[str, Any]:
+def _organisation_context(snapshot, cur, tctx: Context, code: str, indicator: str | None,
+                          benchmark: str | None = None) -> dict[str, Any]:
     org = tctx.organisation(code)
-    ctx: dict[str, Any] = {"org": org, "nav": "organisations", "parents": _ordered_parents(tctx, code)}
+    bench = benchmark_of(tctx, code, benchmark)
+    ctx: dict[str, Any] = {"org": org, "nav": "organisations", "parents": _ordered_parents(tctx, code),
+                           "bench": bench, "benchmark": bench.key,
+                           "benchmark_options": selector(tctx.engine, tctx.principal, bench.key)}
     if not snapshot.has("result_values"):
         return ctx
-    position = org_position(tctx, code)
+    position = org_position(tctx, code, bench)
     ctx["position"] = position
     measured = [r["indicator"] for r in position.rows]
     chosen = indicator or (measured[0] if measured else None)
@@ -62,7 +70,7 @@ def _organisation_context(snapshot, cur, tctx: Context, code: str, indicator: st
     with_changes = snapshot.has("result_changes") and org["level"] != "england"
     if snapshot.has("result_deciles") and org["level"] != "england":
         over_time = read.profile.org_deciles(cur, code, org["level"], chosen, with_changes=with_changes)
-        ctx.update(deciles_section(cur, tctx, org, ind, inputs, latest, over_time))
+        ctx.update(deciles_section(cur, tctx, org, ind, inputs, latest, over_time, bench))
     if with_changes:
         ctx.update(org_changes_section(cur, snapshot, tctx, org, ind, inputs, latest,
                                        series=None if over_time is None else changes_of(over_time)))

@@ -17,7 +17,9 @@ from uptake.web.pages.common import web_of
 from uptake.web.pages.sections.profile import profile_context
 from uptake.web.pdf import PdfUnavailable, html_to_pdf
 from uptake.web.state import CachedBody
+from uptake.web.benchmarks import groups_stamp
 from uptake.web.tables.base import Context
+from uptake.web.tables.profile import check_benchmark
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,22 +32,27 @@ async def profile_page(request: Request, code: str, level: str | None = None,
 
     def build() -> Response:
         with web.snapshots.cursor() as (snapshot, cur):
-            ctx = profile_context(snapshot, Context(cur, web.catalogue, principal), code, level, benchmark)
+            ctx = profile_context(snapshot, Context(cur, web.catalogue, principal, web.engine), code, level,
+                                  benchmark)
         return web.render(request, "profile.html", **ctx)
 
     return await web.cached_page(request, build)
 
 
 @router.get("/organisations/{code}/pack.pdf")
-async def board_pack_pdf(request: Request, code: str) -> Response:
-    """The board pack of an organisation as a PDF (what the signed-in person may see of it)."""
+async def board_pack_pdf(request: Request, code: str, benchmark: str | None = None) -> Response:
+    """The board pack of an organisation as a PDF (what the signed-in person may see of it), against the
+    benchmark chosen (``?benchmark=``, England by default)."""
     web = web_of(request)
     principal = await web.principal_async(request)
+    chosen = check_benchmark(benchmark)
     stamp = await run_in_threadpool(mission_stamp, web)
-    key = f"board-pack|{web.snapshots.current.version}|{stamp}|{principal.cache_key}|{code}"
+    group_stamp = await run_in_threadpool(groups_stamp, web.engine, principal) if chosen.startswith("group:") else ""
+    key = (f"board-pack|{web.snapshots.current.version}|{stamp}|{principal.cache_key}|{code}|{chosen}"
+           f"|{group_stamp}")
     hit = web.fresh_cache().get(key)
     if hit is None:
-        html = await run_in_threadpool(render_board_pack, web, code, principal)
+        html = await run_in_threadpool(lambda: render_board_pack(web, code, principal, benchmark=chosen))
         try:
             body = await run_in_threadpool(html_to_pdf, html)
         except PdfUnavailable as exc:
@@ -53,5 +60,5 @@ async def board_pack_pdf(request: Request, code: str) -> Response:
         hit = CachedBody.of(body, "application/pdf", '"' + key.replace('"', "") + '"')
         web.cache.put(key, hit)
     return Response(hit.body, media_type="application/pdf", headers={
-        "content-disposition": f'attachment; filename="{pack_filename(code)}"',
+        "content-disposition": f'attachment; filename="{pack_filename(code, chosen)}"',
         "cache-control": "private, no-store" if principal.signed_in else "no-cache"})

@@ -70,10 +70,14 @@ class Context:
     the catalogue, who is asking), and the organisations the request is about, each read once (with its
     parents) and handed to every section."""
 
-    def __init__(self, cur, catalogue, principal: Principal):
+    def __init__(self, cur, catalogue, principal: Principal, engine=None, *, any_group: bool = False):
         self.cur = cur
         self.catalogue = catalogue
         self.principal = principal
+        #: the workflow database (a custom group chosen as a benchmark is read from it), when the caller has it
+        self.engine = engine
+        #: any saved group may be the benchmark (the operator at the command line), not only the asker's own
+        self.any_group = any_group
         self._orgs: dict[str, tuple] = {}
 
     def indicator(self, indicator_id: str | None) -> Indicator:

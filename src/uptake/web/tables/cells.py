@@ -33,11 +33,13 @@ def innovation_href(ctx: Context, indicator_id: str) -> str | None:
     return f"/innovations/{ind.innovation}?indicator={indicator_id}" if ind else None
 
 
-def comparison_tag(row: dict) -> tuple[str, str] | None:
+def comparison_tag(row: dict, words: str = "England") -> tuple[str, str] | None:
+    """The comparison as a coloured tag; ``words`` names the benchmark when it is not England."""
     value = row.get("comparison")
     if not value:
         return None
-    return COMPARISON_LABELS.get(value, value), COMPARISON_COLOURS.get(value, "grey")
+    label = COMPARISON_LABELS.get(value, value)
+    return (label.replace("England", words) if words != "England" else label), COMPARISON_COLOURS.get(value, "grey")
 
 
 def synthetic_tag(row: dict) -> tuple[str, str] | None:

@@ -11,8 +11,10 @@ from fastapi import HTTPException
 from markupsafe import Markup
 
 from uptake.catalogue.schemas import Indicator, Polarity
+from uptake.results import benchmark as bm
 from uptake.results import read
 from uptake.web import svg
+from uptake.web.benchmarks import choose, parse
 from uptake.web.formatting import (
     COMPARISON_LABELS,
     indicator_value,
@@ -26,8 +28,8 @@ from uptake.web.tables.base import Column, Context, DataTable
 from uptake.web.tables.cells import comparison_tag, innovation_href, org_link
 
 ENGLAND = read.profile.ENGLAND
-#: the benchmarks a profile can be compared with today (the benchmark choice of issue 16 item 3 adds more)
-BENCHMARKS = (ENGLAND,)
+#: the benchmarks a profile can be compared with (uptake.results.benchmark; group:<id> for a saved group)
+BENCHMARKS = bm.KINDS
 #: arrows and tag colours of a trend (the SPC chart's latest special cause: uptake.results.read.profile)
 TREND_TAGS = {"improving": "green", "getting worse": "red", "changing": "blue", "no significant change": "grey"}
 ARROWS = {"up": "\u2191", "down": "\u2193", None: "\u2192"}
@@ -35,11 +37,17 @@ RUG_CLASSES = {"better": "better", "best": "better", "worse": "worse", "worst": 
                "higher": "higher", "lower": "lower"}
 
 
+def benchmark_of(ctx: Context, code: str, benchmark: str | bm.Benchmark | None) -> bm.Benchmark:
+    """The resolved benchmark of organisation ``code`` (422 when the choice is not offered or not available)."""
+    if isinstance(benchmark, bm.Benchmark):
+        return benchmark
+    return choose(ctx.cur, ctx.engine, ctx.principal, ctx.organisation(code), benchmark,
+                  any_owner=ctx.any_group)
+
+
 def check_benchmark(benchmark: str | None) -> str:
-    chosen = benchmark or ENGLAND
-    if chosen not in BENCHMARKS:
-        raise HTTPException(422, f"benchmark {chosen!r} is not offered yet: compare with {', '.join(BENCHMARKS)}")
-    return chosen
+    """The benchmark's kind key (``england`` ... ``group:12``), or 422 when it is not one offered."""
+    return parse(benchmark).key
 
 
 def trend_text(row: dict) -> str:
@@ -73,13 +81,16 @@ def _end_value(ind: Indicator | None, row: dict, which: str) -> Any:
     return row.get("lowest") if low_is_good else row.get("highest")
 
 
-def profile_rows(ctx: Context, code: str, benchmark: str = ENGLAND, *, trends: bool = True) -> list[dict]:
-    """The profile's rows (uptake.results.read.profile.profile) with each indicator's title, in the
-    catalogue's order of innovations, then by title."""
+def profile_rows(ctx: Context, code: str, benchmark: str | bm.Benchmark | None = None, *,
+                 trends: bool = True) -> list[dict]:
+    """The profile's rows against the benchmark (uptake.results.benchmark.profile) with each indicator's
+    title, in the catalogue's order of innovations, then by title."""
     org = ctx.organisation(code)
+    bench = benchmark_of(ctx, code, benchmark)
     polarities = {i.id: i.polarity.value for i in ctx.catalogue.indicators.values()}
-    found = read.profile.profile(ctx.cur, code, org["level"], benchmark=benchmark, trends=trends,
-                                 polarities=None if benchmark == ENGLAND else polarities)
+    measures = {i.id: i.measure.value for i in ctx.catalogue.indicators.values()}
+    found = bm.profile(ctx.cur, code, org["level"], bench, polarities=polarities, measures=measures,
+                       trends=trends)
     order = {iid: n for n, iid in enumerate(ctx.catalogue.indicators)}
     for row in found:
         ind = ctx.catalogue.indicators.get(row["indicator"])
@@ -92,13 +103,13 @@ def profile_rows(ctx: Context, code: str, benchmark: str = ENGLAND, *, trends: b
     return found
 
 
-def profile(ctx: Context, code: str, benchmark: str | None = None, *, trends: bool = True,
+def profile(ctx: Context, code: str, benchmark: str | bm.Benchmark | None = None, *, trends: bool = True,
             rows: list[dict] | None = None) -> DataTable:
     """The area profile: every indicator's latest value against the benchmark, with the spine chart."""
     org = ctx.organisation(code)
-    benchmark = check_benchmark(benchmark)
-    rows = rows if rows is not None else profile_rows(ctx, code, benchmark, trends=trends)
-    bench_name = "England" if benchmark == ENGLAND else benchmark
+    bench = benchmark_of(ctx, code, benchmark)
+    rows = rows if rows is not None else profile_rows(ctx, code, bench, trends=trends)
+    bench_name = bench.label
 
     def ind_of(r) -> Indicator | None:
         return ctx.catalogue.indicators.get(r["indicator"])
@@ -110,9 +121,7 @@ def profile(ctx: Context, code: str, benchmark: str | None = None, *, trends: bo
     def compared(r) -> tuple[str, str] | None:
         if r["worse_and_getting_worse"]:  # Fingertips' "worse and getting worse", highlighted in its row
             return f"Worse than {bench_name} and getting worse", "red"
-        return comparison_tag(r) if benchmark == ENGLAND else (
-            (COMPARISON_LABELS.get(r["comparison"], r["comparison"]).replace("England", bench_name),
-             "grey") if r.get("comparison") else None)
+        return comparison_tag(r, words=bench_name)
 
     columns = [
         Column("indicator_title", "Indicator", href=lambda r: innovation_href(ctx, r["indicator"]),
@@ -123,7 +132,11 @@ def profile(ctx: Context, code: str, benchmark: str | None = None, *, trends: bo
             "{}<br><span class=\"uptake-interval\">{}</span>").format(
                 indicator_value(ind_of(r), r["value"]),
                 "" if missing(r["ci95_low"]) else interval(ind_of(r), r["ci95_low"], r["ci95_high"]))),
-        Column("benchmark_value", bench_name, fmt=lambda r: indicator_value(ind_of(r), r["benchmark_value"]),
+        Column("benchmark_value", f"Benchmark: {bench_name} (95% interval)", fmt=lambda r: Markup(
+            "{}<br><span class=\"uptake-interval\">{}</span>").format(
+                indicator_value(ind_of(r), r["benchmark_value"]),
+                "" if missing(r.get("benchmark_ci95_low")) else interval(ind_of(r), r["benchmark_ci95_low"],
+                                                                        r["benchmark_ci95_high"])),
                numeric=True),
         Column("worst_or_lowest", "Worst (or lowest)",
                fmt=lambda r: indicator_value(ind_of(r), r["worst_or_lowest"]), numeric=True),
@@ -135,13 +148,16 @@ def profile(ctx: Context, code: str, benchmark: str | None = None, *, trends: bo
     ]
     raw = ["indicator", "indicator_title", "level", "org_code", "org_name", "period", "numerator", "denominator",
            "value", "ci95_low", "ci95_high", "ci998_low", "ci998_high", "decile", "comparison", "comparison_method",
-           "benchmark_value", "organisations", "lowest", "q25", "median", "q75", "highest", "polarity",
+           "benchmark_key", "benchmark_label",
+           "benchmark_value", "benchmark_ci95_low", "benchmark_ci95_high", "organisations", "lowest", "q25", "median", "q75", "highest", "polarity",
            "variation_icon", "spc_basis", "trend", "trend_direction", "worse_and_getting_worse", "synthetic"]
-    note = (f"Each organisation's latest period. The spread is that of all {level_label(org['level'], True)} in "
-            f"{bench_name} that period: better to the right (higher to the right where the indicator has no "
+    whose = (f"the {bench_name}'s organisations pooled (their values' spread)" if bench.pooled else
+             f"all {level_label(org['level'], True)} in {bench_name}")
+    note = (f"Each number is {bench.compared_with}. Each organisation's latest period. The spread is that of "
+            f"{whose} that period: better to the right (higher to the right where the indicator has no "
             "better direction). The trend is the latest special cause of the organisation's SPC chart.")
     return DataTable("profile", f"{org['name']}: area profile against {bench_name}", columns, rows,
-                     {"code": code, "benchmark": None if benchmark == ENGLAND else benchmark}, note=note,
+                     {"code": code, "benchmark": None if bench.is_england else bench.key}, note=note,
                      raw_columns=raw)
 
 
@@ -194,6 +210,10 @@ def rug_of(ctx: Context, code: str, level: str | None = None, benchmark: str | N
     has results."""
     area = ctx.organisation(code)
     benchmark = check_benchmark(benchmark)
+    if benchmark != "england":
+        raise HTTPException(422, "the tartan rug colours each organisation by its comparison with England, as the "
+                                 "pipeline computed it: it is shown against England only (the area's own row is "
+                                 "beside it); use the area profile for the other benchmarks")
     levels = read.profile.rug_levels(ctx.cur, code)
     if not levels:
         return None
@@ -203,7 +223,7 @@ def rug_of(ctx: Context, code: str, level: str | None = None, benchmark: str | N
     elif level not in names:
         raise HTTPException(422, f"{area['name']} has no {level_label(level, True)} with results: choose one of "
                                  + ", ".join(names))
-    found = read.profile.rug(ctx.cur, code, level, benchmark=benchmark)
+    found = read.profile.rug(ctx.cur, code, level)
     ids = sorted({r["indicator"] for r in found if r["role"] == "member"},
                  key=lambda i: list(ctx.catalogue.indicators).index(i) if i in ctx.catalogue.indicators else 10_000)
     indicators = [ctx.catalogue.indicators[i] for i in ids if i in ctx.catalogue.indicators]
@@ -250,23 +270,48 @@ def rug_of(ctx: Context, code: str, level: str | None = None, benchmark: str | N
     return out
 
 
-def org_deciles(ctx: Context, code: str, indicator: str, rows: list[dict] | None = None) -> DataTable:
-    """An organisation's value each period beside the deciles of its level: the deciles chart as a table."""
+def with_benchmark_series(ctx: Context, ind: Indicator, rows: list[dict], bench: bm.Benchmark) -> list[dict]:
+    """The deciles chart's rows with the benchmark's value each period (uptake.results.benchmark.series)."""
+    found = bm.series(ctx.cur, bench, ind.id, ind.measure.value, [r["period"] for r in rows])
+    out = []
+    for r in rows:
+        b = found.get(r["period"])
+        out.append({**r, "benchmark_value": b.value if b else None, "benchmark_ci95_low": b.ci95_low if b else None,
+                    "benchmark_ci95_high": b.ci95_high if b else None})
+    return out
+
+
+def org_deciles(ctx: Context, code: str, indicator: str, rows: list[dict] | None = None,
+                benchmark: str | bm.Benchmark | None = None) -> DataTable:
+    """An organisation's value each period beside the deciles of its level: the deciles chart as a table; a
+    benchmark other than England adds its value each period (``benchmark_value``)."""
     org = ctx.organisation(code)
     ind = ctx.indicator(indicator)
+    bench = benchmark_of(ctx, code, benchmark)
     if rows is None:
         rows = read.profile.org_deciles(ctx.cur, code, org["level"], indicator)
+    label = None if bench.is_england else bench.label
+    if label and rows and "benchmark_value" not in rows[0]:
+        rows = with_benchmark_series(ctx, ind, rows, bench)
     columns = [
         Column("period", "Period", fmt=lambda r: period_label(r["period"], ind)),
         Column("value", "Its value", fmt=lambda r: indicator_value(ind, r["value"]), numeric=True),
         Column("decile", "Its decile", fmt=lambda r: number(r["decile"]), numeric=True),
-    ] + [Column(f"p{k}", f"{k}th", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
-         for k in svg.DECILE_LINES]
+    ] + ([Column("benchmark_value", f"Benchmark: {label}", numeric=True,
+                 fmt=lambda r: indicator_value(ind, r.get("benchmark_value")))] if label else []) + [
+        Column(f"p{k}", f"{k}th", fmt=lambda r, k=k: indicator_value(ind, r[f"p{k}"]), numeric=True)
+        for k in svg.DECILE_LINES]
+    if label:
+        for r in rows:
+            r["benchmark_key"], r["benchmark_label"] = bench.key, label
     return DataTable(
         "org-deciles", f"Deciles chart of {ind.title}: {org['name']} and the deciles of "
-        f"{level_label(org['level'], True)}", columns, rows, {"code": code, "indicator": indicator},
+        f"{level_label(org['level'], True)}", columns, rows,
+        {"code": code, "indicator": indicator, "benchmark": None if bench.is_england else bench.key},
         note=(f"10th ... 90th: the percentiles of every {level_label(org['level'])} in England with a value that "
-              "period; decile 10 holds the highest values."),
+              "period; decile 10 holds the highest values."
+              + (f" Benchmark: {bench.compared_with}, each period." if label else "")),
         raw_columns=["indicator", "period", "value", "ci95_low", "ci95_high", "decile", "organisations",
+                     *(["benchmark_key", "benchmark_label", "benchmark_value", "benchmark_ci95_low",
+                        "benchmark_ci95_high"] if label else []),
                      *(f"p{k}" for k in svg.DECILE_LINES)])
-

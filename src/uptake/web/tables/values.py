@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from uptake.catalogue.schemas import Polarity
+from uptake.results import benchmark as bm
 from uptake.results import read
 from uptake.results.schema import VALUE_ROW
 from uptake.web.formatting import indicator_value, interval, level_label, number, period_label
 from uptake.web.params import date_param
 from uptake.web.tables.base import Column, Context, DataTable
+from uptake.web.tables.profile import benchmark_of
 from uptake.web.tables.cells import comparison_tag, innovation_href, org_link, synthetic_tag
 
 
@@ -47,13 +49,28 @@ def league(ctx: Context, indicator: str, level: str, period: Any = None, page: i
     )
 
 
-def org_position(ctx: Context, code: str):
-    """The organisation's latest value on every indicator, against England (public)."""
+def org_position(ctx: Context, code: str, benchmark: Any = None):
+    """The organisation's latest value on every indicator, against England and, when another benchmark is
+    chosen (uptake.results.benchmark: the region, the ICB, the peers or a group, pooled), against it too, by
+    the interval rule (public; a group is the asker's own)."""
     org = ctx.organisation(code)
     rows = read.values.organisation_latest_values(ctx.cur, code)
+    bench = benchmark_of(ctx, code, benchmark)
     for row in rows:
         ind = ctx.catalogue.indicators.get(row["indicator"])
         row["indicator_title"] = ind.title if ind else row["indicator"]
+    if not bench.is_england:
+        measures = {i.id: i.measure.value for i in ctx.catalogue.indicators.values()}
+        found = bm.values(ctx.cur, bench, {r["indicator"]: r["period"] for r in rows}, measures)
+        for row in rows:
+            b = found.get(row["indicator"])
+            ind = ctx.catalogue.indicators.get(row["indicator"])
+            row["benchmark_value"] = b.value if b else None
+            row["benchmark_ci95_low"] = b.ci95_low if b else None
+            row["benchmark_ci95_high"] = b.ci95_high if b else None
+            row["benchmark_comparison"] = bm.judge(ind.polarity.value if ind else None, row,
+                                                   b.value if b else None)
+    bm.label_rows(rows, bench)
 
     def ind_of(r):
         return ctx.catalogue.indicators.get(r["indicator"])
@@ -66,9 +83,24 @@ def org_position(ctx: Context, code: str):
         Column("england_value", "England", fmt=lambda r: indicator_value(ind_of(r), r["england_value"]), numeric=True),
         Column("decile", "Decile", fmt=lambda r: number(r["decile"]), numeric=True),
         Column("comparison", "Compared with England", fmt=lambda r: "", tag=comparison_tag),
-        Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag),
     ]
-    return DataTable("organisation", f"{org['name']}: position on every indicator", columns, rows, {"code": code})
+    raw = [*VALUE_ROW.column_names, "england_value", "england_numerator", "england_denominator", "benchmark_key",
+           "benchmark_label"]
+    if not bench.is_england:
+        columns += [
+            Column("benchmark_value", f"Benchmark: {bench.label}", numeric=True,
+                   fmt=lambda r: indicator_value(ind_of(r), r["benchmark_value"])),
+            Column("benchmark_ci95", "Benchmark's 95% interval", fmt=lambda r: "" if r["benchmark_ci95_low"] is None
+                   else interval(ind_of(r), r["benchmark_ci95_low"], r["benchmark_ci95_high"])),
+            Column("benchmark_comparison", f"Compared with {bench.label}", fmt=lambda r: "",
+                   tag=lambda r: comparison_tag({"comparison": r["benchmark_comparison"]}, words=bench.label)),
+        ]
+        raw += ["benchmark_value", "benchmark_ci95_low", "benchmark_ci95_high", "benchmark_comparison"]
+    columns.append(Column("synthetic", "Data", fmt=lambda r: "", tag=synthetic_tag))
+    return DataTable("organisation", f"{org['name']}: position on every indicator", columns, rows,
+                     {"code": code, "benchmark": None if bench.is_england else bench.key},
+                     note=None if bench.is_england else f"The last columns are {bench.compared_with} "
+                     "(by the interval rule: docs/profile.md).", raw_columns=raw)
 
 
 def compare(ctx: Context, codes: list[str], indicator: str | None = None):
