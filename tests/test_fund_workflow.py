@@ -190,6 +190,9 @@ def test_the_allocation_over_the_competition_equals_the_brute_force(engine) -> N
         fa.step(session, ADMIN, ids[0], "decline", "not ready")
         result = fa.run_allocation(session, ADMIN, setup, record=True)
         inputs = fa.as_allocation_input(session, [fa.get_application(session, ADMIN, i) for i in ids[1:8]])
+        capped = fa.run_allocation(session, ADMIN, setup, sensitivity_limit=6)  # 7 in the competition
+    assert not capped.sensitivity_run and all(r["flips_within_interval"] is None for r in capped.rows)
+    assert [r["funded"] for r in capped.rows] == [r["funded"] for r in result.rows]
     assert [r["id"] for r in result.rows] == ids[1:8]  # the draft and the declined one are not in it
     best, _ = brute_force(setup.fund, inputs)
     assert result.benefit == pytest.approx(best)

@@ -149,7 +149,8 @@ def fund_allocate(
     setup = fa.fund_setup(budget_per_year=_numbers(budget, "--budget"), deprived_share=deprived_share,
                           region_minimum=_regions(region_minimum))   # checked before anything is read
     with workflow_session(workspace) as (_, session):
-        result = fa.run_allocation(session, who(session, as_user), setup, with_sensitivity=sensitivity, record=True)
+        result = fa.run_allocation(session, who(session, as_user), setup, with_sensitivity=sensitivity, record=True,
+                                   sensitivity_limit=None)
     if result.message:
         console.print(result.message, highlight=False)
         return

@@ -112,7 +112,8 @@ async def fund_page(request: Request) -> Response:
     frames = fa.result_frames(result)
     return _render(request, "fund/page.html", result=result, apps=apps, setup=result.setup,
                    summary=frames["summary"].to_dict("records"), how=HOW, may_apply=_may_apply(principal),
-                   reviewer=principal.role == fa.REVIEWER, tables=TABLES)
+                   reviewer=principal.role == fa.REVIEWER, tables=TABLES,
+                   sensitivity_limit=fa.SENSITIVITY_LIMIT)
 
 
 @router.get("/fund/download/{table}.{fmt}")
