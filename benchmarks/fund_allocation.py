@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from uptake.models.fund import Application, Fund, allocate, brute_force  # noqa: E402
+from uptake.models.fund import Application, Fund, allocate, brute_force
 
 REGIONS = ("Y56", "Y58", "Y59", "Y60", "Y61", "Y62", "Y63")
 

@@ -38,6 +38,7 @@ from uptake.analytics.store import AnalyticsStore
 from uptake.backup.manifest import MANIFEST, sha256_of
 from uptake.cli import app
 from uptake.mission.assessments import add_assessment
+from uptake.models import fund_applications
 from uptake.store import add_user, head_revision, issue_api_token, make_engine, session_scope, upgrade
 from uptake.store.db import normalise_url
 from uptake.store.migrate import current_revision
@@ -101,6 +102,13 @@ def build(root: Path, database_url: str, *, revision: str = "head", tokens: list
             if revision == "head":
                 create_user(session, email=REVIEWER, name="Rev Reviewer", role="national-admin", password=PASSWORD,
                             actor="test")
+                # a transformation fund application, submitted (fund_applications and fund_reviews, migration 0010)
+                lead = type("Lead", (), {"role": "icb-analyst", "actor": ANALYST, "scope_org_code": "QAA"})()
+                application = fund_applications.apply(session, lead, fund_applications.fund_setup(), {
+                    "org_code": "QAA", "innovation_id": "doacs", "title": "DOACs", "first_year": 2026,
+                    "last_year": 2026, "cost_implementation_1": 1_000_000.5, "benefit": 3.25, "benefit_low": 1.5,
+                    "benefit_high": 5.0, "benefit_source": "outcome-model", "benefit_reference": "stroke/thrombolysis"})
+                fund_applications.step(session, lead, application.id, "submit")
             # a local assessment first, then the national one that makes it a duplicate (a later id)
             add_assessment(session, ADMIN, innovation_id="doacs", body="Alpha APC", scope="local",
                            decision="optimised", decided_on=dt.date(2016, 2, 1), org_code="QAA")
@@ -168,7 +176,8 @@ def assert_same_workflow(source_url: str, restored_url: str, *, every_kind: bool
     for name in source:
         assert source[name] == restored[name], name
     assert sum(len(rows) for rows in source.values()) > 100
-    for name in () if not every_kind else ("users", "api_tokens", "web_sessions", "cj_filings", "value_assessments", "audit_events"):
+    for name in () if not every_kind else ("users", "api_tokens", "web_sessions", "cj_filings", "value_assessments",
+                                                "audit_events", "fund_applications", "fund_reviews"):
         assert source[name], f"{name} is empty: the test should cover it"
 
 

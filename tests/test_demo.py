@@ -199,6 +199,30 @@ def test_demo_board_pack_carries_the_mission(demo_workspace, tmp_path):
     assert html.count('role="img" aria-labelledby="deciles-') >= 8  # a deciles chart per indicator
 
 
+def test_demo_seeds_labelled_fund_applications_and_allocates_them(demo_workspace):
+    """The fund's part of the demo: DEMO applications from real ICBs and trusts, flagged synthetic, taken
+    through the workflow; the allocation over them is labelled DEMO/SYNTHETIC."""
+    from sqlalchemy import select
+
+    from uptake.models import fund_applications as fa
+    from uptake.store.db import make_engine, session_scope
+    from uptake.store.fund_models import FundApplication
+    from uptake.workspace import Workspace
+
+    ws, out = demo_workspace
+    assert "DEMO fund applications" in out
+    engine = make_engine(Workspace.resolve(ws).database_url)
+    reviewer = type("Reviewer", (), {"role": "national-admin", "actor": "test"})()
+    try:
+        with session_scope(engine) as session:
+            apps = list(session.scalars(select(FundApplication)))
+            assert apps and all(a.synthetic and a.title.startswith("DEMO") for a in apps)
+            result = fa.run_allocation(session, reviewer, fa.fund_setup())
+            assert result.synthetic and result.rows and all(r["explanation"] for r in result.rows)
+    finally:
+        engine.dispose()
+
+
 def test_demo_saves_a_finished_demo_scenario_against_the_base(demo_workspace):
     """The demo runs one policy-simulator scenario (its name says DEMO) so /simulator has a comparison to show:
     finished, its spec as the demo states it, and a result whose scenario beats the base on the levers it pulls."""

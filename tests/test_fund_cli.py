@@ -5,8 +5,6 @@ message, and changes nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import yaml

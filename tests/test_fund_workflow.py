@@ -120,9 +120,8 @@ def test_a_stale_change_is_refused_and_changes_nothing(engine) -> None:
     with session_scope(engine) as session:
         fa.edit(session, lead(), setup, app_id, form(innovation_id=innovation, title="renamed"),
                 expected_version=version)
-    with pytest.raises(Conflict):
-        with session_scope(engine) as session:
-            fa.step(session, lead(), app_id, "submit", expected_version=version)
+    with pytest.raises(Conflict), session_scope(engine) as session:
+        fa.step(session, lead(), app_id, "submit", expected_version=version)
     with session_scope(engine) as session:
         app = fa.get_application(session, ADMIN, app_id)
         assert (app.status, app.title, app.revision) == ("draft", "renamed", 2)
@@ -191,6 +190,9 @@ def test_the_allocation_over_the_competition_equals_the_brute_force(engine) -> N
         fa.step(session, ADMIN, ids[0], "decline", "not ready")
         result = fa.run_allocation(session, ADMIN, setup, record=True)
         inputs = fa.as_allocation_input(session, [fa.get_application(session, ADMIN, i) for i in ids[1:8]])
+        capped = fa.run_allocation(session, ADMIN, setup, sensitivity_limit=6)  # 7 in the competition
+    assert not capped.sensitivity_run and all(r["flips_within_interval"] is None for r in capped.rows)
+    assert [r["funded"] for r in capped.rows] == [r["funded"] for r in result.rows]
     assert [r["id"] for r in result.rows] == ids[1:8]  # the draft and the declined one are not in it
     best, _ = brute_force(setup.fund, inputs)
     assert result.benefit == pytest.approx(best)

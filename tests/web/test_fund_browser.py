@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"browser tests ne
 def server(demo):
     from browser_support import BackgroundServer
     from web_support import make_app
+
     from uptake.web.security import RateLimiter
 
     app = make_app(demo)

@@ -62,6 +62,17 @@ def test_apply_review_and_allocate_through_the_forms(signed_in, demo, client) ->
     app_id = int(response.headers["location"].rsplit("/", 1)[1])
     # a draft: not for the public, nor in the allocation
     assert client.get(f"/fund/applications/{app_id}").status_code == 404
+    # the draft is changed through its edit form (against the version read); a stale copy answers 409
+    edit = lead.get(f"/fund/applications/{app_id}/edit")
+    assert edit.status_code == 200 and 'value="DOACs across North Central London"' in edit.text
+    version = re.search(r'name="version" value="(\d+)"', edit.text).group(1)
+    changed = lead.post(f"/fund/applications/{app_id}/edit", data={
+        **FORM, "title": "DOACs in North Central London", "version": version, "csrf_token": csrf_of(edit.text)},
+        follow_redirects=False)
+    assert changed.status_code == 303
+    assert lead.post(f"/fund/applications/{app_id}/edit", data={
+        **FORM, "title": "stale", "version": version, "csrf_token": csrf_of(edit.text)}).status_code == 409
+    assert reviewer.get(f"/fund/applications/{app_id}/edit").status_code == 403
     assert _step(lead, app_id, "submit").status_code == 303
     refused = _step(reviewer, app_id, "decline", "")
     assert refused.status_code == 400 and "reason" in refused.text
@@ -75,7 +86,7 @@ def test_apply_review_and_allocate_through_the_forms(signed_in, demo, client) ->
     page = client.get(f"/fund/applications/{app_id}")
     assert page.status_code == 200 and 'id="fund-status">approved' in page.text
     assert demo.users["icb-analyst"].email not in page.text and "a national reviewer" in page.text  # roles only
-    steps = ["create", "submit", "decline", "justify", "approve"]
+    steps = ["create", "edit", "submit", "decline", "justify", "approve"]
     assert _count(demo, FundReview, FundReview.application_id == app_id) == len(steps)
     assert _count(demo, AuditEvent, AuditEvent.entity_type == "fund-application",
                   AuditEvent.entity_id == str(app_id)) == len(steps)
@@ -121,3 +132,25 @@ def test_a_form_without_its_csrf_token_is_refused(signed_in, demo) -> None:
 def test_anonymous_visitors_are_sent_to_sign_in(client) -> None:
     assert client.get("/fund/apply", follow_redirects=False).status_code == 303
     assert client.post("/fund/apply", data=FORM).status_code == 403
+
+
+def test_demo_applications_are_labelled_on_the_page_the_api_and_the_downloads(client, demo) -> None:
+    """Last in this module: DEMO applications seeded as `uptake demo` does (they stay for the later modules,
+    whose fund pages then carry them too)."""
+    from uptake.models.fund_demo import seed_demo_fund
+
+    engine = make_engine(demo.workspace.database_url)
+    try:
+        with session_scope(engine) as session:
+            seed_demo_fund(session)
+    finally:
+        engine.dispose()
+    page = client.get("/fund")
+    assert page.status_code == 200 and "DEMO/SYNTHETIC" in page.text
+    assert page.text.count(">DEMO</strong>") >= 2
+    body = client.get("/api/v1/fund/allocation").json()
+    assert body["synthetic"] and any(d["synthetic"] for d in body["decisions"])
+    summary = pd.read_csv(io.StringIO(client.get("/fund/download/summary.csv").text))
+    assert (summary.loc[summary["measure"].str.contains("funded"), "synthetic"] == "DEMO/SYNTHETIC").all()
+    demo_app = next(d["id"] for d in body["decisions"] if d["synthetic"])
+    assert "DEMO/SYNTHETIC" in client.get(f"/fund/applications/{demo_app}").text

@@ -362,9 +362,10 @@ NOT_PAGES = {"/innovations", "/static/{path:path}", "/assets/{path:path}", "/fav
              "/simulator/{scenario_id}/download/{table}.csv", "/simulator/{scenario_id}/download/{table}.xlsx",
              "/groups/{group_id}", "/groups/{group_id}/edit", "/groups/{group_id}/download.csv",
              "/groups/shared/{token}", "/groups/shared/{token}/download.csv",
-             # an application's page needs an application made through the form (test_fund_browser.py makes one
+             # an application's pages need an application made through the form (test_fund_browser.py makes one
              # in Chromium and goes through its review there); the fund's downloads are not pages
-             "/fund/applications/{application_id}", "/fund/download/{table}.{fmt}",
+             "/fund/applications/{application_id}", "/fund/applications/{application_id}/edit",
+             "/fund/download/{table}.{fmt}",
              # the unsubscribe confirm page needs a digest sent through SMTP (test_alerts.py sends one); the
              # download is not a page
              "/alerts/unsubscribe/{token}", "/alerts/download.csv",

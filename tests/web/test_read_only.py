@@ -149,6 +149,7 @@ def _addresses(app, v: dict[str, str]) -> list[str]:
         "/api/v1/groups/shared/{token}": ["/api/v1/groups/shared/nope"],
         # the transformation fund (uptake.web.fund): application 1 may not exist (a 404 is fine)
         "/fund/applications/{application_id}": ["/fund/applications/1"],
+        "/fund/applications/{application_id}/edit": ["/fund/applications/1/edit"],
         "/fund/download/{table}.{fmt}": ["/fund/download/decisions.csv", "/fund/download/years.xlsx"],
         "/api/v1/fund/applications/{application_id}": ["/api/v1/fund/applications/1"],
         # alerts (uptake.web.alerts): no digest sent in these workspaces, so this answers 404

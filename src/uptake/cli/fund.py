@@ -13,7 +13,7 @@ budget over the fund) is a user error (exit 1) that names the field and changes 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -89,14 +89,14 @@ def fund_submit(application_id: IdArgument, workspace: WorkspaceOption = None, a
 
 
 @fund_app.command("review")
-def fund_review(application_id: IdArgument, comment: Annotated[Optional[str], typer.Option("--comment")] = None,
+def fund_review(application_id: IdArgument, comment: Annotated[str | None, typer.Option("--comment")] = None,
                 workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
     """Take a submitted or justified application under review (national reviewer)."""
     _step("review", application_id, comment, workspace, as_user)
 
 
 @fund_app.command("approve")
-def fund_approve(application_id: IdArgument, comment: Annotated[Optional[str], typer.Option("--comment")] = None,
+def fund_approve(application_id: IdArgument, comment: Annotated[str | None, typer.Option("--comment")] = None,
                  workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
     """Approve an application (national reviewer)."""
     _step("approve", application_id, comment, workspace, as_user)
@@ -119,7 +119,7 @@ def fund_justify(application_id: IdArgument,
 
 
 @fund_app.command("list")
-def fund_list(status: Annotated[Optional[str], typer.Option("--status")] = None,
+def fund_list(status: Annotated[str | None, typer.Option("--status")] = None,
               workspace: WorkspaceOption = None, as_user: AsOption = None) -> None:
     """The applications you may see: id, organisation, innovation, status, total cost, benefit (95% interval)."""
     if status is not None and status not in fa.FUND_STATUSES:
@@ -133,14 +133,14 @@ def fund_list(status: Annotated[Optional[str], typer.Option("--status")] = None,
 
 @fund_app.command("allocate")
 def fund_allocate(
-    budget: Annotated[Optional[str], typer.Option("--budget", help="pounds per year, comma-separated (default: "
+    budget: Annotated[str | None, typer.Option("--budget", help="pounds per year, comma-separated (default: "
                                                                    "params/fund.yaml, 2.5 bn a year)")] = None,
-    deprived_share: Annotated[Optional[float], typer.Option("--deprived-share", help="least share of the money "
+    deprived_share: Annotated[float | None, typer.Option("--deprived-share", help="least share of the money "
                                                                                    "for the most deprived quintile")] = None,
-    region_minimum: Annotated[Optional[list[str]], typer.Option("--region-minimum", help="REGION=POUNDS, "
+    region_minimum: Annotated[list[str] | None, typer.Option("--region-minimum", help="REGION=POUNDS, "
                                                                                        "repeatable")] = None,
     sensitivity: Annotated[bool, typer.Option("--sensitivity/--no-sensitivity")] = True,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="folder for CSV and Excel")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="folder for CSV and Excel")] = None,
     workspace: WorkspaceOption = None,
     as_user: AsOption = None,
 ) -> None:
@@ -149,7 +149,8 @@ def fund_allocate(
     setup = fa.fund_setup(budget_per_year=_numbers(budget, "--budget"), deprived_share=deprived_share,
                           region_minimum=_regions(region_minimum))   # checked before anything is read
     with workflow_session(workspace) as (_, session):
-        result = fa.run_allocation(session, who(session, as_user), setup, with_sensitivity=sensitivity, record=True)
+        result = fa.run_allocation(session, who(session, as_user), setup, with_sensitivity=sensitivity, record=True,
+                                   sensitivity_limit=None)
     if result.message:
         console.print(result.message, highlight=False)
         return

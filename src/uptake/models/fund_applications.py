@@ -37,9 +37,29 @@ from uptake.store.models import Innovation, Organisation, OrgRelationship, utcno
 from uptake.store.repository import record_audit
 from uptake.store.scenario_models import SimulationScenario
 
-__all__ = ["ENTITY", "FUND_STATUSES", "IN_COMPETITION", "TRANSITIONS", "FieldProblems", "NotAllowed", "FundSetup",
-           "FundResult", "fund_setup", "year_labels", "check_application", "apply", "edit", "step", "applications",
-           "get_application", "may_see", "step_problem", "run_allocation", "as_allocation_input"]
+__all__ = [
+    "ENTITY",
+    "FUND_STATUSES",
+    "IN_COMPETITION",
+    "TRANSITIONS",
+    "FieldProblems",
+    "FundResult",
+    "FundSetup",
+    "NotAllowed",
+    "applications",
+    "apply",
+    "as_allocation_input",
+    "check_application",
+    "edit",
+    "fund_setup",
+    "get_application",
+    "may_see",
+    "result_frames",
+    "run_allocation",
+    "step",
+    "step_problem",
+    "year_labels",
+]
 
 ENTITY = "fund-application"
 APPLICANT_ROLES = {"icb": "icb-analyst", "trust": "provider-lead"}
@@ -60,7 +80,7 @@ APPLICANT_ACTIONS = frozenset({"create", "edit", "submit", "justify"})
 REVIEW_ACTIONS = frozenset({"review", "approve", "decline"})
 COST_KINDS = ("implementation", "double_running", "decommissioning")
 #: sensitivity re-solves the programme once per application: above this many, the page skips it
-SENSITIVITY_LIMIT = 300
+SENSITIVITY_LIMIT = 100
 #: up to this many applications the programme is solved exactly; above, to within LARGE_GAP of the optimum
 #: (HiGHS proves the bound): on 5,000 applications exact solving takes minutes, 0.1% about 2 s
 #: (docs/performance.md, "Transformation fund")
@@ -296,7 +316,7 @@ def check_application(session: Session, setup: FundSetup, data: Mapping[str, Any
         raise FieldProblems(problems)
     assert org is not None and benefit is not None
     return {"org_code": org.code, "org_level": org.level, "innovation_id": innovation, "title": title,
-            "summary": str(data.get("summary", "")).strip(),
+            "summary": str(data.get("summary", "")).strip(), "first_year": span[0], "last_year": span[1],
             "implementation_costs": costs["implementation"], "double_running_costs": costs["double_running"],
             "decommissioning_costs": costs["decommissioning"], "benefit": benefit, "benefit_low": low,
             "benefit_high": high, "benefit_source": source, "benefit_reference": reference}
@@ -442,10 +462,10 @@ def as_allocation_input(session: Session, apps: Sequence[FundApplication]) -> li
 
 
 def run_allocation(session: Session, who: Any, setup: FundSetup, *, with_sensitivity: bool = True,
-                   record: bool = False) -> FundResult:
+                   record: bool = False, sensitivity_limit: int | None = SENSITIVITY_LIMIT) -> FundResult:
     """Allocate the fund over the applications in the competition (submitted, under review, justified, approved)
     that ``who`` may see, each decision explained; ``with_sensitivity``: which decisions flip within the
-    benefits' intervals (one re-solve per application; skipped above SENSITIVITY_LIMIT applications).
+    benefits' intervals (one re-solve per application; skipped above ``sensitivity_limit`` applications, None: never).
     ``record``: write an audit event of the run (the CLI's)."""
     apps = [a for a in applications(session, who) if a.status in IN_COMPETITION]
     result = FundResult(setup, synthetic=any(a.synthetic for a in apps))
@@ -457,7 +477,7 @@ def run_allocation(session: Session, who: Any, setup: FundSetup, *, with_sensiti
     result.gap = 0.0 if len(inputs) <= EXACT_LIMIT else LARGE_GAP
     allocation = allocate(setup.fund, inputs, gap=result.gap)
     flips: dict[str, bool] = {}
-    if with_sensitivity and len(inputs) <= SENSITIVITY_LIMIT:
+    if with_sensitivity and (sensitivity_limit is None or len(inputs) <= sensitivity_limit):
         flips = sensitivity(setup.fund, inputs)
         result.sensitivity_run = True
     decisions = {d.id: d for d in allocation.decisions}

@@ -42,6 +42,9 @@ class FundApplication(Base):
     innovation_id: Mapped[str] = mapped_column(String(SLUG))
     title: Mapped[str] = mapped_column(String(255))
     summary: Mapped[str] = mapped_column(Text, default="")
+    #: the financial years the work runs (2026: 2026/27), inside the fund's years
+    first_year: Mapped[int] = mapped_column(Integer)
+    last_year: Mapped[int] = mapped_column(Integer)
     #: pounds per year of the fund (one number per year), by kind of cost
     implementation_costs: Mapped[list[float]] = mapped_column(JSON)
     double_running_costs: Mapped[list[float]] = mapped_column(JSON)

@@ -112,7 +112,8 @@ async def fund_page(request: Request) -> Response:
     frames = fa.result_frames(result)
     return _render(request, "fund/page.html", result=result, apps=apps, setup=result.setup,
                    summary=frames["summary"].to_dict("records"), how=HOW, may_apply=_may_apply(principal),
-                   reviewer=principal.role == fa.REVIEWER, tables=TABLES)
+                   reviewer=principal.role == fa.REVIEWER, tables=TABLES,
+                   sensitivity_limit=fa.SENSITIVITY_LIMIT)
 
 
 @router.get("/fund/download/{table}.{fmt}")
@@ -136,14 +137,15 @@ def _innovations(request: Request) -> list[tuple[str, str]]:
         return [(i.id, i.name) for i in session.scalars(select(Innovation).order_by(Innovation.name))]
 
 
-def _render_form(request: Request, form: dict[str, str], errors: list[tuple[str, str]], status_code: int = 200):
+def _render_form(request: Request, form: dict[str, str], errors: list[tuple[str, str]], status_code: int = 200, *,
+                 action: str = "/fund/apply", editing: bool = False):
     by_field: dict[str, list[str]] = {}
     for field, text in errors:
         by_field.setdefault(field, []).append(text)
     setup = fa.fund_setup()
     return _render(request, "fund/form.html", status_code=status_code, form=form, errors=errors,
                    field_errors=by_field, labels=FIELD_LABELS, setup=setup, innovations=_innovations(request),
-                   sources=BENEFIT_SOURCES, kinds=fa.COST_KINDS)
+                   sources=BENEFIT_SOURCES, kinds=fa.COST_KINDS, action=action, editing=editing)
 
 
 @router.get("/fund/apply")
@@ -180,6 +182,62 @@ async def apply_save(request: Request) -> Response:
     return RedirectResponse(f"/fund/applications/{app_id}", status_code=303)
 
 
+def _as_form(app: Any) -> dict[str, str]:
+    form = {k: str(getattr(app, k)) for k in ("org_code", "innovation_id", "title", "summary", "first_year",
+                                               "last_year", "benefit", "benefit_low", "benefit_high",
+                                               "benefit_source", "benefit_reference", "version")}
+    for kind in fa.COST_KINDS:
+        for n, value in enumerate(getattr(app, f"{kind}_costs"), start=1):
+            form[f"cost_{kind}_{n}"] = f"{value:.0f}" if value else ""
+    return form
+
+
+def _editable(session: Any, principal: Principal, application_id: int) -> Any:
+    try:
+        app = fa.get_application(session, principal, application_id)
+    except NotFound:
+        raise HTTPException(404, f"there is no fund application {application_id}") from None
+    problem = fa.step_problem(principal, "edit", app.org_code, app.org_level, app.status)
+    if problem:
+        raise HTTPException(403, f"you may not change application {application_id}: {problem}")
+    return app
+
+
+@router.get("/fund/applications/{application_id}/edit")
+def edit_form(request: Request, application_id: ApplicationId) -> Response:
+    principal = _principal(request)
+    if not principal.signed_in:
+        return RedirectResponse(f"/sign-in?next=/fund/applications/{application_id}/edit", status_code=303)
+    with session_scope(_web(request).engine) as session:
+        form = _as_form(_editable(session, principal, application_id))
+    return _render_form(request, form, [], action=f"/fund/applications/{application_id}/edit", editing=True)
+
+
+@router.post("/fund/applications/{application_id}/edit")
+async def edit_save(request: Request, application_id: ApplicationId) -> Response:
+    form = await _form(request)
+    principal = _principal(request)
+    try:
+        version = int(form.get("version", ""))
+    except ValueError:
+        raise HTTPException(400, "the form is missing the application's version; reload the page") from None
+
+    def save() -> list[tuple[str, str]]:
+        with session_scope(_web(request).engine, write=True) as session:
+            _editable(session, principal, application_id)
+            try:
+                fa.edit(session, principal, fa.fund_setup(), application_id, form, expected_version=version)
+            except fa.FieldProblems as exc:
+                return exc.problems
+            return []
+
+    errors = await run_in_threadpool(save)
+    if errors:
+        return _render_form(request, form, errors, status_code=400,
+                            action=f"/fund/applications/{application_id}/edit", editing=True)
+    return RedirectResponse(f"/fund/applications/{application_id}", status_code=303)
+
+
 def _steps_for(principal: Principal, app: Any) -> list[str]:
     return [a for a in ("submit", "justify", "review", "approve", "decline")
             if fa.step_problem(principal, a, app.org_code, app.org_level, app.status) is None]
@@ -201,8 +259,9 @@ def _application_page(request: Request, application_id: int, errors: list[tuple[
         extra = {"summary_text": app.summary, "reviewer_notes": app.reviewer_notes, "justification": app.justification,
                  "costs": {k: getattr(app, f"{k}_costs") for k in fa.COST_KINDS}}
         steps = _steps_for(principal, app)
+        may_edit = fa.step_problem(principal, "edit", app.org_code, app.org_level, app.status) is None
     return _render(request, "fund/application.html", status_code=status_code, app=summary, history=history,
-                   steps=steps, errors=errors or [], setup=fa.fund_setup(), **extra)
+                   steps=steps, errors=errors or [], setup=fa.fund_setup(), may_edit=may_edit, **extra)
 
 
 @router.get("/fund/applications/{application_id}")

@@ -31,6 +31,8 @@ def upgrade() -> None:
         sa.Column("innovation_id", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=255), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("first_year", sa.Integer(), nullable=False),
+        sa.Column("last_year", sa.Integer(), nullable=False),
         sa.Column("implementation_costs", sa.JSON(), nullable=False),
         sa.Column("double_running_costs", sa.JSON(), nullable=False),
         sa.Column("decommissioning_costs", sa.JSON(), nullable=False),
