@@ -15,18 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import click
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-from uptake.cli.export_files import check_format, write_frame
 from uptake.dates import DateError, parse_date
 from uptake.errors import UptakeError
 from uptake.workspace import Workspace
 
 if TYPE_CHECKING:  # the workflow database (SQLAlchemy, pandas) is imported only by the commands that use it
+    import pandas as pd
     from sqlalchemy.orm import Session
 
     from uptake.mission.permissions import Who
@@ -154,6 +153,9 @@ FormatOption = Annotated[str, typer.Option("--format", help="csv, parquet, json 
 def check_output_format(output: Path | None, fmt: str) -> None:
     """With --output, a --format outside csv, parquet, json or xlsx is a usage error (exit 2), before any work."""
     if output:
+        # deferred: pandas, only for a command's own work
+        from uptake.cli.export_files import check_format
+
         with usage_checks():
             check_format(fmt)
 
@@ -162,6 +164,9 @@ def write_table(frame: pd.DataFrame, output: Path | None, fmt: str, title: str |
     """With --output, write the table there, say how many rows, and answer True; without, answer False."""
     if not output:
         return False
+    # deferred: pandas, only for a command's own work
+    from uptake.cli.export_files import write_frame
+
     write_frame(frame, output, fmt, title=title)
     typer.echo(f"Wrote {len(frame):,} rows to {output}")
     return True

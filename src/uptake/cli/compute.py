@@ -98,7 +98,8 @@ def compute(
 def _alerts_after(ws: Workspace) -> None:
     """With UPTAKE_ALERTS_AFTER_COMPUTE set, send the new publication's alert digests (docs/alerts.md). A
     failure to send is reported (exit code 1) but the publication stands; `uptake alerts send` retries."""
-    from uptake.settings import get_settings  # deferred: read only when the command runs
+    # deferred: read only when the command runs
+    from uptake.settings import get_settings
 
     settings = get_settings()
     if not settings.alerts_after_compute:
