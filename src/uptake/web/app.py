@@ -30,6 +30,7 @@ from uptake.web.ecosystem import adopters as ecosystem_adopters
 from uptake.web.ecosystem import barriers as ecosystem_barriers
 from uptake.web.ecosystem import networks as ecosystem_networks
 from uptake.web.error_pages import error_page
+from uptake.web.edge import EdgeCacheMiddleware
 from uptake.web.limits import ProxyHeadersMiddleware, RequestLimitsMiddleware
 from uptake.web.ecosystem import award as ecosystem_award
 from uptake.web.ecosystem import leads as ecosystem_leads
@@ -118,6 +119,8 @@ def create_app(
                        refresh_after=settings.session_refresh_after)
     app.add_middleware(RequestLimitsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    if settings.edge_cache:
+        app.add_middleware(EdgeCacheMiddleware)  # outside the others: it replays the headers they added
     app.add_middleware(ProxyHeadersMiddleware, trusted=settings.proxy_networks)
 
     app.include_router(static_routes.router)

@@ -15,6 +15,9 @@ UPTAKE_SESSION_REFRESH_AFTER   seconds between re-issues of an active session's 
                                clock); 0 re-issues it on every request
 UPTAKE_MIGRATE_ON_START        migrate the workflow database at start-up instead of refusing to     false
                                start when it is behind the code's migrations
+UPTAKE_EDGE_CACHE              answer repeated anonymous GETs of public pages and API answers       true
+                               before the middlewares and routing (uptake.web.edge); false sends
+                               every request the full path (the load benchmark's baseline)
 =============================  ===================================================================  ==========
 """
 
@@ -39,6 +42,7 @@ class WebSettings(BaseSettings):
     session_idle_timeout: int = Field(default=3600, ge=1)
     session_refresh_after: int = Field(default=60, ge=0)
     migrate_on_start: bool = False
+    edge_cache: bool = True
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

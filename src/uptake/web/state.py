@@ -287,6 +287,8 @@ class Web:
             if not isinstance(hit, CachedBody):
                 return hit
         headers = {"etag": hit.etag, "cache-control": "no-cache", "vary": "HX-Request, Cookie, Accept-Encoding"}
+        if variant is None:  # the same for every anonymous visitor of this snapshot: the edge may answer it
+            request.scope["uptake.edge"] = hit
         if request.headers.get("if-none-match") == hit.etag:
             return Response(status_code=304, headers=headers)
         return hit.response(request, headers)

@@ -117,6 +117,8 @@ async def respond(request: Request, build, *, private: bool = False, variant=Non
     else:
         hit = (hit, web.cache.get("api-headers|" + etag) or {})
     cached, extra = hit
+    if cacheable and variant is None and not extra_stamp:  # one answer for every anonymous caller: the edge's
+        request.scope["uptake.edge"] = cached
     headers.update(extra)
     headers["vary"] += ", Accept-Encoding"
     return cached.response(request, headers)
