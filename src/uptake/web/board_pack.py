@@ -43,7 +43,7 @@ from uptake.store.db import session_scope
 from uptake.web import svg
 from uptake.web.access import Principal
 from uptake.web.methods import METHODS
-from uptake.web.pages.sections.profile import profile_context
+from uptake.web.profile_context import profile_context
 from uptake.web.pdf import css_string, print_styles
 from uptake.web.tables.base import Context
 from uptake.web.tables.forecasts import org_forecast_targets, org_forecasts

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from uptake.web.board_pack import pack_filename, render_board_pack
 from uptake.web.mission.common import mission_stamp
 from uptake.web.pages.common import web_of
-from uptake.web.pages.sections.profile import profile_context
+from uptake.web.profile_context import profile_context
 from uptake.web.pdf import PdfUnavailable, html_to_pdf
 from uptake.web.state import CachedBody
 from uptake.web.benchmarks import groups_stamp
