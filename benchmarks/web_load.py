@@ -117,14 +117,17 @@ def _is_mission(path: str) -> bool:
                             "/api/v1/assessments"))
 
 
-def start_compute(workspace: Path, bench_indicators: int | None) -> tuple[subprocess.Popen, float, Path]:
+def start_compute(workspace: Path, bench_indicators: int | None, nice: int = 0) -> tuple[subprocess.Popen, float, Path]:
     """`uptake compute` on the workspace in its own process (benchmarks/national_store.py's, with the
-    synthetic indicators' catalogue, for a national benchmark store)."""
+    synthetic indicators' catalogue, for a national benchmark store), at scheduling priority ``nice`` (a batch
+    job below the web server, as an operator would run it: `nice -n 10 uptake compute`)."""
     if bench_indicators:
         cmd = [sys.executable, str(BENCHMARKS / "national_store.py"), "compute", str(workspace),
                "--indicators", str(bench_indicators)]
     else:
         cmd = [sys.executable, "-m", "uptake.cli", "compute", "-w", str(workspace)]
+    if nice:
+        cmd = ["nice", "-n", str(nice), *cmd]
     log = Path(tempfile.mkstemp(prefix="uptake-load-compute-", suffix=".log")[1])
     with log.open("w") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -141,6 +144,19 @@ def finish_compute(compute: tuple[subprocess.Popen, float, Path], url: str) -> d
     log.unlink(missing_ok=True)
     return {"exit_code": code, "succeeded": code == 0, "seconds": round(seconds, 1),
             "still_running_when_the_load_ended": running_at_end_of_load, "output_tail": tail}
+
+
+def wait_for_switch(url: str, before: str, limit: float = 900.0) -> dict:
+    """After a compute: wait until the server serves another snapshot (its publication); what it built of it
+    ahead of the switch (``/healthz``'s ``prerender``)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        health = httpx.get(url + "/healthz", timeout=60).json()
+        if health["snapshot"] != before:
+            return {"switched_to": health["snapshot"], "switch_seen_after_compute_s": round(time.monotonic() - started, 1),
+                    "prerender": health.get("prerender")}
+        time.sleep(0.5)
+    return {"switched_to": None, "switch_seen_after_compute_s": None}
 
 
 def discover(url: str, mission: bool = True, bench_in_mix: int | None = None) -> list[str]:
@@ -391,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compute", action="store_true",
                         help="run `uptake compute` on the workspace while the load runs (with --workspace); the "
                              "report says how long it took and whether it succeeded")
+    parser.add_argument("--compute-nice", type=int, default=10,
+                        help="with --compute: the compute's niceness (0: the same priority as the server)")
     parser.add_argument("--no-mission", action="store_true", help="leave the mission's pages out of the mix")
     parser.add_argument("--verbose", action="store_true", help="print each URL's cold time while warming up")
     parser.add_argument("--bench-in-mix", type=int, default=10,
@@ -418,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()
         health_before = httpx.get(url + "/healthz", timeout=60).json()
         if args.compute:
-            compute = start_compute(args.workspace.resolve(), args.bench_indicators)
+            compute = start_compute(args.workspace.resolve(), args.bench_indicators, args.compute_nice)
         if engine == "wrk":
             summary = run_wrk(url, urls, args.clients, duration, args.seed)
         else:
@@ -440,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
             summary["server_memory_mib"] = server_memory_mib(process.pid)
         if compute is not None:
             summary["compute"] = finish_compute(compute, url)
+            summary["compute"]["nice"] = args.compute_nice
+            # the publication the compute made, and what the server built of it ahead of switching to it
+            summary["compute"].update(wait_for_switch(url, health_before["snapshot"]))
     finally:
         if compute is not None and compute[0].poll() is None:
             compute[0].terminate()

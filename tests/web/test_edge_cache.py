@@ -71,15 +71,43 @@ def test_signed_in_revalidating_and_bodied_requests_take_the_full_path(fresh_app
             assert other.get(url).status_code == 200  # anonymous again: the edge
 
 
-def test_answers_that_depend_on_the_workflow_database_are_never_kept_at_the_edge(fresh_app):
+def test_mission_answers_are_kept_at_the_edge_with_the_stamp_and_a_new_stamp_shows_on_the_next_request(
+        fresh_app, monkeypatch):
+    from uptake.web.mission import common as mission_common
+
     web = fresh_app.state.web
+    urls = ("/nsf", "/ratings", "/api/v1/ratings/watch-list")
     with TestClient(fresh_app) as client:
-        for url in ("/nsf", "/nsf", "/ratings", "/ratings"):
-            assert client.get(url).status_code == 200, url
+        first = {url: client.get(url) for url in urls}
+        assert all(response.status_code == 200 for response in first.values()), first
+        stamp = mission_common.mission_stamp(web)
         kept = [key for key in web.cache._data if key.startswith("edge|")]
-        assert not [key for key in kept if "|/nsf?" in key or "|/ratings?" in key]
-        assert client.get("/").status_code == 200
-        assert [key for key in web.cache._data if key.startswith("edge|") and key.endswith("|/?")]
+        for url in urls:
+            assert [key for key in kept if f"|{url}?" in key and key.endswith("|" + stamp)], url
+        # the edge reads the stamp for each request (the shared read) and answers from the kept copy
+        reads: list[str] = []
+        real_shared = web.shared
+
+        async def counting_shared(key, read):
+            reads.append(key)
+            return await real_shared(key, read)
+
+        monkeypatch.setattr(web, "shared", counting_shared)
+        monkeypatch.setattr(web, "cached_page", lambda *a, **k: (_ for _ in ()).throw(AssertionError("full path")))
+        again = client.get("/nsf")
+        assert again.status_code == 200 and again.content == first["/nsf"].content and len(reads) == 1
+        # another stamp (something public of the mission changed): the edge has nothing for it, the full path
+        # builds the page again
+        monkeypatch.setattr(mission_common, "mission_stamp", lambda _web: stamp + "-changed")
+        with pytest.raises(AssertionError, match="full path"):
+            client.get("/nsf")
+        monkeypatch.undo()
+        assert client.get("/nsf").status_code == 200
+
+
+def _switch_to(web, monkeypatch, version: str) -> None:
+    monkeypatch.setattr(type(web.snapshots), "published", property(
+        lambda self: type("S", (), {"version": version})()), raising=False)
 
 
 def test_a_new_snapshot_empties_the_edge(fresh_app, monkeypatch):
@@ -87,10 +115,70 @@ def test_a_new_snapshot_empties_the_edge(fresh_app, monkeypatch):
     with TestClient(fresh_app) as client:
         client.get("/")
         assert any(key.startswith("edge|") for key in web.cache._data)
-        monkeypatch.setattr(type(web.snapshots), "current", property(
-            lambda self: type("S", (), {"version": "another"})()), raising=False)
+        _switch_to(web, monkeypatch, "another")
         web.fresh_cache()
         assert not any(key.startswith("edge|") for key in web.cache._data)
+
+
+def test_pages_of_a_new_snapshot_built_ahead_of_the_switch_are_served_after_it(fresh_app, monkeypatch):
+    """Web.prerender: the most requested anonymous answers are asked again of the whole app with the new
+    snapshot as the one read, on the server's event loop, while everyone else still reads the old; after the
+    switch they are answered from the cache (the edge) with what the full path gives for the new snapshot."""
+    import dataclasses
+
+    web = fresh_app.state.web
+    urls = [*PUBLIC, "/nsf", "/api/v1/ratings/watch-list"]
+    with TestClient(fresh_app) as client:
+        for url in urls:
+            assert client.get(url).status_code == 200, url
+        assert client.get("/").status_code == 200  # the most requested: built first
+        old = web.snapshots.current
+        new = dataclasses.replace(old, version=old.version + "-next", memo={})
+
+        web.prerender(new)  # in this thread, as the reload thread calls it (it waits for the event loop)
+        assert web.last_prerender["built"] == len(set(urls)) and web.last_prerender["version"] == new.version
+        assert web.snapshots.current is old  # nobody was switched
+        ahead = [key for key in web.cache._data if f"|{new.version}|" in f"|{key}|"]
+        assert [key for key in ahead if key.startswith("edge|") and key.endswith("|/?")]
+        # the switch: the old snapshot's entries go, the new one's stay, and every URL is answered at the edge
+        monkeypatch.setattr(web.snapshots, "_snapshot", new)
+        monkeypatch.setattr(web.snapshots, "_checked_at", float("inf"))
+        web.fresh_cache()
+        assert not [key for key in web.cache._data if f"|{old.version}|" in f"|{key}|"]
+        assert [key for key in web.cache._data if f"|{new.version}|" in f"|{key}|"] == ahead
+        plain = [url for url in urls if url not in ("/nsf", "/api/v1/ratings/watch-list")]
+        with pytest.MonkeyPatch.context() as refused:
+            _full_path_refused(web, refused)
+            from_the_edge = {url: client.get(url) for url in plain}
+        # what the full path builds for the new snapshot now is what was built ahead of the switch
+        web.cache.clear()
+        for url in plain:
+            again = client.get(url)
+            assert from_the_edge[url].status_code == 200 and again.status_code == 200, url
+            assert from_the_edge[url].content == again.content, url
+        for url in ("/nsf", "/api/v1/ratings/watch-list"):  # these read the mission's stamp: the full path's
+            assert client.get(url).status_code == 200
+
+
+def test_no_prerender_without_a_running_server_or_with_it_switched_off(fresh_app, demo):
+    import dataclasses
+
+    from uptake.web.app import create_app
+    from uptake.web.settings import WebSettings
+
+    import workspace_builder
+
+    web = fresh_app.state.web
+    new = dataclasses.replace(web.snapshots.current, version="next", memo={})
+    web.prerender(new)  # no request has been served: no event loop to build on
+    assert web.last_prerender["built"] == 0
+    app = create_app(demo.workspace, catalogue=demo.built.catalogue, boundaries=workspace_builder.boundaries,
+                     secret_key="test-secret-key-" + "x" * 32, settings=WebSettings(prerender_seconds=0))
+    with TestClient(app) as client:
+        assert client.get("/").status_code == 200
+        app.state.web.prerender(new)
+        assert app.state.web.last_prerender["built"] == 0
+        assert not [key for key in app.state.web.cache._data if "|next|" in f"|{key}|"]
 
 
 def test_the_edge_can_be_switched_off(demo, monkeypatch):

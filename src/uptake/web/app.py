@@ -7,6 +7,8 @@ users, tokens and the audit log are in the workflow database.
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,6 +63,7 @@ def _default_boundaries(level: str) -> dict | None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
+    app.state.web.loop = asyncio.get_running_loop()  # where a new snapshot's pages are built ahead of the switch
     yield
     app.state.web.engine.dispose()
 
@@ -110,6 +113,8 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
     )
     app.state.web = web
+    web.app = app
+    web.snapshots.before_switch = web.prerender
     # Added innermost first. Outermost: the client's real address and scheme (so HSTS and Secure cookies
     # follow a trusted TLS proxy); security headers on every answer; then the size and path limits, before
     # any session is read or body parsed.

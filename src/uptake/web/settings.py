@@ -18,6 +18,14 @@ UPTAKE_MIGRATE_ON_START        migrate the workflow database at start-up instead
 UPTAKE_EDGE_CACHE              answer repeated anonymous GETs of public pages and API answers       true
                                before the middlewares and routing (uptake.web.edge); false sends
                                every request the full path (the load benchmark's baseline)
+UPTAKE_CACHE_MB                megabytes of built pages and API answers kept for anonymous          256
+                               visitors (per server process; the old snapshot's and the new one's
+                               while a new snapshot is being prerendered)
+UPTAKE_PRERENDER_SECONDS       when a compute publishes new results, how long the server may spend  300
+                               building the most requested anonymous pages and answers of the new
+                               snapshot before it switches to it (the old one is served meanwhile);
+                               0 switches at once and builds each page on its first request
+UPTAKE_PRERENDER_MAX           at most this many of them, the most requested first                  3000
 =============================  ===================================================================  ==========
 """
 
@@ -43,6 +51,9 @@ class WebSettings(BaseSettings):
     session_refresh_after: int = Field(default=60, ge=0)
     migrate_on_start: bool = False
     edge_cache: bool = True
+    cache_mb: int = Field(default=256, ge=1)
+    prerender_seconds: float = Field(default=300.0, ge=0)
+    prerender_max: int = Field(default=3000, ge=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

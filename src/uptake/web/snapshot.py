@@ -42,8 +42,9 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,10 @@ from uptake.results.schema import SNAPSHOT_TABLES, SNAPSHOT_VIEWS
 log = logging.getLogger(__name__)
 
 RELOAD_CHECK_SECONDS = 2.0
+
+#: the snapshot this context reads instead of the current one: set while the pages of a new snapshot are built
+#: before the switch to it (``SnapshotHolder.serving``); None everywhere else
+_SERVING: ContextVar["Snapshot | None"] = ContextVar("uptake_snapshot_serving", default=None)
 
 
 @dataclass
@@ -300,6 +305,9 @@ class SnapshotHolder:
         self._signature = _file_signature(self.path)
         self._snapshot = self._load_or_empty()
         self._checked_at = time.monotonic()
+        #: called with a newly loaded snapshot in the background reload, before readers are switched to it
+        #: (the web builds the new snapshot's most requested pages there: ``Web.prerender``)
+        self.before_switch: Callable[[Snapshot], None] | None = None
 
     def _remove_current(self) -> None:
         _remove(self._snapshot.file)
@@ -314,6 +322,15 @@ class SnapshotHolder:
 
     @property
     def current(self) -> Snapshot:
+        """The snapshot readers see: the published one, or in a context under ``serving``, that one."""
+        serving = _SERVING.get()
+        if serving is not None:
+            return serving
+        return self.published
+
+    @property
+    def published(self) -> Snapshot:
+        """The snapshot every reader is switched to (a reload is started when the store file has changed)."""
         now = time.monotonic()
         if now - self._checked_at >= self.check_seconds:
             self._checked_at = now
@@ -321,10 +338,21 @@ class SnapshotHolder:
                 self._start_reload()
         return self._snapshot
 
-    def reload(self) -> Snapshot:
+    @contextmanager
+    def serving(self, snapshot: Snapshot) -> Iterator[Snapshot]:
+        """Within this context (and the threads it starts with a copy of it), ``current`` is ``snapshot``."""
+        token = _SERVING.set(snapshot)
+        try:
+            yield snapshot
+        finally:
+            _SERVING.reset(token)
+
+    def reload(self, prepare: bool = False) -> Snapshot:
         """Reload now, in this thread (tests and the command line use this). When the store's content key is
         the current snapshot's (the file changed, what readers see did not: a compute's staging writes),
-        the current snapshot stays, with its version and its cached pages."""
+        the current snapshot stays, with its version and its cached pages. With ``prepare``, a new snapshot
+        is given to ``before_switch`` before readers are switched to it (a failure there is logged, and
+        the switch happens anyway)."""
         signature = _file_signature(self.path)
         key = read_content_key(self.path)
         with self._lock:
@@ -334,6 +362,11 @@ class SnapshotHolder:
                 self._signature = signature
             return current
         snapshot = load_snapshot(self.path, self.directory)
+        if prepare and self.before_switch is not None:
+            try:
+                self.before_switch(snapshot)
+            except Exception:  # the switch must not wait on, or fail with, the pages built ahead of it
+                log.exception("building pages of the new snapshot ahead of the switch failed")
         with self._lock:
             old, self._snapshot, self._signature = self._snapshot, snapshot, signature
         if old is not snapshot:
@@ -350,7 +383,7 @@ class SnapshotHolder:
     def _reload_in_background(self) -> None:
         try:
             before = self._snapshot
-            if self.reload() is not before:
+            if self.reload(prepare=True) is not before:
                 log.info("reloaded the analytics store snapshot from %s", self.path)
         except duckdb.Error as exc:
             log.info("analytics store busy (%s); will retry", exc)

@@ -8,8 +8,10 @@ import asyncio
 import gzip
 import hashlib
 import json
+import logging
 import threading
-from collections import OrderedDict
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +39,8 @@ from uptake.web.settings import WebSettings
 from uptake.web.snapshot import SnapshotHolder
 from uptake.workspace import Workspace
 
-#: bytes of rendered pages and API answers kept for anonymous visitors
-CACHE_BYTES = 128 * 1024 * 1024
+log = logging.getLogger(__name__)
+
 BoundaryLoader = Callable[[str], dict | None]
 
 
@@ -107,6 +109,20 @@ class LRUCache:
             self._data.clear()
             self.size = 0
 
+    def retain(self, keep: Callable[[str], bool]) -> int:
+        """Drop every entry whose key ``keep`` refuses; the number dropped."""
+        with self._lock:
+            dropped = [key for key in self._data if not keep(key)]
+            for key in dropped:
+                self.size -= self._data.pop(key)[1]
+            return len(dropped)
+
+
+#: a request the edge answered or kept, as needed to ask it again: (scheme, host, HTMX partial, path, query)
+HotRequest = tuple[str, str, bool, str, str]
+#: how many different requests are counted for ``Web.prerender`` (the rest are not counted)
+HOT_LIMIT = 20_000
+
 
 class Web:
     """Everything a request handler needs, shared by the whole app (``app.state.web``)."""
@@ -128,8 +144,15 @@ class Web:
         self.snapshots = snapshots
         self.assets = assets
         self.boundaries = boundaries
-        self.cache = LRUCache(CACHE_BYTES)
+        self.cache = LRUCache(self.settings.cache_mb * 1024 * 1024)
         self._cache_version: str | None = None
+        #: how often each anonymous request the edge could keep was asked for (what ``prerender`` builds)
+        self.hot: Counter[HotRequest] = Counter()
+        #: the ASGI app and its event loop (``create_app`` and the first request set them), for ``prerender``
+        self.app: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        #: what the last ``prerender`` did (reported at /healthz)
+        self.last_prerender: dict[str, Any] = {}
         self._descendants: dict[tuple[str, str], list[str]] = {}
         #: reads in flight that requests share (``shared``), by key
         self._flights: dict[str, asyncio.Future] = {}
@@ -176,12 +199,56 @@ class Web:
         return await asyncio.shield(task)
 
     def fresh_cache(self) -> LRUCache:
-        """The response cache, emptied whenever the results snapshot has changed."""
-        version = self.snapshots.current.version
+        """The response cache, emptied whenever the results snapshot has changed, but for what was built for
+        the new snapshot before the switch to it (``prerender``): every key names its snapshot's version
+        between bars (``page``: ``{version}|...``, the edge's ``edge|{version}|...``, ``api|{version}|...``)."""
+        version = self.snapshots.published.version
         if version != self._cache_version:
-            self.cache.clear()
+            mark = f"|{version}|"
+            self.cache.retain(lambda key: mark in f"|{key}|")
             self._cache_version = version
         return self.cache
+
+    # -------------------------------------------------------------- building a new snapshot's pages ahead
+    def prerender(self, snapshot: Any) -> None:
+        """Build the most requested anonymous pages and API answers for ``snapshot`` before readers are
+        switched to it (``SnapshotHolder.before_switch``; runs in the reload thread, which waits for it).
+
+        Each is asked of the whole app, as a visitor would, one after another on the server's event loop with
+        ``snapshots.serving(snapshot)``: the answers land in the response cache and the edge under the new
+        version's keys, and the switch keeps them. Meanwhile every visitor is served the old snapshot's pages,
+        so a publication costs them no cold builds (before: every page was built again on its first request
+        after the switch, all at once under load). Bounded by UPTAKE_PRERENDER_SECONDS and
+        UPTAKE_PRERENDER_MAX; what is left is built on its first request as before."""
+        budget, limit = self.settings.prerender_seconds, self.settings.prerender_max
+        loop = self.loop
+        if budget <= 0 or limit <= 0 or loop is None or self.app is None or loop.is_closed() or not loop.is_running():
+            self.last_prerender = {"version": snapshot.version, "built": 0, "asked": 0, "seconds": 0.0}
+            return
+        started = time.monotonic()
+        future = asyncio.run_coroutine_threadsafe(self._prerender(snapshot, limit, started + budget), loop)
+        try:
+            built, asked = future.result(timeout=budget + 60)
+        except Exception:
+            future.cancel()
+            raise
+        seconds = time.monotonic() - started
+        self.last_prerender = {"version": snapshot.version, "built": built, "asked": asked, "seconds": round(seconds, 3)}
+        log.info("built %d of %d pages of snapshot %s ahead of the switch in %.1f s", built, asked,
+                 snapshot.version, seconds)
+
+    async def _prerender(self, snapshot: Any, limit: int, deadline: float) -> tuple[int, int]:
+        # read on the event loop, which is where the edge counts requests
+        wanted = [request for request, _ in self.hot.most_common(limit)]
+        built = asked = 0
+        with self.snapshots.serving(snapshot):
+            for request in wanted:
+                if time.monotonic() >= deadline:
+                    break
+                asked += 1
+                if await _ask(self.app, request):
+                    built += 1
+        return built, asked
 
     # -------------------------------------------------------------- who is asking
     def descendants(self, code: str) -> list[str]:
@@ -268,7 +335,8 @@ class Web:
             response.headers["cache-control"] = "private, no-store"
             response.headers["vary"] = "HX-Request, Cookie"
             return response
-        stamp = await self.shared(f"variant:{id(variant.__code__)}", variant) if variant is not None else ""
+        shared_key = f"variant:{id(variant.__code__)}" if variant is not None else ""
+        stamp = await self.shared(shared_key, variant) if variant is not None else ""
         key = f"{self.snapshots.current.version}|{stamp}|{int(partial)}|{request.url.path}?{request.url.query}"
         hit = self.fresh_cache().get(key)
         if hit is None:
@@ -287,11 +355,41 @@ class Web:
             if not isinstance(hit, CachedBody):
                 return hit
         headers = {"etag": hit.etag, "cache-control": "no-cache", "vary": "HX-Request, Cookie, Accept-Encoding"}
-        if variant is None:  # the same for every anonymous visitor of this snapshot: the edge may answer it
-            request.scope["uptake.edge"] = hit
+        # the same for every anonymous visitor of this snapshot (and of this stamp of the workflow database's
+        # state, which the edge reads again for each request): the edge may answer it
+        request.scope["uptake.edge"] = hit
+        if variant is not None:
+            request.scope["uptake.edge.variant"] = (shared_key, variant, stamp)
         if request.headers.get("if-none-match") == hit.etag:
             return Response(status_code=304, headers=headers)
         return hit.response(request, headers)
+
+
+async def _ask(app: Any, request: HotRequest) -> bool:
+    """GET ``request`` of the ASGI ``app`` as an anonymous visitor; whether it answered 200."""
+    scheme, host, partial, path, query = request
+    headers = [(b"host", host.encode("latin-1")), (b"accept-encoding", b"gzip"), (b"user-agent", b"uptake-prerender")]
+    if partial:
+        headers.append((b"hx-request", b"true"))
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
+             "method": "GET", "scheme": scheme, "path": path, "raw_path": path.encode("utf-8"),
+             "query_string": query.encode("latin-1"), "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 0), "server": ("127.0.0.1", 80), "state": {}}
+    status: list[int] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    try:
+        await app(scope, receive, send)
+    except Exception:  # a page that fails to build now fails for its first visitor as before
+        log.warning("building %s ahead of the switch failed", path, exc_info=True)
+        return False
+    return status == [200]
 
 
 def _chart_json(spec: Any) -> str:

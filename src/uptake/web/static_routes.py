@@ -80,4 +80,5 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "snapshot": snapshot.version, "publication": snapshot.publication,
                          "tables": sorted(snapshot.tables),
                          "cache": {"entries": len(cache), "bytes": cache.size, "max_bytes": cache.max_bytes,
-                                   "hits": cache.hits, "misses": cache.misses, "evictions": cache.evictions}})
+                                   "hits": cache.hits, "misses": cache.misses, "evictions": cache.evictions},
+                         "prerender": web.last_prerender})

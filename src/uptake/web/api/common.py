@@ -91,8 +91,9 @@ async def respond(request: Request, build, *, private: bool = False, variant=Non
     ``extra_stamp`` is such a stamp the caller read for this principal (their groups, for a group benchmark)."""
     web = web_of(request)
     principal = await web.principal_async(request)
-    stamp = await web.shared(f"variant:{id(variant.__code__)}", variant) if variant is not None else ""
-    stamp += extra_stamp
+    shared_key = f"variant:{id(variant.__code__)}" if variant is not None else ""
+    variant_stamp = await web.shared(shared_key, variant) if variant is not None else ""
+    stamp = variant_stamp + extra_stamp
     etag = _etag(request, principal, stamp)
     headers = {"etag": etag, "cache-control": "private, no-cache" if (private or principal.signed_in) else "no-cache",
                "vary": "Authorization, Cookie"}
@@ -100,25 +101,30 @@ async def respond(request: Request, build, *, private: bool = False, variant=Non
         return Response(status_code=304, headers=headers)
     # Published answers are the same for every anonymous caller until the results change: keep them.
     cacheable = not principal.signed_in and not private
-    hit = web.fresh_cache().get("api|" + etag) if cacheable else None
+    # the key names the snapshot's version (the ETag hashes it) so the answers built for a new snapshot
+    # ahead of the switch to it are kept by the switch (``Web.fresh_cache``)
+    key = f"{web.snapshots.current.version}|{etag}"
+    hit = web.fresh_cache().get("api|" + key) if cacheable else None
     if hit is None:
         def build_and_keep() -> tuple[CachedBody, dict]:
             payload, extra = build(principal)
             body = json.dumps(_clean(payload), separators=(",", ":")).encode("utf-8")
             made = (CachedBody.of(body, "application/json", etag), extra)
             if cacheable:
-                web.cache.put("api|" + etag, made[0])
-                web.cache.put("api-headers|" + etag, extra)
+                web.cache.put("api|" + key, made[0])
+                web.cache.put("api-headers|" + key, extra)
             return made
 
         # concurrent anonymous callers of an answer not yet built share one build (the ETag names the answer
         # and the principal's view of it); a signed-in caller's answer is built for them alone
         hit = await (web.shared("api:" + etag, build_and_keep) if cacheable else run_in_threadpool(build_and_keep))
     else:
-        hit = (hit, web.cache.get("api-headers|" + etag) or {})
+        hit = (hit, web.cache.get("api-headers|" + key) or {})
     cached, extra = hit
-    if cacheable and variant is None and not extra_stamp:  # one answer for every anonymous caller: the edge's
+    if cacheable and not extra_stamp:  # one answer for every anonymous caller (of this stamp): the edge's
         request.scope["uptake.edge"] = cached
+        if variant is not None:
+            request.scope["uptake.edge.variant"] = (shared_key, variant, variant_stamp)
     headers.update(extra)
     headers["vary"] += ", Accept-Encoding"
     return cached.response(request, headers)
