@@ -475,6 +475,45 @@ def test_publishing_ratings_shows_on_the_next_anonymous_request(own_site) -> Non
     assert "TA999" in client.get("/availability").text
 
 
+def test_the_public_mission_api_is_kept_for_anonymous_callers_until_the_mission_changes(own_site,
+                                                                                        monkeypatch) -> None:
+    """/api/v1/ratings, /nsf, /nsf/{id} and /assessments: built once per snapshot and mission stamp for callers
+    who are not signed in (an ETag and 304), for each request for a signed-in caller; publishing shows at once."""
+    from uptake.web.mission import api as mission_api
+
+    client, tokens = own_site
+    engine = client.app.state.web.engine
+    built: list[int] = []
+    real = mission_api.ratings_table
+    monkeypatch.setattr(mission_api, "ratings_table", lambda *a, **k: built.append(1) or real(*a, **k))
+    first = client.get("/api/v1/ratings?level=icb")
+    assert first.status_code == 200 and first.headers.get("etag") and first.json()["total"] == 0
+    assert client.get("/api/v1/ratings?level=icb").json() == first.json()
+    assert client.get("/api/v1/ratings?level=icb", headers={"if-none-match": first.headers["etag"]}).status_code == 304
+    assert len(built) == 1
+    admin = tokens["admin@england.nhs.uk"]
+    for _ in range(2):
+        mine = client.get("/api/v1/ratings?level=icb", headers=admin)
+        assert mine.status_code == 200 and mine.headers["cache-control"].startswith("private")
+    assert len(built) == 3  # a signed-in caller's answer is built for them each time
+    assert client.get("/api/v1/ratings?status=draft").status_code == 403  # refused, not kept
+    with session_scope(engine) as session:
+        review_ratings(session, ADMIN, level="icb")
+        publish_ratings(session, ADMIN, level="icb")
+    after = client.get("/api/v1/ratings?level=icb")
+    assert after.json()["total"] > 0 and after.headers["etag"] != first.headers["etag"]
+    for url in ("/api/v1/nsf", "/api/v1/nsf/stroke", "/api/v1/assessments"):
+        one = client.get(url)
+        assert one.status_code == 200 and one.headers.get("etag"), url
+        assert client.get(url, headers={"if-none-match": one.headers["etag"]}).status_code == 304, url
+    listed = len(client.get("/api/v1/assessments").json())
+    added = client.post("/api/v1/assessments", headers=admin, json={
+        "innovation": "thrombolysis", "body": "NICE", "decision": "recommended", "decided_on": "2020-01-01",
+        "reference": "TA998"})
+    assert added.status_code == 201, added.text
+    assert len(client.get("/api/v1/assessments").json()) == listed + 1
+
+
 def test_the_mission_stamp_changes_with_what_the_public_sees(own_site) -> None:
     from uptake.mission.stamp import published_stamp
 

@@ -202,36 +202,49 @@ def _frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # --- frameworks and attainment ---------------------------------------------------------------------------
 
 
-@router.get("/nsf", summary="National Service Frameworks")
-def nsf_list(request: Request) -> list[dict[str, Any]]:
-    who = _who(request)
-    with _db(request) as session:
-        return [_json(vars(s)) for s in list_frameworks(session) if may_see_framework(who, s.status)]
+@router.get("/nsf", summary="National Service Frameworks", responses=ETAG_RESPONSES,
+            response_model=list[dict[str, Any]])
+async def nsf_list(request: Request) -> Response:
+    def build(_principal) -> tuple[list[dict[str, Any]], dict]:
+        who = _who(request)
+        with _db(request) as session:
+            return [_json(vars(s)) for s in list_frameworks(session) if may_see_framework(who, s.status)], {}
+
+    return await respond(request, build, variant=_stamp_of(request))
 
 
 @router.get("/nsf/{framework_id}", summary="A framework version and the history of its versions",
-            responses=responses(404))
-def nsf_show(request: Request, framework_id: str,
-             version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> dict[str, Any]:
-    who = _who(request)
-    with _db(request) as session:
-        row = framework_version(session, framework_id, version)
-        if not may_see_framework(who, row.status):
-            raise HTTPException(404, f"no framework {framework_id!r}")
-        history = [
-            {"version": v.version, "status": v.status, "loaded_at": v.loaded_at.isoformat(), "loaded_by": v.loaded_by,
-             "changes": v.changes}
-            for v in framework_history(session, framework_id) if may_see_framework(who, v.status)
-        ]
-        return {"definition": row.definition, "versions": history}
+            responses={**responses(404), **ETAG_RESPONSES}, response_model=dict[str, Any])
+async def nsf_show(request: Request, framework_id: str,
+                   version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    def build(_principal) -> tuple[dict[str, Any], dict]:
+        who = _who(request)
+        with _db(request) as session:
+            row = framework_version(session, framework_id, version)
+            if not may_see_framework(who, row.status):
+                raise HTTPException(404, f"no framework {framework_id!r}")
+            history = [
+                {"version": v.version, "status": v.status, "loaded_at": v.loaded_at.isoformat(),
+                 "loaded_by": v.loaded_by, "changes": v.changes}
+                for v in framework_history(session, framework_id) if may_see_framework(who, v.status)
+            ]
+            return {"definition": row.definition, "versions": history}, {}
+
+    return await respond(request, build, variant=_stamp_of(request))
+
+
+def _stamp_of(request: Request) -> Callable[[], str]:
+    """The mission's published state (uptake.web.mission.common.mission_stamp), for ``respond``'s key: an answer
+    from the workflow database is kept for anonymous callers until that state changes."""
+    web = _web(request)
+    return lambda: mission_stamp(web)
 
 
 async def _cached(request: Request, build: Callable[[], Any]) -> Response:
     """A public answer from the results snapshot through the web's cache (uptake.web.api.common.respond): kept
     per snapshot and per stamp of the mission's published state (frameworks, ratings), so an anonymous
     caller's repeat costs no query and a change in either is seen on the next request."""
-    web = _web(request)
-    return await respond(request, lambda _principal: (build(), {}), variant=lambda: mission_stamp(web))
+    return await respond(request, lambda _principal: (build(), {}), variant=_stamp_of(request))
 
 
 @router.get("/nsf/{framework_id}/attainment", summary="Attainment of a framework's commitments (result_attainment)",
@@ -280,17 +293,22 @@ def _published_or_404(request: Request, framework_id: str) -> None:
 
 
 @router.get("/ratings", summary="Innovation ratings with their traces (published unless a national admin asks)",
-            responses=responses(400, 403, d400="The status is not one of published, reviewed, draft or all",
-                                d403="Only a national admin sees ratings that are not published"))
-def ratings(
+            responses={**responses(400, 403, d400="The status is not one of published, reviewed, draft or all",
+                                   d403="Only a national admin sees ratings that are not published"),
+                       **ETAG_RESPONSES}, response_model=dict[str, Any])
+async def ratings(
     request: Request, level: str | None = None, period: dt.date | None = None, org_code: str | None = None,
     status: str = "published", run: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None, page: Page = 1,
     per_page: PerPage = 100,
-) -> dict[str, Any]:
-    with _db(request) as session, _web(request).snapshots.cursor() as (_, shown):
-        frame = ratings_table(session, _who(request), status=status, run_id=run, level=level, period=period,
-                              org_code=org_code, results=shown)  # a run whose publication never was: hidden
-    return _page(_frame_rows(frame), page, per_page)
+) -> Response:
+    def build(_principal) -> tuple[dict[str, Any], dict]:
+        with _db(request) as session, _web(request).snapshots.cursor() as (_, shown):
+            frame = ratings_table(session, _who(request), status=status, run_id=run, level=level, period=period,
+                                  org_code=org_code, results=shown)  # a run whose publication never was: hidden
+        return _page(_frame_rows(frame), page, per_page), {}
+
+    # kept per snapshot and mission stamp for anonymous callers (the stamp changes when ratings are published)
+    return await respond(request, build, variant=_stamp_of(request))
 
 
 @router.get("/ratings/watch-list", summary="The decertification watch list", responses={**responses(404), **ETAG_RESPONSES},
@@ -396,10 +414,14 @@ for _action in ("submit", "accept", "challenge", "resubmit", "publish"):
 # --- value assessment -------------------------------------------------------------------------------------
 
 
-@router.get("/assessments", summary="Value assessments, with due dates and duplicates")
-def assessments(request: Request) -> list[dict[str, Any]]:
-    with _db(request) as session:
-        return [_json(r) for r in _frame_rows(assessments_frame(session))]
+@router.get("/assessments", summary="Value assessments, with due dates and duplicates", responses=ETAG_RESPONSES,
+            response_model=list[dict[str, Any]])
+async def assessments(request: Request) -> Response:
+    def build(_principal) -> tuple[list[dict[str, Any]], dict]:
+        with _db(request) as session:
+            return [_json(r) for r in _frame_rows(assessments_frame(session))], {}
+
+    return await respond(request, build, variant=_stamp_of(request))
 
 
 @router.post("/assessments", status_code=201, summary="Record a value assessment",
