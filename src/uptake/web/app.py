@@ -47,7 +47,7 @@ from uptake.web.models import value as value_page
 from uptake.web.security import SecurityHeadersMiddleware, SessionMiddleware, load_secret_key
 from uptake.web.settings import WebSettings
 from uptake.web.snapshot import SnapshotHolder
-from uptake.web.state import BoundaryLoader, Web
+from uptake.web.state import BoundaryLoader, Web, freeze_heap
 from uptake.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def _default_boundaries(level: str) -> dict | None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     app.state.web.loop = asyncio.get_running_loop()  # where a new snapshot's pages are built ahead of the switch
+    freeze_heap(collect=True)
     yield
     app.state.web.engine.dispose()
 
