@@ -146,6 +146,51 @@ def finish_compute(compute: tuple[subprocess.Popen, float, Path], url: str) -> d
             "still_running_when_the_load_ended": running_at_end_of_load, "output_tail": tail}
 
 
+class Timeline:
+    """A probe beside the load: every half second it asks ``/healthz`` (never cached: the full path) and notes
+    how long the answer took and which snapshot the server was on, so a slow stretch can be placed against the
+    compute, the prerender and the switch."""
+
+    def __init__(self, url: str, every: float = 0.5):
+        import threading
+
+        self.url, self.every, self.samples = url, every, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "Timeline":
+        self.started = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self._stop.is_set():
+                asked = time.monotonic()
+                try:
+                    health = client.get("/healthz").json()
+                    snapshot, prerender = health["snapshot"], health.get("prerender") or {}
+                    prerender = (prerender.get("version"), "running" if prerender.get("running") else "done")
+                except (httpx.HTTPError, ValueError):
+                    snapshot = prerender = None
+                took = time.monotonic() - asked
+                self.samples.append({"t_s": round(asked - self.started, 2), "ms": round(took * 1000, 1),
+                                     "snapshot": snapshot, "prerendered": prerender})
+                self._stop.wait(max(0.0, self.every - took))
+
+    def summary(self) -> dict:
+        if not self.samples:
+            return {}
+        slow = sorted(self.samples, key=lambda x: -x["ms"])[:10]
+        switches = [b for a, b in zip(self.samples, self.samples[1:]) if a["snapshot"] != b["snapshot"]]
+        return {"probes": len(self.samples), "probe_p50_ms": statistics.median(x["ms"] for x in self.samples),
+                "slowest": slow, "switches": switches}
+
+
 def wait_for_switch(url: str, before: str, limit: float = 900.0) -> dict:
     """After a compute: wait until the server serves another snapshot (its publication); what it built of it
     ahead of the switch (``/healthz``'s ``prerender``)."""
@@ -437,10 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         health_before = httpx.get(url + "/healthz", timeout=60).json()
         if args.compute:
             compute = start_compute(args.workspace.resolve(), args.bench_indicators, args.compute_nice)
-        if engine == "wrk":
-            summary = run_wrk(url, urls, args.clients, duration, args.seed)
-        else:
-            summary = asyncio.run(run_load(url, urls, args.clients, duration, args.seed))
+        with Timeline(url) as timeline:
+            if engine == "wrk":
+                summary = run_wrk(url, urls, args.clients, duration, args.seed)
+            else:
+                summary = asyncio.run(run_load(url, urls, args.clients, duration, args.seed))
+        summary["timeline"] = timeline.summary()
         summary["load_average_before"] = [round(x, 2) for x in load_before]
         summary["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         health_after = httpx.get(url + "/healthz", timeout=60).json()

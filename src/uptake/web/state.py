@@ -227,7 +227,8 @@ class Web:
         """Build the most requested anonymous pages and API answers for ``snapshot`` before readers are
         switched to it (``SnapshotHolder.before_switch``; runs in the reload thread, which waits for it).
 
-        Each is asked of the whole app, as a visitor would, one after another on the server's event loop with
+        Each is asked of the whole app, as a visitor would, one after another (paced: after each, as long again
+        without building) on the server's event loop with
         ``snapshots.serving(snapshot)``: the answers land in the response cache and the edge under the new
         version's keys, and the switch keeps them. Meanwhile every visitor is served the old snapshot's pages,
         so a publication costs them no cold builds (before: every page was built again on its first request
@@ -239,6 +240,7 @@ class Web:
             self.last_prerender = {"version": snapshot.version, "built": 0, "asked": 0, "seconds": 0.0}
             return
         started = time.monotonic()
+        self.last_prerender = {"version": snapshot.version, "running": True}
         future = asyncio.run_coroutine_threadsafe(self._prerender(snapshot, limit, started + budget), loop)
         try:
             built, asked = future.result(timeout=budget + 60)
@@ -260,8 +262,12 @@ class Web:
                 if time.monotonic() >= deadline:
                     break
                 asked += 1
+                began = time.monotonic()
                 if await _ask(self.app, request):
                     built += 1
+                # paced: as long again without building, so visitors' requests get at least half of the server
+                # (a build holds the interpreter while it renders) and the switch waits instead of them
+                await asyncio.sleep(min(time.monotonic() - began, max(0.0, deadline - time.monotonic())))
         return built, asked
 
     # -------------------------------------------------------------- who is asking
