@@ -190,13 +190,21 @@ POINTS = ResultTable(
         f"ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, ci998_high:{_F}, percent_rank:{_F}, decile:{_T}, "
         f"comparison:{_T}, comparison_plain:{_T}, comparison_method:{_T}, funnel_lower95:{_F}, "
         f"funnel_upper95:{_F}, funnel_lower998:{_F}, funnel_upper998:{_F}, funnel_z:{_F}, funnel_band:{_T}, "
-        f"funnel_side:{_T}, spc_segment:SMALLINT, spc_centre:{_F}, spc_moving_range:{_F}, "
-        f"spc_mean_moving_range:{_F}, spc_outside_limits:{_T}, spc_trend:{_T}, spc_two_of_three:{_T}, "
+        f"spc_segment:SMALLINT, spc_moving_range:{_F}, spc_outside_limits:{_T}, spc_trend:{_T}, "
+        f"spc_two_of_three:{_T}, "
         f"spc_shift:{_T}, spc_direction:{_T}, spc_rule:{_T}, spc_special_cause:{_T}, spc_reference:{_F}, "
         f"cusum_increase:{_F}, cusum_decrease:{_F}, cusum_threshold_increase:{_F}, "
         f"cusum_threshold_decrease:{_F}, cusum_alert:{_T}, peer_value:{_F}"
     ),
     ("indicator_id", "org_id", "period"),
+)
+#: The constants of each SPC segment (a series' points between new limits), stored once per segment rather
+#: than on every point: the charted mean and mR-bar. The result_spc view joins them on by
+#: (indicator_id, org_id, result_points.spc_segment).
+SPC_SEGMENTS = ResultTable(
+    "result_spc_segments",
+    _cols(f"indicator_id:SMALLINT, org_id:{_I}, segment:SMALLINT, centre:{_F}, mean_moving_range:{_F}"),
+    ("indicator_id", "org_id", "segment"),
 )
 
 DECILES = ResultTable(
@@ -270,6 +278,13 @@ _POINT_JOIN = (
     "JOIN result_organisations AS o USING (org_id)"
 )
 _VALUE = "CASE WHEN p.denominator > 0 THEN p.numerator / p.denominator END"
+#: result_funnel.side from the band and the 95% limits, as uptake.pipeline.funnel judges it: above the upper
+#: limit "high", below the lower "low", "" within them or where the point is not compared (band 3)
+_SIDE = (
+    f"CASE WHEN p.funnel_band = {FUNNEL_BAND.index('not compared')} THEN '' "
+    f"WHEN p.numerator / p.denominator > p.funnel_upper95 THEN '{FUNNEL_SIDE[1]}' "
+    f"WHEN p.numerator / p.denominator < p.funnel_lower95 THEN '{FUNNEL_SIDE[2]}' ELSE '' END"
+)
 
 
 def _f(x: float) -> str:
@@ -308,19 +323,19 @@ FUNNEL = ResultTable(
         f"CASE WHEN p.funnel_band <> 3 THEN {_VALUE} END AS value, s.benchmark, "
         "p.funnel_lower95 AS lower95, p.funnel_upper95 AS upper95, p.funnel_lower998 AS lower998, "
         f"p.funnel_upper998 AS upper998, {_label('p.funnel_band', FUNNEL_BAND)} AS band, "
-        f"{_label('p.funnel_side', FUNNEL_SIDE)} AS side, p.funnel_z AS z {_POINT_JOIN} "
+        f"{_SIDE} AS side, p.funnel_z AS z {_POINT_JOIN} "
         "LEFT JOIN result_funnel_summary AS s ON s.indicator = i.indicator AND s.level = o.level "
         "AND s.period = p.period WHERE p.funnel_band IS NOT NULL"
     ),
 )
 
 
-#: the SPC centre on the value scale: the charted mean, plus England's value on the difference basis
-_SPC_CENTRE = f"(coalesce(p.spc_reference, {_f(0.0)}) + p.spc_centre)"
+#: the SPC centre on the value scale: the segment's charted mean, plus England's value on the difference basis
+_SPC_CENTRE = f"(coalesce(p.spc_reference, {_f(0.0)}) + g.centre)"
 
 
 def _line(sign: str, factor: float) -> str:
-    return f"{_SPC_CENTRE} {sign} {_f(factor)} * p.spc_mean_moving_range"
+    return f"{_SPC_CENTRE} {sign} {_f(factor)} * g.mean_moving_range"
 
 
 SPC = ResultTable(
@@ -338,14 +353,15 @@ SPC = ResultTable(
         "CASE WHEN p.spc_reference IS NULL THEN 'value' ELSE 'difference from England' END AS basis, "
         "p.spc_reference AS england_value, "
         f"CAST(p.spc_segment AS INTEGER) AS segment, {_SPC_CENTRE} AS centre, p.spc_moving_range AS moving_range, "
-        f"p.spc_mean_moving_range AS mean_moving_range, {_line('+', LIMIT_FACTOR)} AS upper_limit, "
+        f"g.mean_moving_range AS mean_moving_range, {_line('+', LIMIT_FACTOR)} AS upper_limit, "
         f"{_line('-', LIMIT_FACTOR)} AS lower_limit, {_line('+', TWO_SIGMA_FACTOR)} AS upper_two_sigma, "
         f"{_line('-', TWO_SIGMA_FACTOR)} AS lower_two_sigma, {_line('+', ONE_SIGMA_FACTOR)} AS upper_one_sigma, "
         f"{_line('-', ONE_SIGMA_FACTOR)} AS lower_one_sigma, p.spc_outside_limits AS outside_limits, "
         "p.spc_trend AS trend, p.spc_two_of_three AS two_of_three, p.spc_shift AS shift, "
         f"p.spc_direction AS direction, {_label('p.spc_rule', SPC_RULE)} AS rule, "
         f"{_label('p.spc_special_cause', SPC_SPECIAL_CAUSE)} AS special_cause {_POINT_JOIN} "
-        "WHERE p.spc_segment IS NOT NULL"
+        "JOIN result_spc_segments AS g ON g.indicator_id = p.indicator_id AND g.org_id = p.org_id "
+        "AND g.segment = p.spc_segment"
     ),
 )
 CHANGES = ResultTable(
@@ -427,11 +443,13 @@ RESULT_TABLES: tuple[ResultTable, ...] = (
 )
 #: Stored only to give the views their names and labels (readers read the views).
 VIEW_LOOKUPS: tuple[ResultTable, ...] = (INDICATORS, ORGANISATIONS)
+#: The stored tables behind the five per-point views (not for direct use: readers read the views).
+POINT_STORAGE: tuple[ResultTable, ...] = (SPC_SEGMENTS, POINTS)
 #: The tables written (everything but the views), with result_points last.
-STORED_TABLES: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is None) + (POINTS,)
+STORED_TABLES: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is None) + POINT_STORAGE
 VIEWS: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is not None)
 #: The pipeline's tables by name (result_points included).
-BY_NAME: dict[str, ResultTable] = {t.name: t for t in (*RESULT_TABLES, POINTS)}
+BY_NAME: dict[str, ResultTable] = {t.name: t for t in (*RESULT_TABLES, *POINT_STORAGE)}
 
 PIPELINE_RUNS = ResultTable(
     "pipeline_runs",
