@@ -39,9 +39,9 @@ def _run_capturing_wide(store, catalogue, settings: PipelineSettings, monkeypatc
     captured: list[pa.Table] = []
     thin = indicator.points_table
 
-    def capture(frame, indicator_id, parts, table=POINTS):
-        captured.append(thin(frame, indicator_id, parts, WIDE_POINTS))
-        return thin(frame, indicator_id, parts, table)
+    def capture(frame, indicator_id, parts, table=POINTS, keep_derived=False):
+        captured.append(thin(frame, indicator_id, parts, WIDE_POINTS, keep_derived=True))
+        return thin(frame, indicator_id, parts, table, keep_derived)
 
     monkeypatch.setattr(indicator, "points_table", capture)
     run_pipeline(store, engine="duckdb", catalogue=catalogue, settings=settings)
@@ -121,6 +121,16 @@ def test_thin_points_give_the_wide_views_bit_for_bit(tmp_path: Path, monkeypatch
         methods = {r[0] for r in con.execute("SELECT DISTINCT method FROM result_funnel_summary").fetchall()}
         assert {"wilson", "exact-poisson", "random-effects"} <= methods
         assert con.execute("SELECT count(*) FROM result_values WHERE denominator = 0").fetchone()[0] > 0
+        # the view derives limits (proportions' plain, rates' random-effects) and rates' z-scores; the others
+        # are stored
+        derived = dict(con.execute(
+            "SELECT i.measure || ' ' || s.method || ' ' || (p.funnel_lower95 IS NULL) || ' ' || "
+            "(p.funnel_z IS NULL), count(*) FROM result_points AS p JOIN result_indicators AS i USING "
+            "(indicator_id) JOIN result_organisations AS o USING (org_id) JOIN result_funnel_summary AS s "
+            "ON s.indicator = i.indicator AND s.level = o.level AND s.period = p.period "
+            "WHERE p.funnel_band <> 3 AND s.units >= 3 GROUP BY ALL").fetchall())
+        assert set(derived) == {"proportion wilson true false", "proportion random-effects false false",
+                                "rate exact-poisson false true", "rate random-effects true true"}, derived
     finally:
         con.close()
     funnel = seen["result_funnel"]

@@ -129,11 +129,14 @@ def points_table(
     indicator_id: int,
     parts: list[tuple[np.ndarray | None, dict[str, Any]]],
     table: ResultTable = POINTS,
+    keep_derived: bool = False,
 ) -> pa.Table:
     """result_points rows of one indicator: every frame row, with each step's columns filled in where the
     step applies (rows=None: every row) and NULL elsewhere. A step's columns that ``table`` does not have
     (result_points leaves out what the views derive and what result_spc_segments holds per segment) are
-    left out; tests give a wider ``table`` to see every column the steps computed."""
+    left out, and so are the values the views derive at some points only (``funnel.DERIVED``: NULL where
+    the step's mask says the view computes them) unless ``keep_derived``; tests give a wider ``table`` and
+    ``keep_derived`` to see every value the steps computed."""
     n = frame.size
     data: dict[str, Any] = {}
     present: dict[str, np.ndarray] = {}
@@ -156,6 +159,11 @@ def points_table(
             data[name][where] = values_
             if name in present:
                 present[name][where] = True
+        for mask, names in ({} if keep_derived else funnel.DERIVED).items():
+            if mask in columns:
+                at = np.arange(n)[where][np.asarray(columns[mask], dtype=bool)]
+                for name in names:
+                    data[name][at] = np.nan
     data["indicator_id"] = np.full(n, indicator_id, dtype=np.int16)
     present["indicator_id"] = np.ones(n, dtype=bool)
     data["org_id"] = frame.org.astype(np.int32)

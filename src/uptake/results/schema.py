@@ -35,6 +35,8 @@ from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
+from uptake.stats import z_value
+from uptake.stats.funnel import CONFIDENCE_INNER, CONFIDENCE_OUTER
 from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
 from uptake.stats.ranks import GAP_TOLERANCE
 
@@ -278,13 +280,6 @@ _POINT_JOIN = (
     "JOIN result_organisations AS o USING (org_id)"
 )
 _VALUE = "CASE WHEN p.denominator > 0 THEN p.numerator / p.denominator END"
-#: result_funnel.side from the band and the 95% limits, as uptake.pipeline.funnel judges it: above the upper
-#: limit "high", below the lower "low", "" within them or where the point is not compared (band 3)
-_SIDE = (
-    f"CASE WHEN p.funnel_band = {FUNNEL_BAND.index('not compared')} THEN '' "
-    f"WHEN p.numerator / p.denominator > p.funnel_upper95 THEN '{FUNNEL_SIDE[1]}' "
-    f"WHEN p.numerator / p.denominator < p.funnel_lower95 THEN '{FUNNEL_SIDE[2]}' ELSE '' END"
-)
 
 
 def _f(x: float) -> str:
@@ -310,6 +305,36 @@ VALUES = ResultTable(
         f"{_label('p.comparison_method', COMPARISON_METHOD)} AS comparison_method, i.synthetic {_POINT_JOIN}"
     ),
 )
+
+_NOT_COMPARED = FUNNEL_BAND.index("not compared")
+
+
+def _funnel_limit(stored: str, confidence: float, sign: str) -> str:
+    """A funnel limit of a point, as uptake.pipeline.funnel computes it, where SQL gives the same bits
+    (``funnel.derived_masks``; the point's stored value elsewhere). The cell's benchmark theta, tau2 and
+    method come from result_funnel_summary (s), n is the point's denominator, z the normal quantile:
+    proportions on plain limits (Wilson-touching): clip(theta +- z sqrt(theta (1 - theta) / n), 0, 1);
+    rates on random-effects limits: max(sqrt(max(theta, 0)) +- z sqrt(1 / (4 n) + tau2), 0) squared."""
+    z = _f(z_value(confidence))
+    wilson = (f"least(greatest(s.benchmark {sign} {z} * sqrt(s.benchmark * ({_f(1.0)} - s.benchmark) / "
+              f"p.denominator), {_f(0.0)}), {_f(1.0)})")
+    root = (f"greatest(sqrt(greatest(s.benchmark, {_f(0.0)})) {sign} {z} * sqrt({_f(1.0)} / ({_f(4.0)} * "
+            f"p.denominator) + s.tau2), {_f(0.0)})")
+    return (
+        f"CASE WHEN p.funnel_band = {_NOT_COMPARED} THEN NULL WHEN s.method = 'wilson' THEN {wilson} "
+        f"WHEN s.method = 'random-effects' AND i.measure <> 'proportion' THEN {root} * {root} "
+        f"ELSE {stored} END"
+    )
+
+
+#: the z-score of a rate (square-root scale, at least 3 units in the funnel), as uptake.pipeline.funnel
+#: computes it: (sqrt(max(value, 0)) - sqrt(max(theta, 0))) / (1 / (2 sqrt(n))); proportions' stored
+_FUNNEL_Z = (
+    f"CASE WHEN i.measure = 'proportion' THEN p.funnel_z WHEN p.funnel_band = {_NOT_COMPARED} OR s.units < 3 "
+    f"THEN NULL ELSE (sqrt(greatest(p.numerator / p.denominator, {_f(0.0)})) - sqrt(greatest(s.benchmark, "
+    f"{_f(0.0)}))) / ({_f(1.0)} / ({_f(2.0)} * sqrt(p.denominator))) END"
+)
+
 FUNNEL = ResultTable(
     "result_funnel",
     _cols(
@@ -318,14 +343,23 @@ FUNNEL = ResultTable(
         f"side:{_S}, z:{_F}"
     ),
     ("indicator", "level", "org_code", "period"),
+    # side from the band and the 95% limits, as uptake.pipeline.funnel judges it: above the upper limit
+    # "high", below the lower "low", "" within them or where the point is not compared
     view=(
+        "SELECT indicator, level, org_code, period, numerator, denominator, value, benchmark, lower95, upper95, "
+        f"lower998, upper998, {_label('band_code', FUNNEL_BAND)} AS band, "
+        f"CASE WHEN band_code = {_NOT_COMPARED} THEN '' WHEN numerator / denominator > upper95 "
+        f"THEN '{FUNNEL_SIDE[1]}' WHEN numerator / denominator < lower95 THEN '{FUNNEL_SIDE[2]}' ELSE '' END "
+        "AS side, z FROM ("
         "SELECT i.indicator, o.level, o.code AS org_code, p.period, p.numerator, p.denominator, "
-        f"CASE WHEN p.funnel_band <> 3 THEN {_VALUE} END AS value, s.benchmark, "
-        "p.funnel_lower95 AS lower95, p.funnel_upper95 AS upper95, p.funnel_lower998 AS lower998, "
-        f"p.funnel_upper998 AS upper998, {_label('p.funnel_band', FUNNEL_BAND)} AS band, "
-        f"{_SIDE} AS side, p.funnel_z AS z {_POINT_JOIN} "
+        f"CASE WHEN p.funnel_band <> {_NOT_COMPARED} THEN {_VALUE} END AS value, s.benchmark, "
+        f"{_funnel_limit('p.funnel_lower95', CONFIDENCE_INNER, '-')} AS lower95, "
+        f"{_funnel_limit('p.funnel_upper95', CONFIDENCE_INNER, '+')} AS upper95, "
+        f"{_funnel_limit('p.funnel_lower998', CONFIDENCE_OUTER, '-')} AS lower998, "
+        f"{_funnel_limit('p.funnel_upper998', CONFIDENCE_OUTER, '+')} AS upper998, "
+        f"p.funnel_band AS band_code, {_FUNNEL_Z} AS z {_POINT_JOIN} "
         "LEFT JOIN result_funnel_summary AS s ON s.indicator = i.indicator AND s.level = o.level "
-        "AND s.period = p.period WHERE p.funnel_band IS NOT NULL"
+        "AND s.period = p.period WHERE p.funnel_band IS NOT NULL)"
     ),
 )
 
