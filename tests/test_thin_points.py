@@ -129,6 +129,15 @@ def test_thin_points_give_the_wide_views_bit_for_bit(tmp_path: Path, monkeypatch
             "(indicator_id) JOIN result_organisations AS o USING (org_id) JOIN result_funnel_summary AS s "
             "ON s.indicator = i.indicator AND s.level = o.level AND s.period = p.period "
             "WHERE p.funnel_band <> 3 AND s.units >= 3 GROUP BY ALL").fetchall())
+        # proportions' intervals are derived (none stored), rates' stored; the Wilson edges are reached
+        stored_ci = dict(con.execute(
+            "SELECT i.measure, count(p.ci95_low) + count(p.ci998_high) FROM result_points AS p "
+            "JOIN result_indicators AS i USING (indicator_id) GROUP BY ALL").fetchall())
+        assert stored_ci["proportion"] == 0 and stored_ci["rate"] > 0, stored_ci
+        edges = con.execute("SELECT count(*) FILTER (numerator = 0 AND denominator > 0), "
+                            "count(*) FILTER (numerator = denominator AND denominator > 0) FROM result_values "
+                            "WHERE indicator LIKE 'prop%'").fetchone()
+        assert min(edges) > 0, edges
         assert set(derived) == {"proportion wilson true false", "proportion random-effects false false",
                                 "rate exact-poisson false true", "rate random-effects true true"}, derived
     finally:

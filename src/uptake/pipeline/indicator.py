@@ -38,6 +38,10 @@ from uptake.results.schema import (
 )
 
 
+#: Columns of result_points the views derive at the rows a step's mask marks (NULL stored there), by mask
+DERIVED: dict[str, tuple[str, ...]] = {**values.DERIVED, **funnel.DERIVED}
+
+
 @dataclass
 class IndicatorResults:
     tables: list[tuple[Any, pa.Table]]
@@ -134,7 +138,7 @@ def points_table(
     """result_points rows of one indicator: every frame row, with each step's columns filled in where the
     step applies (rows=None: every row) and NULL elsewhere. A step's columns that ``table`` does not have
     (result_points leaves out what the views derive and what result_spc_segments holds per segment) are
-    left out, and so are the values the views derive at some points only (``funnel.DERIVED``: NULL where
+    left out, and so are the values the views derive at some points only (``DERIVED``: NULL where
     the step's mask says the view computes them) unless ``keep_derived``; tests give a wider ``table`` and
     ``keep_derived`` to see every value the steps computed."""
     n = frame.size
@@ -159,7 +163,7 @@ def points_table(
             data[name][where] = values_
             if name in present:
                 present[name][where] = True
-        for mask, names in ({} if keep_derived else funnel.DERIVED).items():
+        for mask, names in ({} if keep_derived else DERIVED).items():
             if mask in columns:
                 at = np.arange(n)[where][np.asarray(columns[mask], dtype=bool)]
                 for name in names:

@@ -275,16 +275,47 @@ EQUITY = ResultTable(
 
 # ------------------------------------------------------------------------------------------------ views
 
-_POINT_JOIN = (
-    "FROM result_points AS p JOIN result_indicators AS i USING (indicator_id) "
-    "JOIN result_organisations AS o USING (org_id)"
-)
 _VALUE = "CASE WHEN p.denominator > 0 THEN p.numerator / p.denominator END"
 
 
 def _f(x: float) -> str:
     """A double literal that parses back to exactly ``x``."""
     return f"CAST('{x!r}' AS DOUBLE)"
+
+
+def _wilson(confidence: float, side: str) -> str:
+    """uptake.stats.wilson in SQL, operation for operation (so bit for bit: only arithmetic and a square
+    root, correctly rounded in NumPy and DuckDB alike), on the point's counts as uptake.pipeline.values
+    gives them: NULL unless 0 <= numerator <= denominator and denominator > 0; exactly 0 at numerator 0
+    (low) and exactly 1 at numerator = denominator (high)."""
+    z = z_value(confidence)
+    x, n = "q.numerator", "q.denominator"
+    spread = f"{_f(z)} * sqrt({_f(z * z)} + {_f(4.0)} * {x} * ({_f(1.0)} - {x} / {n}))"
+    sign, edge, at = ("-", f"{x} = {_f(0.0)}", _f(0.0)) if side == "low" else ("+", f"{x} = {n}", _f(1.0))
+    return (
+        f"CASE WHEN NOT ({n} > {_f(0.0)} AND {x} >= {_f(0.0)} AND {x} <= {n}) THEN NULL WHEN {edge} THEN {at} "
+        f"ELSE least(greatest(({_f(2.0)} * {x} + {_f(z * z)} {sign} {spread}) / ({_f(2.0)} * ({n} + "
+        f"{_f(z * z)})), {_f(0.0)}), {_f(1.0)}) END"
+    )
+
+
+def _interval(column: str, confidence: float, side: str) -> str:
+    return f"CASE WHEN qi.measure = 'proportion' THEN {_wilson(confidence, side)} ELSE q.{column} END AS {column}"
+
+
+#: result_points with the intervals it does not store put back: a proportion's Wilson intervals follow from
+#: its counts (uptake.pipeline.values stores them only for rates, whose Byar/exact Poisson intervals SQL
+#: cannot give bit for bit)
+_POINTS = (
+    "(SELECT q.* REPLACE ("
+    f"{_interval('ci95_low', CONFIDENCE_INNER, 'low')}, {_interval('ci95_high', CONFIDENCE_INNER, 'high')}, "
+    f"{_interval('ci998_low', CONFIDENCE_OUTER, 'low')}, {_interval('ci998_high', CONFIDENCE_OUTER, 'high')}) "
+    "FROM result_points AS q JOIN result_indicators AS qi USING (indicator_id))"
+)
+_POINT_JOIN = (
+    f"FROM {_POINTS} AS p JOIN result_indicators AS i USING (indicator_id) "
+    "JOIN result_organisations AS o USING (org_id)"
+)
 
 
 VALUES = ResultTable(
