@@ -25,7 +25,11 @@ writing the largest part of a run. So the points are stored once, narrowly, in `
 ids, category codes, only figures that cannot be derived), and those five tables are **views** over it that
 add the names, labels and derived columns (value = numerator / denominator, SPC lines from the centre and
 mR-bar, opportunity gaps from the benchmarks, pounds from the unit cost) with the same arithmetic the
-pipeline uses. The other tables are small and stored as they are read.
+pipeline uses. Since issue 17.2 they also derive what follows bit for bit from a point's counts and its
+cell's or segment's constants: a proportion's Wilson intervals, the SPC centre and mR-bar (stored once per
+segment in ``result_spc_segments``), the funnel's side, and the funnel limits and z-scores SQL can give
+identically (result_points holds NULL there; docs/results.md lists what is derived and what stays
+stored). The other tables are small and stored as they are read.
 """
 
 from __future__ import annotations
