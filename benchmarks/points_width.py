@@ -6,7 +6,8 @@ and, where it exists, result_spc_segments):
 
 - their columns and rows;
 - the bytes of a DuckDB file holding only them (written fresh, checkpointed);
-- the process CPU seconds (every thread) of writing them into that file from Arrow, the median of repeats.
+- the process CPU seconds (every thread) of writing them into that file from Arrow, the median of repeats;
+- and the whole pipeline run's CPU and wall seconds (one run: rough on a shared machine).
 
     PYTHONPATH=src python benchmarks/points_width.py --indicators 4 --months 36 --repeats 5
 """
@@ -31,7 +32,9 @@ PER_POINT = ("result_points", "result_spc_segments")
 def measure(indicators: int, months: int, repeats: int, workdir: Path) -> dict:
     generated = generate(workdir, indicators, months)
     store = workdir / "analytics" / "uptake.duckdb"
+    c0, w0 = time.process_time(), time.perf_counter()
     run_pipeline(store, engine="duckdb", catalogue=bench_catalogue(indicators, FIRST_PERIOD))
+    pipeline_cpu, pipeline_wall = time.process_time() - c0, time.perf_counter() - w0
     con = duckdb.connect(str(store), read_only=True)
     try:
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
@@ -65,6 +68,8 @@ def measure(indicators: int, months: int, repeats: int, workdir: Path) -> dict:
         "write_cpu_seconds": statistics.median(cpu),
         "write_wall_seconds": statistics.median(wall),
         "repeats": repeats,
+        "pipeline_cpu_seconds": pipeline_cpu,
+        "pipeline_wall_seconds": pipeline_wall,
     }
 
 

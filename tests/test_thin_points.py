@@ -105,6 +105,9 @@ def test_thin_points_give_the_wide_views_bit_for_bit(tmp_path: Path, monkeypatch
         "prop2": ref.make_observations(practices, periods, seed=4, max_denominator=8),  # small: plain funnels
         "rate": ref.make_observations(trusts, periods, seed=2, measure="rate"),
     }
+    # a numerator above its denominator: a proportion without an interval (and so without a funnel place)
+    bad = obs["prop"].index[obs["prop"]["denominator"] > 0][0]
+    obs["prop"].loc[bad, "numerator"] = obs["prop"].loc[bad, "denominator"] + 2
     indicators = [
         ref.indicator("prop", Level.PRACTICE),
         ref.indicator("prop2", Level.PRACTICE, polarity="low-is-good"),
@@ -138,6 +141,8 @@ def test_thin_points_give_the_wide_views_bit_for_bit(tmp_path: Path, monkeypatch
                             "count(*) FILTER (numerator = denominator AND denominator > 0) FROM result_values "
                             "WHERE indicator LIKE 'prop%'").fetchone()
         assert min(edges) > 0, edges
+        assert con.execute("SELECT count(*) FROM result_values WHERE numerator > denominator AND indicator = 'prop' "
+                           "AND ci95_low IS NULL").fetchone()[0] > 0
         assert set(derived) == {"proportion wilson true false", "proportion random-effects false false",
                                 "rate exact-poisson false true", "rate random-effects true true"}, derived
     finally:
