@@ -35,7 +35,7 @@ def _baseline():
 
 def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) -> None:
     baseline = _baseline()
-    THIN = {SPC.name: baseline.SPC_THIN, FUNNEL.name: baseline.FUNNEL_THIN}  # noqa: N806 - as the pipeline stores
+    thin = {SPC.name: baseline.SPC_THIN, FUNNEL.name: baseline.FUNNEL_THIN}  # as the pipeline stores them
     orgs, rels = ref.make_reference(ref.Shape(), seed=3)
     practices = list(orgs[orgs.level == "practice"].code)
     periods = ref.months(dt.date(2021, 1, 1), 30)  # CUSUM monitors 18 months after its 12
@@ -67,7 +67,7 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
                  OPPORTUNITY_TOTALS.column_names),
             ):
                 written = pq.read_table(out / f"{table.name}-{ind}.parquet")
-                stored = THIN.get(table.name, table)
+                stored = thin.get(table.name, table)
                 assert written.schema.equals(stored.schema), f"{table.name}: not the pipeline's columns and types"
                 mine = written.to_pandas()
                 if table is SPC:  # stored thin, as the pipeline stores it: widened as its view does

@@ -171,6 +171,6 @@ def test_the_comparison_can_fail(tmp_path: Path) -> None:
     frame = pd.DataFrame({"x": [0.1, np.nan], "y": ["a", None]})
     _frames_equal(frame, frame.copy(), "same")
     with pytest.raises(AssertionError):
-        _frames_equal(frame.assign(x=[0.1 + 1e-16 * 0.1 + 2**-55, np.nan]), frame, "one ulp")
+        _frames_equal(frame.assign(x=[np.nextafter(0.1, 1.0), np.nan]), frame, "one ulp")
     with pytest.raises(AssertionError):
         _frames_equal(frame.assign(y=["a", "b"]), frame, "a string")
