@@ -11,6 +11,7 @@ rebased segments."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,7 @@ import wide_points_reference as wide
 from uptake.levels import Level
 from uptake.pipeline import PipelineSettings, indicator, run_pipeline
 from uptake.results.schema import POINTS, SPC_SEGMENTS, VIEWS, Column, ResultTable
+from uptake.web.snapshot import load_snapshot
 
 WIDE_POINTS = ResultTable(
     "result_points", tuple(Column(name, sql) for name, sql in wide.WIDE_POINT_COLUMNS),
@@ -150,6 +152,42 @@ def test_thin_points_give_the_wide_views_bit_for_bit(tmp_path: Path, monkeypatch
     funnel = seen["result_funnel"]
     assert {"", "high", "low"} <= set(funnel["side"])
     assert (funnel["band"] == "not compared").any()
+
+
+def _as_before(store: Path, copy: Path, wide_points: pa.Table) -> None:
+    """A copy of the store as the version before issue 17.2 left it: the wide result_points, no
+    result_spc_segments, and the old views."""
+    shutil.copyfile(store, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        for view in VIEWS:
+            con.execute(f"DROP VIEW {view.name}")
+        con.execute("DROP TABLE result_points; DROP TABLE result_spc_segments")
+        con.register("wide_in", wide_points)
+        con.execute(f"{WIDE_POINTS.ddl()}; INSERT INTO result_points SELECT * FROM wide_in")
+        for view in VIEWS:
+            con.execute(f"CREATE VIEW {view.name} AS {wide.WIDE_VIEWS[view.name]}")
+    finally:
+        con.close()
+
+
+def test_a_store_computed_before_keeps_its_views_in_the_snapshot(tmp_path: Path, monkeypatch) -> None:
+    """The in-memory snapshot (the command line's) makes the views with the store's own SQL: a store computed
+    before the change reads as before until the next compute."""
+    orgs, rels = ref.make_reference(ref.Shape(), seed=3)
+    practices = list(orgs[orgs.level == "practice"].code)
+    obs = {"prop": ref.make_observations(practices, ref.months(dt.date(2021, 1, 1), 14), seed=1)}
+    store = tmp_path / "store.duckdb"
+    workspace = ref.build_workspace(store, orgs, rels, obs)
+    wide_points = _run_capturing_wide(workspace, ref.catalogue_of(ref.indicator("prop", Level.PRACTICE)),
+                                      PipelineSettings(), monkeypatch)
+    _as_before(store, tmp_path / "before.duckdb", wide_points)
+    new, old = load_snapshot(store), load_snapshot(tmp_path / "before.duckdb")
+    for view in VIEWS:
+        order = ", ".join(KEYS)
+        got = old.cursor().execute(f"SELECT * FROM {view.name} ORDER BY {order}").df()
+        want = new.cursor().execute(f"SELECT * FROM {view.name} ORDER BY {order}").df()
+        _frames_equal(got, want, view.name)
 
 
 @pytest.mark.parametrize("basis", ["auto", "value"])
