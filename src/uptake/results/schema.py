@@ -283,8 +283,10 @@ _VALUE = "CASE WHEN p.denominator > 0 THEN p.numerator / p.denominator END"
 
 
 def _f(x: float) -> str:
-    """A double literal that parses back to exactly ``x``."""
-    return f"CAST('{x!r}' AS DOUBLE)"
+    """A double literal that parses back to exactly ``x``: the shortest repr, in exponent form (which DuckDB
+    reads as a DOUBLE, correctly rounded, rather than a DECIMAL; cheaper to plan than a cast of a string)."""
+    text = repr(float(x))
+    return f"({text})" if "e" in text else f"({text}e0)"
 
 
 def _wilson(confidence: float, side: str) -> str:
@@ -293,7 +295,7 @@ def _wilson(confidence: float, side: str) -> str:
     gives them: NULL unless 0 <= numerator <= denominator and denominator > 0; exactly 0 at numerator 0
     (low) and exactly 1 at numerator = denominator (high)."""
     z = z_value(confidence)
-    x, n = "q.numerator", "q.denominator"
+    x, n = "p.numerator", "p.denominator"
     spread = f"{_f(z)} * sqrt({_f(z * z)} + {_f(4.0)} * {x} * ({_f(1.0)} - {x} / {n}))"
     sign, edge, at = ("-", f"{x} = {_f(0.0)}", _f(0.0)) if side == "low" else ("+", f"{x} = {n}", _f(1.0))
     return (
@@ -303,21 +305,18 @@ def _wilson(confidence: float, side: str) -> str:
     )
 
 
-def _interval(column: str, confidence: float, side: str) -> str:
-    return f"CASE WHEN qi.measure = 'proportion' THEN {_wilson(confidence, side)} ELSE q.{column} END AS {column}"
+def _interval(column: str) -> str:
+    """A point's interval: a proportion's Wilson interval from its counts (result_points stores it only for
+    rates, whose Byar and exact Poisson intervals SQL cannot give bit for bit). An expression over the
+    point (p) and its indicator (i), written out where it is used: a subquery between result_points and
+    the organisations' join would keep DuckDB from narrowing the scan to the organisations asked for."""
+    confidence = CONFIDENCE_INNER if column.startswith("ci95") else CONFIDENCE_OUTER
+    side = "low" if column.endswith("low") else "high"
+    return f"(CASE WHEN i.measure = 'proportion' THEN {_wilson(confidence, side)} ELSE p.{column} END)"
 
 
-#: result_points with the intervals it does not store put back: a proportion's Wilson intervals follow from
-#: its counts (uptake.pipeline.values stores them only for rates, whose Byar/exact Poisson intervals SQL
-#: cannot give bit for bit)
-_POINTS = (
-    "(SELECT q.* REPLACE ("
-    f"{_interval('ci95_low', CONFIDENCE_INNER, 'low')}, {_interval('ci95_high', CONFIDENCE_INNER, 'high')}, "
-    f"{_interval('ci998_low', CONFIDENCE_OUTER, 'low')}, {_interval('ci998_high', CONFIDENCE_OUTER, 'high')}) "
-    "FROM result_points AS q JOIN result_indicators AS qi USING (indicator_id))"
-)
 _POINT_JOIN = (
-    f"FROM {_POINTS} AS p JOIN result_indicators AS i USING (indicator_id) "
+    "FROM result_points AS p JOIN result_indicators AS i USING (indicator_id) "
     "JOIN result_organisations AS o USING (org_id)"
 )
 
@@ -333,8 +332,10 @@ VALUES = ResultTable(
     ("indicator", "level", "org_code", "period"),
     view=(
         "SELECT i.indicator, o.level, o.code AS org_code, o.name AS org_name, p.period, p.numerator, "
-        f"p.denominator, CAST(p.members AS BIGINT) AS members, {_VALUE} AS value, p.ci95_low, p.ci95_high, "
-        "p.ci998_low, p.ci998_high, p.percent_rank, CAST(p.decile AS INTEGER) AS decile, "
+        f"p.denominator, CAST(p.members AS BIGINT) AS members, {_VALUE} AS value, "
+        f"{_interval('ci95_low')} AS ci95_low, {_interval('ci95_high')} AS ci95_high, "
+        f"{_interval('ci998_low')} AS ci998_low, {_interval('ci998_high')} AS ci998_high, "
+        "p.percent_rank, CAST(p.decile AS INTEGER) AS decile, "
         f"{_label('p.comparison', COMPARISON)} AS comparison, "
         f"{_label('p.comparison_plain', COMPARISON)} AS comparison_plain, "
         f"{_label('p.comparison_method', COMPARISON_METHOD)} AS comparison_method, i.synthetic {_POINT_JOIN}"
@@ -452,7 +453,7 @@ CHANGES = ResultTable(
 def _gap(benchmark: str, numerator: str = "p.numerator") -> str:
     """stats.opportunity in SQL: max(0, P x den - num) when high is good, max(0, num - P x den) when low; a gap
     nearer zero than GAP_TOLERANCE is rounding and counts as 0."""
-    raw = (f"(CASE WHEN i.polarity = 'high-is-good' THEN ({benchmark}) * p.denominator - {numerator} "
+    raw = (f"(CASE WHEN p.polarity = 'high-is-good' THEN ({benchmark}) * p.denominator - {numerator} "
            f"ELSE {numerator} - ({benchmark}) * p.denominator END)")
     return (
         f"CASE WHEN ({benchmark}) IS NULL THEN NULL WHEN abs({raw}) < {_f(GAP_TOLERANCE)} THEN {_f(0.0)} "
@@ -460,9 +461,9 @@ def _gap(benchmark: str, numerator: str = "p.numerator") -> str:
     )
 
 
-_TOP = "CASE WHEN i.polarity = 'high-is-good' THEN d.p90 ELSE d.p10 END"
-_FAVOURABLE = "(CASE WHEN i.polarity = 'high-is-good' THEN p.ci95_high ELSE p.ci95_low END) * p.denominator"
-_UNFAVOURABLE = "(CASE WHEN i.polarity = 'high-is-good' THEN p.ci95_low ELSE p.ci95_high END) * p.denominator"
+_TOP = "CASE WHEN p.polarity = 'high-is-good' THEN d.p90 ELSE d.p10 END"
+_FAVOURABLE = "(CASE WHEN p.polarity = 'high-is-good' THEN p.ci95_high ELSE p.ci95_low END) * p.denominator"
+_UNFAVOURABLE = "(CASE WHEN p.polarity = 'high-is-good' THEN p.ci95_low ELSE p.ci95_high END) * p.denominator"
 
 OPPORTUNITY = ResultTable(
     "result_opportunity",
@@ -474,21 +475,27 @@ OPPORTUNITY = ResultTable(
         f"gap_peers_pounds:{_F}, gap_target_pounds:{_F}, synthetic:{_B}"
     ),
     ("indicator", "level", "org_code", "period"),
+    # Three steps: the points eligible with their 95% interval (computed once: the gaps use it four times),
+    # the gaps against the benchmarks, the pounds.
     view=(
         "SELECT indicator, level, org_code, period, numerator, denominator, value, median_value, gap_median, "
         "top_decile_value, gap_top_decile, peer_value, gap_peers, gap_peers_low, gap_peers_high, target_value, "
         "gap_target, unit_cost, gap_median * unit_cost AS gap_median_pounds, "
         "gap_top_decile * unit_cost AS gap_top_decile_pounds, gap_peers * unit_cost AS gap_peers_pounds, "
         "gap_target * unit_cost AS gap_target_pounds, synthetic FROM ("
-        "SELECT i.indicator, o.level, o.code AS org_code, p.period, p.numerator, p.denominator, "
-        f"{_VALUE} AS value, d.p50 AS median_value, {_gap('d.p50')} AS gap_median, "
+        "SELECT p.indicator, p.level, p.org_code, p.period, p.numerator, p.denominator, "
+        f"p.value, d.p50 AS median_value, {_gap('d.p50')} AS gap_median, "
         f"{_TOP} AS top_decile_value, {_gap(_TOP)} AS gap_top_decile, p.peer_value, "
         f"{_gap('p.peer_value')} AS gap_peers, {_gap('p.peer_value', _FAVOURABLE)} AS gap_peers_low, "
-        f"{_gap('p.peer_value', _UNFAVOURABLE)} AS gap_peers_high, i.target AS target_value, "
-        f"{_gap('i.target')} AS gap_target, i.unit_cost, i.synthetic {_POINT_JOIN} "
-        "JOIN result_deciles AS d ON d.indicator = i.indicator AND d.level = o.level AND d.period = p.period "
-        "WHERE i.polarity <> 'no-judgement' AND p.ci95_low IS NOT NULL AND o.level <> 'england' "
-        f"AND p.comparison <> {COMPARISON.index('not eligible')})"
+        f"{_gap('p.peer_value', _UNFAVOURABLE)} AS gap_peers_high, p.target AS target_value, "
+        f"{_gap('p.target')} AS gap_target, p.unit_cost, p.synthetic FROM ("
+        "SELECT i.indicator, i.polarity, i.target, i.unit_cost, i.synthetic, o.level, o.code AS org_code, "
+        f"p.period, p.numerator, p.denominator, p.peer_value, {_VALUE} AS value, "
+        f"{_interval('ci95_low')} AS ci95_low, {_interval('ci95_high')} AS ci95_high {_POINT_JOIN} "
+        "WHERE i.polarity <> 'no-judgement' AND o.level <> 'england' "
+        f"AND p.comparison <> {COMPARISON.index('not eligible')}) AS p "
+        "JOIN result_deciles AS d ON d.indicator = p.indicator AND d.level = p.level AND d.period = p.period "
+        "WHERE p.ci95_low IS NOT NULL)"
     ),
 )
 
