@@ -11,6 +11,12 @@ analyst with this statistics library would write. It is a speed baseline, not th
 *correctness* reference is tests/reference_pipeline.py. ``tests/test_pandas_baseline.py`` checks every table
 equal to the pipeline's on a small store.
 
+Like the pipeline (issue 17.2), it stores result_spc and result_funnel thin: the SPC points without their
+segment's constants (the centre and mR-bar, in ``result_spc_segments-*``, one row per series segment) or the
+lines made from them, the funnel points without the side and without the limits of plain (Wilson) cells,
+which follow from the cell's benchmark and the point's denominator (``widen_spc`` and ``widen_funnel`` put
+them back as the pipeline's views do; the test compares the result with the pipeline's views).
+
 Scope: proportions (the benchmark's indicators are practice-level proportions, high is good); no rates, no
 SPC on the difference from England, rebases, baselines or targets, no eligibility rules, and no activity
 features for provider levels without a registered population.
@@ -23,18 +29,37 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from uptake.levels import ROLLUP_PATHS, Level
 from uptake.reference.covariates import PRACTICE_COVARIATES, load_practice_covariates
 from uptake.results.schema import (
     ADOPTION, CHANGES, DECILES, EQUITY, FUNNEL, FUNNEL_CURVE, FUNNEL_SUMMARY, OPPORTUNITY, OPPORTUNITY_TOTALS,
-    PEERS, SPC, SPC_SERIES, VALUES, to_arrow,
+    PEERS, SPC, SPC_SERIES, VALUES, ResultTable, to_arrow,
 )
 from uptake.stats import (
     adopter_categories, compare_random_effects, compare_to_benchmark, cusum_alerts, funnel_limits,
-    opportunity, similar_peers, slope_index_of_inequality, wilson, xmr,
+    opportunity, similar_peers, slope_index_of_inequality, wilson, xmr, z_value,
 )
+from uptake.stats.funnel import CONFIDENCE_INNER, CONFIDENCE_OUTER
+from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
+
+#: result_spc as stored: the points without their segment's constants and the lines made from them
+SPC_LINES = {"upper_limit": ("+", LIMIT_FACTOR), "lower_limit": ("-", LIMIT_FACTOR),
+             "upper_two_sigma": ("+", TWO_SIGMA_FACTOR), "lower_two_sigma": ("-", TWO_SIGMA_FACTOR),
+             "upper_one_sigma": ("+", ONE_SIGMA_FACTOR), "lower_one_sigma": ("-", ONE_SIGMA_FACTOR)}
+SPC_THIN = ResultTable("result_spc", tuple(c for c in SPC.columns if c.name not in (
+    "centre", "mean_moving_range", *SPC_LINES)), ("indicator", "level", "org_code", "period"))
+#: one row per series segment: its centre and mR-bar
+SPC_SEGMENT_ROWS = ResultTable(
+    "result_spc_segments", (*SPC.pick("indicator", "level", "org_code", "segment", "centre",
+                                      "mean_moving_range"),), ("indicator", "level", "org_code", "segment"))
+#: result_funnel as stored: without the side (limits of plain cells NULL)
+FUNNEL_THIN = ResultTable("result_funnel", tuple(c for c in FUNNEL.columns if c.name != "side"),
+                          ("indicator", "level", "org_code", "period"))
+FUNNEL_LIMITS = {"lower95": (CONFIDENCE_INNER, -1.0), "upper95": (CONFIDENCE_INNER, 1.0),
+                 "lower998": (CONFIDENCE_OUTER, -1.0), "upper998": (CONFIDENCE_OUTER, 1.0)}
 
 #: the result_values columns this baseline computes as the pipeline does (tests/test_pandas_baseline.py
 #: checks them equal): every column
@@ -181,6 +206,60 @@ def funnels(indicator: str, v: pd.DataFrame, points: int = 100):
 
     return (table(FUNNEL, units), table(FUNNEL_CURVE, curves), table(FUNNEL_SUMMARY, [pd.DataFrame(summary)]),
             dispersed)
+
+
+def thin_spc(points: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """result_spc as stored (``SPC_THIN``) and its segments (``SPC_SEGMENT_ROWS``)."""
+    frame = points.select(list(SPC_SEGMENT_ROWS.column_names)).to_pandas()
+    first = ~frame.duplicated(["level", "org_code", "segment"])
+    segments = frame[first.to_numpy()]
+    return (points.select(SPC_THIN.column_names),
+            to_arrow(SPC_SEGMENT_ROWS, {c: segments[c].to_numpy(object if segments[c].dtype == object else None)
+                                        for c in SPC_SEGMENT_ROWS.column_names}))
+
+
+def widen_spc(points: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """result_spc from its thin form, as the pipeline's view makes it: the segment's centre (plus England's
+    value on the difference basis) and the lines centre +- factor x mR-bar."""
+    out = points.merge(segments, on=["indicator", "level", "org_code", "segment"], how="left")
+    centre = out["england_value"].fillna(0.0).to_numpy(float) + out["centre"].to_numpy(float)
+    out["centre"] = centre
+    for name, (sign, factor) in SPC_LINES.items():
+        spread = factor * out["mean_moving_range"].to_numpy(float)
+        out[name] = centre + spread if sign == "+" else centre - spread
+    return out[SPC.column_names]
+
+
+def thin_funnel(units: pa.Table, summary: pa.Table) -> pa.Table:
+    """result_funnel as stored (``FUNNEL_THIN``): no side, and no limits in plain (Wilson) cells."""
+    frame = units.to_pandas()
+    method = frame.merge(summary.select(["level", "period", "method"]).to_pandas(), on=["level", "period"],
+                         how="left")["method"].to_numpy(object)
+    plain = method == "wilson"
+    for name in FUNNEL_LIMITS:
+        frame.loc[plain, name] = np.nan
+    return to_arrow(FUNNEL_THIN, {c: frame[c].to_numpy(object if frame[c].dtype == object else None)
+                                  for c in FUNNEL_THIN.column_names})
+
+
+def widen_funnel(units: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """result_funnel from its thin form, as the pipeline's view makes it: the Wilson-touching limits of plain
+    cells from the cell's benchmark and the point's denominator, and the side from the 95% limits."""
+    out = units.merge(summary[["level", "period", "method"]], on=["level", "period"], how="left")
+    compared = (out["band"] != "not compared").to_numpy()
+    plain = (out["method"] == "wilson").to_numpy() & compared
+    theta, n = out["benchmark"].to_numpy(float), out["denominator"].to_numpy(float)
+    for name, (confidence, sign) in FUNNEL_LIMITS.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            half = z_value(confidence) * np.sqrt(theta * (1.0 - theta) / n)
+            limit = np.clip(theta + half if sign > 0 else theta - half, 0.0, 1.0)
+        out.loc[plain, name] = limit[plain]
+        out.loc[~compared, name] = np.nan
+    value = out["numerator"].to_numpy(float) / np.where(compared, n, np.nan)
+    side = np.where(value > out["upper95"].to_numpy(float), "high",
+                    np.where(value < out["lower95"].to_numpy(float), "low", ""))
+    out["side"] = np.where(compared, side, "").astype(object)
+    return out[FUNNEL.column_names]
 
 
 def comparisons(v: pd.DataFrame, polarity: str, dispersed: dict) -> pd.DataFrame:
@@ -469,6 +548,11 @@ def values_and_deciles(indicator: str, agg: pd.DataFrame, names: pd.Series, synt
     return v, values_table, deciles_table, funnel_tables[:3]
 
 
+def _thin_first(spc_tables: tuple[pa.Table, pa.Table]) -> tuple[pa.Table, pa.Table, pa.Table]:
+    points, series = spc_tables
+    return (*thin_spc(points), series)
+
+
 def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(duckdb_path), read_only=True)
@@ -528,8 +612,11 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
         polarity = polarity_of.get(indicator, "high-is-good")
         values, values_table, deciles_table, funnel_tables = values_and_deciles(
             indicator, agg, names, synthetic, polarity)
+        funnel_units, funnel_curve, funnel_summary = funnel_tables
         for name, table in zip(("result_values", "result_deciles", "result_funnel", "result_funnel_curve",
-                                "result_funnel_summary"), (values_table, deciles_table, *funnel_tables), strict=True):
+                                "result_funnel_summary"), (values_table, deciles_table,
+                                                           thin_funnel(funnel_units, funnel_summary), funnel_curve,
+                                                           funnel_summary), strict=True):
             pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")
             written += table.num_rows
         adopted = adoption(indicator, values, threshold_of.get(indicator), polarity, obs["period"].min())
@@ -539,8 +626,9 @@ def pandas_pipeline(duckdb_path: Path, out_dir: Path) -> int:
                                 indicator, values.assign(_synthetic=synthetic),
                                 pd.concat(list(peer_tables.values()), ignore_index=True), polarity,
                                 cost_of.get(indicator), icb_of), strict=True),
-                            *zip(("result_spc", "result_spc_series"),
-                                 spc(indicator, values, values["usable"].to_numpy(), polarity), strict=True)):
+                            *zip(("result_spc", "result_spc_segments", "result_spc_series"),
+                                 _thin_first(spc(indicator, values, values["usable"].to_numpy(), polarity)),
+                                 strict=True)):
             pq.write_table(table, out_dir / f"{name}-{indicator}.parquet")
             written += table.num_rows
     con.close()

@@ -16,6 +16,7 @@ import reference_pipeline as ref
 from uptake.catalogue.loader import Catalogue
 from uptake.levels import Level
 from uptake.pipeline import RESULT_TABLES
+from uptake.results.schema import POINT_STORAGE
 from uptake.pipeline.run import PipelineRun
 
 #: what the driver may collect from Spark (uptake.pipeline.spark_compute): reference data, the
@@ -60,7 +61,7 @@ def result_tables(path: Path) -> dict[str, pd.DataFrame]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         out = {}
-        for table in RESULT_TABLES:
+        for table in (*RESULT_TABLES, *POINT_STORAGE):  # the views, and the thin tables stored behind them
             frame = con.execute(f'SELECT * FROM "{table.name}"').df()
             out[table.name] = frame.sort_values(list(table.key), ignore_index=True)
         return out
@@ -77,7 +78,7 @@ def assert_identical(by_duckdb: PipelineRun, first: Path, by_spark: PipelineRun,
     assert "ghost-share" in by_spark.indicators
     assert all(by_duckdb.row_counts[t.name] > 0 for t in RESULT_TABLES), by_duckdb.row_counts
     a, b = result_tables(first), result_tables(second)
-    for table in RESULT_TABLES:
+    for table in (*RESULT_TABLES, *POINT_STORAGE):
         # Counts are whole numbers, so pooled sums are exact in any order: identical, not just close.
         pd.testing.assert_frame_equal(a[table.name], b[table.name], check_exact=True, obj=table.name)
     con = duckdb.connect(str(second), read_only=True)

@@ -35,6 +35,7 @@ def _baseline():
 
 def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) -> None:
     baseline = _baseline()
+    thin = {SPC.name: baseline.SPC_THIN, FUNNEL.name: baseline.FUNNEL_THIN}  # as the pipeline stores them
     orgs, rels = ref.make_reference(ref.Shape(), seed=3)
     practices = list(orgs[orgs.level == "practice"].code)
     periods = ref.months(dt.date(2021, 1, 1), 30)  # CUSUM monitors 18 months after its 12
@@ -66,8 +67,17 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
                  OPPORTUNITY_TOTALS.column_names),
             ):
                 written = pq.read_table(out / f"{table.name}-{ind}.parquet")
-                assert written.schema.equals(table.schema), f"{table.name}: not the pipeline's columns and types"
+                stored = thin.get(table.name, table)
+                assert written.schema.equals(stored.schema), f"{table.name}: not the pipeline's columns and types"
                 mine = written.to_pandas()
+                if table is SPC:  # stored thin, as the pipeline stores it: widened as its view does
+                    segments = pq.read_table(out / f"result_spc_segments-{ind}.parquet")
+                    assert segments.schema.equals(baseline.SPC_SEGMENT_ROWS.schema)
+                    assert len(segments) < len(mine)
+                    mine = baseline.widen_spc(mine, segments.to_pandas())
+                if table is FUNNEL:
+                    mine = baseline.widen_funnel(
+                        mine, pq.read_table(out / f"result_funnel_summary-{ind}.parquet").to_pandas())
                 theirs = con.execute(f"SELECT * FROM {table.name} WHERE indicator = ?", [ind]).df()
                 assert len(mine) == len(theirs) > 0
                 assert_same(mine[compared], theirs[compared].copy(), table.name)
@@ -77,6 +87,8 @@ def test_the_baseline_writes_the_pipelines_values_and_deciles(tmp_path: Path) ->
             # the case exercises every branch: both comparison methods, CUSUM alerts, every SPC rule
             assert {"interval", "random-effects"} <= set(seen["result_values"]["comparison_method"].dropna())
             assert (seen["result_changes"]["alert"] != "").any()
+            assert {"wilson", "random-effects"} <= set(seen["result_funnel_summary"]["method"])  # both funnels
+            assert {"", "high", "low"} <= set(seen["result_funnel"]["side"])
             assert {"outside-limits", "two-of-three", "shift"} <= set(seen["result_spc"]["rule"])
         # the similar peers, once per level
         theirs_all = con.execute("SELECT * FROM result_peers").df()

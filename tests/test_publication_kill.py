@@ -55,7 +55,7 @@ from uptake.results.schema import (
     MODEL_TABLES,
     PATHWAY_TABLES,
     PIPELINE_RUNS,
-    POINTS,
+    POINT_STORAGE,
     RESULT_TABLES,
 )
 from uptake.store import make_engine, session_scope
@@ -72,7 +72,7 @@ pytestmark = [
 
 SEED = 20261206
 RANDOM_KILLS = 16  # with the 5 pause points: 21 kills
-PIPELINE_TABLES = tuple(t.name for t in (*RESULT_TABLES, POINTS)) + (PIPELINE_RUNS.name,)
+PIPELINE_TABLES = tuple(t.name for t in (*RESULT_TABLES, *POINT_STORAGE)) + (PIPELINE_RUNS.name,)
 MISSION = tuple(t.name for t in MISSION_TABLES)
 #: the models' tables, written in the same publication: the stroke pathway model's, the outcome models' and the
 #: forecasts'

@@ -63,7 +63,7 @@ def _readers():
 
 
 def test_every_snapshot_table_is_declared():
-    declared = {t.name for t in (*schema.RESULT_TABLES, schema.POINTS, schema.PIPELINE_RUNS, schema.PUBLICATIONS,
+    declared = {t.name for t in (*schema.RESULT_TABLES, *schema.POINT_STORAGE, schema.PIPELINE_RUNS, schema.PUBLICATIONS,
                                  *schema.MISSION_TABLES, *schema.MODEL_TABLES, *schema.PATHWAY_TABLES,
                                  *schema.FORECAST_TABLES)}
     assert set(schema.SNAPSHOT_TABLES) - set(schema.STORE_TABLES) <= declared

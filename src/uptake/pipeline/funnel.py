@@ -254,6 +254,7 @@ def compute(
         "funnel_z": z,
         "funnel_band": band,
         "funnel_side": side,
+        **derived_masks(measure, adjusted[gi]),
     }
 
     # Smooth curves: `points` log-spaced denominators across each cell's positive denominators.
@@ -328,6 +329,28 @@ def compute(
         },
     )
     return rows, columns, curve, summary
+
+
+#: Which funnel columns of a point the result_funnel view derives exactly from its cell's
+#: result_funnel_summary (benchmark, tau2, method, units) and the point's counts, by the mask that marks
+#: the points where it can: result_points stores NULL there (uptake.pipeline.indicator.points_table).
+DERIVED = {
+    "funnel_limits_derived": ("funnel_lower95", "funnel_upper95", "funnel_lower998", "funnel_upper998"),
+    "funnel_z_derived": ("funnel_z",),
+}
+
+
+def derived_masks(measure: str, adjusted: np.ndarray) -> dict[str, np.ndarray]:
+    """Per point, whether SQL gives its limits and its z-score bit for bit as ``compute`` does: only
+    arithmetic and square roots (correctly rounded in NumPy and in DuckDB alike). Those are the plain
+    (Wilson-touching) limits of proportions, the random-effects limits of rates (square-root scale) and
+    every z-score of a rate. The exact Poisson limits need the Poisson distribution, and the arcsine scale
+    of proportions (random-effects limits, z-scores) NumPy's own arcsine, whose last bit can differ from
+    DuckDB's: those stay stored."""
+    proportion = measure == "proportion"
+    limits = ~adjusted if proportion else adjusted.copy()
+    z = np.full(adjusted.shape, not proportion)
+    return {"funnel_limits_derived": limits, "funnel_z_derived": z}
 
 
 def _cells(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

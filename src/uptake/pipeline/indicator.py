@@ -30,10 +30,16 @@ from uptake.results.schema import (
     OPPORTUNITY_TOTALS,
     POINTS,
     SPC,
+    SPC_SEGMENTS,
     SPC_SERIES,
     VALUES,
+    ResultTable,
     to_arrow,
 )
+
+
+#: Columns of result_points the views derive at the rows a step's mask marks (NULL stored there), by mask
+DERIVED: dict[str, tuple[str, ...]] = {**values.DERIVED, **funnel.DERIVED}
 
 
 @dataclass
@@ -93,6 +99,7 @@ def compute_indicator(
     )
     parts.append((s_rows, s_cols))
     tables.append((SPC_SERIES, s_series))
+    tables.append((SPC_SEGMENTS, step("spc", lambda: spc.segments_table(frame, indicator_id, s_rows, s_cols))))
 
     c_rows, c_cols = step(
         "changes", lambda: changes.compute(frame, cols.percent_rank, settings.cusum_window, settings.cusum_sensitivity)
@@ -122,14 +129,22 @@ def compute_indicator(
 
 
 def points_table(
-    frame: IndicatorFrame, indicator_id: int, parts: list[tuple[np.ndarray | None, dict[str, Any]]]
+    frame: IndicatorFrame,
+    indicator_id: int,
+    parts: list[tuple[np.ndarray | None, dict[str, Any]]],
+    table: ResultTable = POINTS,
+    keep_derived: bool = False,
 ) -> pa.Table:
     """result_points rows of one indicator: every frame row, with each step's columns filled in where the
-    step applies (rows=None: every row) and NULL elsewhere."""
+    step applies (rows=None: every row) and NULL elsewhere. A step's columns that ``table`` does not have
+    (result_points leaves out what the views derive and what result_spc_segments holds per segment) are
+    left out, and so are the values the views derive at some points only (``DERIVED``: NULL where
+    the step's mask says the view computes them) unless ``keep_derived``; tests give a wider ``table`` and
+    ``keep_derived`` to see every value the steps computed."""
     n = frame.size
     data: dict[str, Any] = {}
     present: dict[str, np.ndarray] = {}
-    for col in POINTS.columns:
+    for col in table.columns:
         if col.sql == "DOUBLE":
             data[col.name] = np.full(n, np.nan)
         elif col.sql not in ("DATE",):
@@ -138,6 +153,8 @@ def points_table(
     for rows, columns in parts:
         where = slice(None) if rows is None else rows
         for name, values_ in columns.items():
+            if name not in data and name not in present:
+                continue  # not stored (table.columns has no such column)
             if isinstance(values_, np.ma.MaskedArray):
                 data[name][where] = values_.filled(0)
                 if name in present:
@@ -146,19 +163,24 @@ def points_table(
             data[name][where] = values_
             if name in present:
                 present[name][where] = True
+        for mask, names in ({} if keep_derived else DERIVED).items():
+            if mask in columns:
+                at = np.arange(n)[where][np.asarray(columns[mask], dtype=bool)]
+                for name in names:
+                    data[name][at] = np.nan
     data["indicator_id"] = np.full(n, indicator_id, dtype=np.int16)
     present["indicator_id"] = np.ones(n, dtype=bool)
     data["org_id"] = frame.org.astype(np.int32)
     present["org_id"] = np.ones(n, dtype=bool)
     data["period"] = frame.dates(frame.pidx)
     arrays = {}
-    for col in POINTS.columns:
+    for col in table.columns:
         value = data[col.name]
         if col.name in present:
             arrays[col.name] = pa.array(value, type=col.arrow, mask=~present[col.name])
         else:
             arrays[col.name] = value
-    return to_arrow(POINTS, arrays)
+    return to_arrow(table, arrays)
 
 
 def indicator_row(indicator: Indicator, indicator_id: int, target: float | None) -> pa.Table:

@@ -42,7 +42,9 @@ from uptake.pipeline.publication import Publication
 from uptake.pipeline.rollup import SourceTables, activity, inventory, plan_levels, rollup
 from uptake.pipeline.settings import PipelineSettings
 from uptake.pipeline.writer import BackgroundWriter, ResultWriter, staging_name
-from uptake.results.schema import ORGANISATIONS, PEERS, PIPELINE_RUNS, POINTS, RESULT_TABLES, VIEWS, to_arrow
+from uptake.results.schema import (
+    ORGANISATIONS, PEERS, PIPELINE_RUNS, POINT_STORAGE, RESULT_TABLES, VIEWS, to_arrow,
+)
 from uptake.workspace import Workspace
 from uptake.settings import get_settings
 
@@ -408,7 +410,7 @@ def _run(
             with publication.publishing(con, publication_id, "compute") as pub:
                 writer.swap({**record, "settings": settings.as_record(), "uptake_version": __version__})
                 pub.pipeline_run = run_id
-                pub.replaced([t.name for t in (*RESULT_TABLES, POINTS)], run_id)
+                pub.replaced([t.name for t in (*RESULT_TABLES, *POINT_STORAGE)], run_id)
                 pub.replaced([PIPELINE_RUNS.name], run_id)
                 publication.pause("swapped")
                 if publish_with is not None:

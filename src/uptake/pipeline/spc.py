@@ -36,7 +36,7 @@ import pyarrow as pa
 from uptake.catalogue.schemas import Polarity
 from uptake.pipeline import grouped, kernels
 from uptake.pipeline.frame import IndicatorFrame, Organisations
-from uptake.results.schema import SPC_RULE, SPC_SERIES, SPC_SPECIAL_CAUSE, to_arrow
+from uptake.results.schema import SPC_RULE, SPC_SEGMENTS, SPC_SERIES, SPC_SPECIAL_CAUSE, to_arrow
 from uptake.stats.spc import (
     LIMIT_FACTOR,
     MIN_BASELINE,
@@ -169,6 +169,31 @@ def compute(
     summary = _summary(frame, orgs, rows, s_starts, s_lengths, improvement, rule_length, target,
                        (variation, assurance, warnings), bases)
     return rows, columns, summary
+
+
+def segments_table(
+    frame: IndicatorFrame, indicator_id: int, rows: np.ndarray, columns: dict[str, np.ndarray]
+) -> pa.Table:
+    """result_spc_segments from ``compute``'s output: one row per (series, segment) with the centre and
+    mR-bar that ``compute`` gives every point of it (constant within a segment), so result_points need not
+    repeat them. Rows lie series after series, each in period order, so a segment starts where the
+    organisation or the segment number changes."""
+    org = frame.org[rows]
+    seg = np.asarray(columns["spc_segment"])
+    first = np.ones(rows.size, dtype=bool)
+    if rows.size > 1:
+        first[1:] = (org[1:] != org[:-1]) | (seg[1:] != seg[:-1])
+    at = np.flatnonzero(first)
+    return to_arrow(
+        SPC_SEGMENTS,
+        {
+            "indicator_id": np.full(at.size, indicator_id, dtype=np.int16),
+            "org_id": org[at].astype(np.int32),
+            "segment": seg[at].astype(np.int16),
+            "centre": np.asarray(columns["spc_centre"])[at],
+            "mean_moving_range": np.asarray(columns["spc_mean_moving_range"])[at],
+        },
+    )
 
 
 def _summary(

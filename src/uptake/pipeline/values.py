@@ -202,11 +202,18 @@ def decile_band(frame: IndicatorFrame, cols: ValueColumns) -> np.ndarray:
     return np.where(np.isnan(cols.percent_rank), -1, band)
 
 
+#: The intervals the views derive from the counts (a proportion's Wilson intervals: arithmetic and a square
+#: root, the same bits in SQL), under the mask marking the rows where they do: result_points stores NULL
+#: there (uptake.pipeline.indicator.points_table). Rates' Byar and exact Poisson intervals stay stored.
+DERIVED = {"ci_derived": ("ci95_low", "ci95_high", "ci998_low", "ci998_high")}
+
+
 def point_columns(frame: IndicatorFrame, cols: ValueColumns) -> dict[str, object]:
     """The value columns of result_points, one entry per frame row."""
     band = decile_band(frame, cols)
     judged, plain, method = comparison(frame, cols)
     return {
+        "ci_derived": np.full(frame.size, frame.indicator.measure == Measure.PROPORTION),
         "numerator": frame.numerator,
         "denominator": frame.denominator,
         "members": frame.members.astype(np.int32),

@@ -25,7 +25,11 @@ writing the largest part of a run. So the points are stored once, narrowly, in `
 ids, category codes, only figures that cannot be derived), and those five tables are **views** over it that
 add the names, labels and derived columns (value = numerator / denominator, SPC lines from the centre and
 mR-bar, opportunity gaps from the benchmarks, pounds from the unit cost) with the same arithmetic the
-pipeline uses. The other tables are small and stored as they are read.
+pipeline uses. Since issue 17.2 they also derive what follows bit for bit from a point's counts and its
+cell's or segment's constants: a proportion's Wilson intervals, the SPC centre and mR-bar (stored once per
+segment in ``result_spc_segments``), the funnel's side, and the funnel limits and z-scores SQL can give
+identically (result_points holds NULL there; docs/results.md lists what is derived and what stays
+stored). The other tables are small and stored as they are read.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
+from uptake.stats import z_value
+from uptake.stats.funnel import CONFIDENCE_INNER, CONFIDENCE_OUTER
 from uptake.stats.spc import LIMIT_FACTOR, ONE_SIGMA_FACTOR, TWO_SIGMA_FACTOR
 from uptake.stats.ranks import GAP_TOLERANCE
 
@@ -190,13 +196,21 @@ POINTS = ResultTable(
         f"ci95_low:{_F}, ci95_high:{_F}, ci998_low:{_F}, ci998_high:{_F}, percent_rank:{_F}, decile:{_T}, "
         f"comparison:{_T}, comparison_plain:{_T}, comparison_method:{_T}, funnel_lower95:{_F}, "
         f"funnel_upper95:{_F}, funnel_lower998:{_F}, funnel_upper998:{_F}, funnel_z:{_F}, funnel_band:{_T}, "
-        f"funnel_side:{_T}, spc_segment:SMALLINT, spc_centre:{_F}, spc_moving_range:{_F}, "
-        f"spc_mean_moving_range:{_F}, spc_outside_limits:{_T}, spc_trend:{_T}, spc_two_of_three:{_T}, "
+        f"spc_segment:SMALLINT, spc_moving_range:{_F}, spc_outside_limits:{_T}, spc_trend:{_T}, "
+        f"spc_two_of_three:{_T}, "
         f"spc_shift:{_T}, spc_direction:{_T}, spc_rule:{_T}, spc_special_cause:{_T}, spc_reference:{_F}, "
         f"cusum_increase:{_F}, cusum_decrease:{_F}, cusum_threshold_increase:{_F}, "
         f"cusum_threshold_decrease:{_F}, cusum_alert:{_T}, peer_value:{_F}"
     ),
     ("indicator_id", "org_id", "period"),
+)
+#: The constants of each SPC segment (a series' points between new limits), stored once per segment rather
+#: than on every point: the charted mean and mR-bar. The result_spc view joins them on by
+#: (indicator_id, org_id, result_points.spc_segment).
+SPC_SEGMENTS = ResultTable(
+    "result_spc_segments",
+    _cols(f"indicator_id:SMALLINT, org_id:{_I}, segment:SMALLINT, centre:{_F}, mean_moving_range:{_F}"),
+    ("indicator_id", "org_id", "segment"),
 )
 
 DECILES = ResultTable(
@@ -265,16 +279,46 @@ EQUITY = ResultTable(
 
 # ------------------------------------------------------------------------------------------------ views
 
-_POINT_JOIN = (
-    "FROM result_points AS p JOIN result_indicators AS i USING (indicator_id) "
-    "JOIN result_organisations AS o USING (org_id)"
-)
 _VALUE = "CASE WHEN p.denominator > 0 THEN p.numerator / p.denominator END"
 
 
 def _f(x: float) -> str:
-    """A double literal that parses back to exactly ``x``."""
-    return f"CAST('{x!r}' AS DOUBLE)"
+    """A double literal that parses back to exactly ``x``: the shortest repr, in exponent form (which DuckDB
+    reads as a DOUBLE, correctly rounded, rather than a DECIMAL; cheaper to plan than a cast of a string)."""
+    text = repr(float(x))
+    return f"({text})" if "e" in text else f"({text}e0)"
+
+
+def _wilson(confidence: float, side: str) -> str:
+    """uptake.stats.wilson in SQL, operation for operation (so bit for bit: only arithmetic and a square
+    root, correctly rounded in NumPy and DuckDB alike), on the point's counts as uptake.pipeline.values
+    gives them: NULL unless 0 <= numerator <= denominator and denominator > 0; exactly 0 at numerator 0
+    (low) and exactly 1 at numerator = denominator (high)."""
+    z = z_value(confidence)
+    x, n = "p.numerator", "p.denominator"
+    spread = f"{_f(z)} * sqrt({_f(z * z)} + {_f(4.0)} * {x} * ({_f(1.0)} - {x} / {n}))"
+    sign, edge, at = ("-", f"{x} = {_f(0.0)}", _f(0.0)) if side == "low" else ("+", f"{x} = {n}", _f(1.0))
+    return (
+        f"CASE WHEN NOT ({n} > {_f(0.0)} AND {x} >= {_f(0.0)} AND {x} <= {n}) THEN NULL WHEN {edge} THEN {at} "
+        f"ELSE least(greatest(({_f(2.0)} * {x} + {_f(z * z)} {sign} {spread}) / ({_f(2.0)} * ({n} + "
+        f"{_f(z * z)})), {_f(0.0)}), {_f(1.0)}) END"
+    )
+
+
+def _interval(column: str) -> str:
+    """A point's interval: a proportion's Wilson interval from its counts (result_points stores it only for
+    rates, whose Byar and exact Poisson intervals SQL cannot give bit for bit). An expression over the
+    point (p) and its indicator (i), written out where it is used: a subquery between result_points and
+    the organisations' join would keep DuckDB from narrowing the scan to the organisations asked for."""
+    confidence = CONFIDENCE_INNER if column.startswith("ci95") else CONFIDENCE_OUTER
+    side = "low" if column.endswith("low") else "high"
+    return f"(CASE WHEN i.measure = 'proportion' THEN {_wilson(confidence, side)} ELSE p.{column} END)"
+
+
+_POINT_JOIN = (
+    "FROM result_points AS p JOIN result_indicators AS i USING (indicator_id) "
+    "JOIN result_organisations AS o USING (org_id)"
+)
 
 
 VALUES = ResultTable(
@@ -288,13 +332,45 @@ VALUES = ResultTable(
     ("indicator", "level", "org_code", "period"),
     view=(
         "SELECT i.indicator, o.level, o.code AS org_code, o.name AS org_name, p.period, p.numerator, "
-        f"p.denominator, CAST(p.members AS BIGINT) AS members, {_VALUE} AS value, p.ci95_low, p.ci95_high, "
-        "p.ci998_low, p.ci998_high, p.percent_rank, CAST(p.decile AS INTEGER) AS decile, "
+        f"p.denominator, CAST(p.members AS BIGINT) AS members, {_VALUE} AS value, "
+        f"{_interval('ci95_low')} AS ci95_low, {_interval('ci95_high')} AS ci95_high, "
+        f"{_interval('ci998_low')} AS ci998_low, {_interval('ci998_high')} AS ci998_high, "
+        "p.percent_rank, CAST(p.decile AS INTEGER) AS decile, "
         f"{_label('p.comparison', COMPARISON)} AS comparison, "
         f"{_label('p.comparison_plain', COMPARISON)} AS comparison_plain, "
         f"{_label('p.comparison_method', COMPARISON_METHOD)} AS comparison_method, i.synthetic {_POINT_JOIN}"
     ),
 )
+
+_NOT_COMPARED = FUNNEL_BAND.index("not compared")
+
+
+def _funnel_limit(stored: str, confidence: float, sign: str) -> str:
+    """A funnel limit of a point, as uptake.pipeline.funnel computes it, where SQL gives the same bits
+    (``funnel.derived_masks``; the point's stored value elsewhere). The cell's benchmark theta, tau2 and
+    method come from result_funnel_summary (s), n is the point's denominator, z the normal quantile:
+    proportions on plain limits (Wilson-touching): clip(theta +- z sqrt(theta (1 - theta) / n), 0, 1);
+    rates on random-effects limits: max(sqrt(max(theta, 0)) +- z sqrt(1 / (4 n) + tau2), 0) squared."""
+    z = _f(z_value(confidence))
+    wilson = (f"least(greatest(s.benchmark {sign} {z} * sqrt(s.benchmark * ({_f(1.0)} - s.benchmark) / "
+              f"p.denominator), {_f(0.0)}), {_f(1.0)})")
+    root = (f"greatest(sqrt(greatest(s.benchmark, {_f(0.0)})) {sign} {z} * sqrt({_f(1.0)} / ({_f(4.0)} * "
+            f"p.denominator) + s.tau2), {_f(0.0)})")
+    return (
+        f"CASE WHEN p.funnel_band = {_NOT_COMPARED} THEN NULL WHEN s.method = 'wilson' THEN {wilson} "
+        f"WHEN s.method = 'random-effects' AND i.measure <> 'proportion' THEN {root} * {root} "
+        f"ELSE {stored} END"
+    )
+
+
+#: the z-score of a rate (square-root scale, at least 3 units in the funnel), as uptake.pipeline.funnel
+#: computes it: (sqrt(max(value, 0)) - sqrt(max(theta, 0))) / (1 / (2 sqrt(n))); proportions' stored
+_FUNNEL_Z = (
+    f"CASE WHEN i.measure = 'proportion' THEN p.funnel_z WHEN p.funnel_band = {_NOT_COMPARED} OR s.units < 3 "
+    f"THEN NULL ELSE (sqrt(greatest(p.numerator / p.denominator, {_f(0.0)})) - sqrt(greatest(s.benchmark, "
+    f"{_f(0.0)}))) / ({_f(1.0)} / ({_f(2.0)} * sqrt(p.denominator))) END"
+)
+
 FUNNEL = ResultTable(
     "result_funnel",
     _cols(
@@ -303,24 +379,33 @@ FUNNEL = ResultTable(
         f"side:{_S}, z:{_F}"
     ),
     ("indicator", "level", "org_code", "period"),
+    # side from the band and the 95% limits, as uptake.pipeline.funnel judges it: above the upper limit
+    # "high", below the lower "low", "" within them or where the point is not compared
     view=(
+        "SELECT indicator, level, org_code, period, numerator, denominator, value, benchmark, lower95, upper95, "
+        f"lower998, upper998, {_label('band_code', FUNNEL_BAND)} AS band, "
+        f"CASE WHEN band_code = {_NOT_COMPARED} THEN '' WHEN numerator / denominator > upper95 "
+        f"THEN '{FUNNEL_SIDE[1]}' WHEN numerator / denominator < lower95 THEN '{FUNNEL_SIDE[2]}' ELSE '' END "
+        "AS side, z FROM ("
         "SELECT i.indicator, o.level, o.code AS org_code, p.period, p.numerator, p.denominator, "
-        f"CASE WHEN p.funnel_band <> 3 THEN {_VALUE} END AS value, s.benchmark, "
-        "p.funnel_lower95 AS lower95, p.funnel_upper95 AS upper95, p.funnel_lower998 AS lower998, "
-        f"p.funnel_upper998 AS upper998, {_label('p.funnel_band', FUNNEL_BAND)} AS band, "
-        f"{_label('p.funnel_side', FUNNEL_SIDE)} AS side, p.funnel_z AS z {_POINT_JOIN} "
+        f"CASE WHEN p.funnel_band <> {_NOT_COMPARED} THEN {_VALUE} END AS value, s.benchmark, "
+        f"{_funnel_limit('p.funnel_lower95', CONFIDENCE_INNER, '-')} AS lower95, "
+        f"{_funnel_limit('p.funnel_upper95', CONFIDENCE_INNER, '+')} AS upper95, "
+        f"{_funnel_limit('p.funnel_lower998', CONFIDENCE_OUTER, '-')} AS lower998, "
+        f"{_funnel_limit('p.funnel_upper998', CONFIDENCE_OUTER, '+')} AS upper998, "
+        f"p.funnel_band AS band_code, {_FUNNEL_Z} AS z {_POINT_JOIN} "
         "LEFT JOIN result_funnel_summary AS s ON s.indicator = i.indicator AND s.level = o.level "
-        "AND s.period = p.period WHERE p.funnel_band IS NOT NULL"
+        "AND s.period = p.period WHERE p.funnel_band IS NOT NULL)"
     ),
 )
 
 
-#: the SPC centre on the value scale: the charted mean, plus England's value on the difference basis
-_SPC_CENTRE = f"(coalesce(p.spc_reference, {_f(0.0)}) + p.spc_centre)"
+#: the SPC centre on the value scale: the segment's charted mean, plus England's value on the difference basis
+_SPC_CENTRE = f"(coalesce(p.spc_reference, {_f(0.0)}) + g.centre)"
 
 
 def _line(sign: str, factor: float) -> str:
-    return f"{_SPC_CENTRE} {sign} {_f(factor)} * p.spc_mean_moving_range"
+    return f"{_SPC_CENTRE} {sign} {_f(factor)} * g.mean_moving_range"
 
 
 SPC = ResultTable(
@@ -338,14 +423,15 @@ SPC = ResultTable(
         "CASE WHEN p.spc_reference IS NULL THEN 'value' ELSE 'difference from England' END AS basis, "
         "p.spc_reference AS england_value, "
         f"CAST(p.spc_segment AS INTEGER) AS segment, {_SPC_CENTRE} AS centre, p.spc_moving_range AS moving_range, "
-        f"p.spc_mean_moving_range AS mean_moving_range, {_line('+', LIMIT_FACTOR)} AS upper_limit, "
+        f"g.mean_moving_range AS mean_moving_range, {_line('+', LIMIT_FACTOR)} AS upper_limit, "
         f"{_line('-', LIMIT_FACTOR)} AS lower_limit, {_line('+', TWO_SIGMA_FACTOR)} AS upper_two_sigma, "
         f"{_line('-', TWO_SIGMA_FACTOR)} AS lower_two_sigma, {_line('+', ONE_SIGMA_FACTOR)} AS upper_one_sigma, "
         f"{_line('-', ONE_SIGMA_FACTOR)} AS lower_one_sigma, p.spc_outside_limits AS outside_limits, "
         "p.spc_trend AS trend, p.spc_two_of_three AS two_of_three, p.spc_shift AS shift, "
         f"p.spc_direction AS direction, {_label('p.spc_rule', SPC_RULE)} AS rule, "
         f"{_label('p.spc_special_cause', SPC_SPECIAL_CAUSE)} AS special_cause {_POINT_JOIN} "
-        "WHERE p.spc_segment IS NOT NULL"
+        "JOIN result_spc_segments AS g ON g.indicator_id = p.indicator_id AND g.org_id = p.org_id "
+        "AND g.segment = p.spc_segment"
     ),
 )
 CHANGES = ResultTable(
@@ -367,7 +453,7 @@ CHANGES = ResultTable(
 def _gap(benchmark: str, numerator: str = "p.numerator") -> str:
     """stats.opportunity in SQL: max(0, P x den - num) when high is good, max(0, num - P x den) when low; a gap
     nearer zero than GAP_TOLERANCE is rounding and counts as 0."""
-    raw = (f"(CASE WHEN i.polarity = 'high-is-good' THEN ({benchmark}) * p.denominator - {numerator} "
+    raw = (f"(CASE WHEN p.polarity = 'high-is-good' THEN ({benchmark}) * p.denominator - {numerator} "
            f"ELSE {numerator} - ({benchmark}) * p.denominator END)")
     return (
         f"CASE WHEN ({benchmark}) IS NULL THEN NULL WHEN abs({raw}) < {_f(GAP_TOLERANCE)} THEN {_f(0.0)} "
@@ -375,9 +461,9 @@ def _gap(benchmark: str, numerator: str = "p.numerator") -> str:
     )
 
 
-_TOP = "CASE WHEN i.polarity = 'high-is-good' THEN d.p90 ELSE d.p10 END"
-_FAVOURABLE = "(CASE WHEN i.polarity = 'high-is-good' THEN p.ci95_high ELSE p.ci95_low END) * p.denominator"
-_UNFAVOURABLE = "(CASE WHEN i.polarity = 'high-is-good' THEN p.ci95_low ELSE p.ci95_high END) * p.denominator"
+_TOP = "CASE WHEN p.polarity = 'high-is-good' THEN d.p90 ELSE d.p10 END"
+_FAVOURABLE = "(CASE WHEN p.polarity = 'high-is-good' THEN p.ci95_high ELSE p.ci95_low END) * p.denominator"
+_UNFAVOURABLE = "(CASE WHEN p.polarity = 'high-is-good' THEN p.ci95_low ELSE p.ci95_high END) * p.denominator"
 
 OPPORTUNITY = ResultTable(
     "result_opportunity",
@@ -389,21 +475,27 @@ OPPORTUNITY = ResultTable(
         f"gap_peers_pounds:{_F}, gap_target_pounds:{_F}, synthetic:{_B}"
     ),
     ("indicator", "level", "org_code", "period"),
+    # Three steps: the points eligible with their 95% interval (computed once: the gaps use it four times),
+    # the gaps against the benchmarks, the pounds.
     view=(
         "SELECT indicator, level, org_code, period, numerator, denominator, value, median_value, gap_median, "
         "top_decile_value, gap_top_decile, peer_value, gap_peers, gap_peers_low, gap_peers_high, target_value, "
         "gap_target, unit_cost, gap_median * unit_cost AS gap_median_pounds, "
         "gap_top_decile * unit_cost AS gap_top_decile_pounds, gap_peers * unit_cost AS gap_peers_pounds, "
         "gap_target * unit_cost AS gap_target_pounds, synthetic FROM ("
-        "SELECT i.indicator, o.level, o.code AS org_code, p.period, p.numerator, p.denominator, "
-        f"{_VALUE} AS value, d.p50 AS median_value, {_gap('d.p50')} AS gap_median, "
+        "SELECT p.indicator, p.level, p.org_code, p.period, p.numerator, p.denominator, "
+        f"p.value, d.p50 AS median_value, {_gap('d.p50')} AS gap_median, "
         f"{_TOP} AS top_decile_value, {_gap(_TOP)} AS gap_top_decile, p.peer_value, "
         f"{_gap('p.peer_value')} AS gap_peers, {_gap('p.peer_value', _FAVOURABLE)} AS gap_peers_low, "
-        f"{_gap('p.peer_value', _UNFAVOURABLE)} AS gap_peers_high, i.target AS target_value, "
-        f"{_gap('i.target')} AS gap_target, i.unit_cost, i.synthetic {_POINT_JOIN} "
-        "JOIN result_deciles AS d ON d.indicator = i.indicator AND d.level = o.level AND d.period = p.period "
-        "WHERE i.polarity <> 'no-judgement' AND p.ci95_low IS NOT NULL AND o.level <> 'england' "
-        f"AND p.comparison <> {COMPARISON.index('not eligible')})"
+        f"{_gap('p.peer_value', _UNFAVOURABLE)} AS gap_peers_high, p.target AS target_value, "
+        f"{_gap('p.target')} AS gap_target, p.unit_cost, p.synthetic FROM ("
+        "SELECT i.indicator, i.polarity, i.target, i.unit_cost, i.synthetic, o.level, o.code AS org_code, "
+        f"p.period, p.numerator, p.denominator, p.peer_value, {_VALUE} AS value, "
+        f"{_interval('ci95_low')} AS ci95_low, {_interval('ci95_high')} AS ci95_high {_POINT_JOIN} "
+        "WHERE i.polarity <> 'no-judgement' AND o.level <> 'england' "
+        f"AND p.comparison <> {COMPARISON.index('not eligible')}) AS p "
+        "JOIN result_deciles AS d ON d.indicator = p.indicator AND d.level = p.level AND d.period = p.period "
+        "WHERE p.ci95_low IS NOT NULL)"
     ),
 )
 
@@ -427,11 +519,13 @@ RESULT_TABLES: tuple[ResultTable, ...] = (
 )
 #: Stored only to give the views their names and labels (readers read the views).
 VIEW_LOOKUPS: tuple[ResultTable, ...] = (INDICATORS, ORGANISATIONS)
+#: The stored tables behind the five per-point views (not for direct use: readers read the views).
+POINT_STORAGE: tuple[ResultTable, ...] = (SPC_SEGMENTS, POINTS)
 #: The tables written (everything but the views), with result_points last.
-STORED_TABLES: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is None) + (POINTS,)
+STORED_TABLES: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is None) + POINT_STORAGE
 VIEWS: tuple[ResultTable, ...] = tuple(t for t in RESULT_TABLES if t.view is not None)
 #: The pipeline's tables by name (result_points included).
-BY_NAME: dict[str, ResultTable] = {t.name: t for t in (*RESULT_TABLES, POINTS)}
+BY_NAME: dict[str, ResultTable] = {t.name: t for t in (*RESULT_TABLES, *POINT_STORAGE)}
 
 PIPELINE_RUNS = ResultTable(
     "pipeline_runs",

@@ -13,7 +13,8 @@ national scale (30 million observation rows, about 43 million points) they would
 - Without a directory (the command line, tests): the tables the readers read (``SNAPSHOT_TABLES``: the thin
   ``result_points``, the small result tables, the store's organisations, relationships and batches, the
   runs, publications and the mission's tables) are copied into memory and the wide views made again over
-  the copy (``SNAPSHOT_VIEWS``, the store's own SQL).
+  the copy (``SNAPSHOT_VIEWS``, with the store's own SQL where it has them, so a store computed by an
+  earlier version keeps views that match its tables).
 
 When the file changes (a new load, or a new publication of results: uptake.pipeline.publication), the next
 request after ``RELOAD_CHECK_SECONDS`` starts a reload in the background; requests keep being served from
@@ -159,6 +160,7 @@ def load_snapshot(path: Path, directory: Path | None = None) -> Snapshot:
     memory = duckdb.connect(":memory:")
     memory.execute("SET threads = 2")
     tables: set[str] = set()
+    own: dict[str, str] = {}
     key = ""
     if path.exists():
         literal = str(path).replace("'", "''")
@@ -170,6 +172,11 @@ def load_snapshot(path: Path, directory: Path | None = None) -> Snapshot:
             for table in _copied(present):
                 memory.execute(f"CREATE TABLE main.{table} AS SELECT * FROM store.main.{table}")
                 tables.add(table)
+            # the store's own view SQL: a store computed by an earlier version keeps the views that match its
+            # tables (result_points was thinned by issue 17.2) until the next compute replaces both
+            own = dict(memory.execute(
+                "SELECT view_name, sql FROM duckdb_views() WHERE database_name = 'store' AND schema_name = 'main' "
+                "AND NOT internal").fetchall())
             memory.execute("COMMIT")
         except BaseException:
             try:
@@ -183,7 +190,7 @@ def load_snapshot(path: Path, directory: Path | None = None) -> Snapshot:
         if view.name in tables:
             continue
         try:
-            memory.execute(f'CREATE VIEW "{view.name}" AS {view.view}')
+            memory.execute(own.get(view.name) or f'CREATE VIEW "{view.name}" AS {view.view}')
             tables.add(view.name)
         except duckdb.CatalogException:  # a store without the tables it reads (nothing computed yet)
             pass
