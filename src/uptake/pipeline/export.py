@@ -144,7 +144,7 @@ def select(
                 f"LEFT JOIN {SPC_SERIES.name} AS s USING (indicator, level, org_code) "
                 f"WHERE {' AND '.join('p.' + w for w in where)} ORDER BY {', '.join('p.' + c for c in table.key)}"
             )
-        data = con.execute(sql, params).to_arrow_table()
+        data = con.sql(sql, params=params).to_arrow_table()  # a relation: no extra copy of the rows
     return table, data
 
 
