@@ -532,6 +532,29 @@ def test_the_mission_stamp_changes_with_what_the_public_sees(own_site) -> None:
     assert second != first
 
 
+def test_a_rating_run_made_with_results_not_yet_seen_leaves_the_stamp_of_their_readers(own_site) -> None:
+    """A compute commits its draft rating run to the workflow database before its results are published: for a
+    reader of the older results (what the pages show) the stamp stays; for a reader of the new ones it moves."""
+    from uptake.mission.stamp import published_stamp
+    from uptake.store.mission_models import RatingRun
+
+    client, _ = own_site
+    engine = client.app.state.web.engine
+    with session_scope(engine) as session:
+        newest = max(run.id for run in session.query(RatingRun))
+        made_with = (session.get(RatingRun, newest).summary or {}).get("publication") or 0
+        seen = made_with + 1
+        before_old, before_all = published_stamp(session, seen), published_stamp(session)
+        run = session.get(RatingRun, newest)
+        session.add(RatingRun(**{c.name: getattr(run, c.name) for c in RatingRun.__table__.columns
+                                 if c.name != "id" and c.name != "summary"},
+                              summary={**(run.summary or {}), "publication": seen + 1}))
+    with session_scope(engine) as session:
+        assert published_stamp(session, seen) == before_old  # its results are not the reader's yet
+        assert published_stamp(session, seen + 1) != before_old  # a reader of them is told of it
+        assert published_stamp(session) != before_all  # without a publication, every run counts
+
+
 # --- /assessments ------------------------------------------------------------------------------------------
 
 

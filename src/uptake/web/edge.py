@@ -111,7 +111,8 @@ class EdgeCacheMiddleware:
         variant = self._variants.get(unversioned)
         if variant is not None:
             try:
-                key += "|" + await web.shared(*variant)
+                shared_key, reader = variant
+                key += "|" + await web.shared(f"{shared_key}|{version}", reader)
             except Exception:  # the full path reads the stamp again and answers as it must
                 variant, key = None, ""
         hit = web.fresh_cache().get(key) if key else None

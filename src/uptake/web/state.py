@@ -355,9 +355,11 @@ class Web:
             response.headers["cache-control"] = "private, no-store"
             response.headers["vary"] = "HX-Request, Cookie"
             return response
+        version = self.snapshots.current.version
+        # one read of the stamp shared per snapshot read (the stamp may depend on it: mission_stamp)
         shared_key = f"variant:{id(variant.__code__)}" if variant is not None else ""
-        stamp = await self.shared(shared_key, variant) if variant is not None else ""
-        key = f"{self.snapshots.current.version}|{stamp}|{int(partial)}|{request.url.path}?{request.url.query}"
+        stamp = await self.shared(f"{shared_key}|{version}", variant) if variant is not None else ""
+        key = f"{version}|{stamp}|{int(partial)}|{request.url.path}?{request.url.query}"
         hit = self.fresh_cache().get(key)
         if hit is None:
             def build_and_keep() -> CachedBody | Response:

@@ -92,7 +92,8 @@ async def respond(request: Request, build, *, private: bool = False, variant=Non
     web = web_of(request)
     principal = await web.principal_async(request)
     shared_key = f"variant:{id(variant.__code__)}" if variant is not None else ""
-    variant_stamp = await web.shared(shared_key, variant) if variant is not None else ""
+    variant_stamp = (await web.shared(f"{shared_key}|{web.snapshots.current.version}", variant)
+                     if variant is not None else "")
     stamp = variant_stamp + extra_stamp
     etag = _etag(request, principal, stamp)
     headers = {"etag": etag, "cache-control": "private, no-cache" if (private or principal.signed_in) else "no-cache",

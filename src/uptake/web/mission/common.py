@@ -54,10 +54,11 @@ async def cached(request: Request, build: Callable[[], Response]) -> Response:
 
 
 def mission_stamp(web: Any) -> str:
-    """What the public mission pages show from the workflow database (uptake.mission.stamp), and the day
-    (an assessment falls due at midnight)."""
+    """What the public mission pages show from the workflow database (uptake.mission.stamp) to a reader of the
+    current snapshot's publication, and the day (an assessment falls due at midnight)."""
+    publication = web.snapshots.current.publication  # the results this reader sees (a prerender: the new ones)
     with session_scope(web.engine) as session:
-        return f"{published_stamp(session)}.{dt.date.today().isoformat()}"
+        return f"{published_stamp(session, publication)}.{dt.date.today().isoformat()}"
 
 
 @contextmanager
