@@ -119,13 +119,17 @@ class LRUCache:
             return len(dropped)
 
 
-def freeze_heap(collect: bool = False) -> None:
+def freeze_heap(collect: bool = False, thaw: bool = False) -> None:
     """Move every object alive now out of the garbage collector's reach (``gc.freeze``): the modules, the
     catalogue, the templates and the snapshot's answers live as long as the server. Measured under 200 clients
     on the demo (docs/performance.md): the collector's full passes over them took up to 0.3 s each, every one
-    a pause for every request in flight; frozen, they are not scanned. Objects frozen are still freed when no
-    longer referenced; only cycles among them wait. Called at start-up (after one collection) and after a new
-    snapshot's pages were built ahead of the switch."""
+    a pause for every request in flight; frozen, they are not scanned. Frozen objects are still freed when no
+    longer referenced; only cycles among them would wait, so after each prerender (once per publication) the
+    frozen heap is thawed and collected once (``thaw``, ``collect``: one pause of a full collection) before
+    freezing again, and nothing an old snapshot left in cycles stays for the server's life. Called at
+    start-up (after one collection) and after a new snapshot's pages were built ahead of the switch."""
+    if thaw:
+        gc.unfreeze()
     if collect:
         gc.collect()
     gc.freeze()
@@ -247,7 +251,7 @@ class Web:
         except Exception:
             future.cancel()
             raise
-        freeze_heap()
+        freeze_heap(collect=True, thaw=True)
         seconds = time.monotonic() - started
         self.last_prerender = {"version": snapshot.version, "built": built, "asked": asked, "seconds": round(seconds, 3)}
         log.info("built %d of %d pages of snapshot %s ahead of the switch in %.1f s", built, asked,
