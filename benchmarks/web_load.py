@@ -131,7 +131,16 @@ def start_compute(workspace: Path, bench_indicators: int | None, nice: int = 0) 
     log = Path(tempfile.mkstemp(prefix="uptake-load-compute-", suffix=".log")[1])
     with log.open("w") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    return process, time.monotonic(), log
+    started = time.monotonic()
+    # when it ends, noted as it ends (the load may outlast it: waiting for it afterwards would time the load)
+    import threading
+
+    def note_the_end() -> None:
+        process.wait()
+        process.ended_at = time.monotonic()  # type: ignore[attr-defined]
+
+    threading.Thread(target=note_the_end, daemon=True).start()
+    return process, started, log
 
 
 def finish_compute(compute: tuple[subprocess.Popen, float, Path], url: str) -> dict:
@@ -139,7 +148,9 @@ def finish_compute(compute: tuple[subprocess.Popen, float, Path], url: str) -> d
     process, started, log = compute
     running_at_end_of_load = process.poll() is None
     code = process.wait()
-    seconds = time.monotonic() - started
+    while getattr(process, "ended_at", None) is None:
+        time.sleep(0.05)
+    seconds = process.ended_at - started
     tail = log.read_text(errors="replace").strip().splitlines()[-3:]
     log.unlink(missing_ok=True)
     return {"exit_code": code, "succeeded": code == 0, "seconds": round(seconds, 1),
@@ -198,10 +209,10 @@ def wait_for_switch(url: str, before: str, limit: float = 900.0) -> dict:
     while time.monotonic() - started < limit:
         health = httpx.get(url + "/healthz", timeout=60).json()
         if health["snapshot"] != before:
-            return {"switched_to": health["snapshot"], "switch_seen_after_compute_s": round(time.monotonic() - started, 1),
+            return {"switched_to": health["snapshot"], "switch_seen_at": time.monotonic(),
                     "prerender": health.get("prerender")}
         time.sleep(0.5)
-    return {"switched_to": None, "switch_seen_after_compute_s": None}
+    return {"switched_to": None, "switch_seen_at": None}
 
 
 def discover(url: str, mission: bool = True, bench_in_mix: int | None = None) -> list[str]:
@@ -508,6 +519,15 @@ def main(argv: list[str] | None = None) -> int:
             summary["compute"]["nice"] = args.compute_nice
             # the publication the compute made, and what the server built of it ahead of switching to it
             summary["compute"].update(wait_for_switch(url, health_before["snapshot"]))
+            seen = summary["compute"].pop("switch_seen_at", None)
+            # every time from the start of the load (the compute starts with it)
+            summary["compute"]["switch_seen_s_after_the_start"] = (round(seen - compute[1], 1) if seen is not None
+                                                                   else None)
+            during = [sample for sample in summary["timeline"].get("switches", [])
+                      if sample["snapshot"] == summary["compute"].get("switched_to")]
+            summary["compute"]["switched_during_the_load"] = bool(during)
+            if during:  # the probe saw it: when, not when it was looked for after the load
+                summary["compute"]["switch_seen_s_after_the_start"] = during[0]["t_s"]
     finally:
         if compute is not None and compute[0].poll() is None:
             compute[0].terminate()
