@@ -8,6 +8,7 @@ sends nothing; a server that cannot be reached is a clear error and marks nothin
 from __future__ import annotations
 
 import datetime as dt
+import time
 import email
 import email.policy
 import re
@@ -276,6 +277,15 @@ def test_an_unknown_target_is_refused(site) -> None:
 def test_uptake_compute_sends_the_digests_when_the_settings_say_so(site, smtp) -> None:
     ws, engine, app = site
     inbox, port = smtp
+    # the compute runs in this process: the web app's snapshot reloads (a read-only ATTACH of the same file, in a
+    # background thread) must not race its writes here, which DuckDB refuses within one process (between
+    # processes, as in use, the reload waits and retries)
+    holder = app.state.web.snapshots
+    holder.check_seconds = float("inf")
+    for _ in range(100):
+        if not holder._reloading:
+            break
+        time.sleep(0.1)
     with session_scope(engine) as session:
         user_id = session.scalar(select(User.id).where(User.email == EMAIL))
         session.add(AlertSubscription(user_id=user_id, target_kind="innovation", target_id="doacs"))
