@@ -181,6 +181,76 @@ def test_no_prerender_without_a_running_server_or_with_it_switched_off(fresh_app
         assert not [key for key in app.state.web.cache._data if "|next|" in f"|{key}|"]
 
 
+@pytest.mark.parametrize("visitors", [False, True])
+def test_the_prerender_paces_itself_only_while_visitors_are_asking(fresh_app, monkeypatch, visitors):
+    """After each build the prerender waits as long again when visitors asked something during it (so they
+    keep at least half the server), and goes straight on to the next build when nobody did."""
+    import dataclasses
+
+    from uptake.web import state
+
+    web = fresh_app.state.web
+    urls = ["/", "/innovations/doacs", "/organisations/QMJ"]
+    slept: list[float] = []
+    real_sleep, real_ask = state.asyncio.sleep, state._ask
+
+    async def sleep(seconds: float, *args) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    async def ask(app, request):
+        if visitors:
+            web.visits += 1  # as the edge counts a visitor's request arriving during the build
+        return await real_ask(app, request)
+
+    with TestClient(fresh_app) as client:
+        for url in urls:
+            assert client.get(url).status_code == 200, url
+        monkeypatch.setattr(state.asyncio, "sleep", sleep)
+        monkeypatch.setattr(state, "_ask", ask)
+        new = dataclasses.replace(web.snapshots.current, version="paced-next", memo={})
+        web.prerender(new)
+        monkeypatch.undo()
+    assert web.last_prerender["built"] == len(urls)
+    assert len(slept) == (len(urls) if visitors else 0)
+
+
+def test_a_prerender_stops_waiting_when_the_server_stops(fresh_app, monkeypatch):
+    """A build that never ends on a loop that then stops (the server shut down) does not hold the reload
+    thread, and with it the switch, until the budget runs out (here an hour): it returns once the loop stops."""
+    import asyncio
+    import dataclasses
+    import threading
+
+    from uptake.web import state
+
+    web = fresh_app.state.web
+    monkeypatch.setattr(web, "settings", web.settings.model_copy(update={"prerender_seconds": 3600}))
+    monkeypatch.setitem(web.hot, ("http", "testserver", False, "/", ""), 1)
+    started = threading.Event()
+
+    async def ask_forever(app, request):
+        started.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(state, "_ask", ask_forever)
+    loop = asyncio.new_event_loop()
+    serving = threading.Thread(target=loop.run_forever, daemon=True)
+    serving.start()
+    monkeypatch.setattr(web, "loop", loop)
+    new = dataclasses.replace(web.snapshots.current, version="stopped-next", memo={})
+    reload_thread = threading.Thread(target=web.prerender, args=(new,), daemon=True)
+    reload_thread.start()
+    assert started.wait(30)
+    loop.call_soon_threadsafe(loop.stop)
+    reload_thread.join(60)
+    assert not reload_thread.is_alive()
+    assert web.last_prerender == {"version": new.version, "built": 0, "asked": 0,
+                                  "seconds": web.last_prerender["seconds"]}
+    serving.join(5)
+    loop.close()
+
+
 def test_the_edge_can_be_switched_off(demo, monkeypatch):
     from uptake.web.app import create_app
     from uptake.web.settings import WebSettings

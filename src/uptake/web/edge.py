@@ -33,25 +33,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from uptake.web.security import SESSION_COOKIE
-from uptake.web.state import HOT_LIMIT, CachedBody
+from uptake.web.state import HOT_LIMIT, MARK, MARK_VARIANT, CachedBody, mark
 
 __all__ = ["EdgeCacheMiddleware", "mark", "MARK"]
 
-#: the scope key a handler sets to the CachedBody it answered with, when the answer is public
-MARK = "uptake.edge"
-#: and, for an answer that also depends on the workflow database: (shared key, stamp reader, stamp it used)
-MARK_VARIANT = "uptake.edge.variant"
 _DROP = {b"content-length", b"content-encoding"}
 #: how many requests with a stamp the edge remembers (beyond that, new ones go the full path every time)
 VARIANT_LIMIT = 50_000
 
-
-def mark(scope: Scope, body: CachedBody, variant: tuple[str, Any, str] | None = None) -> None:
-    """Say that this request's answer is ``body``, public for every anonymous visitor of this snapshot (and,
-    with ``variant`` = (shared key, stamp reader, stamp), of this stamp of the workflow database's state)."""
-    scope[MARK] = body
-    if variant is not None:
-        scope[MARK_VARIANT] = variant
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -96,7 +85,7 @@ class EdgeCacheMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
         #: the requests whose answers carry a stamp of the workflow database: key without version -> reader
-        self._variants: dict[str, tuple[str, Any]] = {}
+        self._variants: dict[str, Any] = {}  # request -> its stamp reader (Web.variant_stamp)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         web: Any = getattr(getattr(scope.get("app"), "state", None), "web", None)
@@ -104,6 +93,8 @@ class EdgeCacheMiddleware:
             await self.app(scope, receive, send)
             return
         web.loop = asyncio.get_running_loop()  # for building a new snapshot's pages ahead of the switch
+        if not web.snapshots.ahead:
+            web.visits += 1  # a visitor's request (not the prerender's): the prerender paces itself while any come
         request = _request(scope)
         version = web.snapshots.current.version
         unversioned = _unversioned(request)
@@ -111,8 +102,7 @@ class EdgeCacheMiddleware:
         variant = self._variants.get(unversioned)
         if variant is not None:
             try:
-                shared_key, reader = variant
-                key += "|" + await web.shared(f"{shared_key}|{version}", reader)
+                key += "|" + await web.variant_stamp(variant, version)
             except Exception:  # the full path reads the stamp again and answers as it must
                 variant, key = None, ""
         hit = web.fresh_cache().get(key) if key else None
@@ -142,10 +132,10 @@ class EdgeCacheMiddleware:
         key = f"edge|{version}|{unversioned}"
         marked = scope.get(MARK_VARIANT)
         if marked is not None:
-            shared_key, reader, stamp = marked
+            reader, stamp = marked
             if unversioned not in self._variants and len(self._variants) >= VARIANT_LIMIT:
                 return
-            self._variants[unversioned] = (shared_key, reader)
+            self._variants[unversioned] = reader
             key += "|" + stamp
         web.cache.put(key, (body, headers))
         _count(web, request)

@@ -345,6 +345,11 @@ class SnapshotHolder:
                 self._start_reload()
         return self._snapshot
 
+    @property
+    def ahead(self) -> bool:
+        """Whether this context serves a snapshot ahead of the switch to it (``serving``: a prerender)."""
+        return _SERVING.get() is not None
+
     @contextmanager
     def serving(self, snapshot: Snapshot) -> Iterator[Snapshot]:
         """Within this context (and the threads it starts with a copy of it), ``current`` is ``snapshot``."""

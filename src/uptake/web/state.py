@@ -140,6 +140,19 @@ HotRequest = tuple[str, str, bool, str, str]
 #: how many different requests are counted for ``Web.prerender`` (the rest are not counted)
 HOT_LIMIT = 20_000
 
+#: the scope key a handler sets to the CachedBody it answered with, when the answer is public (the edge's)
+MARK = "uptake.edge"
+#: and, for an answer that also depends on the workflow database: (stamp reader, the stamp it used)
+MARK_VARIANT = "uptake.edge.variant"
+
+
+def mark(scope: dict, body: CachedBody, variant: tuple[Any, str] | None = None) -> None:
+    """Say that this request's answer is ``body``, public for every anonymous visitor of this snapshot (and,
+    with ``variant`` = (stamp reader, stamp), of this stamp of the workflow database's state)."""
+    scope[MARK] = body
+    if variant is not None:
+        scope[MARK_VARIANT] = variant
+
 
 class Web:
     """Everything a request handler needs, shared by the whole app (``app.state.web``)."""
@@ -165,6 +178,8 @@ class Web:
         self._cache_version: str | None = None
         #: how often each anonymous request the edge could keep was asked for (what ``prerender`` builds)
         self.hot: Counter[HotRequest] = Counter()
+        #: visitors' requests seen by the edge (Web.prerender paces itself only while some arrive)
+        self.visits = 0
         #: the ASGI app and its event loop (``create_app`` and the first request set them), for ``prerender``
         self.app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -215,6 +230,14 @@ class Web:
             task.add_done_callback(lambda _: self._flights.pop(key, None))
         return await asyncio.shield(task)
 
+    async def variant_stamp(self, variant: Callable[[], str], version: str | None = None) -> str:
+        """The stamp ``variant()`` gives of what an answer shows from outside the snapshot (the mission's state
+        in the workflow database), read once per snapshot version for the crowd asking at the same time
+        (``shared``; the stamp may depend on the snapshot: mission_stamp). The one place its key is built: the
+        page cache, the API's answers and the edge share each read."""
+        version = self.snapshots.current.version if version is None else version
+        return await self.shared(f"variant:{id(variant.__code__)}|{version}", variant)
+
     def fresh_cache(self) -> LRUCache:
         """The response cache, emptied whenever the results snapshot has changed, but for what was built for
         the new snapshot before the switch to it (``prerender``): every key names its snapshot's version
@@ -231,8 +254,9 @@ class Web:
         """Build the most requested anonymous pages and API answers for ``snapshot`` before readers are
         switched to it (``SnapshotHolder.before_switch``; runs in the reload thread, which waits for it).
 
-        Each is asked of the whole app, as a visitor would, one after another (paced: after each, as long again
-        without building) on the server's event loop with
+        Each is asked of the whole app, as a visitor would, one after another (paced while visitors are asking:
+        after each build, as long again without building; unpaced when none asked during it) on the server's
+        event loop with
         ``snapshots.serving(snapshot)``: the answers land in the response cache and the edge under the new
         version's keys, and the switch keeps them. Meanwhile every visitor is served the old snapshot's pages,
         so a publication costs them no cold builds (before: every page was built again on its first request
@@ -246,8 +270,18 @@ class Web:
         started = time.monotonic()
         self.last_prerender = {"version": snapshot.version, "running": True}
         future = asyncio.run_coroutine_threadsafe(self._prerender(snapshot, limit, started + budget), loop)
+        built = asked = 0
         try:
-            built, asked = future.result(timeout=budget + 60)
+            while True:
+                try:
+                    built, asked = future.result(timeout=1.0)
+                    break
+                except TimeoutError:
+                    # the server stopped (shut down, or a test's client closed: nothing will build the rest),
+                    # or a build outlived the budget by a minute: switch without waiting any longer
+                    if loop.is_closed() or not loop.is_running() or time.monotonic() > started + budget + 60:
+                        future.cancel()
+                        break
         except Exception:
             future.cancel()
             raise
@@ -266,12 +300,14 @@ class Web:
                 if time.monotonic() >= deadline:
                     break
                 asked += 1
-                began = time.monotonic()
+                began, visits = time.monotonic(), self.visits
                 if await _ask(self.app, request):
                     built += 1
-                # paced: as long again without building, so visitors' requests get at least half of the server
-                # (a build holds the interpreter while it renders) and the switch waits instead of them
-                await asyncio.sleep(min(time.monotonic() - began, max(0.0, deadline - time.monotonic())))
+                # paced while visitors are asking: as long again without building, so their requests get at least
+                # half of the server (a build holds the interpreter while it renders) and the switch waits
+                # instead of them; with nobody asking during the build, the next one starts at once
+                if self.visits != visits:
+                    await asyncio.sleep(min(time.monotonic() - began, max(0.0, deadline - time.monotonic())))
         return built, asked
 
     # -------------------------------------------------------------- who is asking
@@ -360,9 +396,7 @@ class Web:
             response.headers["vary"] = "HX-Request, Cookie"
             return response
         version = self.snapshots.current.version
-        # one read of the stamp shared per snapshot read (the stamp may depend on it: mission_stamp)
-        shared_key = f"variant:{id(variant.__code__)}" if variant is not None else ""
-        stamp = await self.shared(f"{shared_key}|{version}", variant) if variant is not None else ""
+        stamp = await self.variant_stamp(variant, version) if variant is not None else ""
         key = f"{version}|{stamp}|{int(partial)}|{request.url.path}?{request.url.query}"
         hit = self.fresh_cache().get(key)
         if hit is None:
@@ -383,9 +417,7 @@ class Web:
         headers = {"etag": hit.etag, "cache-control": "no-cache", "vary": "HX-Request, Cookie, Accept-Encoding"}
         # the same for every anonymous visitor of this snapshot (and of this stamp of the workflow database's
         # state, which the edge reads again for each request): the edge may answer it
-        request.scope["uptake.edge"] = hit
-        if variant is not None:
-            request.scope["uptake.edge.variant"] = (shared_key, variant, stamp)
+        mark(request.scope, hit, (variant, stamp) if variant is not None else None)
         if request.headers.get("if-none-match") == hit.etag:
             return Response(status_code=304, headers=headers)
         return hit.response(request, headers)

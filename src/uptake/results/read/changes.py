@@ -15,10 +15,7 @@ from uptake.results.schema import CHANGE_ROW
 #: CUSUM estimate of when a shift began (Montgomery); its size is the percentile at the latest alert minus
 #: the percentile in that last zero period.
 CHANGES_RUNS = """
-    WITH latest AS (
-        SELECT indicator, level, max(period) AS latest_period FROM result_changes
-        WHERE {scope} GROUP BY indicator, level
-    ), s AS (
+    WITH s AS (
         SELECT indicator, level, org_code, period, percentile, coalesce(alert, '') AS alert,
                coalesce(lag(coalesce(alert, '')) OVER w, '') AS previous_alert,
                sum(CASE WHEN coalesce(cusum_increase, 0) = 0 THEN 1 ELSE 0 END) OVER w AS zero_up,
@@ -50,6 +47,13 @@ CHANGES_RUNS = """
                      ORDER BY period) AS percentile_before,
                last(percentile ORDER BY period) AS percentile_latest
         FROM marked WHERE alert <> '' GROUP BY indicator, level, org_code, run
+    ), latest AS (
+        -- the latest period of each indicator and level in scope (``latest_periods``: read once per snapshot)
+        {latest}
+    ), v AS (
+        -- the values at the periods the runs need (the view narrowed to the scope and organisation asked for,
+        -- not joined whole)
+        SELECT indicator, level, org_code, period, value FROM result_values WHERE {scope} AND {where}
     )
     SELECT r.indicator, r.level, r.org_code, o.name AS org_name,
            CASE r.alert WHEN 'increase' THEN 'up' WHEN 'decrease' THEN 'down' ELSE 'both' END AS direction,
@@ -58,9 +62,9 @@ CHANGES_RUNS = """
            vb.value AS value_before, vl.value AS value_latest, r.last_alert = l.latest_period AS ongoing,
            l.latest_period
     FROM runs r JOIN latest l ON l.indicator = r.indicator AND l.level = r.level
-    LEFT JOIN result_values vb ON vb.indicator = r.indicator AND vb.level = r.level AND vb.org_code = r.org_code
+    LEFT JOIN v vb ON vb.indicator = r.indicator AND vb.level = r.level AND vb.org_code = r.org_code
         AND vb.period = r.period_before
-    LEFT JOIN result_values vl ON vl.indicator = r.indicator AND vl.level = r.level AND vl.org_code = r.org_code
+    LEFT JOIN v vl ON vl.indicator = r.indicator AND vl.level = r.level AND vl.org_code = r.org_code
         AND vl.period = r.last_alert
     LEFT JOIN organisations o ON o.code = r.org_code AND o.{current}
     {latest_only}
@@ -69,21 +73,56 @@ CHANGES_RUNS = """
 CHANGES_COLUMNS = select_list(CHANGE_ROW)
 
 
-def _changes_sql(
-    indicator: str | None, level: str | None, org_code: str | None, period: dt.date | None, latest_only: bool
-) -> tuple[str, list[Any]]:
+LATEST_PERIODS = ("SELECT indicator, level, max(period) AS latest_period FROM result_changes WHERE {scope} "
+                  "GROUP BY indicator, level ORDER BY indicator, level")
+
+
+def _scope(indicator: str | None, level: str | None, period: dt.date | None) -> tuple[str, list[Any]]:
     scope, params = equal_to(("indicator", indicator), ("level", level))
     if period is not None:
         scope.append("period <= ?")
         params.append(period)
-    scope_sql = " AND ".join(scope) or "TRUE"
+    return " AND ".join(scope) or "TRUE", params
+
+
+def latest_periods(cur: Cursor, indicator: str | None, level: str | None, period: dt.date | None) -> list[Row]:
+    """The latest period of result_changes for each indicator and level in scope (up to ``period``): a change
+    whose latest alert is then is ongoing. A fact of the snapshot, remembered for its life (``lasting``): for
+    one organisation's changes it would otherwise be a scan of every indicator's rows at its level."""
+    scope, params = _scope(indicator, level, period)
+    return rows(cur, LATEST_PERIODS.format(scope=scope), params, lasting=True)
+
+
+def _changes_sql(
+    cur: Cursor, indicator: str | None, level: str | None, org_code: str | None, period: dt.date | None,
+    latest_only: bool,
+) -> tuple[str, list[Any]]:
+    scope_sql, params = _scope(indicator, level, period)
     where, extra = ("org_code = ?", [org_code]) if org_code is not None else ("TRUE", [])
+    latest = latest_periods(cur, indicator, level, period)
+    if latest:
+        latest_sql = ("SELECT * FROM (VALUES " + ", ".join("(?, ?, ?)" for _ in latest)
+                      + ") AS t(indicator, level, latest_period)")
+        latest_params = [value for row in latest for value in (row["indicator"], row["level"], row["latest_period"])]
+    else:
+        latest_sql = "SELECT NULL::VARCHAR AS indicator, NULL::VARCHAR AS level, NULL::DATE AS latest_period WHERE FALSE"
+        latest_params = []
     sql = CHANGES_RUNS.format(
-        scope=scope_sql, where=where, current=CURRENT_ORG,
+        scope=scope_sql, where=where, current=CURRENT_ORG, latest=latest_sql,
         latest_only="QUALIFY row_number() OVER (PARTITION BY r.indicator, r.level, r.org_code "
                     "ORDER BY r.last_alert DESC) = 1" if latest_only else "",
     )
-    return sql, params + params + extra
+    return sql, params + extra + latest_params + params + extra
+
+
+_ORDER = "ORDER BY last_alert DESC, abs(percentile_change) DESC NULLS LAST, indicator, level, org_code, first_alert DESC"
+
+
+def _cell(cur: Cursor, indicator: str, level: str, period: dt.date | None, latest_only: bool) -> list[Row]:
+    """Every change of one indicator at one level (up to ``period``), in the listing's order: one query that a
+    page's table and its counts share (``rows`` remembers it for the request), rather than one each."""
+    sql, params = _changes_sql(cur, indicator, level, None, period, latest_only)
+    return rows(cur, f"SELECT {CHANGES_COLUMNS} FROM ({sql}) {_ORDER}", params)
 
 
 def changes(
@@ -101,10 +140,13 @@ def changes(
     """Changes detected by CUSUM (runs of alerts), newest first: with ``latest_only`` each organisation's
     latest change per indicator and level, else every change. ``period`` sees the results as they stood
     then (later periods are ignored), so a change is ``ongoing`` when its latest alert is in that period."""
-    sql, params = _changes_sql(indicator, level, org_code, period, latest_only)
+    if indicator is not None and level is not None and org_code is None:  # one cell: read whole, paged here
+        found = [row for row in _cell(cur, indicator, level, period, latest_only)
+                 if direction is None or row["direction"] == direction]
+        return (found if limit is None else found[offset:offset + limit]), len(found)
+    sql, params = _changes_sql(cur, indicator, level, org_code, period, latest_only)
     outer, tail_params = ("TRUE", []) if direction is None else ("direction = ?", [direction])
-    full = (f"SELECT {CHANGES_COLUMNS} FROM ({sql}) WHERE {outer} ORDER BY last_alert DESC, "
-            "abs(percentile_change) DESC NULLS LAST, indicator, level, org_code, first_alert DESC")
+    full = f"SELECT {CHANGES_COLUMNS} FROM ({sql}) WHERE {outer} {_ORDER}"
     if limit is None:  # every row: the count is the rows' number, no second query
         found = rows(cur, full, params + tail_params)
         return found, len(found)
@@ -116,8 +158,11 @@ def change_counts(
     cur: Cursor, indicator: str, level: str, period: dt.date | None = None
 ) -> list[Row]:
     """How many organisations' latest changes (up to the period) go each way, and how many are ongoing."""
-    sql, params = _changes_sql(indicator, level, None, period, True)
-    return rows(cur, f"SELECT direction, ongoing, count(*) AS n FROM ({sql}) GROUP BY ALL ORDER BY ALL", params)
+    counted: dict[tuple[str, bool], int] = {}
+    for row in _cell(cur, indicator, level, period, True):
+        key = (row["direction"], row["ongoing"])
+        counted[key] = counted.get(key, 0) + 1
+    return [{"direction": direction, "ongoing": ongoing, "n": n} for (direction, ongoing), n in sorted(counted.items())]
 
 
 def change_series(cur: Cursor, indicator: str, level: str, org_code: str) -> list[Row]:

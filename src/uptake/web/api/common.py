@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from uptake.levels import Level
 from uptake.results.schema import Shape
 from uptake.web.access import Principal
-from uptake.web.state import CachedBody
+from uptake.web.state import CachedBody, mark
 
 MAX_PER_PAGE = 1000
 
@@ -91,9 +91,7 @@ async def respond(request: Request, build, *, private: bool = False, variant=Non
     ``extra_stamp`` is such a stamp the caller read for this principal (their groups, for a group benchmark)."""
     web = web_of(request)
     principal = await web.principal_async(request)
-    shared_key = f"variant:{id(variant.__code__)}" if variant is not None else ""
-    variant_stamp = (await web.shared(f"{shared_key}|{web.snapshots.current.version}", variant)
-                     if variant is not None else "")
+    variant_stamp = await web.variant_stamp(variant) if variant is not None else ""
     stamp = variant_stamp + extra_stamp
     etag = _etag(request, principal, stamp)
     headers = {"etag": etag, "cache-control": "private, no-cache" if (private or principal.signed_in) else "no-cache",
@@ -123,9 +121,7 @@ async def respond(request: Request, build, *, private: bool = False, variant=Non
         hit = (hit, web.cache.get("api-headers|" + key) or {})
     cached, extra = hit
     if cacheable and not extra_stamp:  # one answer for every anonymous caller (of this stamp): the edge's
-        request.scope["uptake.edge"] = cached
-        if variant is not None:
-            request.scope["uptake.edge.variant"] = (shared_key, variant, variant_stamp)
+        mark(request.scope, cached, (variant, variant_stamp) if variant is not None else None)
     headers.update(extra)
     headers["vary"] += ", Accept-Encoding"
     return cached.response(request, headers)
