@@ -251,6 +251,40 @@ def test_a_prerender_stops_waiting_when_the_server_stops(fresh_app, monkeypatch)
     loop.close()
 
 
+def test_the_cache_has_room_for_both_versions_while_a_prerender_runs(fresh_app, monkeypatch):
+    """While a new snapshot's answers are built ahead of the switch, the cache holds them beside the old
+    snapshot's (as much again as its limit), so neither evicts the other; the switch drops the old version's
+    answers and the room, back to the limit."""
+    import dataclasses
+
+    from uptake.web.state import CachedBody, LRUCache
+
+    cache = LRUCache(10_000)
+    for n in range(8):
+        cache.put(f"old|{n}", CachedBody.of(b"x" * 1000, "text/html", f'"{n}"'))
+    cache.make_room(10_000)
+    for n in range(8):
+        cache.put(f"new|{n}", CachedBody.of(b"y" * 1000, "text/html", f'"n{n}"'))
+    assert cache.evictions == 0 and len(cache) == 16
+    cache.make_room(0)
+    assert cache.size <= 10_000 and cache.evictions == 8 and all(key.startswith("new|") for key in cache._data)
+
+    web = fresh_app.state.web
+    seen: list[int] = []
+    with TestClient(fresh_app) as client:
+        assert client.get("/").status_code == 200
+        old = web.snapshots.current
+        new = dataclasses.replace(old, version=old.version + "-roomy", memo={})
+        real_put = web.cache.put
+        monkeypatch.setattr(web.cache, "put", lambda key, value: (seen.append(web.cache.room), real_put(key, value)))
+        web.prerender(new)
+        assert seen and set(seen) == {web.cache.max_bytes}  # room while it built
+        monkeypatch.setattr(web.snapshots, "_snapshot", new)
+        monkeypatch.setattr(web.snapshots, "_checked_at", float("inf"))
+        web.fresh_cache()
+        assert web.cache.room == 0
+
+
 def test_the_edge_can_be_switched_off(demo, monkeypatch):
     from uptake.web.app import create_app
     from uptake.web.settings import WebSettings

@@ -581,14 +581,19 @@ def ratings_table(
     org_code: str | None = None,
     with_trace: bool = True,
     results: Results | None = None,
-) -> pd.DataFrame:
+    limit: int | None = None,
+    offset: int = 0,
+    with_total: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, int]:
     """Ratings as a table with their traces. status "published" (the default, and all the public may see):
     the newest published rating of each organisation, level and year; "draft" or "reviewed": those of a run
     (the newest by default); "all": every rating of a run. ``with_trace=False`` leaves the trace and the
     explanation out (None), which is much faster for lists. ``synthetic`` says whether a rating rests wholly
     or partly on synthetic data (``trace_synthetic``). ``results`` (the web's snapshot or the store) says
     which publications were published: a run whose publication never was has no ratings to show (it is never
-    the newest, and asked for by id it is empty)."""
+    the newest, and asked for by id it is empty). ``limit``/``offset`` cut one page in SQL (in the order of
+    level, organisation, period); ``with_total`` also returns how many ratings there are in all (a count in
+    SQL), as (frame, total)."""
     if status not in ("published", "reviewed", "draft", "all"):
         raise UptakeError(f"status must be published, reviewed, draft or all, not {status!r}")
     if status != "published" and not may_see_rating(who, status):
@@ -617,7 +622,8 @@ def ratings_table(
     else:
         published = published_publications(results)
         if run_id and not _run_shown(session, run_id, published):
-            return pd.DataFrame(columns=list(RATING_COLUMNS))
+            empty = pd.DataFrame(columns=list(RATING_COLUMNS))
+            return (empty, 0) if with_total else empty
         query = query.where(InnovationRating.run_id == (run_id or _latest_run(session, published)))
         if status != "all":
             query = query.where(InnovationRating.status == status)
@@ -627,7 +633,11 @@ def ratings_table(
         query = query.where(InnovationRating.period == period)
     if org_code:
         query = query.where(InnovationRating.org_code == org_code)
-    query = query.order_by(InnovationRating.level, InnovationRating.org_code, InnovationRating.period)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) if with_total else None
+    query = query.order_by(InnovationRating.level, InnovationRating.org_code, InnovationRating.period,
+                           InnovationRating.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     found = session.execute(query).all()
     if with_trace:
         flags = {r.id: trace_synthetic(r.trace) for r in found}
@@ -646,7 +656,8 @@ def ratings_table(
          "explanation": r.explanation if with_trace else None, "trace": r.trace if with_trace else None}
         for r in found
     ]
-    return pd.DataFrame.from_records(records, columns=list(RATING_COLUMNS))
+    frame = pd.DataFrame.from_records(records, columns=list(RATING_COLUMNS))
+    return (frame, int(total or 0)) if with_total else frame
 
 
 def run_rule_set(session: Session, run_id: int) -> RuleSet:

@@ -19,9 +19,9 @@ UPTAKE_EDGE_CACHE              answer repeated anonymous GETs of public pages an
                                before the middlewares and routing (uptake.web.edge); false sends
                                every request the full path (the load benchmark's baseline)
 UPTAKE_CACHE_MB                megabytes of built pages and API answers kept for anonymous          256
-                               visitors (per server process; the old snapshot's and the new one's
-                               while a new snapshot is being prerendered)
-UPTAKE_PRERENDER_SECONDS       when a compute publishes new results, how long the server may spend  300
+                               visitors (per server process); while a new snapshot is being
+                               prerendered, its answers get as much again beside the old one's
+UPTAKE_PRERENDER_SECONDS       when a compute publishes new results, how long the server may spend  900
                                building the most requested anonymous pages and answers of the new
                                snapshot before it switches to it (the old one is served meanwhile);
                                0 switches at once and builds each page on its first request
@@ -52,7 +52,7 @@ class WebSettings(BaseSettings):
     migrate_on_start: bool = False
     edge_cache: bool = True
     cache_mb: int = Field(default=256, ge=1)
-    prerender_seconds: float = Field(default=300.0, ge=0)
+    prerender_seconds: float = Field(default=900.0, ge=0)
     prerender_max: int = Field(default=3000, ge=0)
 
     @field_validator("trusted_proxies", mode="before")

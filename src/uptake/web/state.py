@@ -73,6 +73,10 @@ class LRUCache:
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
+        #: bytes allowed beyond max_bytes for a while: a prerender's (the new snapshot's answers are kept beside
+        #: the old one's until the switch drops the old; without it, one full version's worth would evict the
+        #: other's, visitors' pages or the ones just built ahead)
+        self.room = 0
         self.size = 0
         #: counts since start (reported at /healthz: a load test can see whether pages were built during it)
         self.hits = self.misses = self.evictions = 0
@@ -100,10 +104,19 @@ class LRUCache:
                 self.size -= old[1]
             self._data[key] = (value, cost)
             self.size += cost
-            while self.size > self.max_bytes and self._data:
-                _, (_, dropped) = self._data.popitem(last=False)
-                self.size -= dropped
-                self.evictions += 1
+            self._evict()
+
+    def _evict(self) -> None:
+        while self.size > self.max_bytes + self.room and self._data:
+            _, (_, dropped) = self._data.popitem(last=False)
+            self.size -= dropped
+            self.evictions += 1
+
+    def make_room(self, extra: int) -> None:
+        """Allow ``extra`` bytes beyond the limit (0: back to the limit, evicting the least recently used)."""
+        with self._lock:
+            self.room = max(0, extra)
+            self._evict()
 
     def clear(self) -> None:
         with self._lock:
@@ -246,6 +259,7 @@ class Web:
         if version != self._cache_version:
             mark = f"|{version}|"
             self.cache.retain(lambda key: mark in f"|{key}|")
+            self.cache.make_room(0)  # the old version's answers are gone: the prerender's extra room too
             self._cache_version = version
         return self.cache
 
@@ -269,6 +283,9 @@ class Web:
             return
         started = time.monotonic()
         self.last_prerender = {"version": snapshot.version, "running": True}
+        # room for the new version's answers beside the old one's until the switch (fresh_cache takes it back):
+        # the cache may hold up to twice UPTAKE_CACHE_MB meanwhile
+        self.cache.make_room(self.cache.max_bytes)
         future = asyncio.run_coroutine_threadsafe(self._prerender(snapshot, limit, started + budget), loop)
         built = asked = 0
         try:

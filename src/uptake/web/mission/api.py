@@ -303,9 +303,11 @@ async def ratings(
 ) -> Response:
     def build(_principal) -> tuple[dict[str, Any], dict]:
         with _db(request) as session, _web(request).snapshots.cursor() as (_, shown):
-            frame = ratings_table(session, _who(request), status=status, run_id=run, level=level, period=period,
-                                  org_code=org_code, results=shown)  # a run whose publication never was: hidden
-        return _page(_frame_rows(frame), page, per_page), {}
+            # one page cut in SQL, and the count (a run whose publication never was: hidden)
+            frame, total = ratings_table(session, _who(request), status=status, run_id=run, level=level,
+                                         period=period, org_code=org_code, results=shown, limit=per_page,
+                                         offset=(page - 1) * per_page, with_total=True)
+        return _sql_page(_frame_rows(frame), total, page, per_page), {}
 
     # kept per snapshot and mission stamp for anonymous callers (the stamp changes when ratings are published)
     return await respond(request, build, variant=_stamp_of(request))
