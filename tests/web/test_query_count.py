@@ -15,6 +15,9 @@ FORECAST_QUERIES = 4
 #: what the signed-in innovation pack adds: peers, the peer position, who nearby does it best, opportunity
 #: (none: they share the page's questions), and the outcomes of its gaps with England's beside them (one)
 PACK_QUERIES = 1
+#: a fact of the snapshot read by the first page that needs it and then remembered for the snapshot's life:
+#: the latest period of each indicator's changes at the organisation's level (read.changes.latest_periods)
+SNAPSHOT_FACTS = 1
 
 
 class CountingCursor:
@@ -60,8 +63,22 @@ def test_an_organisation_page_runs_at_most_eight_queries_plus_the_forecast_and_t
         response = client.get(url)
         assert response.status_code == 200, response.text[:500]
     assert counted, "the counting cursor saw nothing: the page no longer reads through the snapshot cursor"
-    allowed = MAX_QUERIES + FORECAST_QUERIES + (PACK_QUERIES if role != "public" else 0)
+    allowed = MAX_QUERIES + FORECAST_QUERIES + SNAPSHOT_FACTS + (PACK_QUERIES if role != "public" else 0)
     assert len(counted) <= allowed, f"{len(counted)} queries for {url}:\n" + "\n".join(counted)
+
+
+def test_the_latest_change_periods_are_read_once_per_snapshot(fresh_app, counted) -> None:
+    """An organisation page's changes need the latest period of each indicator at its level (a scan of every
+    indicator's CUSUM rows at that level): read by the first page of the snapshot that needs it, then
+    remembered, so the next organisation of the level does not scan again."""
+    with TestClient(fresh_app, base_url="http://testserver") as client:
+        counted.clear()
+        assert client.get("/organisations/QMJ").status_code == 200
+        first = [sql for sql in counted if "max(period) AS latest_period FROM result_changes" in sql]
+        counted.clear()
+        assert client.get("/organisations/QKK").status_code == 200
+        again = [sql for sql in counted if "max(period) AS latest_period FROM result_changes" in sql]
+    assert len(first) == 1 and again == []
 
 
 def test_the_organisation_row_is_read_once_per_request(fresh_app, counted) -> None:
