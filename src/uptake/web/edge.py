@@ -42,7 +42,6 @@ _DROP = {b"content-length", b"content-encoding"}
 VARIANT_LIMIT = 50_000
 
 
-
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", ()):
         if key == name:

@@ -87,10 +87,12 @@ def _scope(indicator: str | None, level: str | None, period: dt.date | None) -> 
 
 def latest_periods(cur: Cursor, indicator: str | None, level: str | None, period: dt.date | None) -> list[Row]:
     """The latest period of result_changes for each indicator and level in scope (up to ``period``): a change
-    whose latest alert is then is ongoing. A fact of the snapshot, remembered for its life (``lasting``): for
-    one organisation's changes it would otherwise be a scan of every indicator's rows at its level."""
+    whose latest alert is then is ongoing. Without ``period``, a fact of the snapshot, remembered for its life
+    (``lasting``): for one organisation's changes it would otherwise be a scan of every indicator's rows at
+    its level. With one (any date a caller asks for), remembered for the request only, so callers cannot grow
+    the snapshot's memo without bound; a page asks it for one indicator, a cheap scan."""
     scope, params = _scope(indicator, level, period)
-    return rows(cur, LATEST_PERIODS.format(scope=scope), params, lasting=True)
+    return rows(cur, LATEST_PERIODS.format(scope=scope), params, lasting=period is None)
 
 
 def _changes_sql(
