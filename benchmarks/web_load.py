@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -133,8 +134,6 @@ def start_compute(workspace: Path, bench_indicators: int | None, nice: int = 0) 
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     started = time.monotonic()
     # when it ends, noted as it ends (the load may outlast it: waiting for it afterwards would time the load)
-    import threading
-
     def note_the_end() -> None:
         process.wait()
         process.ended_at = time.monotonic()  # type: ignore[attr-defined]

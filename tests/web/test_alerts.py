@@ -8,11 +8,11 @@ sends nothing; a server that cannot be reached is a clear error and marks nothin
 from __future__ import annotations
 
 import datetime as dt
-import time
 import email
 import email.policy
 import re
 import socket
+import time
 
 import pandas as pd
 import publication_support as ps
